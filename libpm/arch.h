@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * arch.h - the CPU primitives each arch folder provides.  pm_arch_init()
+ * fills what the CPU has; NULL entries fall back to generic/.  The table is
+ * chosen once per process (persist.c) and never changes afterwards, except
+ * through pm_arch_reinit() in tests.
+ */
+#ifndef PM_ARCH_H
+#define PM_ARCH_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct pm_arch_ops {
+	/* Write back every cache line touching [addr, addr+len). */
+	void (*flush)(const void *addr, size_t len);
+	/* Wait until earlier flushes and non-temporal stores are durable. */
+	void (*fence)(void);
+	/* Copy/fill with non-temporal stores; unaligned head and tail are
+	 * written with cached stores and flushed.  No fence. */
+	void (*memcpy_nt)(void *dst, const void *src, size_t len);
+	void (*memset_nt)(void *dst, int c, size_t len);
+	/* CRC32C (Castagnoli), raw: no pre/post inversion. */
+	uint32_t (*crc32c)(uint32_t crc, const void *buf, size_t len);
+	const char *flush_name; /* "clwb", "clflushopt", "clflush", "dc cvap" */
+	const char *copy_name;	/* "avx512-nt", "avx-nt", "sse2-nt", ... */
+	const char *crc_name;	/* "sse4.2", "armv8-crc", "table" */
+	int flush_orders;	/* 1 if flush needs no fence (clflush) */
+	size_t movnt_threshold; /* copies of at least this size go NT */
+};
+
+/* Implemented once per arch folder. */
+void pm_arch_init(struct pm_arch_ops *ops);
+/* generic/: portable fallbacks for the NULL entries. */
+void pm_generic_init(struct pm_arch_ops *ops);
+
+/* The process-wide table (persist.c). */
+extern struct pm_arch_ops pm_arch;
+/* Re-read CPU features and PM_* environment overrides (tests). */
+void pm_arch_reinit(void);
+
+#endif /* PM_ARCH_H */

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* crc.h - CRC32C for on-media checksums (hardware instruction when present). */
+#ifndef PM_CRC_H
+#define PM_CRC_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+
+/* Continue a raw CRC32C over @buf.  Start with a seed (e.g. ~0U), finish
+ * with pm_crc_final(); chaining calls equals one call over the whole. */
+static inline uint32_t pm_crc_update(uint32_t crc, const void *buf, size_t len)
+{
+	return pm_arch.crc32c(crc, buf, len);
+}
+static inline uint32_t pm_crc_final(uint32_t crc)
+{
+	return ~crc;
+}
+/* Standard CRC32C of a buffer ("123456789" -> 0xe3069283). */
+uint32_t pm_crc32c(const void *buf, size_t len);
+/* Table-driven fallback (generic/). */
+uint32_t pm_crc32c_table(uint32_t crc, const void *buf, size_t len);
+
+#endif /* PM_CRC_H */

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * layout.h - the on-media format of a pool file.  Fixed-width little-endian
+ * fields, explicit padding, no pointers.  Every value read from a file is
+ * untrusted and is checked before use.
+ *
+ *   0        header copy A  (PM_HDR_SIZE)
+ *   4096     header copy B  (PM_HDR_SIZE)
+ *   8192     lanes: nlanes x lane_size, each a lane header line + a ring
+ *   ...      log area (optional): a log header line + a ring
+ *   ...      data area (page aligned) up to pool_size
+ */
+#ifndef PM_LAYOUT_H
+#define PM_LAYOUT_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PM_POOL_MAGIC "LIBPMPL" /* 8 bytes with the NUL */
+#define PM_POOL_VERSION 1
+#define PM_HDR_SIZE 4096
+#define PM_HDR_A_OFF 0
+#define PM_HDR_B_OFF 4096
+#define PM_LANES_OFF 8192
+#define PM_AREA_ALIGN 4096
+
+/* One header copy; crc (CRC32C over bytes [0, 508)) is the last field. */
+struct pm_hdr {
+	uint8_t magic[8];
+	uint32_t version;
+	uint32_t hdr_size; /* sizeof(struct pm_hdr) */
+	uint64_t gen;	   /* bumped by every header update */
+	uint8_t uuid[16];
+	char layout[64];
+	uint64_t pool_size;
+	uint64_t create_time;
+	uint64_t lanes_off;
+	uint64_t lane_size;
+	uint32_t nlanes;
+	uint32_t flags;
+	uint64_t log_off;
+	uint64_t log_size;
+	uint64_t data_off;
+	uint64_t data_size;
+	/* unsafe-shutdown record */
+	uint64_t usc;	   /* summed dirty-shutdown count at open */
+	uint64_t dimm_id;  /* hash of the DIMM ids behind the pool */
+	uint32_t dirty;	   /* 1 while open */
+	uint32_t sds_state; /* enum pm_shutdown_state when last opened */
+	uint8_t reserved[308];
+	uint32_t crc;
+};
+_Static_assert(sizeof(struct pm_hdr) == 512, "pm_hdr size");
+_Static_assert(offsetof(struct pm_hdr, pool_size) == 104, "pm_hdr layout");
+_Static_assert(offsetof(struct pm_hdr, usc) == 176, "pm_hdr layout");
+_Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
+
+/* ---- transaction lanes (tx.c) ----
+ * A lane is a 64-byte lane header followed by a ring of entries.  An entry
+ * is one or more range records followed by a commit record whose CRC32C
+ * (seeded from the pool UUID) covers the whole entry; only a valid commit
+ * record makes an entry exist. */
+struct pm_lane_hdr {
+	uint64_t retired; /* all entries with seq <= retired are applied */
+	uint64_t hint;	  /* ring offset at or before the oldest live entry */
+	uint8_t reserved[48];
+};
+_Static_assert(sizeof(struct pm_lane_hdr) == 64, "pm_lane_hdr size");
+
+#define PM_REC_RANGE 0x52414e47U  /* "RANG" */
+#define PM_REC_COMMIT 0x434f4d54U /* "COMT" */
+
+struct pm_tx_range {
+	uint32_t type; /* PM_REC_RANGE */
+	uint32_t pad;
+	uint64_t off; /* relative to the data area */
+	uint64_t len; /* payload bytes that follow, padded to 8 */
+};
+_Static_assert(sizeof(struct pm_tx_range) == 24, "pm_tx_range size");
+
+struct pm_tx_commit {
+	uint32_t type; /* PM_REC_COMMIT */
+	uint32_t nranges;
+	uint64_t seq; /* global commit sequence number */
+	uint64_t len; /* bytes from the entry's start to the end of this */
+	uint32_t pad;
+	uint32_t crc; /* over the entry up to this field */
+};
+_Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
+
+/* ---- append log (log.c) ----
+ * A 64-byte log header followed by a ring of 8-byte aligned records. */
+struct pm_log_hdr {
+	uint64_t start;	    /* ring offset of the oldest live record */
+	uint64_t start_seq; /* records below it are truncated */
+	uint8_t reserved[48];
+};
+_Static_assert(sizeof(struct pm_log_hdr) == 64, "pm_log_hdr size");
+
+struct pm_log_rec {
+	uint32_t len; /* payload bytes */
+	uint32_t crc; /* over seq, len and payload, seeded from the UUID */
+	uint64_t seq;
+};
+_Static_assert(sizeof(struct pm_log_rec) == 16, "pm_log_rec size");
+
+#endif /* PM_LAYOUT_H */

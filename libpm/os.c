@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* os.c - system-call wrappers returning -errno, with fault injection. */
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "os.h"
+
+#define FAULT(name)                                                           \
+	do {                                                                  \
+		int f_ = pm_fault(name);                                      \
+		if (f_)                                                       \
+			return f_;                                            \
+	} while (0)
+
+int pm_os_open(const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	FAULT("open");
+	fd = open(path, flags | O_CLOEXEC, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
+	       off_t off)
+{
+	void *p;
+
+	FAULT("mmap");
+	p = mmap(*addrp, len, prot, flags, fd, off);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addrp = p;
+	return 0;
+}
+
+int pm_os_ftruncate(int fd, off_t len)
+{
+	FAULT("ftruncate");
+	return ftruncate(fd, len) ? -errno : 0;
+}
+
+int pm_os_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	FAULT("fallocate");
+	return fallocate(fd, mode, off, len) ? -errno : 0;
+}
+
+int pm_os_msync(void *addr, size_t len, int flags)
+{
+	FAULT("msync");
+	return msync(addr, len, flags) ? -errno : 0;
+}
+
+int pm_os_flock(int fd, int op)
+{
+	FAULT("flock");
+	return flock(fd, op) ? -errno : 0;
+}
+
+int pm_os_sigaction(int sig, const struct sigaction *act,
+		    struct sigaction *old)
+{
+	FAULT("sigaction");
+	return sigaction(sig, act, old) ? -errno : 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * os.h - thin wrappers over the system calls that can fail for resource
+ * reasons.  Each returns 0 (or a descriptor) or a negative errno, and can
+ * be made to fail by a --enable-fault-injection build (PM_FAULT=name:N).
+ */
+#ifndef PM_OS_H
+#define PM_OS_H 1
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+int pm_os_open(const char *path, int flags, mode_t mode);
+int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
+	       off_t off);
+int pm_os_ftruncate(int fd, off_t len);
+int pm_os_fallocate(int fd, int mode, off_t off, off_t len);
+int pm_os_msync(void *addr, size_t len, int flags);
+int pm_os_flock(int fd, int op);
+int pm_os_sigaction(int sig, const struct sigaction *act,
+		    struct sigaction *old);
+
+/*
+ * Fault injection (fault.c): returns the negative errno to fail with for
+ * this call of @name ("malloc", "mmap", ...), or 0.  Always 0 unless built
+ * with --enable-fault-injection and PM_FAULT is set.
+ */
+#ifdef PM_FAULT_INJECTION
+int pm_fault(const char *name);
+#else
+static inline int pm_fault(const char *name)
+{
+	(void)name;
+	return 0;
+}
+#endif
+
+#endif /* PM_OS_H */

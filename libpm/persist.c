@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * persist.c - the public flush/drain/persist/memcpy API and the three
+ * persistence tables.  Invariant: a range handed to pm_persist() (or to a
+ * memcpy/memset without NODRAIN) is durable when the call returns 0: its
+ * lines were written back (or msync'ed) and a fence followed.
+ */
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "os.h"
+#include "persist.h"
+
+struct pm_arch_ops pm_arch;
+__thread struct pm_stats pm_tls_stats;
+/* Non-temporal stores issued since this thread's last fence. */
+static __thread int nt_pending;
+
+void pm_arch_reinit(void)
+{
+	struct pm_arch_ops ops = { 0 };
+
+	pm_arch_init(&ops);
+	pm_generic_init(&ops);
+	pm_arch = ops;
+}
+
+__attribute__((constructor)) static void persist_init(void)
+{
+	pm_arch_reinit();
+}
+
+PM_EXPORT const char *pm_flush_method(void)
+{
+	return pm_arch.flush_name;
+}
+
+PM_EXPORT void pm_stats_get(struct pm_stats *st)
+{
+	if (st)
+		*st = pm_tls_stats;
+}
+
+PM_EXPORT void pm_stats_reset(void)
+{
+	memset(&pm_tls_stats, 0, sizeof(pm_tls_stats));
+}
+
+static void count_lines(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uint64_t n = ((a + len + 63) >> 6) - (a >> 6);
+
+	pm_tls_stats.flushes += n;
+	pm_tls_stats.bytes_flushed += n << 6;
+}
+
+static void fence(void)
+{
+	pm_arch.fence();
+	pm_tls_stats.fences++;
+	nt_pending = 0;
+}
+
+static int use_nt(size_t len, unsigned flags)
+{
+	if (flags & PM_MEM_NONTEMPORAL)
+		return 1;
+	return !(flags & PM_MEM_TEMPORAL) && len >= pm_arch.movnt_threshold;
+}
+
+/* ---- CACHELINE: flush instructions + fence ---- */
+
+static void cl_flush(const struct pm_map *m, const void *addr, size_t len)
+{
+	(void)m;
+	if (!len)
+		return;
+	pm_arch.flush(addr, len);
+	count_lines(addr, len);
+}
+
+static int cl_drain(const struct pm_map *m)
+{
+	(void)m;
+	if (!pm_arch.flush_orders || nt_pending)
+		fence();
+	return 0;
+}
+
+static void cl_memcpy(const struct pm_map *m, void *dst, const void *src,
+		      size_t len, unsigned flags)
+{
+	if (flags & PM_MEM_NOFLUSH) {
+		memcpy(dst, src, len);
+	} else if (use_nt(len, flags)) {
+		pm_arch.memcpy_nt(dst, src, len);
+		pm_tls_stats.bytes_nt += len;
+		nt_pending = 1;
+	} else {
+		memcpy(dst, src, len);
+		cl_flush(m, dst, len);
+	}
+}
+
+static void cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		      unsigned flags)
+{
+	if (flags & PM_MEM_NOFLUSH) {
+		memset(dst, c, len);
+	} else if (use_nt(len, flags)) {
+		pm_arch.memset_nt(dst, c, len);
+		pm_tls_stats.bytes_nt += len;
+		nt_pending = 1;
+	} else {
+		memset(dst, c, len);
+		cl_flush(m, dst, len);
+	}
+}
+
+const struct pm_persist_ops pm_ops_cacheline = {
+	.flush = cl_flush,
+	.drain = cl_drain,
+	.memcpy = cl_memcpy,
+	.memset = cl_memset,
+};
+
+/* ---- BYTE (eADR): caches are persistent, a fence orders ---- */
+
+static void byte_flush(const struct pm_map *m, const void *addr, size_t len)
+{
+	(void)m;
+	(void)addr;
+	(void)len;
+}
+
+static int byte_drain(const struct pm_map *m)
+{
+	(void)m;
+	fence();
+	return 0;
+}
+
+static void byte_memcpy(const struct pm_map *m, void *dst, const void *src,
+			size_t len, unsigned flags)
+{
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		pm_arch.memcpy_nt(dst, src, len);
+		pm_tls_stats.bytes_nt += len;
+	} else {
+		memcpy(dst, src, len);
+	}
+}
+
+static void byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
+			unsigned flags)
+{
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		pm_arch.memset_nt(dst, c, len);
+		pm_tls_stats.bytes_nt += len;
+	} else {
+		memset(dst, c, len);
+	}
+}
+
+const struct pm_persist_ops pm_ops_byte = {
+	.flush = byte_flush,
+	.drain = byte_drain,
+	.memcpy = byte_memcpy,
+	.memset = byte_memset,
+};
+
+/* ---- PAGE: msync is both write-back and fence ---- */
+
+static void page_flush(const struct pm_map *m, const void *addr, size_t len)
+{
+	static long pagesz;
+	uintptr_t a, end;
+	int ret;
+
+	if (!len)
+		return;
+	if (!pagesz)
+		pagesz = sysconf(_SC_PAGESIZE);
+	a = PM_ALIGN_DOWN((uintptr_t)addr, (uintptr_t)pagesz);
+	end = PM_ALIGN_UP((uintptr_t)addr + len, (uintptr_t)pagesz);
+	ret = pm_os_msync((void *)a, end - a, MS_SYNC);
+	pm_tls_stats.msyncs++;
+	pm_tls_stats.fences++;
+	pm_tls_stats.flushes += (end - a) / (uintptr_t)pagesz;
+	pm_tls_stats.bytes_flushed += end - a;
+	if (ret) {
+		pm_err(ret, "msync of %zu bytes failed: %s", (size_t)(end - a),
+		       pm_strerror(ret));
+		/* First error wins; pm_drain() reports it. */
+		__atomic_compare_exchange_n(&((struct pm_map *)m)->sticky_err,
+					    &(int){ 0 }, ret, 0,
+					    __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+	}
+}
+
+static int page_drain(const struct pm_map *m)
+{
+	return __atomic_exchange_n(&((struct pm_map *)m)->sticky_err, 0,
+				   __ATOMIC_SEQ_CST);
+}
+
+static void page_memcpy(const struct pm_map *m, void *dst, const void *src,
+			size_t len, unsigned flags)
+{
+	memcpy(dst, src, len);
+	if (!(flags & PM_MEM_NOFLUSH))
+		page_flush(m, dst, len);
+}
+
+static void page_memset(const struct pm_map *m, void *dst, int c, size_t len,
+			unsigned flags)
+{
+	memset(dst, c, len);
+	if (!(flags & PM_MEM_NOFLUSH))
+		page_flush(m, dst, len);
+}
+
+const struct pm_persist_ops pm_ops_page = {
+	.flush = page_flush,
+	.drain = page_drain,
+	.memcpy = page_memcpy,
+	.memset = page_memset,
+};
+
+const struct pm_persist_ops *pm_persist_ops_for(enum pm_granularity g)
+{
+	switch (g) {
+	case PM_GRANULARITY_BYTE:
+		return &pm_ops_byte;
+	case PM_GRANULARITY_CACHELINE:
+		return &pm_ops_cacheline;
+	default:
+		return &pm_ops_page;
+	}
+}
+
+/* ---- public API ---- */
+
+static int check_range(const struct pm_map *m, const void *addr, size_t len,
+		       const char *what)
+{
+	if (!m)
+		return pm_err(-EINVAL, "%s: no mapping", what);
+	if (!pm_map_contains(m, addr, len))
+		return pm_err(-EINVAL,
+			      "%s: range %p+%zu outside the mapping %p+%zu",
+			      what, addr, len, (void *)m->addr, m->size);
+	return 0;
+}
+
+PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
+			 size_t len)
+{
+	int ret = check_range(map, addr, len, "pm_persist");
+
+	if (ret || !len)
+		return ret;
+	return pm_map_persist(map, addr, len);
+}
+
+PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
+			size_t len)
+{
+	if (check_range(map, addr, len, "pm_flush") == 0)
+		pm_map_flush(map, addr, len);
+}
+
+PM_EXPORT int pm_drain(const struct pm_map *map)
+{
+	if (!map)
+		return pm_err(-EINVAL, "pm_drain: no mapping");
+	return pm_map_drain(map);
+}
+
+static int check_mem(const struct pm_map *map, void *dst, size_t len,
+		     unsigned flags, const char *what)
+{
+	int ret = check_range(map, dst, len, what);
+
+	if (ret)
+		return ret;
+	if (flags & ~PM_MEM_VALID)
+		return pm_err(-EINVAL, "%s: unknown flags 0x%x", what,
+			      flags & ~PM_MEM_VALID);
+	if ((flags & PM_MEM_NONTEMPORAL) && (flags & PM_MEM_TEMPORAL))
+		return pm_err(-EINVAL, "%s: NONTEMPORAL and TEMPORAL together",
+			      what);
+	if (map->flags & PM_MAP_READONLY)
+		return pm_err(-EPERM, "%s: mapping is read-only", what);
+	return 0;
+}
+
+PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
+			size_t len, unsigned flags)
+{
+	int ret = check_mem(map, dst, len, flags, "pm_memcpy");
+
+	if (ret || !len)
+		return ret;
+	if (!src)
+		return pm_err(-EINVAL, "pm_memcpy: no source");
+	map->ops->memcpy(map, dst, src, len, flags);
+	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
+							      pm_map_drain(map);
+}
+
+PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
+			size_t len, unsigned flags)
+{
+	int ret = check_mem(map, dst, len, flags, "pm_memset");
+
+	if (ret || !len)
+		return ret;
+	map->ops->memset(map, dst, c, len, flags);
+	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
+							      pm_map_drain(map);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * persist.h - a mapping and its persistence table.  Library modules make
+ * stores durable only through these inline helpers, so that the crash
+ * simulator (sim.c) sees every flush, non-temporal copy and fence by
+ * swapping map->ops.
+ */
+#ifndef PM_PERSIST_H
+#define PM_PERSIST_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+struct pm_map;
+
+/* One table per granularity (persist.c); all of them count into the
+ * calling thread's pm_stats. */
+struct pm_persist_ops {
+	void (*flush)(const struct pm_map *m, const void *addr, size_t len);
+	int (*drain)(const struct pm_map *m);
+	/* Copy/fill and flush (flags: PM_MEM_*); never the final fence,
+	 * whatever PM_MEM_NODRAIN says: callers drain. */
+	void (*memcpy)(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags);
+	void (*memset)(const struct pm_map *m, void *dst, int c, size_t len,
+		       unsigned flags);
+};
+
+struct pm_map {
+	uint8_t *addr;
+	size_t size;
+	int fd;
+	unsigned flags;		/* PM_MAP_* as given */
+	enum pm_granularity gran;
+	int map_sync;
+	int forced;		/* granularity from PM_FORCE_GRANULARITY */
+	const struct pm_persist_ops *ops;
+	int sticky_err;		/* first msync error, returned by drain */
+	dev_t dev;
+	char fs_type[16];
+	char *path;
+	void *sim;		/* crash simulator state when recording */
+};
+
+extern const struct pm_persist_ops pm_ops_byte, pm_ops_cacheline,
+	pm_ops_page;
+
+/* Per-thread counters (persist.c). */
+extern __thread struct pm_stats pm_tls_stats;
+
+static inline void pm_map_flush(const struct pm_map *m, const void *addr,
+				size_t len)
+{
+	m->ops->flush(m, addr, len);
+}
+
+static inline int pm_map_drain(const struct pm_map *m)
+{
+	return m->ops->drain(m);
+}
+
+static inline int pm_map_persist(const struct pm_map *m, const void *addr,
+				 size_t len)
+{
+	m->ops->flush(m, addr, len);
+	return m->ops->drain(m);
+}
+
+/* Copy + flush without fence: durable at the next pm_map_drain(). */
+static inline void pm_map_copy(const struct pm_map *m, void *dst,
+			       const void *src, size_t len, unsigned flags)
+{
+	m->ops->memcpy(m, dst, src, len, flags);
+}
+
+static inline void pm_map_fill(const struct pm_map *m, void *dst, int c,
+			       size_t len, unsigned flags)
+{
+	m->ops->memset(m, dst, c, len, flags);
+}
+
+/* Does [addr, addr+len) lie inside the mapping? */
+static inline int pm_map_contains(const struct pm_map *m, const void *addr,
+				  size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, b = (uintptr_t)m->addr;
+
+	return a >= b && pm_range_ok(a - b, len, m->size);
+}
+
+/* map.c: choose the table for a granularity. */
+const struct pm_persist_ops *pm_persist_ops_for(enum pm_granularity g);
+
+#endif /* PM_PERSIST_H */
