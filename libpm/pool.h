@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pool.h - the open pool as the modules see it, and the hooks pool.c calls
+ * at create, open and close.  Geometry fields are copies of the validated
+ * header in host byte order; nothing here is read from media again without
+ * a check.
+ */
+#ifndef PM_POOL_H
+#define PM_POOL_H 1
+
+#include <stdint.h>
+
+#include "layout.h"
+#include "persist.h"
+
+struct pm_lanes; /* tx.c */
+
+struct pm_pool {
+	struct pm_map *map;
+	uint8_t *base; /* == map->addr */
+	char *path;
+	struct pm_hdr hdr; /* the valid header copy, as on media */
+	uint32_t seed;	   /* CRC32C seed derived from the UUID */
+	uint64_t pool_size;
+	uint64_t lanes_off, lane_size;
+	unsigned nlanes;
+	uint64_t log_off, log_size; /* 0 if the pool has no log */
+	uint64_t data_off, data_size;
+	struct pm_lanes *lanes; /* tx.c state */
+	struct pm_log *log;	/* log.c state, NULL without a log area */
+	/* what open found */
+	unsigned header_repaired;
+	uint64_t tx_replayed;
+	enum pm_shutdown_state shutdown;
+	int bb_status;
+	struct pm_pool_badblock *bbs;
+	size_t nbbs;
+};
+
+static inline void *pm_pool_at(const struct pm_pool *pool, uint64_t off)
+{
+	return pool->base + off;
+}
+
+/* tx.c: lane state and recovery (replay of committed, unapplied
+ * transactions) at open; retire everything at close. */
+int pm_tx_boot(struct pm_pool *pool);
+void pm_tx_shutdown(struct pm_pool *pool);
+
+/* log.c: format the log area at create; rebuild the volatile state (scan
+ * from the start hint) at open; free it at close. */
+int pm_log_format(struct pm_pool *pool);
+int pm_log_boot(struct pm_pool *pool);
+void pm_log_shutdown(struct pm_pool *pool);
+
+#endif /* PM_POOL_H */
