@@ -71,71 +71,89 @@ static int forced_granularity(void)
 	return -1;
 }
 
-static int size_file(int fd, size_t size, int created)
+static int size_file(int fd, size_t size)
 {
 	int ret = pm_os_fallocate(fd, 0, 0, (off_t)size);
 
 	if (ret == -EOPNOTSUPP)
 		ret = pm_os_ftruncate(fd, (off_t)size);
-	if (ret)
-		return pm_err(ret, "cannot size the file to %zu bytes: %s",
-			      size, pm_strerror(ret));
-	(void)created;
-	return 0;
+	return ret;
 }
 
-static int open_file(const char *path, size_t *sizep, unsigned flags,
-		     int *createdp)
+/* Open (or create: *createdp says whether this call made the file). */
+static int open_fd(const char *path, unsigned flags, int *createdp)
 {
 	int oflags = (flags & PM_MAP_READONLY) ? O_RDONLY : O_RDWR;
-	struct stat st;
-	int fd, ret;
+	int fd;
 
-	if (flags & PM_MAP_CREATE)
-		oflags |= O_CREAT | ((flags & PM_MAP_EXCL) ? O_EXCL : 0);
-	fd = pm_os_open(path, oflags, 0644);
-	if (fd == -ENOENT && (flags & PM_MAP_CREATE))
-		return pm_err(fd, "%s: directory does not exist", path);
-	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
-	if (fstat(fd, &st)) {
-		ret = -errno;
+	*createdp = 0;
+	if (flags & PM_MAP_CREATE) {
+		fd = pm_os_open(path, oflags | O_CREAT | O_EXCL, 0644);
+		if (fd >= 0) {
+			*createdp = 1;
+			return fd;
+		}
+		if (fd != -EEXIST || (flags & PM_MAP_EXCL))
+			return fd;
+	}
+	return pm_os_open(path, oflags, 0);
+}
+
+/* Settle m->size against the file's size, growing the file if asked. */
+static int check_size(struct pm_map *m, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return pm_err(-EINVAL, "%s: not a regular file", m->path);
+	if (m->size == 0) {
+		if (st->st_size == 0)
+			return pm_err(-EINVAL,
+				      "%s: empty file and no size given",
+				      m->path);
+		if ((uint64_t)st->st_size > SIZE_MAX)
+			return pm_err(-EFBIG, "%s: too large to map", m->path);
+		m->size = (size_t)st->st_size;
+		return 0;
+	}
+	if ((uint64_t)st->st_size >= m->size)
+		return 0;
+	if (m->flags & PM_MAP_READONLY)
+		return pm_err(-EINVAL, "%s: file is %lld bytes, %zu asked",
+			      m->path, (long long)st->st_size, m->size);
+	if (m->size > (size_t)LLONG_MAX)
+		return pm_err(-EFBIG, "%s: size %zu too large", m->path,
+			      m->size);
+	return size_file(m->fd, m->size);
+}
+
+/* Open, size and stat the file into m->fd, m->size, m->dev, m->fs_type.
+ * A file this call created is removed again on failure. */
+static int open_file(struct pm_map *m)
+{
+	struct stat st;
+	int created, ret;
+
+	m->fd = open_fd(m->path, m->flags, &created);
+	if (m->fd < 0) {
+		ret = m->fd;
+		if (ret == -ENOENT && (m->flags & PM_MAP_CREATE))
+			return pm_err(ret, "%s: directory does not exist",
+				      m->path);
+		return pm_err(ret, "%s: %s", m->path, pm_strerror(ret));
+	}
+	ret = fstat(m->fd, &st) ? -errno : check_size(m, &st);
+	if (ret) {
+		pm_err(ret, "%s: cannot open with size %zu: %s", m->path,
+		       m->size, pm_strerror(ret));
 		goto err;
 	}
-	*createdp = (flags & PM_MAP_CREATE) && st.st_size == 0;
-	if (!S_ISREG(st.st_mode)) {
-		ret = pm_err(-EINVAL, "%s: not a regular file", path);
-		goto err;
-	}
-	if (*sizep == 0) {
-		if (st.st_size == 0) {
-			ret = pm_err(-EINVAL, "%s: empty file and no size given",
-				     path);
-			goto err;
-		}
-		if ((uint64_t)st.st_size > SIZE_MAX) {
-			ret = pm_err(-EFBIG, "%s: too large to map", path);
-			goto err;
-		}
-		*sizep = (size_t)st.st_size;
-	} else if ((uint64_t)st.st_size < *sizep) {
-		if (flags & PM_MAP_READONLY) {
-			ret = pm_err(-EINVAL, "%s: file is %lld bytes, %zu asked",
-				     path, (long long)st.st_size, *sizep);
-			goto err;
-		}
-		if (*sizep > (size_t)LLONG_MAX) {
-			ret = pm_err(-EFBIG, "%s: size %zu too large", path,
-				     *sizep);
-			goto err;
-		}
-		ret = size_file(fd, *sizep, *createdp);
-		if (ret)
-			goto err;
-	}
-	return fd;
+	m->dev = st.st_dev;
+	fs_name(m->fd, m->fs_type, sizeof(m->fs_type));
+	m->created = created;
+	return 0;
 err:
-	close(fd);
+	close(m->fd);
+	if (created)
+		unlink(m->path);
 	return ret;
 }
 
@@ -188,12 +206,24 @@ static void choose_granularity(struct pm_map *m)
 	m->ops = pm_persist_ops_for(m->gran);
 }
 
+/**
+ * pm_map_file - open (or create) a file, size it and map it
+ * @path: the file
+ * @size: bytes to map; 0 maps the whole existing file
+ * @flags: PM_MAP_CREATE, PM_MAP_EXCL, PM_MAP_SYNC_REQUIRED, PM_MAP_READONLY
+ * @mapp: receives the mapping
+ *
+ * Tries MAP_SHARED_VALIDATE|MAP_SYNC first and chooses the persistence
+ * granularity (see libpm(7)).  On failure nothing stays mapped or open,
+ * and a file this call created is removed.
+ *
+ * Return: 0 or -errno, PM_E_NOT_DAX.
+ */
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
 {
 	struct pm_map *m;
-	struct stat st;
-	int created = 0, ret;
+	int ret;
 
 	if (!path || !mapp)
 		return pm_err(-EINVAL, "pm_map_file: NULL argument");
@@ -212,19 +242,15 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (!m)
 		return pm_err(-ENOMEM, "pm_map_file: out of memory");
 	m->flags = flags;
+	m->size = size;
 	m->path = pm_strdup(path);
 	if (!m->path) {
 		ret = pm_err(-ENOMEM, "pm_map_file: out of memory");
 		goto err_free;
 	}
-	m->size = size;
-	ret = open_file(path, &m->size, flags, &created);
-	if (ret < 0)
+	ret = open_file(m);
+	if (ret)
 		goto err_free;
-	m->fd = ret;
-	fstat(m->fd, &st);
-	m->dev = st.st_dev;
-	fs_name(m->fd, m->fs_type, sizeof(m->fs_type));
 	ret = map_file(m);
 	if (ret)
 		goto err_close;
@@ -233,7 +259,7 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	return 0;
 err_close:
 	close(m->fd);
-	if (created)
+	if (m->created)
 		unlink(path);
 err_free:
 	pm_free(m->path);

@@ -37,6 +37,7 @@ struct pm_map {
 	enum pm_granularity gran;
 	int map_sync;
 	int forced;		/* granularity from PM_FORCE_GRANULARITY */
+	int created;		/* pm_map_file() created the file */
 	const struct pm_persist_ops *ops;
 	int sticky_err;		/* first msync error, returned by drain */
 	dev_t dev;

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_map.c - pm_map_file(), granularity choice, eADR detection, sysfs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libpm.h"
+#include "map.h"
+#include "sysfs.h"
+
+static char dir[64];
+static char path[128];
+
+static int count_lines(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	int n = 0, c;
+
+	assert_non_null(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Expect @err from pm_map_file(), with no descriptor or mapping left. */
+static void expect_fail(const char *p, size_t size, unsigned flags, int err)
+{
+	struct pm_map *m = (struct pm_map *)&m;
+	int fds = count_fds(), maps = count_lines("/proc/self/maps");
+
+	assert_int_equal(pm_map_file(p, size, flags, &m), err);
+	assert_ptr_equal(m, (struct pm_map *)&m);
+	assert_int_equal(count_fds(), fds);
+	assert_int_equal(count_lines("/proc/self/maps"), maps);
+}
+
+static void quiet(int level, const char *msg, void *arg)
+{
+	(void)level, (void)msg, (void)arg;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/dev/shm/test_map.%d", getpid());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	pm_set_log_fn(quiet, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	unlink(path);
+	unsetenv("PM_FORCE_GRANULARITY");
+	unsetenv("PM_SYSFS_ROOT");
+	return 0;
+}
+
+static void test_map_file_create_tmpfs_is_page(void **state)
+{
+	struct pm_map *m;
+	struct pm_map_info mi;
+
+	(void)state;
+	assert_int_equal(pm_map_file(path, 8192, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_map_size(m), 8192);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_PAGE);
+	assert_int_equal(pm_map_get_info(m, &mi), 0);
+	assert_int_equal(mi.map_sync, 0);
+	assert_int_equal(mi.forced, 0);
+	assert_string_equal(mi.flush_method, "msync");
+	assert_string_equal(mi.fs_type, "tmpfs");
+	memset(pm_map_addr(m), 0x5a, 8192);
+	pm_unmap(m);
+
+	/* size 0 maps the whole existing file, contents kept */
+	assert_int_equal(pm_map_file(path, 0, 0, &m), 0);
+	assert_int_equal(pm_map_size(m), 8192);
+	assert_int_equal(((unsigned char *)pm_map_addr(m))[8191], 0x5a);
+	pm_unmap(m);
+}
+
+static void test_map_file_forced_cacheline(void **state)
+{
+	struct pm_map *m;
+	struct pm_map_info mi;
+
+	(void)state;
+	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
+	assert_int_equal(pm_map_file(path, 4096, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_CACHELINE);
+	assert_int_equal(pm_map_get_info(m, &mi), 0);
+	assert_int_equal(mi.forced, 1);
+	assert_string_equal(mi.flush_method, pm_flush_method());
+	pm_unmap(m);
+
+	setenv("PM_FORCE_GRANULARITY", "byte", 1);
+	assert_int_equal(pm_map_file(path, 0, 0, &m), 0);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_BYTE);
+	pm_unmap(m);
+
+	setenv("PM_FORCE_GRANULARITY", "bogus", 1);
+	assert_int_equal(pm_map_file(path, 0, 0, &m), 0);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_PAGE);
+	pm_unmap(m);
+}
+
+static void test_map_file_sync_required_not_dax(void **state)
+{
+	(void)state;
+	expect_fail(path, 4096, PM_MAP_CREATE | PM_MAP_SYNC_REQUIRED,
+		    PM_E_NOT_DAX);
+	assert_int_equal(access(path, F_OK), -1); /* created, then removed */
+}
+
+static void test_map_file_nonexistent(void **state)
+{
+	(void)state;
+	expect_fail(path, 0, 0, -ENOENT);
+	expect_fail(path, 4096, 0, -ENOENT);
+	expect_fail("/nonexistent-dir/file", 4096, PM_MAP_CREATE, -ENOENT);
+}
+
+static void test_map_file_directory(void **state)
+{
+	(void)state;
+	expect_fail(dir, 0, 0, -EISDIR);
+	expect_fail(dir, 0, PM_MAP_READONLY, -EINVAL);
+}
+
+static void test_map_file_bad_flags(void **state)
+{
+	(void)state;
+	expect_fail(path, 4096, 1U << 20, -EINVAL);
+	expect_fail(path, 4096, PM_MAP_EXCL, -EINVAL);
+	expect_fail(path, 4096, PM_MAP_READONLY | PM_MAP_CREATE, -EINVAL);
+	expect_fail(NULL, 4096, 0, -EINVAL);
+	assert_int_equal(pm_map_file(path, 4096, 0, NULL), -EINVAL);
+}
+
+static void test_map_file_excl_exists(void **state)
+{
+	struct pm_map *m;
+
+	(void)state;
+	assert_int_equal(pm_map_file(path, 4096, PM_MAP_CREATE, &m), 0);
+	pm_unmap(m);
+	expect_fail(path, 4096, PM_MAP_CREATE | PM_MAP_EXCL, -EEXIST);
+	assert_int_equal(access(path, F_OK), 0); /* not ours to remove */
+}
+
+static void test_map_file_size_zero(void **state)
+{
+	int fd;
+
+	(void)state;
+	expect_fail(path, 0, PM_MAP_CREATE, -EINVAL);
+	fd = open(path, O_CREAT | O_RDWR, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	expect_fail(path, 0, 0, -EINVAL);
+	/* an empty file that existed before is left alone on failure */
+	expect_fail(path, 0, PM_MAP_CREATE, -EINVAL);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static void test_map_file_too_large(void **state)
+{
+	struct pm_map *m;
+	int ret;
+
+	(void)state;
+	expect_fail(path, SIZE_MAX, PM_MAP_CREATE, -EFBIG);
+	assert_int_equal(access(path, F_OK), -1);
+	ret = pm_map_file(path, (size_t)1 << 62, PM_MAP_CREATE, &m);
+	assert_true(ret == -ENOSPC || ret == -EFBIG);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_map_file_readonly_file_write_flags(void **state)
+{
+	struct pm_map *m;
+	int fd;
+
+	(void)state;
+	fd = open(path, O_CREAT | O_RDWR, 0444);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	/* drop root's override of file permissions for this thread */
+	setfsuid(65534);
+	expect_fail(path, 0, 0, -EACCES);
+	expect_fail(path, 4096, PM_MAP_CREATE, -EACCES);
+	assert_int_equal(pm_map_file(path, 0, PM_MAP_READONLY, &m), 0);
+	setfsuid(getuid());
+	assert_int_equal(pm_memset(m, pm_map_addr(m), 0, 64, 0), -EPERM);
+	assert_int_equal(pm_map_size(m), 4096);
+	pm_unmap(m);
+	/* read-only and shorter than asked */
+	expect_fail(path, 8192, PM_MAP_READONLY, -EINVAL);
+}
+
+static void test_map_getters_null(void **state)
+{
+	struct pm_map_info mi;
+
+	(void)state;
+	pm_unmap(NULL);
+	assert_null(pm_map_addr(NULL));
+	assert_int_equal(pm_map_size(NULL), 0);
+	assert_int_equal(pm_map_granularity(NULL), PM_GRANULARITY_PAGE);
+	assert_int_equal(pm_map_get_info(NULL, &mi), -EINVAL);
+}
+
+/* ---- sysfs and eADR, on a fake tree under PM_SYSFS_ROOT ---- */
+
+static void mkdirs(const char *rel)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	for (char *s = p + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+static void put(const char *rel, const char *text)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void link_to(const char *target, const char *rel)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+#define NS0 "sys/devices/ndbus0/region0/namespace0.0/block/pmem0"
+#define NS1 "sys/devices/ndbus0/region1/namespace1.0/block/pmem1"
+#define DM "sys/devices/virtual/block/"
+
+static int fake_tree(void **state)
+{
+	(void)state;
+	mkdirs(NS0 "/pmem0p1");
+	mkdirs(NS1);
+	mkdirs("sys/devices/pci0000:00/block/sda");
+	mkdirs(DM "dm-0/slaves");
+	mkdirs(DM "dm-1/slaves");
+	mkdirs("sys/dev/block");
+	put("sys/devices/ndbus0/region0/persistence_domain", "cpu_cache\n");
+	put("sys/devices/ndbus0/region1/persistence_domain",
+	    "memory_controller\n");
+	link_to("../../devices/ndbus0/region0/namespace0.0/block/pmem0",
+		"sys/dev/block/259:0");
+	link_to("../../devices/ndbus0/region0/namespace0.0/block/pmem0/pmem0p1",
+		"sys/dev/block/259:1");
+	link_to("../../devices/ndbus0/region1/namespace1.0/block/pmem1",
+		"sys/dev/block/259:2");
+	link_to("../../devices/pci0000:00/block/sda", "sys/dev/block/8:0");
+	link_to("../../devices/virtual/block/dm-0", "sys/dev/block/253:0");
+	link_to("../../devices/virtual/block/dm-1", "sys/dev/block/253:1");
+	link_to("/", "sys/dev/block/7:0");
+	link_to("../../../../ndbus0/region0/namespace0.0/block/pmem0",
+		DM "dm-0/slaves/pmem0");
+	link_to("../../../../ndbus0/region0/namespace0.0/block/pmem0",
+		DM "dm-1/slaves/pmem0");
+	link_to("../../../../ndbus0/region1/namespace1.0/block/pmem1",
+		DM "dm-1/slaves/pmem1");
+	setenv("PM_SYSFS_ROOT", dir, 1);
+	return 0;
+}
+
+static void test_sysfs_read_strips_newline(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(pm_sysfs_read("/sys/devices/ndbus0/region0/"
+				       "persistence_domain",
+				       buf, sizeof(buf)),
+			 9);
+	assert_string_equal(buf, "cpu_cache");
+	assert_int_equal(pm_sysfs_read("/sys/devices/ndbus0/region0/"
+				       "persistence_domain",
+				       buf, 9),
+			 -ENOBUFS);
+	assert_int_equal(pm_sysfs_read("/sys/nothing", buf, sizeof(buf)),
+			 -ENOENT);
+}
+
+static void test_sysfs_resolve_stays_in_root(void **state)
+{
+	char buf[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(pm_sysfs_dev_path(makedev(259, 1), buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "/" NS0 "/pmem0p1");
+	assert_int_equal(pm_sysfs_dev_path(makedev(7, 0), buf, sizeof(buf)),
+			 -EXDEV);
+	assert_int_equal(pm_sysfs_dev_path(makedev(9, 9), buf, sizeof(buf)),
+			 -ENOENT);
+	assert_int_equal(pm_sysfs_dev_path(makedev(259, 1), buf, 8),
+			 -ENAMETOOLONG);
+}
+
+static void test_map_eadr_cpu_cache_region(void **state)
+{
+	(void)state;
+	assert_int_equal(pm_map_eadr(makedev(259, 0)), 1);
+	assert_int_equal(pm_map_eadr(makedev(259, 1)), 1); /* partition */
+	assert_int_equal(pm_map_eadr(makedev(253, 0)), 1); /* dm on eADR */
+}
+
+static void test_map_eadr_not_cpu_cache(void **state)
+{
+	(void)state;
+	assert_int_equal(pm_map_eadr(makedev(259, 2)), 0); /* ADR region */
+	assert_int_equal(pm_map_eadr(makedev(253, 1)), 0); /* one of two */
+	assert_int_equal(pm_map_eadr(makedev(8, 0)), 0);   /* no region */
+	assert_int_equal(pm_map_eadr(makedev(7, 0)), 0);   /* leaves root */
+	assert_int_equal(pm_map_eadr(makedev(9, 9)), 0);   /* unknown */
+	assert_int_equal(pm_map_eadr(makedev(0, 42)), 0);  /* tmpfs */
+	unsetenv("PM_SYSFS_ROOT");
+	assert_int_equal(pm_map_eadr(makedev(259, 0)) >= 0, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_map_file_create_tmpfs_is_page,
+				       reset),
+		cmocka_unit_test_setup(test_map_file_forced_cacheline, reset),
+		cmocka_unit_test_setup(test_map_file_sync_required_not_dax,
+				       reset),
+		cmocka_unit_test_setup(test_map_file_nonexistent, reset),
+		cmocka_unit_test_setup(test_map_file_directory, reset),
+		cmocka_unit_test_setup(test_map_file_bad_flags, reset),
+		cmocka_unit_test_setup(test_map_file_excl_exists, reset),
+		cmocka_unit_test_setup(test_map_file_size_zero, reset),
+		cmocka_unit_test_setup(test_map_file_too_large, reset),
+		cmocka_unit_test_setup(test_map_file_readonly_file_write_flags,
+				       reset),
+		cmocka_unit_test(test_map_getters_null),
+		cmocka_unit_test_setup(test_sysfs_read_strips_newline,
+				       fake_tree),
+		cmocka_unit_test(test_sysfs_resolve_stays_in_root),
+		cmocka_unit_test(test_map_eadr_cpu_cache_region),
+		cmocka_unit_test(test_map_eadr_not_cpu_cache),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
