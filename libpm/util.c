@@ -7,8 +7,15 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "fault.h"
 #include "internal.h"
 #include "os.h"
+
+#ifdef PM_FAULT_INJECTION
+#define NOTE_ALLOC(d) pm_fault_note_alloc(d)
+#else
+#define NOTE_ALLOC(d) ((void)0)
+#endif
 
 static void default_log(int level, const char *msg, void *arg)
 {
@@ -111,9 +118,14 @@ PM_EXPORT const char *pm_version(void)
 
 void *pm_malloc(size_t size)
 {
+	void *p;
+
 	if (pm_fault("malloc"))
 		return NULL;
-	return malloc(size ? size : 1);
+	p = malloc(size ? size : 1);
+	if (p)
+		NOTE_ALLOC(1);
+	return p;
 }
 
 void *pm_zalloc(size_t size)
@@ -127,9 +139,14 @@ void *pm_zalloc(size_t size)
 
 void *pm_realloc(void *ptr, size_t size)
 {
+	void *p;
+
 	if (pm_fault("malloc"))
 		return NULL;
-	return realloc(ptr, size ? size : 1);
+	p = realloc(ptr, size ? size : 1);
+	if (p && !ptr)
+		NOTE_ALLOC(1);
+	return p;
 }
 
 char *pm_strdup(const char *s)
@@ -144,6 +161,8 @@ char *pm_strdup(const char *s)
 
 void pm_free(void *ptr)
 {
+	if (ptr)
+		NOTE_ALLOC(-1);
 	free(ptr);
 }
 

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fault.h - control of the fault-injection engine (fault.c), for tests.
+ * Exists only in a build with PM_FAULT_INJECTION (--enable-fault-injection,
+ * or the libpm-fault.la test library); the library itself only calls
+ * pm_fault() through os.h and the allocator.
+ *
+ * A fault fails exactly one call: the Nth injectable call of any kind, or
+ * the Nth call of one kind ("malloc", "open", "mmap", "ftruncate",
+ * "fallocate", "msync", "flock", "sigaction", "pthread_create", ...).  The
+ * PM_FAULT environment variable arms one at start-up: PM_FAULT=N or
+ * PM_FAULT=name:N.
+ */
+#ifndef PM_FAULT_H
+#define PM_FAULT_H 1
+
+#ifdef PM_FAULT_INJECTION
+
+/*
+ * Fail the @n-th call of kind @name (NULL: of any kind) counted from now,
+ * with the kind's usual errno.  Resets all counters.  @n == 0 disarms.
+ * Return: 0, or -EINVAL for an unknown kind.
+ */
+int pm_fault_arm(const char *name, unsigned long n);
+/* Disarm; counters keep counting. */
+void pm_fault_disarm(void);
+/* Injectable calls of kind @name (NULL: all kinds) since the last arm. */
+unsigned long pm_fault_calls(const char *name);
+/* Faults injected since the last arm (0 or 1 for a one-shot fault). */
+unsigned long pm_fault_hits(void);
+/* Kind of the last injected fault ("" if none since the last arm). */
+const char *pm_fault_last(void);
+/* The errno (negative) injected for kind @name, 0 if unknown. */
+int pm_fault_errno(const char *name);
+/* Allocations made by pm_malloc/pm_realloc and not yet freed. */
+long pm_fault_live_allocs(void);
+/* util.c bookkeeping for pm_fault_live_allocs(). */
+void pm_fault_note_alloc(long delta);
+
+#endif /* PM_FAULT_INJECTION */
+
+#endif /* PM_FAULT_H */
