@@ -55,7 +55,8 @@ PM_EXPORT void pm_set_log_level(int level)
 	log_level = level;
 }
 
-static void vmsg(int level, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void
+vmsg(int level, const char *fmt, va_list ap)
 {
 	char buf[512];
 
