@@ -16,8 +16,10 @@ struct pm_arch_ops {
 	void (*flush)(const void *addr, size_t len);
 	/* Wait until earlier flushes and non-temporal stores are durable. */
 	void (*fence)(void);
-	/* Copy/fill with non-temporal stores; unaligned head and tail are
-	 * written with cached stores and flushed.  No fence. */
+	/* Copy/fill whole lines with non-temporal stores: @dst is 64-byte
+	 * aligned and @len a multiple of 64 (persist.c writes partial lines
+	 * at the ends with cached stores and flushes them).  No fence.  NULL
+	 * when the CPU has none: copies are then cached stores + flush. */
 	void (*memcpy_nt)(void *dst, const void *src, size_t len);
 	void (*memset_nt)(void *dst, int c, size_t len);
 	/* CRC32C (Castagnoli), raw: no pre/post inversion. */
@@ -29,6 +31,9 @@ struct pm_arch_ops {
 	size_t movnt_threshold; /* copies of at least this size go NT */
 };
 
+/* Below this many bytes a cached copy plus flush beats streaming. */
+#define PM_MOVNT_THRESHOLD_DEFAULT 256
+
 /* Implemented once per arch folder. */
 void pm_arch_init(struct pm_arch_ops *ops);
 /* generic/: portable fallbacks for the NULL entries. */
@@ -36,7 +41,8 @@ void pm_generic_init(struct pm_arch_ops *ops);
 
 /* The process-wide table (persist.c). */
 extern struct pm_arch_ops pm_arch;
-/* Re-read CPU features and PM_* environment overrides (tests). */
+/* Re-read CPU features and PM_* environment overrides (tests); not
+ * safe while other threads persist. */
 void pm_arch_reinit(void);
 
 #endif /* PM_ARCH_H */

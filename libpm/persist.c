@@ -18,12 +18,32 @@ __thread struct pm_stats pm_tls_stats;
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending;
 
+/* PM_MOVNT_THRESHOLD=<bytes> (decimal, 0x hex); garbage is ignored. */
+static void read_threshold(struct pm_arch_ops *ops)
+{
+	const char *v = pm_getenv("PM_MOVNT_THRESHOLD");
+	unsigned long long n;
+	char *end;
+
+	if (!v || !*v)
+		return;
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (errno || *end || *v == '-' || n > SIZE_MAX) {
+		pm_warn("PM_MOVNT_THRESHOLD=%s not understood, ignored", v);
+		return;
+	}
+	if (ops->memcpy_nt)
+		ops->movnt_threshold = (size_t)n;
+}
+
 void pm_arch_reinit(void)
 {
 	struct pm_arch_ops ops = { 0 };
 
 	pm_arch_init(&ops);
 	pm_generic_init(&ops);
+	read_threshold(&ops);
 	pm_arch = ops;
 }
 
@@ -66,9 +86,18 @@ static void fence(void)
 
 static int use_nt(size_t len, unsigned flags)
 {
-	if (flags & PM_MEM_NONTEMPORAL)
-		return 1;
-	return !(flags & PM_MEM_TEMPORAL) && len >= pm_arch.movnt_threshold;
+	if (!pm_arch.memcpy_nt || (flags & PM_MEM_TEMPORAL))
+		return 0;
+	return (flags & PM_MEM_NONTEMPORAL) || len >= pm_arch.movnt_threshold;
+}
+
+/* Cached stores: a copy of @src, or a fill with @c when @src is NULL. */
+static void store(void *dst, const void *src, int c, size_t len)
+{
+	if (src)
+		memcpy(dst, src, len);
+	else
+		memset(dst, c, len);
 }
 
 /* ---- CACHELINE: flush instructions + fence ---- */
@@ -90,34 +119,64 @@ static int cl_drain(const struct pm_map *m)
 	return 0;
 }
 
+/*
+ * Whole lines of the destination go out with non-temporal stores; the
+ * partial lines at either end are cached stores, flushed unless @flush is
+ * NULL (eADR).  Nothing is fenced here.
+ */
+static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
+		     int c, size_t len,
+		     void (*flush)(const struct pm_map *, const void *, size_t))
+{
+	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
+	size_t body = (len - head) & ~(size_t)63;
+	size_t tail = len - head - body;
+
+	if (head) {
+		store(d, s, c, head);
+		if (flush)
+			flush(m, d, head);
+		d += head;
+		s = s ? s + head : NULL;
+	}
+	if (body) {
+		if (s)
+			pm_arch.memcpy_nt(d, s, body);
+		else
+			pm_arch.memset_nt(d, c, body);
+		pm_tls_stats.bytes_nt += body;
+		nt_pending = 1;
+	}
+	if (tail) {
+		store(d + body, s ? s + body : NULL, c, tail);
+		if (flush)
+			flush(m, d + body, tail);
+	}
+}
+
+static void cl_store(const struct pm_map *m, void *dst, const void *src,
+		     int c, size_t len, unsigned flags)
+{
+	if (flags & PM_MEM_NOFLUSH) {
+		store(dst, src, c, len);
+	} else if (use_nt(len, flags)) {
+		store_nt(m, dst, src, c, len, cl_flush);
+	} else {
+		store(dst, src, c, len);
+		cl_flush(m, dst, len);
+	}
+}
+
 static void cl_memcpy(const struct pm_map *m, void *dst, const void *src,
 		      size_t len, unsigned flags)
 {
-	if (flags & PM_MEM_NOFLUSH) {
-		memcpy(dst, src, len);
-	} else if (use_nt(len, flags)) {
-		pm_arch.memcpy_nt(dst, src, len);
-		pm_tls_stats.bytes_nt += len;
-		nt_pending = 1;
-	} else {
-		memcpy(dst, src, len);
-		cl_flush(m, dst, len);
-	}
+	cl_store(m, dst, src, 0, len, flags);
 }
 
 static void cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
 		      unsigned flags)
 {
-	if (flags & PM_MEM_NOFLUSH) {
-		memset(dst, c, len);
-	} else if (use_nt(len, flags)) {
-		pm_arch.memset_nt(dst, c, len);
-		pm_tls_stats.bytes_nt += len;
-		nt_pending = 1;
-	} else {
-		memset(dst, c, len);
-		cl_flush(m, dst, len);
-	}
+	cl_store(m, dst, NULL, c, len, flags);
 }
 
 const struct pm_persist_ops pm_ops_cacheline = {
@@ -143,26 +202,26 @@ static int byte_drain(const struct pm_map *m)
 	return 0;
 }
 
+/* Caches are durable: non-temporal stores only to spare the cache. */
+static void byte_store(const struct pm_map *m, void *dst, const void *src,
+		       int c, size_t len, unsigned flags)
+{
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
+		store_nt(m, dst, src, c, len, NULL);
+	else
+		store(dst, src, c, len);
+}
+
 static void byte_memcpy(const struct pm_map *m, void *dst, const void *src,
 			size_t len, unsigned flags)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
-		pm_arch.memcpy_nt(dst, src, len);
-		pm_tls_stats.bytes_nt += len;
-	} else {
-		memcpy(dst, src, len);
-	}
+	byte_store(m, dst, src, 0, len, flags);
 }
 
 static void byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
 			unsigned flags)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
-		pm_arch.memset_nt(dst, c, len);
-		pm_tls_stats.bytes_nt += len;
-	} else {
-		memset(dst, c, len);
-	}
+	byte_store(m, dst, NULL, c, len, flags);
 }
 
 const struct pm_persist_ops pm_ops_byte = {

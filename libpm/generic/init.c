@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * generic/init.c - portable fallbacks: no cache maintenance (only valid
- * for PAGE granularity, where msync does the work, or eADR), a compiler
- * barrier plus full fence, cached copies, table CRC32C.
+ * for PAGE granularity, where msync does the work, or eADR), a full fence,
+ * no non-temporal stores (persist.c then copies with cached stores and
+ * flushes through whatever flush the arch gave), table CRC32C.
  */
-#include <string.h>
+#include <stdint.h>
 
 #include "../arch.h"
 #include "../crc.h"
@@ -20,18 +21,6 @@ static void fence_full(void)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-static void memcpy_plain(void *dst, const void *src, size_t len)
-{
-	memcpy(dst, src, len);
-	pm_arch.flush(dst, len);
-}
-
-static void memset_plain(void *dst, int c, size_t len)
-{
-	memset(dst, c, len);
-	pm_arch.flush(dst, len);
-}
-
 void pm_generic_init(struct pm_arch_ops *ops)
 {
 	if (!ops->flush) {
@@ -40,15 +29,14 @@ void pm_generic_init(struct pm_arch_ops *ops)
 	}
 	if (!ops->fence)
 		ops->fence = fence_full;
-	if (!ops->memcpy_nt) {
-		ops->memcpy_nt = memcpy_plain;
-		ops->memset_nt = memset_plain;
+	if (!ops->memcpy_nt || !ops->memset_nt) {
+		ops->memcpy_nt = NULL;
+		ops->memset_nt = NULL;
 		ops->copy_name = "temporal";
+		ops->movnt_threshold = SIZE_MAX;
 	}
 	if (!ops->crc32c) {
 		ops->crc32c = pm_crc32c_table;
 		ops->crc_name = "table";
 	}
-	if (!ops->movnt_threshold)
-		ops->movnt_threshold = (size_t)-1;
 }

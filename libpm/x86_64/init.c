@@ -81,66 +81,102 @@ static void fence_sfence(void)
 	_mm_sfence();
 }
 
-/* Cached copy of a short unaligned piece, flushed by the caller's flush. */
-static void copy_edges(void *dst, const void *src, size_t len,
-		       void (*flush)(const void *, size_t))
-{
-	memcpy(dst, src, len);
-	flush(dst, len);
-}
-
-static void (*nt_edge_flush)(const void *, size_t) = flush_clflush;
-
+/*
+ * Non-temporal bodies: @d is 64-byte aligned and @len a multiple of 64
+ * (persist.c writes the partial lines at the ends with cached stores).
+ * Sources may be unaligned.  Four lines per iteration where it pays.
+ */
 static void memcpy_nt_sse2(void *dst, const void *src, size_t len)
 {
-	uint8_t *d = dst;
-	const uint8_t *s = src;
-	size_t head = (64 - ((uintptr_t)d & 63)) & 63;
+	__m128i *d = dst;
+	const __m128i *s = src;
 
-	if (head > len)
-		head = len;
-	if (head) {
-		copy_edges(d, s, head, nt_edge_flush);
-		d += head, s += head, len -= head;
-	}
-	for (; len >= 64; d += 64, s += 64, len -= 64) {
-		__m128i a = _mm_loadu_si128((const __m128i *)s);
-		__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
-		__m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
-		__m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+	for (; len; len -= 64, d += 4, s += 4) {
+		__m128i a = _mm_loadu_si128(s), b = _mm_loadu_si128(s + 1);
+		__m128i c = _mm_loadu_si128(s + 2), e = _mm_loadu_si128(s + 3);
 
-		_mm_stream_si128((__m128i *)d, a);
-		_mm_stream_si128((__m128i *)(d + 16), b);
-		_mm_stream_si128((__m128i *)(d + 32), c);
-		_mm_stream_si128((__m128i *)(d + 48), e);
+		_mm_stream_si128(d, a);
+		_mm_stream_si128(d + 1, b);
+		_mm_stream_si128(d + 2, c);
+		_mm_stream_si128(d + 3, e);
 	}
-	if (len)
-		copy_edges(d, s, len, nt_edge_flush);
 }
 
 static void memset_nt_sse2(void *dst, int c, size_t len)
 {
-	uint8_t *d = dst;
-	size_t head = (64 - ((uintptr_t)d & 63)) & 63;
 	__m128i v = _mm_set1_epi8((char)c);
+	__m128i *d = dst;
 
-	if (head > len)
-		head = len;
-	if (head) {
-		memset(d, c, head);
-		nt_edge_flush(d, head);
-		d += head, len -= head;
+	for (; len; len -= 64, d += 4) {
+		_mm_stream_si128(d, v);
+		_mm_stream_si128(d + 1, v);
+		_mm_stream_si128(d + 2, v);
+		_mm_stream_si128(d + 3, v);
 	}
-	for (; len >= 64; d += 64, len -= 64) {
-		_mm_stream_si128((__m128i *)d, v);
-		_mm_stream_si128((__m128i *)(d + 16), v);
-		_mm_stream_si128((__m128i *)(d + 32), v);
-		_mm_stream_si128((__m128i *)(d + 48), v);
+}
+
+__attribute__((target("avx"))) static void
+memcpy_nt_avx(void *dst, const void *src, size_t len)
+{
+	__m256i *d = dst;
+	const __m256i *s = src;
+
+	for (; len >= 256; len -= 256, d += 8, s += 8) {
+		__m256i r[8];
+
+		for (int i = 0; i < 8; i++)
+			r[i] = _mm256_loadu_si256(s + i);
+		for (int i = 0; i < 8; i++)
+			_mm256_stream_si256(d + i, r[i]);
 	}
-	if (len) {
-		memset(d, c, len);
-		nt_edge_flush(d, len);
+	for (; len; len -= 64, d += 2, s += 2) {
+		__m256i a = _mm256_loadu_si256(s), b = _mm256_loadu_si256(s + 1);
+
+		_mm256_stream_si256(d, a);
+		_mm256_stream_si256(d + 1, b);
 	}
+}
+
+__attribute__((target("avx"))) static void memset_nt_avx(void *dst, int c,
+							 size_t len)
+{
+	__m256i v = _mm256_set1_epi8((char)c);
+	__m256i *d = dst;
+
+	for (; len; len -= 64, d += 2) {
+		_mm256_stream_si256(d, v);
+		_mm256_stream_si256(d + 1, v);
+	}
+}
+
+__attribute__((target("avx512f"))) static void
+memcpy_nt_avx512(void *dst, const void *src, size_t len)
+{
+	__m512i *d = dst;
+	const __m512i *s = src;
+
+	for (; len >= 256; len -= 256, d += 4, s += 4) {
+		__m512i a = _mm512_loadu_si512(s), b = _mm512_loadu_si512(s + 1);
+		__m512i c = _mm512_loadu_si512(s + 2);
+		__m512i e = _mm512_loadu_si512(s + 3);
+
+		_mm512_stream_si512(d, a);
+		_mm512_stream_si512(d + 1, b);
+		_mm512_stream_si512(d + 2, c);
+		_mm512_stream_si512(d + 3, e);
+	}
+	for (; len; len -= 64)
+		_mm512_stream_si512(d++, _mm512_loadu_si512(s++));
+}
+
+__attribute__((target("avx512f"))) static void
+memset_nt_avx512(void *dst, int c, size_t len)
+{
+	__m512i v = _mm512_set1_epi8((char)c);
+	__m512i *d = dst;
+
+	for (; len; len -= 64)
+		_mm512_stream_si512(d++, v);
 }
 
 __attribute__((target("sse4.2"))) static uint32_t
@@ -162,39 +198,54 @@ crc32c_sse42(uint32_t crc, const void *buf, size_t len)
 	return (uint32_t)c;
 }
 
-void pm_arch_init(struct pm_arch_ops *ops)
+static void choose_flush(const struct cpu *c, struct pm_arch_ops *ops)
 {
-	struct cpu c = { 0 };
-	const char *thr;
-
-	probe(&c);
-	if (c.clflush) {
+	if (c->clflush) {
 		ops->flush = flush_clflush;
 		ops->flush_name = "clflush";
 		ops->flush_orders = 1;
 	}
-	if (c.clflushopt && !pm_env_flag("PM_NO_CLFLUSHOPT")) {
+	if (c->clflushopt && !pm_env_flag("PM_NO_CLFLUSHOPT")) {
 		ops->flush = flush_clflushopt;
 		ops->flush_name = "clflushopt";
 		ops->flush_orders = 0;
 	}
-	if (c.clwb && !pm_env_flag("PM_NO_CLWB")) {
+	if (c->clwb && !pm_env_flag("PM_NO_CLWB")) {
 		ops->flush = flush_clwb;
 		ops->flush_name = "clwb";
 		ops->flush_orders = 0;
 	}
-	if (ops->flush)
-		nt_edge_flush = ops->flush;
 	ops->fence = fence_sfence;
-	if (!pm_env_flag("PM_NO_MOVNT")) {
-		ops->memcpy_nt = memcpy_nt_sse2;
-		ops->memset_nt = memset_nt_sse2;
-		ops->copy_name = "sse2-nt";
-	}
-	ops->movnt_threshold = 256;
-	thr = pm_getenv("PM_MOVNT_THRESHOLD");
-	if (thr && *thr)
-		ops->movnt_threshold = strtoull(thr, NULL, 0);
+}
+
+/* SSE2 is part of x86_64; AVX and AVX-512 only with the OS's consent. */
+static void choose_copy(const struct cpu *c, struct pm_arch_ops *ops)
+{
+	if (pm_env_flag("PM_NO_MOVNT"))
+		return;
+	ops->memcpy_nt = memcpy_nt_sse2;
+	ops->memset_nt = memset_nt_sse2;
+	ops->copy_name = "sse2-nt";
+	if (!c->avx || pm_env_flag("PM_NO_AVX"))
+		return;
+	ops->memcpy_nt = memcpy_nt_avx;
+	ops->memset_nt = memset_nt_avx;
+	ops->copy_name = "avx-nt";
+	if (!c->avx512f || pm_env_flag("PM_NO_AVX512"))
+		return;
+	ops->memcpy_nt = memcpy_nt_avx512;
+	ops->memset_nt = memset_nt_avx512;
+	ops->copy_name = "avx512-nt";
+}
+
+void pm_arch_init(struct pm_arch_ops *ops)
+{
+	struct cpu c = { 0 };
+
+	probe(&c);
+	choose_flush(&c, ops);
+	choose_copy(&c, ops);
+	ops->movnt_threshold = PM_MOVNT_THRESHOLD_DEFAULT;
 	if (c.sse42) {
 		ops->crc32c = crc32c_sse42;
 		ops->crc_name = "sse4.2";
