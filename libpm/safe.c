@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * safe.c - SIGBUS-safe copies from a mapping.
+ *
+ * Invariant: nothing is written to persistent memory here; a poisoned
+ * source costs the caller -EIO and a partly written destination, never the
+ * process.  A SIGBUS that is not ours (another address, another si_code,
+ * or no copy in progress on the faulting thread) goes to the handler that
+ * was installed before ours, or to the default action.
+ *
+ * The handler is installed once.  Each thread has its own recovery point,
+ * armed only for the duration of a copy; the handler leaves through
+ * siglongjmp() without restoring the signal mask (that would cost a system
+ * call per copy), so the copy unblocks SIGBUS itself after a fault.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "os.h"
+#include "persist.h"
+#include "safe.h"
+
+#ifndef BUS_MCEERR_AR
+#define BUS_MCEERR_AR 4
+#endif
+#ifndef BUS_MCEERR_AO
+#define BUS_MCEERR_AO 5
+#endif
+
+struct safe_point {
+	sigjmp_buf env;
+	uintptr_t lo, hi;	   /* the source being copied */
+	volatile sig_atomic_t armed;
+	void *fault;		   /* where it faulted */
+};
+
+/* initial-exec: the handler must not make glibc allocate TLS. */
+static __thread struct safe_point tls_point
+	__attribute__((tls_model("initial-exec")));
+
+static struct sigaction prev_sa;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int installed;
+
+static int is_poison(int code)
+{
+	return code == BUS_MCEERR_AR || code == BUS_MCEERR_AO ||
+	       code == BUS_ADRERR;
+}
+
+/* Hand a foreign SIGBUS to whoever had it before us. */
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction dfl;
+
+	if (prev_sa.sa_flags & SA_SIGINFO) {
+		prev_sa.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (prev_sa.sa_handler == SIG_IGN && si->si_code <= 0)
+		return;
+	if (prev_sa.sa_handler != SIG_DFL && prev_sa.sa_handler != SIG_IGN) {
+		prev_sa.sa_handler(sig);
+		return;
+	}
+	/* Default action: a fault re-executes and dies, a sent signal is
+	 * raised again (it stays blocked until we return). */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigaction(sig, &dfl, NULL);
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	struct safe_point *p = &tls_point;
+	uintptr_t a = (uintptr_t)si->si_addr;
+
+	if (p->armed && si->si_code > 0 && is_poison(si->si_code) &&
+	    a >= p->lo && a < p->hi) {
+		p->armed = 0;
+		p->fault = si->si_addr;
+		siglongjmp(p->env, 1);
+	}
+	chain(sig, si, uc);
+}
+
+static int install(void)
+{
+	struct sigaction sa;
+	int ret = 0;
+
+	pthread_mutex_lock(&install_lock);
+	if (!installed) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_sigbus;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		ret = pm_os_sigaction(SIGBUS, &sa, &prev_sa);
+		if (!ret)
+			installed = 1;
+	}
+	pthread_mutex_unlock(&install_lock);
+	return ret ? pm_err(ret, "installing the SIGBUS handler: %s",
+			    pm_strerror(ret)) : 0;
+}
+
+static void unblock_sigbus(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int pm_safe_copy(void *dst, const void *src, size_t len)
+{
+	struct safe_point *p = &tls_point;
+	int ret;
+
+	if (!len)
+		return 0;
+	if (PM_UNLIKELY(!installed)) {
+		ret = install();
+		if (ret)
+			return ret;
+	}
+	if (p->armed)
+		return pm_err(-EBUSY, "pm_read_safe: nested call");
+	p->lo = (uintptr_t)src;
+	p->hi = (uintptr_t)src + len;
+	if (sigsetjmp(p->env, 0)) {
+		unblock_sigbus();
+		return pm_err(-EIO, "poisoned memory at %p (copy of %zu "
+			      "bytes from %p)", p->fault, len, src);
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p->armed = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	memcpy(dst, src, len);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p->armed = 0;
+	return 0;
+}
+
+/**
+ * pm_read_safe - copy from a mapping without dying on poisoned memory
+ * @map: the mapping @src lies in
+ * @dst: destination (ordinary memory)
+ * @src: source inside @map
+ * @len: bytes to copy
+ *
+ * A SIGBUS raised by the copy (machine-check poison, a page on the
+ * kernel's bad-block list, a page gone because the file shrank) makes the
+ * call return -EIO; @dst may then be partly written.  The first call
+ * installs a SIGBUS handler that passes every other SIGBUS to the handler
+ * installed before it.
+ *
+ * Return: 0, -EIO if the source is unreadable, -EINVAL if [src, src+len)
+ * is not inside @map.
+ */
+PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst,
+			   const void *src, size_t len)
+{
+	uintptr_t s = (uintptr_t)src, base;
+
+	if (!map || !dst || !src)
+		return pm_err(-EINVAL, "pm_read_safe: NULL argument");
+	base = (uintptr_t)map->addr;
+	if (s < base || !pm_range_ok(s - base, len, map->size))
+		return pm_err(-EINVAL, "pm_read_safe: [%p, +%zu) is outside "
+			      "the mapping", src, len);
+	return pm_safe_copy(dst, src, len);
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_safe.c - pm_read_safe() against real SIGBUS: pages of a mapping
+ * whose file was truncated underneath.  Each case runs in a forked child
+ * (the test runner swaps SIGBUS handlers between cases, and some cases are
+ * meant to die); the child's exit status is the verdict.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libpm.h"
+
+#define PG 4096
+#define NPG 4
+
+static char path[64];
+
+/* A child-side check: exit with the line number on failure. */
+#define CHECK(c)                                                              \
+	do {                                                                  \
+		if (!(c)) {                                                   \
+			fprintf(stderr, "child: %s failed (line %d)\n", #c,   \
+				__LINE__);                                    \
+			_exit(100 + __LINE__ % 100);                          \
+		}                                                             \
+	} while (0)
+
+/* Map NPG pages of a fresh file, page i filled with 'A' + i, then cut
+ * the file to @keep pages: the rest of the mapping raises SIGBUS. */
+static struct pm_map *map_cut(unsigned keep)
+{
+	struct pm_map *m;
+	char *p;
+
+	unlink(path);
+	CHECK(pm_map_file(path, NPG * PG, PM_MAP_CREATE, &m) == 0);
+	p = pm_map_addr(m);
+	for (unsigned i = 0; i < NPG; i++)
+		memset(p + i * PG, 'A' + i, PG);
+	CHECK(pm_persist(m, p, NPG * PG) == 0);
+	CHECK(truncate(path, (off_t)keep * PG) == 0);
+	return m;
+}
+
+static void default_sigbus(void)
+{
+	signal(SIGBUS, SIG_DFL);
+}
+
+static int run_child(void (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (!pid) {
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void child_truncated(void)
+{
+	struct pm_map *m;
+	char *p, buf[2 * PG];
+
+	default_sigbus();
+	m = map_cut(1);
+	p = pm_map_addr(m);
+	CHECK(pm_read_safe(m, buf, p + PG, 64) == -EIO);
+	/* The process lives on; good pages read as written. */
+	CHECK(pm_read_safe(m, buf, p + 100, PG - 100) == 0);
+	CHECK(buf[0] == 'A' && buf[PG - 101] == 'A');
+	/* A copy that runs into a bad page fails whole. */
+	CHECK(pm_read_safe(m, buf, p + PG / 2, PG) == -EIO);
+	/* A second fault is caught too: SIGBUS is not left blocked. */
+	CHECK(pm_read_safe(m, buf, p + 3 * PG, 8) == -EIO);
+	CHECK(pm_read_safe(m, buf, p, 8) == 0 && buf[7] == 'A');
+	pm_unmap(m);
+}
+
+static void test_pm_read_safe_truncated_page(void **state)
+{
+	int st = run_child(child_truncated);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void *thread_reads(void *arg)
+{
+	struct pm_map *m = arg;
+	char *p = pm_map_addr(m), buf[16];
+
+	for (int i = 0; i < 100; i++) {
+		CHECK(pm_read_safe(m, buf, p + 2 * PG + i, 16) == -EIO);
+		CHECK(pm_read_safe(m, buf, p + i, 16) == 0 && buf[0] == 'A');
+	}
+	return NULL;
+}
+
+static void child_threads(void)
+{
+	struct pm_map *m;
+	pthread_t t[4];
+
+	default_sigbus();
+	m = map_cut(1);
+	for (int i = 0; i < 4; i++)
+		CHECK(pthread_create(&t[i], NULL, thread_reads, m) == 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	pm_unmap(m);
+}
+
+static void test_pm_read_safe_threads(void **state)
+{
+	int st = run_child(child_threads);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void own_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	_exit(sig == SIGBUS && si->si_code == BUS_ADRERR ? 42 : 43);
+}
+
+/* A SIGBUS outside any pm_read_safe() reaches the handler installed
+ * before libpm's. */
+static void child_foreign_chained(void)
+{
+	struct sigaction sa = { 0 };
+	struct pm_map *m;
+	char *p, buf[8];
+
+	sa.sa_sigaction = own_sigbus;
+	sa.sa_flags = SA_SIGINFO;
+	CHECK(sigaction(SIGBUS, &sa, NULL) == 0);
+	m = map_cut(1);
+	p = pm_map_addr(m);
+	CHECK(pm_read_safe(m, buf, p + PG, 8) == -EIO);
+	buf[0] = *(volatile char *)(p + PG);
+	_exit(1);
+}
+
+static void test_pm_read_safe_foreign_chained(void **state)
+{
+	int st = run_child(child_foreign_chained);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 42);
+}
+
+/* With no handler before libpm's, a foreign fault still kills. */
+static void child_foreign_default(void)
+{
+	struct pm_map *m;
+	char *p, buf[8];
+
+	default_sigbus();
+	m = map_cut(1);
+	p = pm_map_addr(m);
+	CHECK(pm_read_safe(m, buf, p, 8) == 0);
+	buf[0] = *(volatile char *)(p + 2 * PG);
+	_exit(1);
+}
+
+static void test_pm_read_safe_foreign_default(void **state)
+{
+	int st = run_child(child_foreign_default);
+
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGBUS);
+}
+
+static volatile sig_atomic_t got_plain;
+
+static void plain_sigbus(int sig)
+{
+	got_plain = sig;
+}
+
+/* A SIGBUS sent by kill() is never taken for poison. */
+static void child_sent_signal(void)
+{
+	struct pm_map *m;
+	char buf[8];
+
+	signal(SIGBUS, plain_sigbus);
+	m = map_cut(NPG);
+	CHECK(pm_read_safe(m, buf, pm_map_addr(m), 8) == 0);
+	CHECK(raise(SIGBUS) == 0);
+	CHECK(got_plain == SIGBUS);
+	pm_unmap(m);
+}
+
+static void test_pm_read_safe_sent_signal(void **state)
+{
+	int st = run_child(child_sent_signal);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_pm_read_safe_bad_args(void **state)
+{
+	struct pm_map *m;
+	char *p, buf[16];
+
+	unlink(path);
+	assert_int_equal(pm_map_file(path, PG, PM_MAP_CREATE, &m), 0);
+	p = pm_map_addr(m);
+	assert_int_equal(pm_read_safe(m, buf, p + PG - 8, 16), -EINVAL);
+	assert_int_equal(pm_read_safe(m, buf, p - 1, 1), -EINVAL);
+	assert_int_equal(pm_read_safe(NULL, buf, p, 1), -EINVAL);
+	assert_int_equal(pm_read_safe(m, NULL, p, 1), -EINVAL);
+	assert_int_equal(pm_read_safe(m, buf, p + PG, 0), 0);
+	pm_unmap(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pm_read_safe_truncated_page),
+		cmocka_unit_test(test_pm_read_safe_threads),
+		cmocka_unit_test(test_pm_read_safe_foreign_chained),
+		cmocka_unit_test(test_pm_read_safe_foreign_default),
+		cmocka_unit_test(test_pm_read_safe_sent_signal),
+		cmocka_unit_test(test_pm_read_safe_bad_args),
+	};
+	int ret;
+
+	snprintf(path, sizeof(path), "/tmp/test_safe.%d", getpid());
+	if (!getenv("PM_LOG"))
+		pm_set_log_level(0); /* the -EIO cases are expected */
+	ret = cmocka_run_group_tests(tests, NULL, NULL);
+	unlink(path);
+	return ret;
+}
