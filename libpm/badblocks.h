@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * badblocks.h - bad ranges of a file: where the device says they are, what
+ * file offsets they are, which pool structure they hit.
+ */
+#ifndef PM_BADBLOCKS_H
+#define PM_BADBLOCKS_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libpm.h"
+
+#define PM_SECTOR 512
+
+/* A growable list of byte ranges. */
+struct pm_bb_list {
+	struct pm_badblock *v;
+	size_t n;
+	size_t cap;
+};
+
+int pm_bb_add(struct pm_bb_list *l, uint64_t off, uint64_t len);
+/* Sort by offset and merge overlapping or touching ranges. */
+void pm_bb_merge(struct pm_bb_list *l);
+void pm_bb_list_free(struct pm_bb_list *l);
+
+/*
+ * Parse a sysfs "badblocks" text ("first_sector count" lines) and add each
+ * range, as bytes relative to the sector @base, clipped to [@base, @base +
+ * @nsect) (nsect 0: no upper bound).  -EBADMSG on a malformed line.
+ */
+int pm_bb_parse(const char *text, uint64_t base, uint64_t nsect,
+		struct pm_bb_list *out);
+
+/*
+ * Bad ranges of the block device @dev (a pmem disk or a partition of one),
+ * as bytes from the start of @dev.  -ENOTSUP if @dev cannot report bad
+ * blocks.
+ */
+int pm_bb_blockdev(dev_t dev, struct pm_bb_list *out);
+
+/*
+ * Bad ranges of the device-dax character device @rdev as bytes from its
+ * start (badblocks_ndctl.c: region list minus the device's offset in the
+ * region; badblocks_none.c: -ENOTSUP).
+ */
+int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out);
+
+/*
+ * Translate device ranges @dev (bytes from the start of the file system's
+ * block device) to file offsets of the regular file @fd with FIEMAP,
+ * rounded out to @bsize.  -ENOTSUP if the file system has no FIEMAP.
+ */
+int pm_bb_fiemap(int fd, uint64_t bsize, const struct pm_bb_list *dev,
+		 struct pm_bb_list *out);
+
+/* N of the nearest ancestor "regionN" of sysfs path @path; -ENOENT. */
+int pm_bb_region_of(const char *path, unsigned *id);
+
+/* The bad ranges of open file @fd as merged file offsets. */
+int pm_bb_fd(int fd, struct pm_bb_list *out);
+
+#endif /* PM_BADBLOCKS_H */

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_badblocks.c - bad-block lists from a fake sysfs tree
+ * (PM_SYSFS_ROOT) translated through the real FIEMAP of a file on the
+ * test's file system, and clearing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "badblocks.h"
+#include "libpm.h"
+
+#define NBLK 200 /* file blocks; even ones written, odd ones holes */
+
+static char dir[128], root[256], file[256];
+static uint64_t bsize;
+static struct fiemap_extent ext[NBLK];
+static unsigned next;
+
+static void xmkdirs(const char *path)
+{
+	char p[PATH_MAX], *s;
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	mkdir(p, 0755);
+}
+
+static void put(const char *rel, const char *text)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s%s", root, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define DISK "/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0" \
+	     "/block/pmem0"
+
+/* Point /sys/dev/block/<dev> of the fake tree at @target (relative to
+ * the tree's /sys/devices/..). */
+static void link_dev(dev_t dev, const char *target)
+{
+	char link[PATH_MAX], to[PATH_MAX];
+
+	snprintf(link, sizeof(link), "%s/sys/dev/block/%u:%u", root,
+		 major(dev), minor(dev));
+	snprintf(to, sizeof(to), "../../..%s", target);
+	unlink(link);
+	assert_int_equal(symlink(to, link), 0);
+}
+
+static dev_t file_dev(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_dev;
+}
+
+static void fiemap_file(void)
+{
+	size_t sz = sizeof(struct fiemap) + NBLK * sizeof(ext[0]);
+	struct fiemap *fm = calloc(1, sz);
+	int fd = open(file, O_RDONLY);
+
+	assert_true(fd >= 0);
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = NBLK;
+	assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, fm), 0);
+	next = fm->fm_mapped_extents;
+	memcpy(ext, fm->fm_extents, next * sizeof(ext[0]));
+	close(fd);
+	free(fm);
+}
+
+/* Write the even blocks of a fresh file, leaving the odd ones holes, so
+ * that the file has NBLK / 2 extents. */
+static void make_file(void)
+{
+	char *buf = malloc(bsize);
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(fd >= 0);
+	for (unsigned b = 0; b < NBLK; b += 2) {
+		memset(buf, 'a' + b % 26, bsize);
+		assert_int_equal(pwrite(fd, buf, bsize, (off_t)(b * bsize)),
+				 (ssize_t)bsize);
+	}
+	assert_int_equal(ftruncate(fd, (off_t)(NBLK * bsize)), 0);
+	assert_int_equal(fsync(fd), 0);
+	close(fd);
+	free(buf);
+	fiemap_file();
+}
+
+static int group_setup(void **state)
+{
+	struct statfs sf;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_badblocks.%d", getpid());
+	snprintf(root, sizeof(root), "%s/root", dir);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	xmkdirs(root);
+	if (statfs(dir, &sf))
+		return -1;
+	bsize = (uint64_t)sf.f_bsize;
+	make_file();
+	if (next < NBLK / 2) {
+		fprintf(stderr, "FIEMAP gave %u extents (no holes?)\n", next);
+		return -1;
+	}
+	setenv("PM_SYSFS_ROOT", root, 1);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) ? -1 : 0;
+}
+
+/* A fresh fake tree: the file's device is pmem0, whose list is @bb. */
+static int setup(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/sys", root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/sys/dev/block", root);
+	xmkdirs(cmd);
+	snprintf(cmd, sizeof(cmd), "%s%s", root, DISK);
+	xmkdirs(cmd);
+	put(DISK "/badblocks", "");
+	link_dev(file_dev(file), DISK);
+	return 0;
+}
+
+/* The device sector of byte @off of extent @e. */
+static uint64_t sector_of(unsigned e, uint64_t off)
+{
+	return (ext[e].fe_physical + off) / PM_SECTOR;
+}
+
+static void set_bb(uint64_t base, unsigned e, uint64_t off, unsigned n)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%llu %u\n",
+		 (unsigned long long)(base + sector_of(e, off)), n);
+	put(DISK "/badblocks", line);
+}
+
+static void expect(const struct pm_badblock *want, size_t n)
+{
+	struct pm_badblock *bbs = NULL;
+	size_t nbbs = 99;
+
+	assert_int_equal(pm_badblocks_list(file, &bbs, &nbbs), 0);
+	assert_int_equal(nbbs, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(bbs[i].offset, want[i].offset);
+		assert_int_equal(bbs[i].length, want[i].length);
+	}
+	pm_badblocks_free(bbs);
+}
+
+static void test_pm_badblocks_list_none(void **state)
+{
+	expect(NULL, 0);
+}
+
+static void test_pm_badblocks_list_one_sector(void **state)
+{
+	struct pm_badblock want = { ext[3].fe_logical, bsize };
+
+	set_bb(0, 3, 3 * PM_SECTOR, 1);
+	expect(&want, 1);
+}
+
+/* The last sector of one extent and the first of another, listed out of
+ * order, give two ranges at their own file offsets. */
+static void test_pm_badblocks_list_exact_offsets(void **state)
+{
+	struct pm_badblock want[2] = {
+		{ ext[10].fe_logical, bsize },
+		{ ext[90].fe_logical, bsize },
+	};
+	char text[128];
+
+	snprintf(text, sizeof(text), "%llu 1\n%llu 1\n",
+		 (unsigned long long)sector_of(90, 0),
+		 (unsigned long long)sector_of(10, bsize - PM_SECTOR));
+	put(DISK "/badblocks", text);
+	expect(want, 2);
+	assert_int_equal(want[0].offset, 20 * bsize);
+	assert_int_equal(want[1].offset, 180 * bsize);
+}
+
+static void test_pm_badblocks_list_outside_file(void **state)
+{
+	/* Sector 0 holds the boot block / superblock, never file data. */
+	put(DISK "/badblocks", "0 1\n");
+	expect(NULL, 0);
+}
+
+/* Two sectors inside one block give one block; a range spanning the
+ * last sector of the file is rounded out, not in. */
+static void test_pm_badblocks_list_rounding(void **state)
+{
+	struct pm_badblock want = { ext[0].fe_logical, bsize };
+	char text[128];
+
+	snprintf(text, sizeof(text), "%llu 1\n%llu 1\n",
+		 (unsigned long long)sector_of(0, PM_SECTOR),
+		 (unsigned long long)sector_of(0, bsize - PM_SECTOR));
+	put(DISK "/badblocks", text);
+	expect(&want, 1);
+}
+
+static void test_pm_badblocks_list_partition(void **state)
+{
+	struct pm_badblock want = { ext[50].fe_logical, bsize };
+	char p[PATH_MAX], text[128];
+	uint64_t start = 2048;
+
+	snprintf(p, sizeof(p), "%s%s/pmem0p1", root, DISK);
+	xmkdirs(p);
+	put(DISK "/pmem0p1/partition", "1\n");
+	put(DISK "/pmem0p1/start", "2048\n");
+	put(DISK "/pmem0p1/size", "999999999999\n");
+	link_dev(file_dev(file), DISK "/pmem0p1");
+	/* Sector 7 is before the partition: not the file's. */
+	snprintf(text, sizeof(text), "7 1\n%llu 1\n",
+		 (unsigned long long)(start + sector_of(50, 0)));
+	put(DISK "/badblocks", text);
+	expect(&want, 1);
+	/* Without the partition's start, the same sector is elsewhere. */
+	set_bb(0, 50, 0, 1);
+	expect(NULL, 0);
+}
+
+static void test_pm_badblocks_list_past_partition_end(void **state)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s%s/pmem0p1", root, DISK);
+	xmkdirs(p);
+	put(DISK "/pmem0p1/partition", "1\n");
+	put(DISK "/pmem0p1/start", "100\n");
+	put(DISK "/pmem0p1/size", "1\n");
+	link_dev(file_dev(file), DISK "/pmem0p1");
+	set_bb(100, 50, 0, 1);
+	expect(NULL, 0);
+}
+
+static void test_pm_badblocks_list_unsupported(void **state)
+{
+	struct pm_badblock *bbs = (void *)1;
+	size_t n = 5;
+	char p[PATH_MAX];
+
+	/* A disk without a badblocks attribute cannot tell. */
+	snprintf(p, sizeof(p), "%s%s/badblocks", root, DISK);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -ENOTSUP);
+	assert_null(bbs);
+	assert_int_equal(n, 0);
+	/* Nor a device sysfs does not know. */
+	snprintf(p, sizeof(p), "%s/sys/dev/block/%u:%u", root,
+		 major(file_dev(file)), minor(file_dev(file)));
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -ENOTSUP);
+}
+
+/* tmpfs has no FIEMAP: a device list cannot be mapped to the file. */
+static void test_pm_badblocks_list_no_fiemap(void **state)
+{
+	struct pm_badblock *bbs;
+	char shm[64];
+	size_t n;
+	int fd;
+
+	snprintf(shm, sizeof(shm), "/dev/shm/test_badblocks.%d", getpid());
+	fd = open(shm, O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		skip();
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	close(fd);
+	link_dev(file_dev(shm), DISK);
+	put(DISK "/badblocks", "8 8\n");
+	assert_int_equal(pm_badblocks_list(shm, &bbs, &n), -ENOTSUP);
+	/* An empty list needs no FIEMAP. */
+	put(DISK "/badblocks", "");
+	assert_int_equal(pm_badblocks_list(shm, &bbs, &n), 0);
+	assert_int_equal(n, 0);
+	pm_badblocks_free(bbs);
+	unlink(shm);
+}
+
+static void test_pm_badblocks_list_malformed(void **state)
+{
+	struct pm_badblock *bbs;
+	size_t n;
+
+	put(DISK "/badblocks", "8 8\nbogus\n");
+	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -EBADMSG);
+	put(DISK "/badblocks", "8 0\n");
+	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -EBADMSG);
+	assert_int_equal(pm_badblocks_list(NULL, &bbs, &n), -EINVAL);
+}
+
+static void test_pm_bb_parse_clip(void **state)
+{
+	struct pm_bb_list l = { 0 };
+
+	/* base 100, 50 sectors: [90, 110) -> [100, 110); [140, 160) ->
+	 * [140, 150); [200, 210) dropped; a huge count does not wrap. */
+	assert_int_equal(pm_bb_parse("90 20\n140 20\n200 10\n"
+				     "120 18446744073709551615\n",
+				     100, 50, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].offset, 0);
+	assert_int_equal(l.v[0].length, 10 * PM_SECTOR);
+	assert_int_equal(l.v[1].offset, 40 * PM_SECTOR);
+	assert_int_equal(l.v[1].length, 10 * PM_SECTOR);
+	assert_int_equal(l.v[2].offset, 20 * PM_SECTOR);
+	assert_int_equal(l.v[2].length, 30 * PM_SECTOR);
+	pm_bb_merge(&l);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].offset, 0);
+	assert_int_equal(l.v[0].length, 10 * PM_SECTOR);
+	assert_int_equal(l.v[1].offset, 20 * PM_SECTOR);
+	assert_int_equal(l.v[1].length, 30 * PM_SECTOR);
+	pm_bb_list_free(&l);
+}
+
+static void test_pm_bb_region_of_path(void **state)
+{
+	unsigned id = 99;
+
+	assert_int_equal(pm_bb_region_of(DISK, &id), 0);
+	assert_int_equal(id, 0);
+	assert_int_equal(pm_bb_region_of("/sys/devices/x/region12/dax12.1/"
+					 "dax12.0", &id), 0);
+	assert_int_equal(id, 12);
+	assert_int_equal(pm_bb_region_of("/sys/devices/regionx/pmem0", &id),
+			 -ENOENT);
+}
+
+static void read_file(uint64_t off, size_t len, char *buf)
+{
+	int fd = open(file, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+static void test_pm_badblocks_clear_zeroes_blocks(void **state)
+{
+	struct pm_badblock bb = { 4 * bsize + 100, 10 };
+	char *buf = malloc(3 * bsize), *zero = calloc(1, bsize);
+	struct pm_badblock *bbs;
+	struct stat st;
+	size_t n;
+
+	set_bb(0, 2, 200, 1); /* the block at file offset 4 * bsize */
+	assert_int_equal(pm_badblocks_list(file, &bbs, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(bbs[0].offset, 4 * bsize);
+	pm_badblocks_free(bbs);
+
+	assert_int_equal(pm_badblocks_clear(file, &bb), 0);
+	read_file(2 * bsize, 3 * bsize, buf);
+	assert_int_equal(buf[0], 'a' + 2);
+	assert_memory_equal(buf + bsize, zero, bsize);
+	assert_memory_equal(buf + 2 * bsize, zero, bsize); /* a hole */
+	read_file(6 * bsize, bsize, buf);
+	assert_int_equal(buf[bsize - 1], 'a' + 6);
+	assert_int_equal(stat(file, &st), 0);
+	assert_int_equal(st.st_size, NBLK * bsize);
+	free(buf);
+	free(zero);
+	make_file();
+}
+
+static void test_pm_badblocks_clear_busy(void **state)
+{
+	struct pm_badblock bb = { 0, bsize };
+	int fd = open(file, O_RDONLY);
+
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(pm_badblocks_clear(file, &bb), -EBUSY);
+	close(fd);
+	bb.offset = NBLK * bsize;
+	assert_int_equal(pm_badblocks_clear(file, &bb), -EINVAL);
+	bb.offset = 0;
+	bb.length = 0;
+	assert_int_equal(pm_badblocks_clear(file, &bb), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_pm_badblocks_list_none, setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_one_sector,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_exact_offsets,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_outside_file,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_rounding, setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_partition,
+				       setup),
+		cmocka_unit_test_setup(
+			test_pm_badblocks_list_past_partition_end, setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_unsupported,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_no_fiemap,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_malformed,
+				       setup),
+		cmocka_unit_test(test_pm_bb_parse_clip),
+		cmocka_unit_test(test_pm_bb_region_of_path),
+		cmocka_unit_test_setup(test_pm_badblocks_clear_zeroes_blocks,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_clear_busy, setup),
+	};
+
+	if (!getenv("PM_LOG"))
+		pm_set_log_level(0); /* the error cases are expected */
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
