@@ -24,6 +24,12 @@
 #define PM_LANES_OFF 8192
 #define PM_AREA_ALIGN 4096
 
+/* Lane geometry limits (checked at create and at open). */
+#define PM_LANES_MAX 1024
+#define PM_LANE_SIZE_MIN 4096
+#define PM_LANE_SIZE_MAX (1ULL << 30)
+#define PM_LANE_ALIGN 64
+
 /* One header copy; crc (CRC32C over bytes [0, 508)) is the last field. */
 struct pm_hdr {
 	uint8_t magic[8];
@@ -37,7 +43,7 @@ struct pm_hdr {
 	uint64_t lanes_off;
 	uint64_t lane_size;
 	uint32_t nlanes;
-	uint32_t flags;
+	uint32_t flags;	   /* incompatible features; none defined yet */
 	uint64_t log_off;
 	uint64_t log_size;
 	uint64_t data_off;
@@ -57,9 +63,11 @@ _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
 
 /* ---- transaction lanes (tx.c) ----
  * A lane is a 64-byte lane header followed by a ring of entries.  An entry
- * is one or more range records followed by a commit record whose CRC32C
- * (seeded from the pool UUID) covers the whole entry; only a valid commit
- * record makes an entry exist. */
+ * starts 64-byte aligned in the ring and is one or more range records
+ * (each followed by its payload padded to 8 bytes) and a commit record
+ * whose CRC32C (seeded from the pool UUID) covers the whole entry; only a
+ * valid commit record makes an entry exist.  retired is stored before hint
+ * in one line, so a durable hint implies its retired value is durable. */
 struct pm_lane_hdr {
 	uint64_t retired; /* all entries with seq <= retired are applied */
 	uint64_t hint;	  /* ring offset at or before the oldest live entry */

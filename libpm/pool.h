@@ -17,6 +17,8 @@ struct pm_lanes; /* tx.c */
 
 struct pm_pool {
 	struct pm_map *map;
+	uint64_t id;	  /* unique within the process, for per-thread caches */
+	unsigned flags;	  /* PM_POOL_* given to create/open */
 	uint8_t *base; /* == map->addr */
 	char *path;
 	struct pm_hdr hdr; /* the valid header copy, as on media */
@@ -42,6 +44,22 @@ static inline void *pm_pool_at(const struct pm_pool *pool, uint64_t off)
 	return pool->base + off;
 }
 
+/*
+ * Check one header copy read from a file of @file_size bytes: 0 if it is
+ * a valid header whose geometry fits, else PM_E_NOT_POOL (no magic),
+ * PM_E_VERSION, PM_E_CORRUPT (size, checksum or geometry; @why says
+ * which) or PM_E_TRUNCATED.  Pure: no messages, no side effects.
+ */
+int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size,
+		 const char **why);
+/* Seal pool->hdr with gen + 1 and a new checksum and write it to copy B,
+ * persist, then copy A, persist: one copy is valid at every instant. */
+int pm_pool_hdr_write(struct pm_pool *pool);
+
+/* tx.c: write empty lane headers at create. */
+int pm_tx_format(struct pm_pool *pool);
+/* tx.c: the sequence number the next commit gets. */
+uint64_t pm_tx_next_seq(const struct pm_pool *pool);
 /* tx.c: lane state and recovery (replay of committed, unapplied
  * transactions) at open; retire everything at close. */
 int pm_tx_boot(struct pm_pool *pool);
