@@ -11,6 +11,7 @@
  */
 #ifdef PM_FAULT_INJECTION
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -38,8 +39,12 @@ static unsigned long total;	  /* calls of any kind since arm */
 static unsigned long unknown;	  /* calls of a kind not in the table */
 static int armed_kind = -1;	  /* index into kinds[], -1: any kind */
 static unsigned long armed_n;	  /* 0: disarmed */
+static unsigned armed_flags;	  /* PM_FAULT_STICKY */
 static unsigned long hits;
 static const char *last_hit = "";
+#define STACK_MAX 8
+static void *stack[STACK_MAX + 1]; /* the first hit's, pm_fault() first */
+static int stack_len;
 static long live_allocs;
 
 static int kind_index(const char *name)
@@ -58,26 +63,29 @@ static void reset_locked(void)
 	unknown = 0;
 	hits = 0;
 	last_hit = "";
+	stack_len = 0;
 }
 
-static int arm_locked(const char *name, unsigned long n)
+static int arm_locked(const char *name, unsigned long n, unsigned flags)
 {
 	int k = -1;
 
-	if (name && (k = kind_index(name)) < 0)
+	if ((name && (k = kind_index(name)) < 0) || (flags & ~PM_FAULT_STICKY))
 		return -EINVAL;
 	reset_locked();
 	armed_kind = k;
 	armed_n = n;
+	armed_flags = flags;
 	return 0;
 }
 
-/* PM_FAULT=N or PM_FAULT=name:N */
+/* PM_FAULT=N or PM_FAULT=name:N, '+' at the end for sticky */
 static void parse_env(void)
 {
 	const char *v = pm_getenv("PM_FAULT");
 	const char *colon, *num;
 	char name[32] = "";
+	unsigned flags = 0;
 	char *end;
 	unsigned long n;
 
@@ -88,12 +96,29 @@ static void parse_env(void)
 	if (colon && (size_t)(colon - v) < sizeof(name))
 		memcpy(name, v, (size_t)(colon - v));
 	n = strtoul(num, &end, 10);
+	if (*end == '+') {
+		flags = PM_FAULT_STICKY;
+		end++;
+	}
 	if (*end || end == num || n == 0 || (colon && !*name) ||
-	    arm_locked(colon ? name : NULL, n)) {
-		pm_warn("PM_FAULT=%s not understood (N or name:N), ignored", v);
+	    arm_locked(colon ? name : NULL, n, flags)) {
+		pm_warn("PM_FAULT=%s not understood (N or name:N, "
+			"optionally with a trailing +), ignored", v);
 		return;
 	}
-	pm_info("fault injection armed: %s call %lu", colon ? name : "any", n);
+	pm_info("fault injection armed: %s call %lu%s", colon ? name : "any",
+		n, flags ? " and every later one" : "");
+}
+
+/* Is this call (the @nth of its kind, kind index @k) the one to fail? */
+static int chosen(int k, unsigned long nth)
+{
+	unsigned long count = armed_kind < 0 ? total : nth;
+
+	if (!armed_n || (armed_kind >= 0 && armed_kind != k))
+		return 0;
+	return (armed_flags & PM_FAULT_STICKY) ? count >= armed_n :
+						 count == armed_n;
 }
 
 static void env_init(void)
@@ -116,10 +141,10 @@ int pm_fault(const char *name)
 		nth = ++kinds[k].calls;
 	else
 		nth = ++unknown;
-	if (armed_n && (armed_kind < 0 ? total : nth) == armed_n &&
-	    (armed_kind < 0 || armed_kind == k)) {
+	if (chosen(k, nth)) {
 		err = k >= 0 ? kinds[k].err : -EIO;
-		hits++;
+		if (!hits++)
+			stack_len = backtrace(stack, STACK_MAX + 1);
 		last_hit = name;
 	}
 	pthread_mutex_unlock(&lock);
@@ -129,13 +154,13 @@ int pm_fault(const char *name)
 	return err;
 }
 
-int pm_fault_arm(const char *name, unsigned long n)
+int pm_fault_arm(const char *name, unsigned long n, unsigned flags)
 {
 	int ret;
 
 	pthread_once(&env_once, env_init);
 	pthread_mutex_lock(&lock);
-	ret = arm_locked(name, n);
+	ret = arm_locked(name, n, flags);
 	pthread_mutex_unlock(&lock);
 	return ret;
 }
@@ -182,6 +207,18 @@ const char *pm_fault_last(void)
 	s = last_hit;
 	pthread_mutex_unlock(&lock);
 	return s;
+}
+
+int pm_fault_last_stack(void **frames, int max)
+{
+	int n;
+
+	pthread_mutex_lock(&lock);
+	n = PM_MIN(stack_len - 1, max);
+	if (n > 0)
+		memcpy(frames, stack + 1, (size_t)n * sizeof(*frames));
+	pthread_mutex_unlock(&lock);
+	return PM_MAX(n, 0);
 }
 
 int pm_fault_errno(const char *name)
