@@ -1,69 +1,525 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test_persist.c - flush, fence and copy paths and their counters. */
+/*
+ * test_persist.c - every flush and copy path this CPU has, checked for
+ * data, for exactly which lines were written back (recording wrappers
+ * around the real primitives) and for the flush/fence counters; PAGE and
+ * BYTE granularity; bad ranges and flags.
+ */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "arch.h"
 #include "libpm.h"
+#include "persist.h"
 
-static char path[64];
+#define AREA (64 * 1024)
+#define MAXLEN 4096
+
+static char shm_path[64];
+static char file_path[64];
+static struct pm_map *map;
+static uint8_t *base;
+
+/* ---- recording wrappers around the real primitives ---- */
+
+static struct pm_arch_ops real;
+static unsigned flushed[AREA / 64]; /* write-backs per line */
+static unsigned streamed[AREA / 64]; /* non-temporal writes per line */
+static unsigned nfences;
+
+static void mark(unsigned *marks, const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, b = (uintptr_t)base;
+
+	if (a < b || a - b + len > AREA)
+		return; /* another mapping of the file */
+	for (size_t l = (a - b) / 64; l * 64 < a - b + len; l++)
+		marks[l]++;
+}
+
+static void rec_flush(const void *addr, size_t len)
+{
+	mark(flushed, addr, len);
+	real.flush(addr, len);
+}
+
+static void rec_fence(void)
+{
+	nfences++;
+	real.fence();
+}
+
+static void rec_memcpy_nt(void *dst, const void *src, size_t len)
+{
+	assert_int_equal((uintptr_t)dst % 64, 0);
+	assert_int_equal(len % 64, 0);
+	mark(streamed, dst, len);
+	real.memcpy_nt(dst, src, len);
+}
+
+static void rec_memset_nt(void *dst, int c, size_t len)
+{
+	assert_int_equal((uintptr_t)dst % 64, 0);
+	assert_int_equal(len % 64, 0);
+	mark(streamed, dst, len);
+	real.memset_nt(dst, c, len);
+}
+
+static void clear_marks(void)
+{
+	memset(flushed, 0, sizeof(flushed));
+	memset(streamed, 0, sizeof(streamed));
+	nfences = 0;
+	pm_stats_reset();
+}
+
+/* Re-probe with @env ("NAME=VALUE ..." or "") and wrap the result. */
+static void use_path(const char *env)
+{
+	static const char *const vars[] = {
+		"PM_NO_CLWB", "PM_NO_CLFLUSHOPT", "PM_NO_MOVNT", "PM_NO_AVX",
+		"PM_NO_AVX512", "PM_MOVNT_THRESHOLD",
+	};
+	char buf[256], *save, *tok;
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (tok = strtok_r(buf, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save))
+	{
+		char *eq = strchr(tok, '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		setenv(tok, eq + 1, 1);
+	}
+	pm_arch_reinit();
+	real = pm_arch;
+	pm_arch.flush = rec_flush;
+	pm_arch.fence = rec_fence;
+	if (real.memcpy_nt) {
+		pm_arch.memcpy_nt = rec_memcpy_nt;
+		pm_arch.memset_nt = rec_memset_nt;
+	}
+}
+
+/* ---- the check of one copy or fill ---- */
+
+static uint8_t src[MAXLEN + 64];
+
+static int expect_nt(size_t len, unsigned flags)
+{
+	if (!real.memcpy_nt || (flags & PM_MEM_TEMPORAL))
+		return 0;
+	return (flags & PM_MEM_NONTEMPORAL) || len >= real.movnt_threshold;
+}
+
+/* Copy (or fill when @fill) @len bytes at @off; check data and lines. */
+static void check_one(size_t off, size_t len, unsigned flags, int fill)
+{
+	uint8_t *d = base + 128 + off;
+	size_t first = (128 + off) / 64;
+	size_t last = len ? (128 + off + len + 63) / 64 : first;
+	uint64_t nflushed = 0, nstreamed = 0, want_fences;
+	struct pm_stats st;
+	int ret;
+
+	memset(base, 0xee, 128 + off + len + 128);
+	clear_marks();
+	if (fill)
+		ret = pm_memset(map, d, (int)(len % 200 + 1), len, flags);
+	else
+		ret = pm_memcpy(map, d, src + (off % 7), len, flags);
+	assert_int_equal(ret, 0);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(d[i], fill ? len % 200 + 1 : src[off % 7 + i]);
+	assert_int_equal(d[-1], 0xee);
+	assert_int_equal(d[len], 0xee);
+	for (size_t l = 0; l < AREA / 64; l++) {
+		int inside = l >= first && l < last;
+
+		/* every written line goes out exactly once, no other line */
+		if (flushed[l] + streamed[l] != (unsigned)inside)
+			print_message("off %zu len %zu flags %u line %zu: "
+				      "flushed %u streamed %u\n",
+				      off, len, flags, l, flushed[l], streamed[l]);
+		assert_int_equal(flushed[l] + streamed[l], inside);
+		nflushed += flushed[l];
+		nstreamed += streamed[l];
+	}
+	if (!expect_nt(len, flags))
+		assert_int_equal(nstreamed, 0);
+	else if (len >= 64 + 63) /* then a whole line must be inside */
+		assert_true(nstreamed > 0);
+	want_fences = len && (!real.flush_orders || nstreamed);
+	pm_stats_get(&st);
+	assert_int_equal(st.flushes, nflushed);
+	assert_int_equal(st.bytes_flushed, nflushed * 64);
+	assert_int_equal(st.bytes_nt, nstreamed * 64);
+	assert_int_equal(st.fences, want_fences);
+	assert_int_equal(nfences, want_fences);
+}
+
+/* Lengths 0..MAXLEN, each at several offsets from a line boundary. */
+static void sweep(unsigned flags)
+{
+	static const size_t offs[] = { 0, 1, 8, 63 };
+
+	for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++)
+		for (size_t len = 0; len <= MAXLEN; len++)
+			check_one(offs[o], len, flags, (int)(len & 1));
+}
+
+/* ---- which paths this machine has (from /proc/cpuinfo) ---- */
+
+static int cpu_has(const char *flag)
+{
+	char line[8192], word[64];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	snprintf(word, sizeof(word), " %s ", flag);
+	while (!found && fgets(line, sizeof(line) - 1, f)) {
+		line[strcspn(line, "\n")] = ' ';
+		found = (!strncmp(line, "flags", 5) ||
+			 !strncmp(line, "Features", 8)) &&
+			strstr(line, word);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Valgrind's CPU model hides some features /proc/cpuinfo shows. */
+static int under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p && strstr(p, "vgpreload");
+}
+
+static const struct path {
+	const char *env, *flush, *copy;
+	const char *need[2]; /* cpuinfo flags the path needs */
+} paths[] = {
+	{ "", "clwb", "avx512-nt", { "clwb", "avx512f" } },
+	{ "PM_NO_AVX512=1", "clwb", "avx-nt", { "clwb", "avx" } },
+	{ "PM_NO_AVX=1", "clwb", "sse2-nt", { "clwb", "sse2" } },
+	{ "PM_NO_CLWB=1 PM_NO_AVX512=1", "clflushopt", "avx-nt",
+	  { "clflushopt", "avx" } },
+	{ "PM_NO_CLWB=1 PM_NO_CLFLUSHOPT=1 PM_NO_AVX=1", "clflush", "sse2-nt",
+	  { "clflush", "sse2" } },
+	{ "PM_NO_MOVNT=1", "clwb", "temporal", { "clwb", NULL } },
+	{ "", "dc cvap", "temporal", { "dcpop", NULL } },
+};
+
+static int path_present(const struct path *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p->need[i] && !cpu_has(p->need[i]))
+			return 0;
+	return 1;
+}
+
+static void test_paths_every_cpu_path(void **state)
+{
+	unsigned ran = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const struct path *p = &paths[i];
+
+		if (!path_present(p) && !under_valgrind())
+			continue;
+		use_path(p->env);
+		if (!under_valgrind()) {
+			assert_string_equal(real.flush_name, p->flush);
+			assert_string_equal(real.copy_name, p->copy);
+		} else if (strcmp(real.flush_name, p->flush) ||
+			   strcmp(real.copy_name, p->copy)) {
+			continue;
+		}
+		print_message("path %s + %s\n", p->flush, p->copy);
+		sweep(0);
+		sweep(PM_MEM_NONTEMPORAL);
+		sweep(PM_MEM_TEMPORAL);
+		ran++;
+	}
+	if (!under_valgrind())
+		assert_true(ran > 0 || !cpu_has("sse2"));
+}
+
+/* Whatever the CPU, the default path runs and obeys the same rules. */
+static void test_paths_default(void **state)
+{
+	(void)state;
+	use_path("");
+	print_message("default path %s + %s\n", real.flush_name,
+		      real.copy_name);
+	sweep(0);
+}
+
+static void test_memcpy_threshold(void **state)
+{
+	(void)state;
+	use_path("PM_MOVNT_THRESHOLD=1000");
+	if (!real.memcpy_nt)
+		skip();
+	assert_int_equal(real.movnt_threshold, 1000);
+	check_one(0, 999, 0, 0);
+	assert_int_equal(pm_tls_stats.bytes_nt, 0);
+	check_one(0, 1000, 0, 0);
+	assert_int_equal(pm_tls_stats.bytes_nt, 960);
+	check_one(0, 1000, PM_MEM_TEMPORAL, 1);
+	assert_int_equal(pm_tls_stats.bytes_nt, 0);
+	use_path("PM_MOVNT_THRESHOLD=12abc");
+	assert_int_equal(real.movnt_threshold, PM_MOVNT_THRESHOLD_DEFAULT);
+	use_path("PM_MOVNT_THRESHOLD=-5");
+	assert_int_equal(real.movnt_threshold, PM_MOVNT_THRESHOLD_DEFAULT);
+	use_path("PM_MOVNT_THRESHOLD=0x40");
+	assert_int_equal(real.movnt_threshold, 64);
+}
+
+/* ---- persist, flush, drain ---- */
+
+static void test_persist_one_fence(void **state)
+{
+	struct pm_stats st;
+	uint64_t lines = 0;
+
+	(void)state;
+	use_path("");
+	assert_int_equal(pm_map_granularity(map), PM_GRANULARITY_CACHELINE);
+	clear_marks();
+	for (int i = 0; i < 1000; i++) {
+		base[i * 40] = (uint8_t)i;
+		assert_int_equal(pm_persist(map, base + i * 40, 100), 0);
+		lines += (i * 40 + 100 + 63) / 64 - i * 40 / 64;
+	}
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, real.flush_orders ? 0 : 1000);
+	assert_int_equal(nfences, st.fences);
+	assert_int_equal(st.flushes, lines);
+	assert_int_equal(lines, 2500); /* 2 or 3 lines each, half and half */
+	assert_int_equal(pm_persist(map, base, 0), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.flushes, lines);
+}
+
+static void test_flush_drain_nodrain(void **state)
+{
+	struct pm_stats st;
+
+	(void)state;
+	use_path("");
+	clear_marks();
+	pm_flush(map, base, 64);
+	pm_flush(map, base + 4096, 65);
+	assert_int_equal(pm_memcpy(map, base + 8192, src, 4096,
+				   PM_MEM_NODRAIN),
+			 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 0);
+	assert_int_equal(pm_drain(map), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 1);
+	assert_int_equal(flushed[0] + flushed[64] + flushed[65], 3);
+
+	clear_marks();
+	assert_int_equal(pm_memset(map, base, 1, 4096, PM_MEM_NOFLUSH), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences + st.flushes + st.bytes_nt, 0);
+}
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	pm_persist(map, base, 4096);
+	return NULL;
+}
+
+static void test_stats_per_thread(void **state)
+{
+	struct pm_stats st;
+	pthread_t t;
+
+	(void)state;
+	use_path("");
+	pm_stats_reset();
+	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.flushes + st.fences, 0);
+	pm_stats_get(NULL);
+}
+
+static void test_persist_bad_range(void **state)
+{
+	struct pm_stats st;
+
+	(void)state;
+	use_path("");
+	pm_stats_reset();
+	assert_int_equal(pm_persist(map, base + AREA - 8, 16), -EINVAL);
+	assert_int_equal(pm_persist(map, base - 1, 1), -EINVAL);
+	assert_int_equal(pm_persist(map, base + 8, SIZE_MAX), -EINVAL);
+	assert_int_equal(pm_persist(map, (void *)UINTPTR_MAX, 2), -EINVAL);
+	assert_int_equal(pm_persist(map, NULL, 1), -EINVAL);
+	assert_int_equal(pm_persist(NULL, base, 1), -EINVAL);
+	assert_int_equal(pm_drain(NULL), -EINVAL);
+	pm_flush(map, base + AREA, 1);
+	pm_flush(NULL, base, 1);
+	assert_int_equal(pm_memcpy(map, base + AREA - 1, src, 2, 0), -EINVAL);
+	assert_int_equal(pm_memset(map, base - 64, 0, 64, 0), -EINVAL);
+	pm_stats_get(&st);
+	assert_int_equal(st.flushes + st.fences + st.bytes_nt, 0);
+}
+
+static void test_memcpy_bad_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(pm_memcpy(map, base, src, 8, 1U << 9), -EINVAL);
+	assert_int_equal(pm_memcpy(map, base, src, 8,
+				   PM_MEM_TEMPORAL | PM_MEM_NONTEMPORAL),
+			 -EINVAL);
+	assert_int_equal(pm_memset(map, base, 0, 8, ~0U), -EINVAL);
+	assert_int_equal(pm_memcpy(map, base, NULL, 8, 0), -EINVAL);
+	assert_int_equal(pm_memcpy(map, base, NULL, 0, 0), 0);
+}
+
+/* ---- other granularities ---- */
+
+static void test_persist_byte(void **state)
+{
+	struct pm_map *m;
+	struct pm_stats st;
+	uint8_t *p;
+
+	(void)state;
+	use_path("");
+	setenv("PM_FORCE_GRANULARITY", "byte", 1);
+	assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
+	unsetenv("PM_FORCE_GRANULARITY");
+	p = pm_map_addr(m);
+	pm_stats_reset();
+	assert_int_equal(pm_persist(m, p, 4096), 0);
+	assert_int_equal(pm_memcpy(m, p + 1, src, 4000, 0), 0);
+	assert_memory_equal(p + 1, src, 4000);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 2);
+	assert_int_equal(st.flushes, 0);
+	assert_int_equal(st.bytes_nt, real.memcpy_nt ? (4000 - 63) & ~63 : 0);
+	pm_unmap(m);
+}
+
+static void test_persist_page_plain_file(void **state)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct pm_map_info mi;
+	struct pm_map *m;
+	struct pm_stats st;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(pm_map_file(file_path, 4 * pg, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_PAGE);
+	assert_int_equal(pm_map_get_info(m, &mi), 0);
+	assert_string_equal(mi.flush_method, "msync");
+	p = pm_map_addr(m);
+	pm_stats_reset();
+	assert_int_equal(pm_persist(m, p + pg - 1, 2), 0);
+	assert_int_equal(pm_memset(m, p + 5, 7, 3 * pg, 0), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.msyncs, 2);
+	assert_int_equal(st.fences, 2);
+	assert_int_equal(st.flushes, 2 + 4);
+	assert_int_equal(st.bytes_flushed, 6 * pg);
+	/* NOFLUSH and NODRAIN: msync is both, so NOFLUSH skips it */
+	assert_int_equal(pm_memcpy(m, p, src, 64, PM_MEM_NOFLUSH), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.msyncs, 2);
+	pm_unmap(m);
+}
+
+/* An msync failure is returned (once), never fatal. */
+static void test_persist_page_msync_error(void **state)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct pm_map *m;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(pm_map_file(file_path, 4 * pg, PM_MAP_CREATE, &m), 0);
+	p = pm_map_addr(m);
+	/* take a page away behind the library's back */
+	assert_int_equal(munmap(p + pg, pg), 0);
+	assert_int_equal(pm_persist(m, p + pg, 8), -ENOMEM);
+	assert_int_equal(pm_persist(m, p, 8), 0);
+	pm_flush(m, p + pg + 1, 1);
+	pm_flush(m, p, 1);
+	assert_int_equal(pm_drain(m), -ENOMEM);
+	assert_int_equal(pm_drain(m), 0);
+	pm_unmap(m);
+}
+
+static void quiet(int level, const char *msg, void *arg)
+{
+	(void)level, (void)msg, (void)arg;
+}
 
 static int setup(void **state)
 {
-	struct pm_map *m;
-
-	snprintf(path, sizeof(path), "/dev/shm/test_persist.%d", getpid());
+	(void)state;
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm/test_persist.%d",
+		 getpid());
+	snprintf(file_path, sizeof(file_path), "test_persist.%d.file",
+		 getpid());
+	pm_set_log_fn(quiet, NULL);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 3);
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
-	assert_int_equal(pm_map_file(path, 1 << 20, PM_MAP_CREATE, &m), 0);
-	*state = m;
+	assert_int_equal(pm_map_file(shm_path, AREA, PM_MAP_CREATE, &map), 0);
+	unsetenv("PM_FORCE_GRANULARITY");
+	base = pm_map_addr(map);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	pm_unmap(*state);
-	unlink(path);
+	(void)state;
+	pm_unmap(map);
+	unlink(shm_path);
+	unlink(file_path);
 	return 0;
-}
-
-static void test_persist_one_fence(void **state)
-{
-	struct pm_map *m = *state;
-	char *p = pm_map_addr(m);
-	struct pm_stats st;
-
-	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_CACHELINE);
-	pm_stats_reset();
-	memset(p + 10, 0xab, 100);
-	assert_int_equal(pm_persist(m, p + 10, 100), 0);
-	pm_stats_get(&st);
-	assert_int_equal(st.fences, 1);
-	assert_int_equal(st.flushes, 2);
-}
-
-static void test_persist_outside_map(void **state)
-{
-	struct pm_map *m = *state;
-	char *p = pm_map_addr(m);
-
-	assert_int_equal(pm_persist(m, p + (1 << 20) - 8, 16), -EINVAL);
-	assert_int_equal(pm_persist(m, p - 1, 1), -EINVAL);
-	assert_int_equal(pm_persist(NULL, p, 1), -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_paths_every_cpu_path),
+		cmocka_unit_test(test_paths_default),
+		cmocka_unit_test(test_memcpy_threshold),
 		cmocka_unit_test(test_persist_one_fence),
-		cmocka_unit_test(test_persist_outside_map),
+		cmocka_unit_test(test_flush_drain_nodrain),
+		cmocka_unit_test(test_stats_per_thread),
+		cmocka_unit_test(test_persist_bad_range),
+		cmocka_unit_test(test_memcpy_bad_flags),
+		cmocka_unit_test(test_persist_byte),
+		cmocka_unit_test(test_persist_page_plain_file),
+		cmocka_unit_test(test_persist_page_msync_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
