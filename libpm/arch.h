@@ -28,6 +28,7 @@ struct pm_arch_ops {
 	const char *copy_name;	/* "avx512-nt", "avx-nt", "sse2-nt", ... */
 	const char *crc_name;	/* "sse4.2", "armv8-crc", "table" */
 	int flush_orders;	/* 1 if flush needs no fence (clflush) */
+	int flush_none;		/* 1 if this CPU cannot write lines back */
 	size_t movnt_threshold; /* copies of at least this size go NT */
 };
 

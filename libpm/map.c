@@ -199,9 +199,12 @@ static void choose_granularity(struct pm_map *m)
 		m->forced = 1;
 	} else if (!m->map_sync) {
 		m->gran = PM_GRANULARITY_PAGE;
+	} else if (pm_map_eadr(m->dev)) {
+		m->gran = PM_GRANULARITY_BYTE;
 	} else {
-		m->gran = pm_map_eadr(m->dev) ? PM_GRANULARITY_BYTE :
-						PM_GRANULARITY_CACHELINE;
+		/* without a flush instruction only msync writes back */
+		m->gran = pm_arch.flush_none ? PM_GRANULARITY_PAGE :
+					       PM_GRANULARITY_CACHELINE;
 	}
 	m->ops = pm_persist_ops_for(m->gran);
 }

@@ -26,6 +26,7 @@ void pm_generic_init(struct pm_arch_ops *ops)
 	if (!ops->flush) {
 		ops->flush = flush_none;
 		ops->flush_name = "none";
+		ops->flush_none = 1;
 	}
 	if (!ops->fence)
 		ops->fence = fence_full;
