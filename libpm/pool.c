@@ -82,6 +82,17 @@ int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size, const char **why)
 	return 0;
 }
 
+int pm_hdr_pick(const struct pm_hdr h[2], const int st[2])
+{
+	int best = -1;
+
+	for (int i = 0; i < 2; i++)
+		if (st[i] == 0 &&
+		    (best < 0 || pm_le64(h[i].gen) > pm_le64(h[best].gen)))
+			best = i;
+	return best;
+}
+
 /* ---- header writes ---------------------------------------------------- */
 
 static int hdr_store(struct pm_pool *pool, uint64_t off)
@@ -231,8 +242,7 @@ static void hdr_init(struct pm_hdr *h, uint64_t size, const char *layout,
 
 /* ---- the volatile pool ------------------------------------------------- */
 
-/* Fill the host-order geometry from the validated pool->hdr. */
-static void pool_fill(struct pm_pool *pool)
+void pm_pool_fill(struct pm_pool *pool)
 {
 	const struct pm_hdr *h = &pool->hdr;
 
@@ -341,7 +351,7 @@ static int create_format(struct pm_pool *pool, size_t size,
 		return pm_err(-errno, "%s: chmod: %s", pool->path,
 			      strerror(errno));
 	hdr_init(&pool->hdr, size, o->layout, g);
-	pool_fill(pool);
+	pm_pool_fill(pool);
 	ret = pm_tx_format(pool);
 	if (!ret)
 		ret = pm_log_format(pool);
@@ -406,17 +416,15 @@ static int pick_header(struct pm_pool *pool, uint64_t fsize)
 	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
 	struct pm_hdr h[2];
 	const char *why[2] = { "missing", "missing" };
-	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best = -1, ret;
+	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best, ret;
 
 	for (int i = 0; i < 2; i++) {
 		if (!pm_range_ok(offs[i], sizeof(h[i]), fsize))
 			continue;
 		memcpy(&h[i], pool->base + offs[i], sizeof(h[i]));
 		st[i] = pm_hdr_check(&h[i], fsize, &why[i]);
-		if (st[i] == 0 &&
-		    (best < 0 || pm_le64(h[i].gen) > pm_le64(h[best].gen)))
-			best = i;
 	}
+	best = pm_hdr_pick(h, st);
 	if (best < 0) {
 		ret = st[0] == PM_E_NOT_POOL ? st[1] : st[0];
 		if (st[0] == PM_E_TRUNCATED || st[1] == PM_E_TRUNCATED)
@@ -511,7 +519,7 @@ PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 		ret = pick_header(pool, pool->map->size);
 	if (ret)
 		goto err;
-	pool_fill(pool);
+	pm_pool_fill(pool);
 	if (layout && strcmp(layout, pool->hdr.layout)) {
 		ret = pm_err(PM_E_LAYOUT, "%s: layout is \"%s\", not \"%s\"",
 			     path, pool->hdr.layout, layout);

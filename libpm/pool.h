@@ -52,6 +52,12 @@ static inline void *pm_pool_at(const struct pm_pool *pool, uint64_t off)
  */
 int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size,
 		 const char **why);
+/* The copy open trusts: the valid one (st[i] == 0 from pm_hdr_check())
+ * with the highest gen, A on a tie; -1 if neither is valid. */
+int pm_hdr_pick(const struct pm_hdr h[2], const int st[2]);
+/* Fill the host-order geometry and the CRC seed from pool->hdr, which
+ * pm_hdr_check() has accepted. */
+void pm_pool_fill(struct pm_pool *pool);
 /* Seal pool->hdr with gen + 1 and a new checksum and write it to copy B,
  * persist, then copy A, persist: one copy is valid at every instant. */
 int pm_pool_hdr_write(struct pm_pool *pool);
