@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmck_fixture - make pools in known states for the pmck tests and the
+ * fuzz seed corpus.
+ *
+ *   pmck_fixture make FILE SIZE   a pool with 4 lanes of 4 KiB, closed
+ *                                 cleanly
+ *   pmck_fixture seal FILE OFF    recompute the checksum of the header
+ *                                 copy at OFF (after editing a field)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc.h"
+#include "layout.h"
+#include "libpm.h"
+
+static int die(const char *what, int err)
+{
+	fprintf(stderr, "pmck_fixture: %s: %s\n", what, pm_strerror(err));
+	return 1;
+}
+
+static int make(const char *path, const char *size_s)
+{
+	struct pm_pool_opts o = {
+		.sz = sizeof(o),
+		.layout = "pmck-test",
+		.nlanes = 4,
+		.lane_size = 4096,
+	};
+	struct pm_pool *pool;
+	int ret = pm_pool_create(path, strtoull(size_s, NULL, 0), &o, &pool);
+
+	if (ret)
+		return die("pm_pool_create", ret);
+	pm_pool_close(pool);
+	return 0;
+}
+
+static int seal(const char *path, const char *off_s)
+{
+	off_t off = (off_t)strtoull(off_s, NULL, 0);
+	struct pm_hdr h;
+	FILE *f = fopen(path, "r+");
+	int ret = 1;
+
+	if (!f)
+		return die(path, -errno);
+	if (fseeko(f, off, SEEK_SET) == 0 && fread(&h, sizeof(h), 1, f) == 1) {
+		h.crc = pm_crc32c(&h, offsetof(struct pm_hdr, crc));
+		if (fseeko(f, off, SEEK_SET) == 0 &&
+		    fwrite(&h, sizeof(h), 1, f) == 1)
+			ret = 0;
+	}
+	if (fclose(f) || ret)
+		return die("seal", -EIO);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "make"))
+		return make(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "seal"))
+		return seal(argv[2], argv[3]);
+	fprintf(stderr, "usage: pmck_fixture make FILE SIZE | seal FILE OFF\n");
+	return 2;
+}
