@@ -1,0 +1,327 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# run.sh - boot a Debian kernel under qemu with emulated pmem (memmap=),
+# make ext4 and xfs on /dev/pmem0 and /dev/pmem1, mount them -o dax and run
+# the tests named in tests/dax/tests.list inside.  Called by `make check-dax`
+# (top_srcdir and top_builddir in the environment, DAX_PROGRAMS and
+# DAX_UNIT_TESTS naming the build tree's programs).
+#
+# Exit: 0 all passed, 1 a test failed or the guest did not finish, 77 qemu
+# or the kernel cannot be had here (the reason is printed).
+#
+# Environment:
+#   PM_DAX_CACHE       kernel cache (default ~/.cache/libpm-dax)
+#   PM_DAX_KERNEL_DEB  use this linux-image .deb instead of apt-get download
+#   PM_DAX_TESTS       run only the tests whose names match these patterns
+#   PM_DAX_TIMEOUT     seconds before the guest is killed (default 1200)
+#   PM_DAX_TEST_TIMEOUT  seconds one test may take in the guest (default 600)
+#   PM_DAX_BZIMAGE=1   boot the compressed kernel, not the extracted vmlinux
+#   QEMU               the qemu binary (default qemu-system-x86_64)
+set -u
+export LC_ALL=C
+
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+builddir=${top_builddir:-.}
+srcdir=$(cd "$srcdir" && pwd)
+builddir=$(cd "$builddir" && pwd)
+dax=$srcdir/tests/dax
+out=$builddir/tests/dax
+cache=${PM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/libpm-dax}
+qemu=${QEMU:-qemu-system-x86_64}
+timeout_s=${PM_DAX_TIMEOUT:-1200}
+t_start=$(date +%s.%N)
+
+skip() {
+	echo "check-dax: SKIP: $*" >&2
+	exit 77
+}
+
+die() {
+	echo "check-dax: FAIL: $*" >&2
+	exit 1
+}
+
+elapsed() {
+	echo "$(date +%s.%N) $1" | awk '{ printf "%.1f", $1 - $2 }'
+}
+
+# ---- what the host must have ---------------------------------------------
+[ "$(uname -m)" = x86_64 ] || skip "the guest is x86_64; this host is $(uname -m)"
+command -v "$qemu" >/dev/null ||
+	skip "$qemu not found (Debian package qemu-system-x86)"
+for t in busybox:busybox-static depmod:kmod modprobe:kmod dpkg-deb:dpkg \
+	ldd:libc-bin /sbin/mke2fs:e2fsprogs; do
+	command -v "${t%%:*}" >/dev/null ||
+		skip "${t%%:*} not found (Debian package ${t#*:})"
+done
+busybox=$(command -v busybox)
+ldd "$busybox" >/dev/null 2>&1 &&
+	skip "$busybox is dynamically linked: install busybox-static"
+mkfs_xfs=$(command -v mkfs.xfs || true)
+
+# ---- the kernel: downloaded, unpacked, the needed modules kept ------------
+kernel_pkg() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1
+}
+
+# Unpack the .deb $1 into the cache entry $2: vmlinuz, vmlinux (when the
+# bzImage payload can be decompressed here), the modules and their order.
+unpack_kernel() {
+	local deb=$1 dst=$2 tmp kver m
+	tmp=$(mktemp -d "$cache/unpack.XXXXXX") || return 1
+	dpkg-deb -x "$deb" "$tmp/root" || return 1
+	kver=$(find "$tmp/root/lib/modules" -mindepth 1 -maxdepth 1 \
+		-printf '%f\n' | head -n1)
+	depmod -b "$tmp/root" "$kver" || return 1
+	mkdir -p "$tmp/entry/modules"
+	cp "$tmp/root/boot/vmlinuz-$kver" "$tmp/entry/vmlinuz" || return 1
+	for m in nd_pmem nd_e820 ext4 xfs; do
+		modprobe -d "$tmp/root" -S "$kver" --show-depends "$m" ||
+			return 1
+	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
+		while read -r m; do
+			cp "$m" "$tmp/entry/modules/" || exit 1
+			basename "$m"
+		done >"$tmp/entry/modules.load" || return 1
+	grep -q '^ext4\.ko$' "$tmp/entry/modules.load" || return 1
+	extract_vmlinux "$tmp/entry/vmlinuz" "$tmp/entry/vmlinux" ||
+		rm -f "$tmp/entry/vmlinux"
+	echo "$kver" >"$tmp/entry/version"
+	rm -rf "$dst" && mv "$tmp/entry" "$dst"
+	rm -rf "$tmp"
+}
+
+# The uncompressed ELF inside a bzImage boots faster (qemu's PVH entry).
+extract_vmlinux() {
+	local z=$1 elf=$2 setup off len size magic dec
+	setup=$(od -An -tu1 -j $((0x1f1)) -N1 "$z" | tr -d ' ')
+	off=$(od -An -tu4 -j $((0x248)) -N4 "$z" | tr -d ' ')
+	len=$(od -An -tu4 -j $((0x24c)) -N4 "$z" | tr -d ' ')
+	[ "$setup" = 0 ] && setup=4
+	off=$(((setup + 1) * 512 + off))
+	magic=$(tail -c +$((off + 1)) "$z" | head -c 6 | od -An -tx1 | tr -d ' ')
+	case $magic in
+	fd377a585a00) dec="xz -dc --single-stream" ;;
+	1f8b*) dec="gzip -dc" ;;
+	28b52ffd*) dec="zstd -dcq" ;;
+	*) return 1 ;;
+	esac
+	command -v "${dec%% *}" >/dev/null || return 1
+	tail -c +$((off + 1)) "$z" | head -c "$len" | $dec >"$elf" 2>/dev/null
+	# The payload ends with the decompressed size (little-endian u32).
+	size=$(tail -c +$((off + len - 3)) "$z" | head -c 4 | od -An -tu4 | tr -d ' ')
+	[ "$(stat -c %s "$elf")" = "$size" ] &&
+		[ "$(head -c 4 "$elf" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]
+}
+
+get_kernel() {
+	local pkg deb ver dl
+	mkdir -p "$cache" || skip "cannot create the cache $cache"
+	if [ -n "${PM_DAX_KERNEL_DEB:-}" ]; then
+		deb=$PM_DAX_KERNEL_DEB
+		[ -r "$deb" ] || skip "PM_DAX_KERNEL_DEB=$deb is not readable"
+		kentry=$cache/$(basename "$deb" .deb)
+		[ -s "$kentry/version" ] || unpack_kernel "$deb" "$kentry" ||
+			skip "could not unpack $deb"
+		return
+	fi
+	pkg=$(kernel_pkg)
+	if [ -z "$pkg" ]; then
+		# No package lists: use what an earlier run left, if anything.
+		kentry=$(find "$cache" -mindepth 1 -maxdepth 1 \
+			-name 'linux-image-*' | sort | tail -n1)
+		[ -n "$kentry" ] && [ -s "$kentry/version" ] && return
+		skip "apt-cache knows no linux-image-amd64 (run apt-get update)"
+	fi
+	ver=$(apt-cache policy "$pkg" | sed -n 's/^ *Candidate: //p')
+	kentry=$cache/${pkg}_$ver
+	[ -s "$kentry/version" ] && return
+	echo "check-dax: fetching $pkg $ver (once; cached in $cache)"
+	dl=$(mktemp -d "$cache/dl.XXXXXX") || skip "cannot write $cache"
+	(cd "$dl" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1) ||
+		{ rm -rf "$dl"; skip "apt-get download $pkg=$ver failed"; }
+	deb=$(ls "$dl"/*.deb)
+	unpack_kernel "$deb" "$kentry" ||
+		{ rm -rf "$dl"; skip "could not unpack $deb"; }
+	rm -rf "$dl"
+}
+
+# ---- the initramfs ---------------------------------------------------------
+# Copy host file $1 to the same path in the image (following links).
+put() {
+	local dst=$root$1
+	[ -e "$dst" ] && return 0
+	mkdir -p "$(dirname "$dst")" && cp -L "$1" "$dst"
+}
+
+# The shared libraries an ELF file needs; the build tree's own libraries
+# go to /usr/local/lib in the image.
+put_libs() {
+	local lib
+	LD_LIBRARY_PATH=$builddir/.libs ldd "$1" 2>/dev/null |
+		awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+			case $lib in
+			"$builddir"/*)
+				mkdir -p "$root/usr/local/lib"
+				cp -L "$lib" "$root/usr/local/lib/" ;;
+			*) put "$lib" ;;
+			esac
+		done
+}
+
+put_exe() {
+	put "$1" && put_libs "$1"
+}
+
+# A libtool-built program: its real binary, under the program's own path.
+put_program() {
+	local prog=$1 real=$builddir/$1
+	if grep -q 'libtool wrapper' "$real" 2>/dev/null; then
+		real=$builddir/$(dirname "$prog")/.libs/$(basename "$prog")
+		[ -x "$real" ] ||
+			real=$builddir/$(dirname "$prog")/.libs/lt-$(basename "$prog")
+	fi
+	[ -x "$real" ] || die "$prog is not built (run make check-dax)"
+	mkdir -p "$root/build/$(dirname "$prog")"
+	cp "$real" "$root/build/$prog" && put_libs "$real"
+}
+
+make_initramfs() {
+	local p
+	root=$work/root
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,mnt,etc/dax,lib/modules} \
+		"$root"/{usr/bin,usr/sbin,usr/local/lib,build,src/tests}
+	cp "$busybox" "$root/bin/busybox"
+	for p in $("$busybox" --list); do
+		[ -e "$root/bin/$p" ] || ln -s busybox "$root/bin/$p"
+	done
+	cp "$kentry"/modules/*.ko "$root/lib/modules/"
+	cp "$kentry/modules.load" "$root/etc/dax/modules"
+	put_exe "$(command -v mke2fs)"
+	[ -n "$mkfs_xfs" ] && put_exe "$mkfs_xfs"
+	[ -x /bin/bash ] && put_exe /bin/bash
+	for p in ${DAX_PROGRAMS:-}; do
+		put_program "$p" || exit 1
+	done
+	# Shell tests and data from the source tree, read-only in spirit.
+	(cd "$srcdir" && find tests \( -name '*.sh' -o -name '*.list' \) \
+		-exec cp --parents -t "$root/src" {} +) ||
+		die "cannot copy the test scripts"
+	cp "$dax/init" "$root/init" && chmod +x "$root/init"
+	select_tests >"$root/etc/dax/tests.list" || exit 1
+	[ -s "$root/etc/dax/tests.list" ] || die "no test matches PM_DAX_TESTS"
+	echo "test_timeout=${PM_DAX_TEST_TIMEOUT:-600}" >"$root/etc/dax/config"
+	(cd "$root" && find . | busybox cpio -o -H newc -R 0:0 2>/dev/null) \
+		>"$work/initrd" || die "cannot write the initramfs"
+}
+
+# 0 if test $1 is selected by PM_DAX_TESTS (all are when it is empty).
+selected() {
+	local pat
+	[ -z "${PM_DAX_TESTS:-}" ] && return 0
+	for pat in $PM_DAX_TESTS; do
+		# shellcheck disable=SC2254
+		case $1 in $pat) return 0 ;; esac
+	done
+	return 1
+}
+
+# tests.list without comments, "@unit" expanded to one line per unit test
+# program, filtered by PM_DAX_TESTS.
+select_tests() {
+	local name cmd t
+	sed -e 's/^[[:space:]]*#.*//' -e '/^[[:space:]]*$/d' "$dax/tests.list" |
+		while read -r name cmd; do
+			if [ "$name" = @unit ]; then
+				for t in ${DAX_UNIT_TESTS:-}; do
+					if selected "${t##*/}"; then
+						echo "${t##*/} $t"
+					fi
+				done
+			elif selected "$name"; then
+				printf '%s %s\n' "$name" "$cmd"
+			fi
+		done
+}
+
+# ---- boot and collect ------------------------------------------------------
+boot() {
+	local kernel=$kentry/vmlinux
+	[ -s "$kernel" ] && [ "${PM_DAX_BZIMAGE:-0}" != 1 ] ||
+		kernel=$kentry/vmlinuz
+	: >"$out/console.log"
+	: >"$work/result"
+	# pmem0 (ext4) at 1 GiB, pmem1 (xfs) at 1.5 GiB; 1.5 GiB stays RAM.
+	timeout -k 5 "$timeout_s" "$qemu" -accel tcg -cpu max -smp 1 -m 2560M \
+		-nodefaults -no-user-config -display none -monitor none \
+		-no-reboot -serial "file:$out/console.log" \
+		-serial "file:$work/result" \
+		-kernel "$kernel" -initrd "$work/initrd" \
+		-append "console=ttyS0 memmap=512M!1G memmap=512M!1536M panic=-1 quiet" \
+		</dev/null >"$work/qemu.out" 2>&1
+	qemu_rc=$?
+}
+
+# Print each test's output and verdict; exit status for the whole run.
+report() {
+	awk '
+	function flush_out() { printf "%s", body; body = "" }
+	/^@@DAX begin / { name = $3; body = ""; next }
+	/^@@DAX end / {
+		rc = $4
+		if (rc == 0) { verdict = "PASS"; pass++ }
+		else if (rc == 77) { verdict = "SKIP"; skip++ }
+		else { verdict = "FAIL"; fail++ }
+		printf "%s: %s%s\n", verdict, $3, rc == 0 || rc == 77 ? "" : " (exit " rc ")"
+		n = split(body, lines, "\n")
+		for (i = 1; i < n; i++) print "    " lines[i]
+		body = ""; name = ""; next
+	}
+	/^@@DAX fatal / { sub(/^@@DAX fatal /, ""); print "FATAL (guest): " $0; fatal++; next }
+	/^@@DAX info / { sub(/^@@DAX info /, ""); print "# " $0; next }
+	/^@@DAX done/ { done = 1; next }
+	{ if (name != "") body = body $0 "\n"; else print "# " $0 }
+	END {
+		if (name != "") {
+			printf "FAIL: %s (guest stopped inside it)\n", name
+			n = split(body, lines, "\n")
+			for (i = 1; i < n; i++) print "    " lines[i]
+			fail++
+		}
+		printf "# check-dax: %d passed, %d failed, %d skipped\n", pass, fail, skip
+		if (!done) { print "# check-dax: the guest did not finish"; exit 1 }
+		if (fatal || fail || pass == 0) exit 1
+		exit 0
+	}' "$work/result"
+}
+
+main() {
+	local rc t_boot
+	get_kernel
+	echo "check-dax: kernel $(cat "$kentry/version") from $kentry"
+	work=$out/work
+	rm -rf "$work"
+	mkdir -p "$work" || die "cannot create $work"
+	make_initramfs
+	echo "check-dax: initramfs $(($(stat -c %s "$work/initrd") / 1048576)) MiB" \
+		"built in $(elapsed "$t_start") s; booting qemu (TCG)"
+	t_boot=$(date +%s.%N)
+	boot
+	tr -d '\r' <"$work/result" >"$work/result.txt" && mv "$work/result.txt" "$work/result"
+	report | tee "$out/check-dax.log"
+	rc=${PIPESTATUS[0]}
+	echo "check-dax: qemu ran $(elapsed "$t_boot") s, total $(elapsed "$t_start") s" |
+		tee -a "$out/check-dax.log"
+	if [ "$rc" != 0 ]; then
+		[ "$qemu_rc" = 124 ] && echo "check-dax: qemu killed after ${timeout_s} s"
+		[ -s "$work/qemu.out" ] && sed 's/^/qemu: /' "$work/qemu.out"
+		echo "check-dax: last console lines ($out/console.log):"
+		tail -n 40 "$out/console.log" | tr -d '\r' | sed 's/^/    /'
+		return 1
+	fi
+	rm -rf "$work"
+}
+
+main
