@@ -97,19 +97,40 @@ struct pm_tx_commit {
 _Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
 
 /* ---- append log (log.c) ----
- * A 64-byte log header followed by a ring of 8-byte aligned records. */
+ * A 64-byte log header (two slots) followed by a ring of 8-byte aligned
+ * records.  A slot is rewritten whole (the other one stays valid until the
+ * new one is durable) and the valid slot with the higher gen wins, so the
+ * start offset and start_seq always change together.  gen is bumped by
+ * every slot write, i.e. at every open and truncation; a record carries
+ * the gen it was appended under, and recovery requires gens not to go down
+ * along the chain, so a record left over from before an earlier crash can
+ * never continue a newer chain even if its seq happens to fit. */
+struct pm_log_slot {
+	uint64_t start;	    /* ring offset of record start_seq (0: empty) */
+	uint64_t start_seq; /* oldest live sequence number */
+	uint64_t gen;	    /* >= 1; higher wins */
+	uint32_t flags;	    /* 0 */
+	uint32_t crc;	    /* CRC32C of bytes [0, 28), seeded from the UUID */
+};
+_Static_assert(sizeof(struct pm_log_slot) == 32, "pm_log_slot size");
+_Static_assert(offsetof(struct pm_log_slot, crc) == 28, "pm_log_slot layout");
+
 struct pm_log_hdr {
-	uint64_t start;	    /* ring offset of the oldest live record */
-	uint64_t start_seq; /* records below it are truncated */
-	uint8_t reserved[48];
+	struct pm_log_slot slot[2];
 };
 _Static_assert(sizeof(struct pm_log_hdr) == 64, "pm_log_hdr size");
 
+/* A record never straddles the ring's end: one that does not fit goes to
+ * offset 0, and a 0 is stored in the seq word left behind (if a header
+ * fits there), so that a walk over live records never mistakes old bytes
+ * for the next record. */
 struct pm_log_rec {
-	uint32_t len; /* payload bytes */
-	uint32_t crc; /* over seq, len and payload, seeded from the UUID */
-	uint64_t seq;
+	uint64_t seq; /* first: 0 here marks a wrap to offset 0 */
+	uint64_t gen; /* slot gen when appended */
+	uint32_t len; /* payload bytes; the record is padded to 8 */
+	uint32_t crc; /* CRC32C of bytes [0, 20) and payload, UUID seed */
 };
-_Static_assert(sizeof(struct pm_log_rec) == 16, "pm_log_rec size");
+_Static_assert(sizeof(struct pm_log_rec) == 24, "pm_log_rec size");
+_Static_assert(offsetof(struct pm_log_rec, crc) == 20, "pm_log_rec layout");
 
 #endif /* PM_LAYOUT_H */

@@ -1,42 +1,728 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * log.c - append-only record log: placeholder until the log module lands.
- * Invariant: pools with a log area are refused at create and open, so no
- * log bytes are ever written or trusted by this version.
+ * log.c - append-only record log in a ring, with checksummed records.
+ *
+ * Crash-consistency invariant: the log is the chain of records that starts
+ * at the position and sequence number of the valid slot with the highest
+ * gen, and continues while the next record (at the end of the previous one,
+ * or at offset 0 if it is not there) has seq == previous + 1, a gen neither
+ * lower than the previous one's nor higher than the slot's, a length that
+ * fits the ring and a matching CRC32C.  An append copies its records,
+ * flushes them and issues one fence; it returns only after every record
+ * with a lower seq is durable too, so recovery, which stops at the first
+ * record that fails, never loses an acknowledged record and never returns
+ * a torn one.  Records are written only into free space, which truncation
+ * creates by writing a new slot (one fence), never by erasing records.
+ * Every open writes a new slot with a higher gen before the first append,
+ * which makes records left behind a torn tail unable to join the chain.
  */
+#include <pthread.h>
+#include <sched.h>
+
+#include "arch.h"
+#include "crc.h"
+#include "log.h"
 #include "pool.h"
+
+#define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
+/* Large payloads are checksummed and copied in pieces of this size, so
+ * that the checksum of one piece overlaps the write-back of the last. */
+#define LOG_CHUNK (16U << 10)
+
+struct pm_log {
+	struct pm_map *map;
+	struct pm_log_hdr *hdr;
+	uint8_t *ring;
+	uint64_t cap; /* ring bytes, a multiple of 8 */
+	uint32_t seed;
+	pthread_mutex_t lock;	  /* reservation state below */
+	pthread_rwlock_t walkers; /* walks (read) vs truncation (write) */
+	int slot;		  /* index of the current slot */
+	uint64_t gen;
+	uint64_t head; /* ring offset of first_seq */
+	uint64_t first_seq;
+	uint64_t tail; /* where the next record is placed (or wraps from) */
+	uint64_t used; /* bytes from head to tail, wrap gaps included */
+	uint64_t next_seq;
+	uint64_t done_seq; /* atomic: every seq below it is durable */
+	int err;	   /* atomic: sticky write-back error */
+};
+
+static __thread const struct pm_log *walking;
+
+static uint64_t rec_size(uint64_t len)
+{
+	return PM_ALIGN_UP(REC_HDR + len, 8);
+}
+
+static struct pm_log_rec *rec_at(const struct pm_log *log, uint64_t pos)
+{
+	return (struct pm_log_rec *)(log->ring + pos);
+}
+
+static uint32_t rec_crc_start(const struct pm_log *log, uint64_t seq,
+			      uint64_t gen, uint32_t len)
+{
+	struct pm_log_rec h = {
+		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(len)
+	};
+
+	return pm_crc_update(log->seed, &h, offsetof(struct pm_log_rec, crc));
+}
+
+static uint32_t slot_crc(uint32_t seed, const struct pm_log_slot *s)
+{
+	return pm_crc_final(
+		pm_crc_update(seed, s, offsetof(struct pm_log_slot, crc)));
+}
+
+/* ---- slots ---- */
+
+static int slot_ok(const struct pm_log_slot *s, uint64_t cap, uint32_t seed)
+{
+	return pm_le32(s->crc) == slot_crc(seed, s) && !s->flags &&
+	       pm_le64(s->gen) && pm_le64(s->start_seq) &&
+	       pm_le64(s->start) < cap && !(pm_le64(s->start) & 7);
+}
+
+/* Write slot @idx whole and make it durable: one fence. */
+static int slot_write(struct pm_map *map, struct pm_log_hdr *hdr, int idx,
+		      uint64_t start, uint64_t start_seq, uint64_t gen,
+		      uint32_t seed)
+{
+	struct pm_log_slot s = {
+		.start = pm_le64(start),
+		.start_seq = pm_le64(start_seq),
+		.gen = pm_le64(gen),
+	};
+
+	s.crc = pm_le32(slot_crc(seed, &s));
+	pm_map_copy(map, &hdr->slot[idx], &s, sizeof(s), PM_MEM_NOFLUSH);
+	return pm_map_persist(map, &hdr->slot[idx], sizeof(s));
+}
+
+static int area_check(struct pm_map *map, void *area, uint64_t size)
+{
+	if (!map || !area || size < PM_LOG_MIN_SIZE ||
+	    !pm_map_contains(map, area, size) || ((uintptr_t)area & 7))
+		return pm_err(-EINVAL, "log area of %llu bytes at %p is not "
+				       "inside the mapping or too small",
+			      (unsigned long long)size, area);
+	return 0;
+}
+
+/**
+ * pm_log_area_format - write an empty log over a raw area
+ * @map: the mapping holding the area
+ * @area: 8-byte aligned start of the log header
+ * @size: bytes of the area (>= PM_LOG_MIN_SIZE)
+ * @seed: CRC32C seed (from the pool UUID)
+ *
+ * Return: 0, or a negative errno.
+ */
+int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
+		       uint32_t seed)
+{
+	struct pm_log_hdr *hdr = area;
+	int ret = area_check(map, area, size);
+
+	if (ret)
+		return ret;
+	pm_map_fill(map, &hdr->slot[1], 0, sizeof(hdr->slot[1]),
+		    PM_MEM_NOFLUSH);
+	return slot_write(map, hdr, 0, 0, 1, 1, seed);
+}
+
+/* ---- recovery ---- */
+
+/* Is there a valid record @seq at @pos?  Sets *sizep and *genp. */
+static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t seq,
+		     uint64_t min_gen, uint64_t *sizep, uint64_t *genp)
+{
+	const struct pm_log_rec *r;
+	uint64_t gen;
+	uint32_t len, crc;
+
+	if (log->cap - pos < REC_HDR)
+		return 0;
+	r = rec_at(log, pos);
+	gen = pm_le64(r->gen);
+	len = pm_le32(r->len);
+	if (pm_le64(r->seq) != seq || gen < min_gen || gen > log->gen ||
+	    rec_size(len) > log->cap - pos)
+		return 0;
+	crc = rec_crc_start(log, seq, gen, len);
+	crc = pm_crc_final(pm_crc_update(crc, r + 1, len));
+	if (crc != pm_le32(r->crc))
+		return 0;
+	*sizep = rec_size(len);
+	*genp = gen;
+	return 1;
+}
+
+/* Mark a wrap point found by recovery, so walks need no checksums. */
+static void mark_wrap(struct pm_log *log, uint64_t pos)
+{
+	if (log->cap - pos >= REC_HDR && rec_at(log, pos)->seq) {
+		pm_map_fill(log->map, rec_at(log, pos), 0, 8, PM_MEM_NOFLUSH);
+		pm_map_flush(log->map, rec_at(log, pos), 8);
+	}
+}
+
+/* Follow the chain from the slot's start; sets head, tail, used, next. */
+static void scan(struct pm_log *log, uint64_t start)
+{
+	uint64_t pos = start, seq = log->first_seq, gen = 0;
+	uint64_t size, used = 0, n = 0;
+
+	for (;;) {
+		uint64_t gap = 0, at = pos;
+
+		if (!rec_valid(log, at, seq, gen, &size, &gen)) {
+			if (!pos || !rec_valid(log, 0, seq, gen, &size, &gen))
+				break;
+			at = 0;
+			gap = n ? log->cap - pos : 0;
+		}
+		if (used + gap + size > log->cap)
+			break;
+		if (at != pos && n)
+			mark_wrap(log, pos);
+		if (!n)
+			log->head = at;
+		used += gap + size;
+		pos = at + size;
+		seq++;
+		n++;
+	}
+	log->next_seq = seq;
+	log->used = used;
+	log->tail = n ? pos : 0;
+	if (!n)
+		log->head = 0;
+}
+
+static int log_alloc(struct pm_map *map, void *area, uint64_t size,
+		     uint32_t seed, struct pm_log **logp)
+{
+	struct pm_log *log = pm_zalloc(sizeof(*log));
+
+	if (!log)
+		return -ENOMEM;
+	log->map = map;
+	log->hdr = area;
+	log->ring = (uint8_t *)area + sizeof(struct pm_log_hdr);
+	log->cap = PM_ALIGN_DOWN(size - sizeof(struct pm_log_hdr), 8);
+	log->seed = seed;
+	pthread_mutex_init(&log->lock, NULL);
+	pthread_rwlock_init(&log->walkers, NULL);
+	*logp = log;
+	return 0;
+}
+
+/**
+ * pm_log_area_open - recover the log on a raw area and start a generation
+ * @map: the mapping holding the area
+ * @area: start of the log header
+ * @size: bytes of the area
+ * @seed: CRC32C seed it was formatted with
+ * @logp: the log on success
+ *
+ * Return: 0, PM_E_CORRUPT if neither header slot is valid, or -errno.
+ */
+int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
+		     uint32_t seed, struct pm_log **logp)
+{
+	struct pm_log_hdr *hdr = area;
+	struct pm_log *log;
+	int ok0, ok1, cur, ret;
+
+	ret = area_check(map, area, size);
+	if (ret || (ret = log_alloc(map, area, size, seed, &log)))
+		return ret;
+	ok0 = slot_ok(&hdr->slot[0], log->cap, seed);
+	ok1 = slot_ok(&hdr->slot[1], log->cap, seed);
+	if (!ok0 && !ok1) {
+		ret = pm_err(PM_E_CORRUPT, "log header: no valid slot");
+		goto err_free;
+	}
+	cur = ok1 && (!ok0 || pm_le64(hdr->slot[1].gen) >
+				      pm_le64(hdr->slot[0].gen));
+	log->gen = pm_le64(hdr->slot[cur].gen);
+	log->first_seq = pm_le64(hdr->slot[cur].start_seq);
+	scan(log, pm_le64(hdr->slot[cur].start));
+	/* A new gen before any append: see the invariant above. */
+	ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
+			 log->gen + 1, seed);
+	if (ret)
+		goto err_free;
+	log->slot = !cur;
+	log->gen++;
+	log->done_seq = log->next_seq;
+	pm_dbg("log: %llu records from seq %llu, %llu of %llu bytes used",
+	       (unsigned long long)(log->next_seq - log->first_seq),
+	       (unsigned long long)log->first_seq,
+	       (unsigned long long)log->used, (unsigned long long)log->cap);
+	*logp = log;
+	return 0;
+err_free:
+	pm_log_area_close(log);
+	return ret;
+}
+
+void pm_log_area_close(struct pm_log *log)
+{
+	if (!log)
+		return;
+	pthread_rwlock_destroy(&log->walkers);
+	pthread_mutex_destroy(&log->lock);
+	pm_free(log);
+}
+
+/* ---- pool hooks ---- */
 
 int pm_log_format(struct pm_pool *pool)
 {
 	if (!pool->log_size)
 		return 0;
-	return pm_err(-ENOTSUP, "%s: this build cannot create a log area",
-		      pool->path);
+	return pm_log_area_format(pool->map, pm_pool_at(pool, pool->log_off),
+				  pool->log_size, pool->seed);
 }
 
 int pm_log_boot(struct pm_pool *pool)
 {
+	pool->log = NULL;
 	if (!pool->log_size)
 		return 0;
-	return pm_err(-ENOTSUP, "%s: this build cannot open a log area",
-		      pool->path);
+	return pm_log_area_open(pool->map, pm_pool_at(pool, pool->log_off),
+				pool->log_size, pool->seed, &pool->log);
 }
 
 void pm_log_shutdown(struct pm_pool *pool)
 {
-	(void)pool;
+	pm_log_area_close(pool->log);
+	pool->log = NULL;
 }
 
 /**
  * pm_pool_log - the append log of a pool
- * @pool: the pool
- * @logp: receives the log
+ * @pool: an open pool
+ * @logp: set to the log, owned by the pool and valid until pm_pool_close()
  *
- * Return: PM_E_NO_LOG (this build opens no pool with a log area).
+ * Return: 0, PM_E_NO_LOG if the pool was created without a log area, or
+ * -EINVAL.
  */
 PM_EXPORT int pm_pool_log(struct pm_pool *pool, struct pm_log **logp)
 {
-	(void)pool;
-	(void)logp;
-	return PM_E_NO_LOG;
+	if (!pool || !logp)
+		return pm_err(-EINVAL, "pm_pool_log: NULL argument");
+	if (!pool->log)
+		return PM_E_NO_LOG;
+	*logp = pool->log;
+	return 0;
+}
+
+/* ---- append ---- */
+
+struct reservation {
+	uint64_t pos; /* where placement starts (the old tail) */
+	uint64_t seq; /* of the first record */
+	uint64_t gen;
+};
+
+/* Where a record of @size goes when the previous one ended at @pos. */
+static uint64_t place(const struct pm_log *log, uint64_t pos, uint64_t size)
+{
+	return pos + size <= log->cap ? pos : 0;
+}
+
+static int check_batch(const struct pm_log *log, const struct iovec *recs,
+		       int n)
+{
+	uint64_t total = 0;
+	int i;
+
+	if (!log || !recs || n <= 0)
+		return pm_err(-EINVAL, "pm_log_append: NULL log or no records");
+	for (i = 0; i < n; i++) {
+		if (!recs[i].iov_base && recs[i].iov_len)
+			return pm_err(-EINVAL, "log record %d: NULL data", i);
+		if (recs[i].iov_len > log->cap - REC_HDR ||
+		    recs[i].iov_len > UINT32_MAX)
+			return pm_err(-EFBIG, "log record of %zu bytes is "
+					      "larger than the log (%llu max)",
+				      recs[i].iov_len,
+				      (unsigned long long)(log->cap - REC_HDR));
+		total += rec_size(recs[i].iov_len);
+		if (total > log->cap)
+			return pm_err(-EFBIG, "log batch of %d records is "
+					      "larger than the log", n);
+	}
+	return 0;
+}
+
+/* Claim space and seqs for a batch (all or nothing), under the lock. */
+static int reserve(struct pm_log *log, const struct iovec *recs, int n,
+		   struct reservation *res)
+{
+	uint64_t pos = log->tail, used = log->used;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t size = rec_size(recs[i].iov_len);
+		uint64_t at = place(log, pos, size);
+
+		used += (at != pos ? log->cap - pos : 0) + size;
+		if (used > log->cap)
+			return -ENOSPC;
+		pos = at + size;
+	}
+	res->pos = log->tail;
+	res->seq = log->next_seq;
+	res->gen = log->gen;
+	log->tail = pos;
+	log->used = used;
+	log->next_seq += (uint64_t)n;
+	return 0;
+}
+
+/* Coalesces adjacent ranges into one flush call (one msync on PAGE). */
+struct flusher {
+	struct pm_map *map;
+	uint8_t *lo, *hi;
+};
+
+static void flush_add(struct flusher *f, void *addr, uint64_t len)
+{
+	if (!len)
+		return;
+	if (f->hi == addr) {
+		f->hi += len;
+		return;
+	}
+	if (f->hi)
+		pm_map_flush(f->map, f->lo, (size_t)(f->hi - f->lo));
+	f->lo = addr;
+	f->hi = (uint8_t *)addr + len;
+}
+
+static void flush_done(struct flusher *f)
+{
+	if (f->hi)
+		pm_map_flush(f->map, f->lo, (size_t)(f->hi - f->lo));
+}
+
+/* Non-temporal copy in pieces, each checksummed just before it is sent. */
+static uint32_t copy_nt_crc(struct pm_map *map, uint8_t *dst,
+			    const uint8_t *src, uint64_t len, uint32_t crc)
+{
+	while (len) {
+		uint64_t n = LOG_CHUNK - ((uintptr_t)dst & (LOG_CHUNK - 1));
+
+		n = PM_MIN(n, len);
+		crc = pm_crc_update(crc, src, n);
+		pm_map_copy(map, dst, src, n, PM_MEM_NONTEMPORAL);
+		dst += n, src += n, len -= n;
+	}
+	return crc;
+}
+
+static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
+		      const struct iovec *v, uint64_t seq, uint64_t gen)
+{
+	struct pm_log_rec h = {
+		.seq = pm_le64(seq), .gen = pm_le64(gen),
+		.len = pm_le32((uint32_t)v->iov_len),
+	};
+	uint8_t *dst = log->ring + pos;
+	uint64_t len = v->iov_len;
+	uint32_t crc = rec_crc_start(log, seq, gen, (uint32_t)len);
+
+	if (log->map->gran != PM_GRANULARITY_PAGE &&
+	    len >= pm_arch.movnt_threshold) {
+		crc = copy_nt_crc(log->map, dst + REC_HDR, v->iov_base, len,
+				  crc);
+		len = 0; /* written back already, only the header is left */
+	} else {
+		crc = pm_crc_update(crc, v->iov_base, len);
+		pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
+			    PM_MEM_NOFLUSH);
+	}
+	h.crc = pm_le32(pm_crc_final(crc));
+	pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
+	flush_add(f, dst, REC_HDR + len);
+}
+
+/* Copy and write back a reserved batch, then the one fence. */
+static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
+		       const struct reservation *res)
+{
+	struct flusher f = { .map = log->map };
+	uint64_t pos = res->pos;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t size = rec_size(recs[i].iov_len);
+		uint64_t at = place(log, pos, size);
+
+		if (at != pos && log->cap - pos >= REC_HDR) {
+			pm_map_fill(log->map, rec_at(log, pos), 0, 8,
+				    PM_MEM_NOFLUSH);
+			flush_add(&f, rec_at(log, pos), 8);
+		}
+		write_rec(log, &f, at, &recs[i], res->seq + (uint64_t)i,
+			  res->gen);
+		pos = at + size;
+	}
+	flush_done(&f);
+	return pm_map_drain(log->map);
+}
+
+/* Acknowledge in seq order: wait for every earlier record's fence. */
+static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
+{
+	unsigned spins = 0;
+
+	while (__atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) != first)
+		if (++spins > 64)
+			sched_yield();
+	if (err)
+		__atomic_compare_exchange_n(&log->err, &(int){ 0 }, err, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	else
+		err = __atomic_load_n(&log->err, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&log->done_seq, end, __ATOMIC_RELEASE);
+	return err;
+}
+
+/**
+ * pm_log_append_batch - append records with one fence
+ * @log: the log
+ * @recs: @n payloads (iov_len 0 is allowed)
+ * @n: number of records, >= 1
+ * @first_seqp: if not NULL, set to the seq of recs[0]; the others follow
+ *
+ * All records or none are appended.  On return they are durable, and so is
+ * every record with a lower seq.
+ *
+ * Return: 0; -ENOSPC if the free space is too small now; -EFBIG if the
+ * records cannot fit even an empty log; -EINVAL; or the write-back error
+ * (-EIO...), after which the log refuses appends until it is reopened.
+ */
+PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
+				  int n, uint64_t *first_seqp)
+{
+	struct reservation res;
+	int ret = check_batch(log, recs, n);
+
+	if (ret)
+		return ret;
+	ret = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&log->lock);
+	ret = reserve(log, recs, n, &res);
+	pthread_mutex_unlock(&log->lock);
+	if (ret)
+		return ret;
+	ret = write_batch(log, recs, n, &res);
+	ret = publish(log, res.seq, res.seq + (uint64_t)n, ret);
+	if (!ret && first_seqp)
+		*first_seqp = res.seq;
+	return ret;
+}
+
+/**
+ * pm_log_append - append one record with one fence
+ * @log: the log
+ * @rec: payload (may be NULL if @len is 0)
+ * @len: payload bytes
+ * @seqp: if not NULL, set to the record's sequence number
+ *
+ * Return: as pm_log_append_batch().
+ */
+PM_EXPORT int pm_log_append(struct pm_log *log, const void *rec, size_t len,
+			    uint64_t *seqp)
+{
+	struct iovec v = { .iov_base = (void *)rec, .iov_len = len };
+
+	return pm_log_append_batch(log, &v, 1, seqp);
+}
+
+/* ---- walk, truncate, info ---- */
+
+/* Position of record @seq, the previous one having ended at @pos. */
+static uint64_t locate(const struct pm_log *log, uint64_t pos, uint64_t seq)
+{
+	if (pos <= log->cap - REC_HDR && pm_le64(rec_at(log, pos)->seq) == seq)
+		return pos;
+	return 0;
+}
+
+/* Record @seq found at @pos? (guards against stray writes to the ring) */
+static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
+{
+	const struct pm_log_rec *r = rec_at(log, pos);
+
+	return pos <= log->cap - REC_HDR && pm_le64(r->seq) == seq &&
+	       rec_size(pm_le32(r->len)) <= log->cap - pos;
+}
+
+static int walk_range(struct pm_log *log, uint64_t pos, uint64_t seq,
+		      uint64_t end, uint64_t from, pm_log_cb cb, void *arg)
+{
+	for (; seq < end; seq++) {
+		const struct pm_log_rec *r;
+		int ret;
+
+		pos = locate(log, pos, seq);
+		if (!rec_sane(log, pos, seq))
+			return pm_err(PM_E_CORRUPT, "log record %llu at ring "
+						    "offset %llu damaged",
+				      (unsigned long long)seq,
+				      (unsigned long long)pos);
+		r = rec_at(log, pos);
+		if (seq >= from) {
+			ret = cb(seq, r + 1, pm_le32(r->len), arg);
+			if (ret)
+				return ret;
+		}
+		pos += rec_size(pm_le32(r->len));
+	}
+	return 0;
+}
+
+/**
+ * pm_log_walk - call @cb for each record from @from_seq, oldest first
+ * @log: the log
+ * @from_seq: first seq wanted (older live records are skipped)
+ * @cb: called with each record's seq, payload (in the mapping) and length
+ * @arg: passed to @cb
+ *
+ * Walks the records acknowledged when the walk starts.  @cb may append;
+ * it must not truncate this log (pm_log_truncate() returns -EDEADLK).
+ *
+ * Return: 0, the first non-zero value returned by @cb, or a negative code.
+ */
+PM_EXPORT int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
+			  void *arg)
+{
+	const struct pm_log *outer = walking;
+	uint64_t first, end, head;
+	int ret;
+
+	if (!log || !cb)
+		return pm_err(-EINVAL, "pm_log_walk: NULL log or callback");
+	pthread_rwlock_rdlock(&log->walkers);
+	pthread_mutex_lock(&log->lock);
+	first = log->first_seq;
+	head = log->head;
+	pthread_mutex_unlock(&log->lock);
+	end = __atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE);
+	walking = log;
+	ret = walk_range(log, head, first, end, from_seq, cb, arg);
+	walking = outer;
+	pthread_rwlock_unlock(&log->walkers);
+	return ret;
+}
+
+/* Ring offset of record @seq, walking from the head (no checksums). */
+static uint64_t find(const struct pm_log *log, uint64_t seq)
+{
+	uint64_t pos = log->head, s;
+
+	for (s = log->first_seq; s < seq; s++) {
+		pos = locate(log, pos, s);
+		pos += rec_size(pm_le32(rec_at(log, pos)->len));
+	}
+	return locate(log, pos, seq);
+}
+
+static void wait_idle(struct pm_log *log)
+{
+	while (__atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) !=
+	       log->next_seq)
+		sched_yield();
+}
+
+static int truncate_locked(struct pm_log *log, uint64_t upto)
+{
+	uint64_t first, head, used;
+	int ret;
+
+	wait_idle(log);
+	if (upto >= log->next_seq)
+		upto = log->next_seq - 1;
+	if (upto < log->first_seq)
+		return 0;
+	first = upto + 1;
+	if (first == log->next_seq) {
+		head = 0;
+		used = 0;
+	} else {
+		head = find(log, first);
+		used = (log->tail + log->cap - head) % log->cap;
+		used = used ? used : log->cap;
+	}
+	ret = slot_write(log->map, log->hdr, !log->slot, head, first,
+			 log->gen + 1, log->seed);
+	if (ret)
+		return ret;
+	log->slot = !log->slot;
+	log->gen++;
+	log->first_seq = first;
+	log->head = head;
+	log->used = used;
+	if (!used)
+		log->tail = 0;
+	return 0;
+}
+
+/**
+ * pm_log_truncate - drop every record with seq <= @upto_seq
+ * @log: the log
+ * @upto_seq: last seq to drop; values past the newest record drop all
+ *
+ * The space becomes free for appends.  Durable on return (one fence).
+ * Waits for appends in progress to finish.
+ *
+ * Return: 0, -EDEADLK from inside pm_log_walk() on this log, -EINVAL, or
+ * the write-back error.
+ */
+PM_EXPORT int pm_log_truncate(struct pm_log *log, uint64_t upto_seq)
+{
+	int ret;
+
+	if (!log)
+		return pm_err(-EINVAL, "pm_log_truncate: NULL log");
+	if (walking == log)
+		return pm_err(-EDEADLK, "pm_log_truncate inside pm_log_walk");
+	pthread_rwlock_wrlock(&log->walkers);
+	pthread_mutex_lock(&log->lock);
+	ret = truncate_locked(log, upto_seq);
+	pthread_mutex_unlock(&log->lock);
+	pthread_rwlock_unlock(&log->walkers);
+	return ret;
+}
+
+/**
+ * pm_log_get_info - capacity, use and sequence numbers of a log
+ * @log: the log
+ * @info: filled on success
+ *
+ * Return: 0 or -EINVAL.
+ */
+PM_EXPORT int pm_log_get_info(struct pm_log *log, struct pm_log_info *info)
+{
+	if (!log || !info)
+		return pm_err(-EINVAL, "pm_log_get_info: NULL argument");
+	pthread_mutex_lock(&log->lock);
+	info->capacity = log->cap;
+	info->used = log->used;
+	info->first_seq = log->first_seq;
+	info->next_seq = log->next_seq;
+	info->nrecords = log->next_seq - log->first_seq;
+	info->max_record = PM_MIN(log->cap - REC_HDR, (uint64_t)UINT32_MAX);
+	pthread_mutex_unlock(&log->lock);
+	return 0;
 }

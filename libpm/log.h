@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * log.h - the append log on a raw area of a mapping.  pool.c reaches it
+ * through the pm_log_format/boot/shutdown hooks (pool.h); tests and tools
+ * can run it on any mapping.
+ */
+#ifndef PM_LOG_H
+#define PM_LOG_H 1
+
+#include <stdint.h>
+
+#include "layout.h"
+#include "persist.h"
+
+/* Smallest log area: the header plus room for a few small records. */
+#define PM_LOG_MIN_SIZE 256
+
+/* Write an empty log (slot 0: start 0, start_seq 1, gen 1) over
+ * [area, area + size); durable on return. */
+int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
+		       uint32_t seed);
+/* Recover the log in [area, area + size) (scan from the start hint, drop
+ * a torn tail) and start a new generation.  Writes to the area. */
+int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
+		     uint32_t seed, struct pm_log **logp);
+void pm_log_area_close(struct pm_log *log);
+
+#endif /* PM_LOG_H */

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_log.c - the append log on a raw area: format, append, walk,
+ * truncate, wrap-around and recovery from damaged or stale records. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libpm.h"
+#include "log.h"
+
+#define MAP_SIZE (1U << 20)
+#define AREA_OFF 4096
+#define SEED 0x5eed1234U
+
+struct fixture {
+	char path[64];
+	struct pm_map *map;
+	uint8_t *area;
+	uint64_t size;
+	struct pm_log *log;
+};
+
+static struct fixture fx;
+
+/* Payload of record @seq: its length and bytes follow from the seq. */
+static size_t pay_len(uint64_t seq, size_t max)
+{
+	return (size_t)((seq * 2654435761U) % (max + 1));
+}
+
+static void pay_fill(uint8_t *buf, uint64_t seq, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seq * 31 + i * 7);
+}
+
+static int pay_ok(const uint8_t *buf, uint64_t seq, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (buf[i] != (uint8_t)(seq * 31 + i * 7))
+			return 0;
+	return 1;
+}
+
+static void log_reopen(void)
+{
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED,
+					  &fx.log), 0);
+}
+
+static void log_make(uint64_t size)
+{
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	fx.size = size;
+	memset(fx.area, 0xa5, size); /* old bytes must not matter */
+	assert_int_equal(pm_log_area_format(fx.map, fx.area, size, SEED), 0);
+	log_reopen();
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(fx.path, sizeof(fx.path), "/dev/shm/test_log.%d", getpid());
+	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
+	if (pm_map_file(fx.path, MAP_SIZE, PM_MAP_CREATE, &fx.map))
+		return -1;
+	fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	pm_unmap(fx.map);
+	unlink(fx.path);
+	return 0;
+}
+
+/* Walk checker: records must be consecutive and carry their payload. */
+struct expect {
+	uint64_t next;	/* seq the next record must have */
+	uint64_t count;
+	size_t max;	/* pay_len() bound used by the writer */
+	int fixed_len;	/* or every record has this length (>= 0);
+			 * -2: test_log_walk_wrap_over_torn's lengths */
+};
+
+static int check_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct expect *e = arg;
+	size_t want = e->fixed_len >= 0 ? (size_t)e->fixed_len :
+					  pay_len(seq, e->max);
+
+	if (e->fixed_len == -2)
+		want = seq == 61 ? 200 : 40;
+
+	if (seq != e->next || len != want || !pay_ok(rec, seq, len))
+		return -1000;
+	e->next++;
+	e->count++;
+	return 0;
+}
+
+static uint64_t append_seq(uint64_t seq_hint, size_t len)
+{
+	static uint8_t buf[1 << 17];
+	uint64_t seq;
+
+	pay_fill(buf, seq_hint, len);
+	assert_int_equal(pm_log_append(fx.log, buf, len, &seq), 0);
+	assert_int_equal(seq, seq_hint);
+	return seq;
+}
+
+static void expect_records(uint64_t first, uint64_t n, size_t max,
+			   int fixed)
+{
+	struct expect e = { .next = first, .max = max, .fixed_len = fixed };
+
+	assert_int_equal(pm_log_walk(fx.log, 0, check_cb, &e), 0);
+	assert_int_equal(e.count, n);
+}
+
+static const size_t rt_sizes[] = { 0,	 1,    7,    8,	  9,	 23,
+				   24,	 63,   64,   65,  255,	 256,
+				   257,	 1000, 4095, 4096, 4097, 65535,
+				   65536 };
+
+static int sizes_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	uint64_t *n = arg;
+
+	if (seq != *n + 1 || seq > PM_ARRAY_SIZE(rt_sizes) ||
+	    len != rt_sizes[seq - 1] || !pay_ok(rec, seq, len))
+		return -1000;
+	(*n)++;
+	return 0;
+}
+
+static void test_log_append_round_trip_sizes(void **state)
+{
+	static uint8_t buf[65536];
+	struct pm_log_info info;
+	uint64_t seq, i, n;
+
+	(void)state;
+	log_make(512 << 10);
+	for (i = 0; i < PM_ARRAY_SIZE(rt_sizes); i++) {
+		pay_fill(buf, i + 1, rt_sizes[i]);
+		assert_int_equal(pm_log_append(fx.log, buf, rt_sizes[i], &seq),
+				 0);
+		assert_int_equal(seq, i + 1);
+	}
+	for (i = 0; i < 2; i++) {
+		n = 0;
+		assert_int_equal(pm_log_walk(fx.log, 0, sizes_cb, &n), 0);
+		assert_int_equal(n, PM_ARRAY_SIZE(rt_sizes));
+		log_reopen(); /* and again after recovery */
+	}
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.first_seq, 1);
+	assert_int_equal(info.next_seq, PM_ARRAY_SIZE(rt_sizes) + 1);
+	assert_int_equal(info.nrecords, PM_ARRAY_SIZE(rt_sizes));
+}
+
+/* Walk that stops after the first record, to check one size at a time. */
+struct one {
+	uint64_t seq;
+	size_t len;
+	int seen;
+};
+
+static int one_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct one *o = arg;
+
+	o->seen = seq == o->seq && len == o->len && pay_ok(rec, seq, len);
+	return 1;
+}
+
+static void test_log_walk_each_size(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 17, 64, 256, 4096, 65536 };
+	static uint8_t buf[65536];
+	uint64_t i, seq;
+
+	(void)state;
+	log_make(512 << 10);
+	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
+		pay_fill(buf, i + 1, sizes[i]);
+		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], &seq),
+				 0);
+	}
+	log_reopen();
+	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
+		struct one o = { .seq = i + 1, .len = sizes[i] };
+
+		assert_int_equal(pm_log_walk(fx.log, i + 1, one_cb, &o), 1);
+		assert_true(o.seen);
+	}
+}
+
+static void test_log_append_one_fence(void **state)
+{
+	static uint8_t buf[65536];
+	static const size_t sizes[] = { 0, 64, 255, 256, 4096, 65536 };
+	struct pm_stats st;
+	uint64_t i;
+
+	(void)state;
+	log_make(512 << 10);
+	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
+		pm_stats_reset();
+		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], NULL),
+				 0);
+		pm_stats_get(&st);
+		assert_int_equal(st.fences, 1);
+	}
+}
+
+static void test_log_append_batch_one_fence(void **state)
+{
+	static uint8_t bufs[40][3000];
+	struct iovec v[40];
+	struct pm_stats st;
+	uint64_t first, i;
+
+	(void)state;
+	log_make(256 << 10);
+	for (i = 0; i < 40; i++) {
+		v[i].iov_len = pay_len(i + 1, 3000);
+		v[i].iov_base = bufs[i];
+		pay_fill(bufs[i], i + 1, v[i].iov_len);
+	}
+	pm_stats_reset();
+	assert_int_equal(pm_log_append_batch(fx.log, v, 40, &first), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 1);
+	assert_int_equal(first, 1);
+	expect_records(1, 40, 3000, -1);
+	log_reopen();
+	expect_records(1, 40, 3000, -1);
+	assert_int_equal(pm_log_append_batch(fx.log, v, 0, &first), -EINVAL);
+}
+
+/* Many laps through a small ring with random sizes and truncation. */
+static void test_log_truncate_reuse_laps(void **state)
+{
+	struct pm_log_info info;
+	uint64_t seq = 1, first = 1, bytes = 0;
+	unsigned r = 12345;
+
+	(void)state;
+	log_make(8192);
+	while (bytes < 40 * 8192) {
+		size_t len = pay_len(seq, 700);
+		uint8_t buf[700];
+		int ret;
+
+		pay_fill(buf, seq, len);
+		ret = pm_log_append(fx.log, buf, len, NULL);
+		if (ret == -ENOSPC) {
+			r = r * 1103515245 + 12345;
+			first += 1 + (r >> 8) % (seq - first);
+			assert_int_equal(pm_log_truncate(fx.log, first - 1),
+					 0);
+			if ((r >> 4) % 3 == 0)
+				log_reopen();
+			expect_records(first, seq - first, 700, -1);
+			continue;
+		}
+		assert_int_equal(ret, 0);
+		bytes += len;
+		seq++;
+	}
+	log_reopen();
+	expect_records(first, seq - first, 700, -1);
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.next_seq, seq);
+}
+
+static void test_log_append_full_enospc(void **state)
+{
+	uint8_t buf[100] = { 0 };
+	struct pm_log_info info;
+	uint64_t n = 0;
+	int ret;
+
+	(void)state;
+	log_make(4096);
+	while (!(ret = pm_log_append(fx.log, buf, sizeof(buf), NULL)))
+		n++;
+	assert_int_equal(ret, -ENOSPC);
+	assert_int_equal(n, (4096 - 64) / 128);
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.nrecords, n);
+	/* Nothing was overwritten. */
+	assert_int_equal(pm_log_truncate(fx.log, 1), 0);
+	assert_int_equal(pm_log_append(fx.log, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(pm_log_append(fx.log, buf, sizeof(buf), NULL),
+			 -ENOSPC);
+	log_reopen();
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.first_seq, 2);
+	assert_int_equal(info.nrecords, n);
+}
+
+static void test_log_append_too_large(void **state)
+{
+	static uint8_t buf[8192];
+	struct pm_log_info info;
+	struct iovec v[2] = { { buf, 3000 }, { buf, 3000 } };
+
+	(void)state;
+	log_make(4096);
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.capacity, 4096 - 64);
+	assert_int_equal(info.max_record, info.capacity - 24);
+	assert_int_equal(pm_log_append(fx.log, buf, info.max_record + 1, NULL),
+			 -EFBIG);
+	assert_int_equal(pm_log_append_batch(fx.log, v, 2, NULL), -EFBIG);
+	/* The largest record fits an empty log, wherever the tail was. */
+	assert_int_equal(pm_log_append(fx.log, buf, 100, NULL), 0);
+	assert_int_equal(pm_log_append(fx.log, buf, info.max_record, NULL),
+			 -ENOSPC);
+	assert_int_equal(pm_log_truncate(fx.log, 1), 0);
+	assert_int_equal(pm_log_append(fx.log, buf, info.max_record, NULL), 0);
+	log_reopen();
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.first_seq, 2);
+	assert_int_equal(info.nrecords, 1);
+}
+
+/* Ring offset of record @seq of a log written with fixed-length records
+ * from offset 0 (no wrap). */
+static uint8_t *rec_ptr(uint64_t seq, size_t len)
+{
+	return fx.area + 64 + (seq - 1) * PM_ALIGN_UP(24 + len, 8);
+}
+
+static void torn_tail(size_t damage_off)
+{
+	uint64_t i;
+
+	log_make(64 << 10);
+	for (i = 1; i <= 5; i++)
+		append_seq(i, 40);
+	rec_ptr(5, 40)[damage_off] ^= 0x10;
+	log_reopen();
+	expect_records(1, 4, 0, 40);
+	/* The torn record's seq is taken by the next append. */
+	append_seq(5, 40);
+	log_reopen();
+	expect_records(1, 5, 0, 40);
+}
+
+static void test_log_open_torn_payload(void **state)
+{
+	(void)state;
+	torn_tail(24 + 39);
+}
+
+static void test_log_open_torn_crc(void **state)
+{
+	(void)state;
+	torn_tail(20);
+}
+
+static void test_log_open_torn_len(void **state)
+{
+	(void)state;
+	torn_tail(16);
+}
+
+static void test_log_open_damage_middle_drops_rest(void **state)
+{
+	uint64_t i;
+
+	(void)state;
+	log_make(64 << 10);
+	for (i = 1; i <= 6; i++)
+		append_seq(i, 40);
+	rec_ptr(3, 40)[30] ^= 1;
+	log_reopen();
+	expect_records(1, 2, 0, 40);
+}
+
+/*
+ * A crash tore record 3 but left 4 and 5 whole; after recovery a new 3 of
+ * the same size lands where the old one was.  The old 4 and 5 now sit
+ * where the new 4 and 5 would go, with the right seqs and checksums: they
+ * must not come back.
+ */
+static void test_log_open_stale_after_torn(void **state)
+{
+	uint64_t i;
+
+	(void)state;
+	log_make(64 << 10);
+	for (i = 1; i <= 5; i++)
+		append_seq(i, 40);
+	rec_ptr(3, 40)[24] ^= 1;
+	log_reopen();
+	expect_records(1, 2, 0, 40);
+	append_seq(3, 40);
+	log_reopen();
+	expect_records(1, 3, 0, 40);
+	append_seq(4, 40);
+	log_reopen();
+	expect_records(1, 4, 0, 40);
+}
+
+/* Records of an earlier lap lie everywhere after the tail. */
+static void test_log_open_stale_earlier_lap(void **state)
+{
+	struct pm_log_info info;
+	uint64_t seq = 1, lap;
+
+	(void)state;
+	log_make(4096);
+	for (lap = 0; lap < 5; lap++) {
+		while (pm_log_append(fx.log, NULL, 0, NULL) == 0)
+			seq++;
+		assert_int_equal(pm_log_truncate(fx.log, seq - 3), 0);
+		log_reopen();
+		assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+		assert_int_equal(info.first_seq, seq - 2);
+		assert_int_equal(info.next_seq, seq);
+	}
+	/* Empty it: the stale lap must not reappear. */
+	assert_int_equal(pm_log_truncate(fx.log, UINT64_MAX), 0);
+	log_reopen();
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_int_equal(info.nrecords, 0);
+	assert_int_equal(info.next_seq, seq);
+	assert_int_equal(info.used, 0);
+}
+
+/*
+ * Record 61 near the ring's end was torn; after recovery a larger 61 must
+ * wrap to offset 0.  The torn header left at the wrap point carries seq 61:
+ * neither a walk nor a later recovery may take it for the record.
+ */
+static void test_log_walk_wrap_over_torn(void **state)
+{
+	uint8_t *torn = fx.area + 64 + 60 * 64, saved[24];
+	struct one o = { .seq = 61, .len = 200 };
+	uint64_t i;
+
+	(void)state;
+	log_make(4096);
+	for (i = 1; i <= 60; i++)
+		append_seq(i, 40);
+	assert_int_equal(pm_log_truncate(fx.log, 30), 0);
+	append_seq(61, 100);
+	torn[24 + 50] ^= 1;
+	memcpy(saved, torn, sizeof(saved));
+	log_reopen();
+	append_seq(61, 200);
+	assert_int_equal(pm_log_walk(fx.log, 61, one_cb, &o), 1);
+	assert_true(o.seen);
+	/* As if the crash had lost the wrap mark but kept the record. */
+	memcpy(torn, saved, sizeof(saved));
+	log_reopen();
+	o.seen = 0;
+	assert_int_equal(pm_log_walk(fx.log, 61, one_cb, &o), 1);
+	assert_true(o.seen);
+	expect_records(31, 31, 0, -2);
+}
+
+static void test_log_open_seq_continues_when_empty(void **state)
+{
+	uint64_t s;
+
+	(void)state;
+	log_make(4096);
+	append_seq(1, 10);
+	append_seq(2, 10);
+	assert_int_equal(pm_log_truncate(fx.log, 2), 0);
+	log_reopen();
+	assert_int_equal(pm_log_append(fx.log, "x", 1, &s), 0);
+	assert_int_equal(s, 3);
+}
+
+static void test_log_open_bad_slot(void **state)
+{
+	struct pm_log_info info;
+	uint64_t i;
+
+	(void)state;
+	log_make(4096);
+	for (i = 1; i <= 4; i++)
+		append_seq(i, 8);
+	assert_int_equal(pm_log_truncate(fx.log, 2), 0);
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	/* Both slots damaged: corrupt. */
+	fx.area[20] ^= 1;
+	fx.area[32 + 20] ^= 1;
+	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED,
+					  &fx.log), PM_E_CORRUPT);
+	/* One good slot is enough; either gives a consistent log. */
+	fx.area[20] ^= 1;
+	log_reopen();
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	assert_true(info.first_seq == 1 || info.first_seq == 3);
+	assert_int_equal(info.next_seq, 5);
+	/* A different seed (another pool's UUID) finds no valid slot. */
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED + 1,
+					  &fx.log), PM_E_CORRUPT);
+	log_reopen();
+}
+
+static void test_log_walk_from_seq(void **state)
+{
+	struct expect e = { .next = 7, .max = 300, .fixed_len = -1 };
+	uint64_t i;
+
+	(void)state;
+	log_make(64 << 10);
+	for (i = 1; i <= 10; i++)
+		append_seq(i, pay_len(i, 300));
+	assert_int_equal(pm_log_walk(fx.log, 7, check_cb, &e), 0);
+	assert_int_equal(e.count, 4);
+	e.next = 11;
+	e.count = 0;
+	assert_int_equal(pm_log_walk(fx.log, 11, check_cb, &e), 0);
+	assert_int_equal(e.count, 0);
+}
+
+static int truncating_cb(uint64_t seq, const void *rec, size_t len,
+			 void *arg)
+{
+	(void)rec;
+	(void)len;
+	(void)arg;
+	return pm_log_truncate(fx.log, seq);
+}
+
+static void test_log_truncate_inside_walk(void **state)
+{
+	(void)state;
+	log_make(4096);
+	append_seq(1, 8);
+	assert_int_equal(pm_log_walk(fx.log, 0, truncating_cb, NULL),
+			 -EDEADLK);
+}
+
+static void test_log_append_invalid(void **state)
+{
+	uint64_t s;
+
+	(void)state;
+	log_make(4096);
+	assert_int_equal(pm_log_append(NULL, "x", 1, &s), -EINVAL);
+	assert_int_equal(pm_log_append(fx.log, NULL, 1, &s), -EINVAL);
+	assert_int_equal(pm_log_walk(fx.log, 0, NULL, NULL), -EINVAL);
+	assert_int_equal(pm_log_truncate(NULL, 1), -EINVAL);
+	assert_int_equal(pm_log_get_info(fx.log, NULL), -EINVAL);
+	assert_int_equal(pm_log_area_format(fx.map, fx.area, 100, SEED),
+			 -EINVAL);
+	assert_int_equal(pm_log_area_format(fx.map, fx.area, MAP_SIZE, SEED),
+			 -EINVAL);
+}
+
+#define NTHREADS 4
+#define PER_THREAD 2000
+
+static void *appender(void *arg)
+{
+	uint64_t id = (uintptr_t)arg, i;
+	uint64_t rec[4];
+
+	for (i = 0; i < PER_THREAD; i++) {
+		int ret;
+
+		rec[0] = id;
+		rec[1] = i;
+		rec[2] = id * 1000003 + i;
+		ret = pm_log_append(fx.log, rec, 8 * (2 + i % 3), NULL);
+		if (ret)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+struct seen {
+	uint64_t next[NTHREADS];
+	uint64_t prev_seq;
+	int bad;
+};
+
+static int threads_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct seen *s = arg;
+	uint64_t r[4] = { 0 };
+
+	memcpy(r, rec, len > sizeof(r) ? sizeof(r) : len);
+	if (r[0] >= NTHREADS || r[1] != s->next[r[0]] ||
+	    len != 8 * (2 + r[1] % 3) ||
+	    (len > 16 && r[2] != r[0] * 1000003 + r[1]) ||
+	    seq != s->prev_seq + 1)
+		s->bad = 1;
+	else
+		s->next[r[0]]++;
+	s->prev_seq = seq;
+	return 0;
+}
+
+/* Several appenders: every record whole, each thread's in its order. */
+static void test_log_append_threads(void **state)
+{
+	pthread_t t[NTHREADS];
+	struct seen s = { .prev_seq = 0 };
+	void *ret;
+	int i;
+
+	(void)state;
+	log_make(512 << 10);
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, appender,
+						(void *)(uintptr_t)i), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	log_reopen();
+	assert_int_equal(pm_log_walk(fx.log, 0, threads_cb, &s), 0);
+	assert_false(s.bad);
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(s.next[i], PER_THREAD);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_log_append_round_trip_sizes),
+		cmocka_unit_test(test_log_walk_each_size),
+		cmocka_unit_test(test_log_append_one_fence),
+		cmocka_unit_test(test_log_append_batch_one_fence),
+		cmocka_unit_test(test_log_truncate_reuse_laps),
+		cmocka_unit_test(test_log_append_full_enospc),
+		cmocka_unit_test(test_log_append_too_large),
+		cmocka_unit_test(test_log_open_torn_payload),
+		cmocka_unit_test(test_log_open_torn_crc),
+		cmocka_unit_test(test_log_open_torn_len),
+		cmocka_unit_test(test_log_open_damage_middle_drops_rest),
+		cmocka_unit_test(test_log_open_stale_after_torn),
+		cmocka_unit_test(test_log_open_stale_earlier_lap),
+		cmocka_unit_test(test_log_walk_wrap_over_torn),
+		cmocka_unit_test(test_log_open_seq_continues_when_empty),
+		cmocka_unit_test(test_log_open_bad_slot),
+		cmocka_unit_test(test_log_walk_from_seq),
+		cmocka_unit_test(test_log_truncate_inside_walk),
+		cmocka_unit_test(test_log_append_invalid),
+		cmocka_unit_test(test_log_append_threads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
