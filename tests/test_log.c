@@ -650,6 +650,44 @@ static void test_log_append_threads(void **state)
 		assert_int_equal(s.next[i], PER_THREAD);
 }
 
+/* Through a pool: the log survives close and open; no area, no log. */
+static void test_pool_log_round_trip(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };
+	struct pm_pool *pool;
+	struct pm_log *log;
+	struct pm_pool_info pi;
+	struct expect e = { .next = 1, .fixed_len = 100 };
+	char p[80];
+	uint8_t buf[100];
+	uint64_t i;
+
+	(void)state;
+	snprintf(p, sizeof(p), "/dev/shm/test_log_pool.%d", getpid());
+	unlink(p);
+	assert_int_equal(pm_pool_create(p, 4 << 20, &o, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	for (i = 1; i <= 3; i++) {
+		pay_fill(buf, i, sizeof(buf));
+		assert_int_equal(pm_log_append(log, buf, sizeof(buf), NULL), 0);
+	}
+	pm_pool_close(pool);
+	assert_int_equal(pm_pool_open(p, 0, &pool), 0);
+	assert_int_equal(pm_pool_info(pool, &pi), 0);
+	assert_int_equal(pi.log_size, 64 << 10);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	assert_int_equal(pm_log_walk(log, 0, check_cb, &e), 0);
+	assert_int_equal(e.count, 3);
+	pm_pool_close(pool);
+	unlink(p);
+	o.log_size = 0;
+	assert_int_equal(pm_pool_create(p, 4 << 20, &o, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), PM_E_NO_LOG);
+	assert_int_equal(pm_pool_log(NULL, &log), -EINVAL);
+	pm_pool_close(pool);
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +711,7 @@ int main(void)
 		cmocka_unit_test(test_log_truncate_inside_walk),
 		cmocka_unit_test(test_log_append_invalid),
 		cmocka_unit_test(test_log_append_threads),
+		cmocka_unit_test(test_pool_log_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
