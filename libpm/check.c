@@ -41,7 +41,8 @@ struct ck {
 	unsigned flags;
 	int fd;
 	uint64_t file_size;
-	uint8_t *buf; /* SCAN_CHUNK bytes for pread */
+	uint8_t *buf; /* for pread: SCAN_CHUNK, or less for small files */
+	size_t buf_size;
 	/* the pool as the chosen header copy describes it, mapped read-only */
 	struct pm_map *map;
 	struct pm_pool view;
@@ -227,7 +228,7 @@ static int ck_scan(struct ck *c, uint64_t off, uint64_t len, enum pm_area area,
 
 	c->unreadable = 0;
 	while (len && !ret) {
-		size_t n = (size_t)PM_MIN(len, SCAN_CHUNK);
+		size_t n = (size_t)PM_MIN(len, c->buf_size);
 
 		ret = ck_pread(c, c->buf, off, n);
 		if (ret == -EIO)
@@ -393,7 +394,9 @@ static int ck_open(struct ck *c)
 			      c->path);
 	if (ret)
 		return pm_err(ret, "%s: flock: %s", c->path, pm_strerror(ret));
-	c->buf = pm_malloc(SCAN_CHUNK);
+	c->buf_size = (size_t)PM_MIN(SCAN_CHUNK,
+				     PM_ALIGN_UP(c->file_size, SCAN_PAGE));
+	c->buf = pm_malloc(c->buf_size);
 	if (!c->buf)
 		return pm_err(-ENOMEM, "%s: out of memory", c->path);
 	return 0;
