@@ -169,8 +169,11 @@ static int find_disk(char *path, uint64_t *start, uint64_t *nsect)
 	*start = *nsect = 0;
 	if ((size_t)snprintf(p, sizeof(p), "%s/partition", path) >= sizeof(p))
 		return -ENAMETOOLONG;
-	if (pm_sysfs_read(p, num, sizeof(num)) < 0)
+	ret = pm_sysfs_read(p, num, sizeof(num));
+	if (ret == -ENOENT)
 		return 0;
+	if (ret < 0)
+		return pm_err(ret, "%s: %s", p, pm_strerror(ret));
 	ret = read_u64(path, "start", start);
 	if (!ret)
 		ret = read_u64(path, "size", nsect);
