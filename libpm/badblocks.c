@@ -44,7 +44,8 @@ int pm_bb_add(struct pm_bb_list *l, uint64_t off, uint64_t len)
 		void *v = pm_realloc(l->v, cap * sizeof(*l->v));
 
 		if (!v)
-			return -ENOMEM;
+			return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
+				      "out of memory", cap);
 		l->v = v;
 		l->cap = cap;
 	}
@@ -197,7 +198,7 @@ static int read_badblocks(const char *disk, uint64_t start, uint64_t nsect,
 		return -ENAMETOOLONG;
 	text = pm_malloc(BB_TEXT_MAX);
 	if (!text)
-		return -ENOMEM;
+		return pm_err(-ENOMEM, "%s: out of memory", p);
 	ret = pm_sysfs_read(p, text, BB_TEXT_MAX);
 	if (ret == -ENOENT) {
 		pm_dbg("%s: no badblocks attribute", disk);
@@ -308,7 +309,7 @@ int pm_bb_fiemap(int fd, uint64_t bsize, const struct pm_bb_list *dev,
 	fm = pm_malloc(sizeof(*fm) +
 		       FIEMAP_BATCH * sizeof(struct fiemap_extent));
 	if (!fm)
-		return -ENOMEM;
+		return pm_err(-ENOMEM, "FIEMAP buffer: out of memory");
 	do {
 		ret = fiemap_batch(fd, fm, start, &start, bsize, dev, out);
 	} while (!ret && start != UINT64_MAX);
