@@ -436,12 +436,12 @@ static int write_zeros(int fd, uint64_t off, uint64_t len)
 
 	while (len) {
 		size_t n = (size_t)PM_MIN(len, sizeof(zero));
-		ssize_t w = pwrite(fd, zero, n, (off_t)off);
+		ssize_t w = pm_os_pwrite(fd, zero, n, (off_t)off);
 
-		if (w < 0 && errno == EINTR)
+		if (w == -EINTR)
 			continue;
 		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
+			return w < 0 ? (int)w : -EIO;
 		off += (uint64_t)w;
 		len -= (uint64_t)w;
 	}
@@ -464,9 +464,9 @@ static int fresh_blocks(int fd, uint64_t off, uint64_t len, uint64_t fsize)
 		return pm_err(ret, "punching [%#llx, +%#llx): %s",
 			      (unsigned long long)off,
 			      (unsigned long long)len, pm_strerror(ret));
-	if (fsync(fd))
-		return -errno;
-	ret = write_zeros(fd, off, wlen);
+	ret = pm_os_fsync(fd);
+	if (!ret)
+		ret = write_zeros(fd, off, wlen);
 	if (!ret && wlen < len)
 		ret = pm_os_fallocate(fd, FALLOC_FL_KEEP_SIZE,
 				      (off_t)(off + wlen), (off_t)(len - wlen));
@@ -474,7 +474,11 @@ static int fresh_blocks(int fd, uint64_t off, uint64_t len, uint64_t fsize)
 		return pm_err(ret, "reallocating [%#llx, +%#llx): %s",
 			      (unsigned long long)off,
 			      (unsigned long long)len, pm_strerror(ret));
-	return fsync(fd) ? -errno : 0;
+	ret = pm_os_fsync(fd);
+	if (ret)
+		return pm_err(ret, "fsync after clearing: %s",
+			      pm_strerror(ret));
+	return 0;
 }
 
 static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)

@@ -29,8 +29,8 @@ static struct fault_kind {
 	{ "mmap", -ENOMEM, 0 },		   { "ftruncate", -EIO, 0 },
 	{ "fallocate", -ENOSPC, 0 },	   { "msync", -EIO, 0 },
 	{ "flock", -ENOLCK, 0 },	   { "sigaction", -EINVAL, 0 },
-	{ "pthread_create", -EAGAIN, 0 }, { "read", -EIO, 0 },
-	{ "write", -ENOSPC, 0 },	   { "fsync", -EIO, 0 },
+	{ "pthread_create", -EAGAIN, 0 }, { "write", -ENOSPC, 0 },
+	{ "fsync", -EIO, 0 },
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -67,3 +67,18 @@ int pm_os_sigaction(int sig, const struct sigaction *act,
 	FAULT("sigaction");
 	return sigaction(sig, act, old) ? -errno : 0;
 }
+
+ssize_t pm_os_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	FAULT("write");
+	n = pwrite(fd, buf, len, off);
+	return n < 0 ? -errno : n;
+}
+
+int pm_os_fsync(int fd)
+{
+	FAULT("fsync");
+	return fsync(fd) ? -errno : 0;
+}

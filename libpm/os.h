@@ -20,6 +20,9 @@ int pm_os_msync(void *addr, size_t len, int flags);
 int pm_os_flock(int fd, int op);
 int pm_os_sigaction(int sig, const struct sigaction *act,
 		    struct sigaction *old);
+/* Bytes written, or -errno. */
+ssize_t pm_os_pwrite(int fd, const void *buf, size_t len, off_t off);
+int pm_os_fsync(int fd);
 
 /*
  * Fault injection (fault.c): returns the negative errno to fail with for
