@@ -200,6 +200,39 @@ static void test_fault_persist_page(void **state)
 	fault_run_all(ops, sizeof(ops) / sizeof(ops[0]));
 }
 
+/* ---- SIGBUS-safe reads (the handler is installed on first use) -------- */
+
+static void safe_before(void)
+{
+	fault_write_file(fault_path, MAP_SIZE, 8);
+	assert_int_equal(pm_map_file(fault_path, 0, PM_MAP_READONLY, &map), 0);
+}
+
+static int safe_run(void)
+{
+	unsigned char *p = pm_map_addr(map);
+
+	memset(src, 0, sizeof(src));
+	return pm_read_safe(map, src, p + 4000, sizeof(src));
+}
+
+static void safe_release(int ret)
+{
+	for (size_t i = 0; !ret && i < sizeof(src); i++)
+		assert_int_equal(src[i], fault_pattern(i + 4000, 8));
+	unmap_release(ret);
+}
+
+static void test_fault_read_safe(void **state)
+{
+	static const struct fault_op op = {
+		"pm_read_safe", safe_before, safe_run, safe_release, NULL, 0,
+	};
+
+	(void)state;
+	fault_run(&op);
+}
+
 /* ---- the engine itself --------------------------------------------------- */
 
 static void test_fault_arm_by_name(void **state)
@@ -244,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_fault_arm_by_name),
 		cmocka_unit_test(test_fault_map_file),
 		cmocka_unit_test(test_fault_persist_page),
+		cmocka_unit_test(test_fault_read_safe),
 		cmocka_unit_test(test_fault_sticky_fails_every_later_call),
 	};
 
