@@ -311,6 +311,61 @@ int pm_badblocks_clear(const char *path, const struct pm_badblock *bb);
 int pm_read_safe(const struct pm_map *map, void *dst, const void *src,
 		 size_t len);
 
+/* ---- crash simulator --------------------------------------------------------- */
+
+/*
+ * Records every flush, non-temporal copy and fence made through libpm on
+ * the mappings of one file, then produces the crash images the persistency
+ * model allows at each crash point (every fence, the end of recording and,
+ * with PM_SIM_FLUSH_POINTS, every flush).  See pm_sim(3).
+ */
+struct pm_sim;
+
+#define PM_SIM_WORDS (1U << 0)	      /* any subset of 8-byte words per line */
+#define PM_SIM_FLUSH_POINTS (1U << 1) /* crash points at flushes, too */
+#define PM_SIM_VALID (PM_SIM_WORDS | PM_SIM_FLUSH_POINTS)
+
+struct pm_sim_opts {
+	size_t sz;		/* sizeof(struct pm_sim_opts) */
+	unsigned flags;		/* PM_SIM_* */
+	unsigned max_exhaustive; /* enumerate a point up to this many images;
+				  * 0 = 4096 (twelve free words) */
+	unsigned max_samples;	/* sampled images per larger point; 0 = 64 */
+	uint64_t seed;		/* 0 = $PM_SIM_SEED, else from the clock */
+};
+
+int pm_sim_start(const char *path, const struct pm_sim_opts *opts,
+		 struct pm_sim **simp);
+/* Crash points so far: an operation that returned when this was n must
+ * survive a crash at every point >= n. */
+uint64_t pm_sim_points(const struct pm_sim *sim);
+void pm_sim_stop(struct pm_sim *sim);
+uint64_t pm_sim_seed(const struct pm_sim *sim);
+
+enum pm_sim_point_kind {
+	PM_SIM_FENCE = 0, /* before a fence takes effect */
+	PM_SIM_FLUSH = 1, /* after a flush (PM_SIM_FLUSH_POINTS) */
+	PM_SIM_UNMAP = 2, /* when a recorded mapping goes away */
+	PM_SIM_END = 3,	  /* at pm_sim_stop() */
+};
+
+struct pm_sim_image {
+	uint64_t point;	    /* crash point, from 0 */
+	enum pm_sim_point_kind kind;
+	uint64_t index;	    /* image number at this point */
+	uint64_t nimages;   /* images produced at this point */
+	uint64_t possible;  /* images the model allows (UINT64_MAX: more) */
+	unsigned nlines;    /* cache lines not known to be durable */
+	unsigned nwords;    /* 8-byte words among them that may differ */
+	int sampled;	    /* 1 if the point is sampled, not enumerated */
+	const void *data;   /* the file as it would be after the crash */
+	size_t size;
+};
+/* Return non-zero to stop pm_sim_explore(), which returns that value. */
+typedef int (*pm_sim_cb)(const struct pm_sim_image *img, void *arg);
+int pm_sim_explore(struct pm_sim *sim, pm_sim_cb cb, void *arg);
+void pm_sim_free(struct pm_sim *sim);
+
 #ifdef __cplusplus
 }
 #endif
