@@ -20,6 +20,7 @@
 #include "map.h"
 #include "os.h"
 #include "persist.h"
+#include "sim.h"
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -258,6 +259,7 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (ret)
 		goto err_close;
 	choose_granularity(m);
+	pm_sim_map_created(m);
 	*mapp = m;
 	return 0;
 err_close:
@@ -274,6 +276,7 @@ PM_EXPORT void pm_unmap(struct pm_map *map)
 {
 	if (!map)
 		return;
+	pm_sim_map_gone(map);
 	munmap(map->addr, map->size);
 	close(map->fd);
 	pm_free(map->path);

@@ -83,6 +83,24 @@ static inline void pm_map_fill(const struct pm_map *m, void *dst, int c,
 	m->ops->memset(m, dst, c, len, flags);
 }
 
+/* sim.c: an ordered store made while the mapping is recorded. */
+void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v);
+
+/*
+ * An 8-byte store whose order against later stores to the same cache line
+ * is relied on (Px86: a line persists a prefix of its stores in program
+ * order).  A plain store; while recording, the crash simulator notes it so
+ * that its images keep that order instead of mixing the line's words.
+ */
+static inline void pm_map_store64(const struct pm_map *m, uint64_t *dst,
+				  uint64_t v)
+{
+	if (PM_UNLIKELY(m->sim != NULL))
+		pm_sim_store64(m, dst, v);
+	else
+		__atomic_store_n(dst, v, __ATOMIC_RELEASE);
+}
+
 /* Does [addr, addr+len) lie inside the mapping? */
 static inline int pm_map_contains(const struct pm_map *m, const void *addr,
 				  size_t len)
