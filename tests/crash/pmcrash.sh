@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Bounded crash-simulation run for make check: every workload under the
+# Px86 line model, a short 8-byte-word run, and every deliberate bug must
+# be caught.  make check-crash runs the deep version (PMCRASH_DEEP=1).
+set -u
+pmcrash=${top_builddir:-.}/tools/pmcrash
+deep=
+[ "${PMCRASH_DEEP:-0}" = 1 ] && deep=--deep
+fail=0
+
+run() {
+	echo "+ pmcrash $*"
+	"$pmcrash" "$@" || fail=1
+}
+
+run $deep
+run $deep --words -n 20
+run $deep --all-breaks
+exit $fail
