@@ -44,6 +44,7 @@ struct pm_log {
 	uint64_t tail; /* where the next record is placed (or wraps from) */
 	uint64_t used; /* bytes from head to tail, wrap gaps included */
 	uint64_t next_seq;
+	uint64_t stop; /* where recovery's scan looked for next_seq last */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	int err;	   /* atomic: sticky write-back error */
 };
@@ -160,10 +161,11 @@ static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t seq,
 	return 1;
 }
 
-/* Mark a wrap point found by recovery, so walks need no checksums. */
+/* Mark a wrap point found by recovery, so walks need no checksums.  A
+ * read-only scan (no map) leaves the area alone. */
 static void mark_wrap(struct pm_log *log, uint64_t pos)
 {
-	if (log->cap - pos >= REC_HDR && rec_at(log, pos)->seq) {
+	if (log->map && log->cap - pos >= REC_HDR && rec_at(log, pos)->seq) {
 		pm_map_fill(log->map, rec_at(log, pos), 0, 8, PM_MEM_NOFLUSH);
 		pm_map_flush(log->map, rec_at(log, pos), 8);
 	}
@@ -196,10 +198,53 @@ static void scan(struct pm_log *log, uint64_t start)
 		n++;
 	}
 	log->next_seq = seq;
+	log->stop = pos;
 	log->used = used;
 	log->tail = n ? pos : 0;
 	if (!n)
 		log->head = 0;
+}
+
+/*
+ * Ring offset of a record that claims to be the one after the chain's end
+ * (seq == next_seq where the scan stopped, or at 0 after a wrap) but fails
+ * its checks: a torn append, or a damaged last record.  UINT64_MAX if none.
+ */
+static uint64_t torn_at(const struct pm_log *log)
+{
+	uint64_t at[2] = { log->stop, 0 };
+
+	for (int i = 0; i < 2; i++)
+		if (log->cap - at[i] >= REC_HDR &&
+		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
+			return at[i];
+	return UINT64_MAX;
+}
+
+/* Recovery drops a torn tail for good: its seq word is zeroed (made
+ * durable by the slot write that follows), so no later scan meets it. */
+static void drop_torn(struct pm_log *log)
+{
+	uint64_t at = torn_at(log);
+
+	if (at == UINT64_MAX)
+		return;
+	pm_warn("log: torn record seq %llu at ring offset %llu dropped",
+		(unsigned long long)log->next_seq, (unsigned long long)at);
+	pm_map_fill(log->map, rec_at(log, at), 0, 8, PM_MEM_NOFLUSH);
+	pm_map_flush(log->map, rec_at(log, at), 8);
+}
+
+/* The slot recovery trusts: valid, highest gen; -1 if neither is. */
+static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
+		     uint32_t seed, int ok[2])
+{
+	ok[0] = slot_ok(&hdr->slot[0], cap, seed);
+	ok[1] = slot_ok(&hdr->slot[1], cap, seed);
+	if (!ok[0] && !ok[1])
+		return -1;
+	return ok[1] && (!ok[0] || pm_le64(hdr->slot[1].gen) >
+					   pm_le64(hdr->slot[0].gen));
 }
 
 static int log_alloc(struct pm_map *map, void *area, uint64_t size,
@@ -235,22 +280,20 @@ int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 {
 	struct pm_log_hdr *hdr = area;
 	struct pm_log *log;
-	int ok0, ok1, cur, ret;
+	int ok[2], cur, ret;
 
 	ret = area_check(map, area, size);
 	if (ret || (ret = log_alloc(map, area, size, seed, &log)))
 		return ret;
-	ok0 = slot_ok(&hdr->slot[0], log->cap, seed);
-	ok1 = slot_ok(&hdr->slot[1], log->cap, seed);
-	if (!ok0 && !ok1) {
+	cur = pick_slot(hdr, log->cap, seed, ok);
+	if (cur < 0) {
 		ret = pm_err(PM_E_CORRUPT, "log header: no valid slot");
 		goto err_free;
 	}
-	cur = ok1 && (!ok0 || pm_le64(hdr->slot[1].gen) >
-				      pm_le64(hdr->slot[0].gen));
 	log->gen = pm_le64(hdr->slot[cur].gen);
 	log->first_seq = pm_le64(hdr->slot[cur].start_seq);
 	scan(log, pm_le64(hdr->slot[cur].start));
+	drop_torn(log);
 	/* A new gen before any append: see the invariant above. */
 	ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
 			 log->gen + 1, seed);
@@ -268,6 +311,48 @@ int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 err_free:
 	pm_log_area_close(log);
 	return ret;
+}
+
+/**
+ * pm_log_area_scan - what recovery would find in a log area, read-only
+ * @area: start of the log header (not written)
+ * @size: bytes of the area
+ * @seed: CRC32C seed it was formatted with
+ * @s: filled with the slots, the chain and any torn record after it
+ *
+ * Return: 0 (s->slot is -1 if no slot is valid), -EINVAL if the area is
+ * too small, -ENOMEM.
+ */
+int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
+		     struct pm_log_scan *s)
+{
+	const struct pm_log_hdr *hdr = area;
+	struct pm_log *log;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->torn_off = UINT64_MAX;
+	if (size < PM_LOG_MIN_SIZE || ((uintptr_t)area & 7))
+		return -EINVAL;
+	ret = log_alloc(NULL, (void *)area, size, seed, &log);
+	if (ret)
+		return ret;
+	s->cap = log->cap;
+	s->slot = pick_slot(hdr, log->cap, seed, s->slot_ok);
+	if (s->slot >= 0) {
+		log->gen = pm_le64(hdr->slot[s->slot].gen);
+		log->first_seq = pm_le64(hdr->slot[s->slot].start_seq);
+		scan(log, pm_le64(hdr->slot[s->slot].start));
+		s->gen = log->gen;
+		s->first_seq = log->first_seq;
+		s->next_seq = log->next_seq;
+		s->head = log->head;
+		s->tail = log->tail;
+		s->used = log->used;
+		s->torn_off = torn_at(log);
+	}
+	pm_log_area_close(log);
+	return 0;
 }
 
 void pm_log_area_close(struct pm_log *log)

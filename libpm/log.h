@@ -25,4 +25,21 @@ int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 		     uint32_t seed, struct pm_log **logp);
 void pm_log_area_close(struct pm_log *log);
 
+/* What recovery would find in a log area (for pmck). */
+struct pm_log_scan {
+	int slot_ok[2];	     /* each header slot checks out */
+	int slot;	     /* the slot recovery uses; -1: none valid */
+	uint64_t gen;	     /* its gen */
+	uint64_t cap;	     /* ring bytes */
+	uint64_t first_seq;  /* live records are [first_seq, next_seq) */
+	uint64_t next_seq;
+	uint64_t head, tail; /* ring offsets of the chain */
+	uint64_t used;	     /* ring bytes the chain holds */
+	uint64_t torn_off;   /* ring offset of a torn record after the
+			      * chain (recovery drops it), or UINT64_MAX */
+};
+/* Scan [area, area + size) as recovery does, without writing to it. */
+int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
+		     struct pm_log_scan *s);
+
 #endif /* PM_LOG_H */
