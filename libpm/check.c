@@ -24,6 +24,7 @@
 
 #include "check.h"
 #include "internal.h"
+#include "log.h"
 #include "os.h"
 #include "pool.h"
 
@@ -371,6 +372,96 @@ static int ck_headers(struct ck *c)
 	return make_view(c, &h[best]);
 }
 
+/* ---- the log ----------------------------------------------------------------- */
+
+static int blank(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+static void log_slots(struct ck *c, const struct pm_log_scan *s)
+{
+	const struct pm_log_hdr *h = pm_pool_at(&c->view, c->view.log_off);
+
+	for (int i = 0; i < 2; i++) {
+		char what[32], repair[64];
+
+		/* A slot that was never written is all zero. */
+		if (s->slot_ok[i] || blank(&h->slot[i], sizeof(h->slot[i])))
+			continue;
+		snprintf(what, sizeof(what), "log header slot %d", i);
+		snprintf(repair, sizeof(repair),
+			 "recovery rewrites it from slot %d", !i);
+		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, what,
+			c->view.log_off + i * sizeof(h->slot[i]),
+			sizeof(h->slot[i]), repair,
+			"checksum or fields wrong (slot %d, gen %" PRIu64
+			", is used)",
+			!i, s->gen);
+	}
+}
+
+static void log_chain(struct ck *c, const struct pm_log_scan *s)
+{
+	uint64_t ring = c->view.log_off + sizeof(struct pm_log_hdr);
+	char repair[96];
+
+	if (s->torn_off != UINT64_MAX) {
+		snprintf(repair, sizeof(repair),
+			 "drop it: the log ends at seq %" PRIu64,
+			 s->next_seq - 1);
+		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, "log record",
+			ring + s->torn_off, sizeof(struct pm_log_rec), repair,
+			"record seq %" PRIu64 " after the last valid one fails "
+			"its checks (a torn append, or damage)",
+			s->next_seq);
+	}
+	ck_find(c, PM_CHECK_INFO, PM_AREA_LOG, "log", c->view.log_off,
+		c->view.log_size, NULL,
+		"%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+		" of %" PRIu64 " ring bytes used, gen %" PRIu64,
+		s->next_seq - s->first_seq, s->first_seq, s->next_seq - 1,
+		s->used, s->cap, s->gen);
+}
+
+/* The log through log.c's own recovery scan, after a media check. */
+static void ck_log(struct ck *c)
+{
+	const struct pm_pool *v = &c->view;
+	struct pm_log_scan s;
+	int bad = 0, ret;
+
+	if (!v->log_size)
+		return;
+	ret = ck_scan(c, v->log_off, v->log_size, PM_AREA_LOG, "log",
+		      PM_CHECK_REPAIRABLE,
+		      "clear the bad block; records in it are lost", &bad);
+	if (ret || bad)
+		return;
+	ret = pm_log_area_scan(pm_pool_at(v, v->log_off), v->log_size,
+			       v->seed, &s);
+	if (ret) {
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log", v->log_off,
+			v->log_size, NULL, "cannot be scanned: %s",
+			pm_strerror(ret));
+		return;
+	}
+	if (s.slot < 0) {
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log header",
+			v->log_off, sizeof(struct pm_log_hdr),
+			"none: the pool cannot be opened",
+			"neither header slot is valid");
+		return;
+	}
+	log_slots(c, &s);
+	log_chain(c, &s);
+}
+
 /* ---- the file ------------------------------------------------------------ */
 
 static int ck_open(struct ck *c)
@@ -453,6 +544,7 @@ static int ck_pass(struct ck *c)
 	if (ret || !c->have_view)
 		return ret;
 	c->total = c->view.pool_size;
+	ck_log(c);
 	scan_data(c);
 	if (c->nomem)
 		return pm_err(-ENOMEM, "%s: out of memory", c->path);

@@ -3,8 +3,9 @@
  * pmck_fixture - make pools in known states for the pmck tests and the
  * fuzz seed corpus.
  *
- *   pmck_fixture make FILE SIZE   a pool with 4 lanes of 4 KiB, closed
- *                                 cleanly
+ *   pmck_fixture make FILE SIZE   a pool with 4 lanes of 4 KiB and an
+ *                                 8 KiB log of 16 records, closed cleanly
+ *   pmck_fixture recoff FILE SEQ  print the file offset of log record SEQ
  *   pmck_fixture seal FILE OFF    recompute the checksum of the header
  *                                 copy at OFF (after editing a field)
  */
@@ -26,6 +27,26 @@ static int die(const char *what, int err)
 	return 1;
 }
 
+static int do_appends(struct pm_pool *pool, int n)
+{
+	struct pm_log *log;
+	int ret = pm_pool_log(pool, &log);
+
+	if (ret)
+		return die("pm_pool_log", ret);
+	for (int i = 0; i < n; i++) {
+		char rec[48];
+		uint64_t seq;
+
+		snprintf(rec, sizeof(rec), "log record number %d", i);
+		ret = pm_log_append(log, rec, strlen(rec) + (size_t)(i % 7),
+				    &seq);
+		if (ret)
+			return die("pm_log_append", ret);
+	}
+	return 0;
+}
+
 static int make(const char *path, const char *size_s)
 {
 	struct pm_pool_opts o = {
@@ -33,14 +54,52 @@ static int make(const char *path, const char *size_s)
 		.layout = "pmck-test",
 		.nlanes = 4,
 		.lane_size = 4096,
+		.log_size = 8192,
 	};
 	struct pm_pool *pool;
 	int ret = pm_pool_create(path, strtoull(size_s, NULL, 0), &o, &pool);
 
 	if (ret)
 		return die("pm_pool_create", ret);
+	ret = do_appends(pool, 16);
 	pm_pool_close(pool);
-	return 0;
+	return ret;
+}
+
+struct find {
+	uint64_t seq;
+	const void *rec;
+};
+
+static int find_rec(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct find *f = arg;
+
+	(void)len;
+	if (seq != f->seq)
+		return 0;
+	f->rec = rec;
+	return 1;
+}
+
+/* The file offset of a record's header: its payload follows the header. */
+static int recoff(const char *path, const char *seq_s)
+{
+	struct find f = { .seq = strtoull(seq_s, NULL, 0) };
+	struct pm_pool *pool;
+	struct pm_log *log;
+	int ret = pm_pool_open(path, 0, &pool);
+
+	if (ret)
+		return die("pm_pool_open", ret);
+	ret = pm_pool_log(pool, &log);
+	if (!ret)
+		ret = pm_log_walk(log, f.seq, find_rec, &f) == 1 ? 0 : -ENOENT;
+	if (!ret)
+		printf("%td\n", (const char *)f.rec - (const char *)pm_map_addr(
+			pm_pool_map(pool)) - (ptrdiff_t)sizeof(struct pm_log_rec));
+	pm_pool_close(pool);
+	return ret ? die("recoff", ret) : 0;
 }
 
 static int seal(const char *path, const char *off_s)
@@ -69,6 +128,9 @@ int main(int argc, char **argv)
 		return make(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "seal"))
 		return seal(argv[2], argv[3]);
-	fprintf(stderr, "usage: pmck_fixture make FILE SIZE | seal FILE OFF\n");
+	if (argc == 4 && !strcmp(argv[1], "recoff"))
+		return recoff(argv[2], argv[3]);
+	fprintf(stderr, "usage: pmck_fixture make FILE SIZE | seal FILE OFF | "
+			"recoff FILE SEQ\n");
 	return 2;
 }
