@@ -1,41 +1,503 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tx.c - transaction lanes.
+ * tx.c - redo-log transactions: begin, write, read, commit, abort.
  *
- * Invariant: a lane header claims retired = R only when every entry with
- * seq <= R is applied and its application is durable; hint is at or before
- * the oldest entry with seq > R.  A fresh lane (retired 0, hint 0) has
- * nothing to replay.
+ * Invariant: data reaches its home only after its entry (range records +
+ * a checksummed commit record with a global seq) is durable, so a crash
+ * leaves every transaction either replayable whole or absent.  Commit
+ * costs one fence: the entry's lines are flushed and fenced, then applied
+ * home and flushed without a fence; the thread's next fence makes that
+ * application durable.  Ring space is reused only behind a durable hint,
+ * which moves (with the retire watermark, in the same lane-header line,
+ * before the same commit fence) only past entries whose application is
+ * durable.  Reservation at begin guarantees the commit never runs out of
+ * space.
  */
-#include "pool.h"
+#include <sched.h>
 
-int pm_tx_format(struct pm_pool *pool)
+#include "arch.h"
+#include "crc.h"
+#include "tx.h"
+
+static uint64_t tokens;
+static __thread uint64_t tls_token;
+static __thread uint64_t tls_pool_id;
+static __thread unsigned tls_lane;
+static __thread int tls_in_tx;
+
+static uint64_t my_token(void)
 {
-	struct pm_lane_hdr zero = { 0 };
-
-	for (unsigned i = 0; i < pool->nlanes; i++) {
-		void *lh = pm_pool_at(pool, pool->lanes_off +
-						    (uint64_t)i * pool->lane_size);
-
-		pm_map_copy(pool->map, lh, &zero, sizeof(zero),
-			    PM_MEM_TEMPORAL);
-	}
-	return pm_map_drain(pool->map);
+	if (PM_UNLIKELY(!tls_token))
+		tls_token = __atomic_add_fetch(&tokens, 1, __ATOMIC_RELAXED);
+	return tls_token;
 }
 
-int pm_tx_boot(struct pm_pool *pool)
+/* ---- lanes --------------------------------------------------------------- */
+
+static int lane_try(struct pm_lane *l)
 {
-	(void)pool;
+	int zero = 0;
+
+	return !__atomic_load_n(&l->busy, __ATOMIC_RELAXED) &&
+	       __atomic_compare_exchange_n(&l->busy, &zero, 1, 0,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* The lane this thread used last, else any free one. */
+static struct pm_lane *lane_acquire(struct pm_pool *pool)
+{
+	unsigned n = pool->nlanes, start = (unsigned)(my_token() % n);
+	struct pm_lane *l;
+
+	if (tls_pool_id == pool->id && lane_try(pm_lane_get(pool, tls_lane)))
+		return pm_lane_get(pool, tls_lane);
+	for (unsigned k = 0; k < n; k++) {
+		l = pm_lane_get(pool, (start + k) % n);
+		if (lane_try(l)) {
+			tls_pool_id = pool->id;
+			tls_lane = (start + k) % n;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static void lane_release(struct pm_lane *l)
+{
+	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* First use of a lane by this thread: set up its entry list, and re-flush
+ * what the previous user applied, since only our own fences order our
+ * own flushes. */
+static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
+{
+	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
+	struct pm_entry e;
+
+	if (!l->fifo) {
+		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
+					       PM_TX_FIFO_MAX);
+		l->fifo = pm_malloc(l->fifo_cap * sizeof(*l->fifo));
+		if (!l->fifo)
+			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
+		l->trig_bytes = l->ring_size / 4;
+	}
+	if (u != PM_SEQ_NONE && !pm_entry_parse(pool, l, l->last_off, &e) &&
+	    e.seq == u)
+		pm_entry_apply(pool, l, l->last_off, 1);
+	l->owner = me;
 	return 0;
 }
 
-void pm_tx_shutdown(struct pm_pool *pool)
+/* ---- ring space ------------------------------------------------------------ */
+
+/* Contiguous room for @need bytes behind the durable hint. */
+static int room(const struct pm_lane *l, uint64_t need, uint64_t *start,
+		uint64_t *limit)
 {
-	(void)pool;
+	uint64_t t = l->tail, h = l->dhint, rs = l->ring_size;
+
+	if (pm_fifo_full(l))
+		return 0;
+	if (t > h || (t == h && l->fifo_n == 0)) {
+		if (rs - t >= need) {
+			*start = t;
+			*limit = rs;
+			return 1;
+		}
+		if (PM_MIN(h, t) >= need) { /* wrap to the ring's start */
+			*start = 0;
+			*limit = PM_MIN(h, t);
+			return 1;
+		}
+		return 0;
+	}
+	if (t < h && h - t >= need) {
+		*start = t;
+		*limit = h;
+		return 1;
+	}
+	return 0;
 }
 
-uint64_t pm_tx_next_seq(const struct pm_pool *pool)
+static uint64_t ring_used(const struct pm_lane *l, uint64_t tail)
 {
-	(void)pool;
-	return 1;
+	return tail >= l->dhint ? tail - l->dhint :
+				  l->ring_size - l->dhint + tail;
+}
+
+/*
+ * Advance the watermark into the lane header (store + flush, no fence):
+ * entries up to it become reusable once the caller's next fence is done.
+ * @cur: ring offset of the entry being committed (the oldest one left if
+ * all listed entries are retired).  Returns how many entries to drop.
+ */
+static unsigned advance(struct pm_pool *pool, struct pm_lane *l,
+			uint64_t cur, uint64_t *hintp)
+{
+	uint64_t r = pm_tx_watermark(pool);
+	unsigned k = 0;
+
+	while (k < l->fifo_n && pm_fifo_at(l, k)->seq <= r)
+		k++;
+	*hintp = k < l->fifo_n ? pm_fifo_at(l, k)->off : cur;
+	if (k)
+		pm_lane_hdr_store(pool, l, r, *hintp);
+	return k;
+}
+
+/* After the fence that made an advance() durable. */
+static void advanced(struct pm_lane *l, unsigned k, uint64_t hint)
+{
+	if (!k)
+		return;
+	l->fifo_head = (l->fifo_head + k) % l->fifo_cap;
+	l->fifo_n -= k;
+	l->dhint = hint;
+	l->trig_n = PM_MAX(l->fifo_cap / 4, l->fifo_n + l->fifo_cap / 8);
+	l->trig_bytes = PM_MAX(l->ring_size / 4,
+			       ring_used(l, l->tail) + l->ring_size / 8);
+}
+
+/* Drop every listed entry; the lane restarts at ring offset 0. */
+static void emptied(struct pm_lane *l)
+{
+	l->fifo_head = l->fifo_n = 0;
+	l->tail = l->dhint = 0;
+	l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
+	l->trig_bytes = l->ring_size / 4;
+}
+
+/* The lane is full: retire every lane (extra fences; rare) and retry. */
+static int make_room(struct pm_tx *tx, uint64_t need)
+{
+	struct pm_pool *pool = tx->pool;
+	struct pm_lane *l = tx->lane;
+	uint64_t hint;
+	unsigned k;
+	int ret, empty;
+
+	for (;;) {
+		ret = pm_tx_retire_all(pool, l);
+		if (ret)
+			return ret;
+		k = advance(pool, l, 0, &hint);
+		empty = k == l->fifo_n;
+		if (empty && !k)
+			pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
+		ret = pm_map_drain(pool->map);
+		if (ret)
+			return ret;
+		if (empty)
+			emptied(l);
+		else
+			advanced(l, k, hint);
+		if (room(l, need, &tx->start, &tx->limit))
+			return 0;
+		sched_yield(); /* another lane's commit is in flight */
+	}
+}
+
+/* ---- transactions ----------------------------------------------------------- */
+
+static uint64_t entry_need(size_t reserve)
+{
+	return PM_ALIGN_UP(PM_ALIGN_UP((uint64_t)reserve, 8) +
+				   PM_TX_RESERVE_RANGES *
+					   (sizeof(struct pm_tx_range) + 8) +
+				   sizeof(struct pm_tx_commit),
+			   (uint64_t)PM_CACHELINE);
+}
+
+static void tx_end(struct pm_tx *tx)
+{
+	tx->active = 0;
+	tls_in_tx = 0;
+	lane_release(tx->lane);
+}
+
+static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
+{
+	struct pm_tx *tx = &l->tx;
+	uint64_t me = my_token();
+	int ret = 0;
+
+	if (l->owner != me || !l->fifo)
+		ret = lane_adopt(pool, l, me);
+	if (ret)
+		return ret;
+	tx->pool = pool;
+	tx->lane = l;
+	tx->token = me;
+	tx->crc = pool->seed;
+	tx->nranges = 0;
+	tx->failed = 0;
+	if (!room(l, need, &tx->start, &tx->limit))
+		ret = make_room(tx, need);
+	tx->pos = tx->flushed = tx->start;
+	return ret;
+}
+
+/**
+ * pm_tx_begin - start a transaction with reserved log space
+ * @pool: the pool
+ * @reserve: payload bytes the transaction may write without -ENOSPC (plus
+ *           the record overhead of up to four writes)
+ * @txp: receives the transaction
+ *
+ * Takes a lane for the calling thread.  One transaction per thread at a
+ * time; the transaction must be written, committed and aborted by the
+ * thread that began it.
+ *
+ * Return: 0, -EINVAL, -ENOSPC if @reserve does not fit a lane, -EBUSY if
+ * this thread has a transaction open or all lanes are in use, -ENOMEM.
+ */
+PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
+			  struct pm_tx **txp)
+{
+	struct pm_lane *l;
+	uint64_t need;
+	int ret;
+
+	if (!pool || !txp)
+		return pm_err(-EINVAL, "pm_tx_begin: NULL argument");
+	if (tls_in_tx)
+		return pm_err(-EBUSY, "%s: this thread already has a "
+			      "transaction open", pool->path);
+	need = entry_need(PM_MIN(reserve, pool->lane_size));
+	if (need > pool->lane_size - sizeof(struct pm_lane_hdr))
+		return pm_err(-ENOSPC, "%s: reserve of %zu bytes exceeds a "
+			      "lane (%llu bytes)", pool->path, reserve,
+			      (unsigned long long)pool->lane_size);
+	l = lane_acquire(pool);
+	if (!l)
+		return pm_err(-EBUSY, "%s: all %u lanes are in use",
+			      pool->path, pool->nlanes);
+	ret = tx_start(pool, l, need);
+	if (ret) {
+		lane_release(l);
+		return ret;
+	}
+	l->tx.active = 1;
+	tls_in_tx = 1;
+	*txp = &l->tx;
+	return 0;
+}
+
+static int tx_check(const struct pm_tx *tx, const char *fn)
+{
+	if (!tx || !tx->active || tx->token != my_token())
+		return pm_err(-EINVAL, "%s: not an open transaction of this "
+			      "thread", fn);
+	return 0;
+}
+
+/* The data-area offset of [p, p+len), or -1. */
+static int64_t data_off(const struct pm_pool *pool, const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, d = (uintptr_t)(pool->base + pool->data_off);
+
+	if (a < d || !pm_range_ok(a - d, len, pool->data_size))
+		return -1;
+	return (int64_t)(a - d);
+}
+
+static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
+{
+	tx->failed = 1;
+	return pm_err(err, "%s: transaction write of %zu bytes %s; abort it",
+		      tx->pool->path, len, why);
+}
+
+static void stage(struct pm_tx *tx, uint64_t off, const void *src,
+		  size_t len)
+{
+	static const uint8_t zeros[8];
+	struct pm_lane *l = tx->lane;
+	const struct pm_map *m = tx->pool->map;
+	struct pm_tx_range rec = { .type = pm_le32(PM_REC_RANGE),
+				   .off = pm_le64(off),
+				   .len = pm_le64(len) };
+	uint64_t p = tx->pos + sizeof(rec), pad = PM_ALIGN_UP(len, 8) - len;
+
+	memcpy(l->ring + tx->pos, &rec, sizeof(rec));
+	tx->crc = pm_crc_update(tx->crc, &rec, sizeof(rec));
+	if (len >= pm_arch.movnt_threshold) {
+		/* Cached bytes so far, then the payload around the cache. */
+		pm_map_flush(m, l->ring + tx->flushed, p - tx->flushed);
+		pm_map_copy(m, l->ring + p, src, len, PM_MEM_NONTEMPORAL);
+		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
+	} else {
+		memcpy(l->ring + p, src, len);
+	}
+	tx->crc = pm_crc_update(tx->crc, src, len);
+	memcpy(l->ring + p + len, zeros, pad);
+	tx->crc = pm_crc_update(tx->crc, zeros, pad);
+	tx->pos = p + len + pad;
+	tx->nranges++;
+}
+
+/**
+ * pm_tx_write - stage a write in a transaction
+ * @tx: the transaction
+ * @dst: where the bytes go, inside the pool's data area
+ * @src: the bytes (copied now; @src may change after the call)
+ * @len: how many
+ *
+ * The write becomes visible at dst when the transaction commits.  On any
+ * error the transaction is failed: commit refuses it, abort ends it.
+ *
+ * Return: 0, -EINVAL (not this thread's transaction, or a range outside
+ * the data area), -ENOSPC (past the reservation and the lane has no room
+ * left), PM_E_TX_FAILED (an earlier write failed).
+ */
+PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
+			  size_t len)
+{
+	int64_t off;
+	int ret = tx_check(tx, "pm_tx_write");
+
+	if (ret)
+		return ret;
+	if (tx->failed)
+		return PM_E_TX_FAILED;
+	off = data_off(tx->pool, dst, len);
+	if (off < 0 || (!src && len))
+		return tx_fail(tx, -EINVAL, "outside the data area", len);
+	if (!len)
+		return 0;
+	if (len > tx->limit - tx->pos ||
+	    tx->limit - tx->pos - len < sizeof(struct pm_tx_range) + 8 +
+						sizeof(struct pm_tx_commit))
+		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
+	stage(tx, (uint64_t)off, src, len);
+	return 0;
+}
+
+/**
+ * pm_tx_read - read through a transaction
+ * @tx: the transaction
+ * @dst: where to copy
+ * @src: what to read, inside the pool's data area
+ * @len: how many bytes
+ *
+ * Sees the transaction's own staged writes over the data in place.
+ *
+ * Return: 0 or -EINVAL.
+ */
+PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
+			 size_t len)
+{
+	const struct pm_lane *l;
+	int64_t soff;
+	uint64_t p;
+	int ret = tx_check(tx, "pm_tx_read");
+
+	if (ret)
+		return ret;
+	soff = data_off(tx->pool, src, len);
+	if (soff < 0 || (!dst && len))
+		return pm_err(-EINVAL, "pm_tx_read: range outside the data "
+			      "area");
+	memcpy(dst, src, len);
+	l = tx->lane;
+	for (p = tx->start; p < tx->pos;) {
+		struct pm_tx_range r;
+		uint64_t lo, hi;
+
+		memcpy(&r, l->ring + p, sizeof(r));
+		p += sizeof(r);
+		lo = PM_MAX(pm_le64(r.off), (uint64_t)soff);
+		hi = PM_MIN(pm_le64(r.off) + pm_le64(r.len), soff + len);
+		if (lo < hi)
+			memcpy((uint8_t *)dst + (lo - (uint64_t)soff),
+			       l->ring + p + (lo - pm_le64(r.off)), hi - lo);
+		p += PM_ALIGN_UP(pm_le64(r.len), 8);
+	}
+	return 0;
+}
+
+static void put_commit(struct pm_tx *tx, uint64_t seq)
+{
+	struct pm_tx_commit c = {
+		.type = pm_le32(PM_REC_COMMIT),
+		.nranges = pm_le32(tx->nranges),
+		.seq = pm_le64(seq),
+		.len = pm_le64(tx->pos + sizeof(c) - tx->start),
+	};
+
+	c.crc = pm_le32(pm_crc_final(pm_crc_update(
+		tx->crc, &c, offsetof(struct pm_tx_commit, crc))));
+	memcpy(tx->lane->ring + tx->pos, &c, sizeof(c));
+}
+
+/* Entry durable: apply it, list it, publish it as the lane's unretired. */
+static void finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
+{
+	struct pm_lane *l = tx->lane;
+
+	if (!pm_tx_test_skip_apply)
+		pm_entry_apply(tx->pool, l, tx->start, 0);
+	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
+	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
+	__atomic_store_n(&l->last_off, tx->start, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->unretired, seq, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_SEQ_CST);
+}
+
+/**
+ * pm_tx_commit - make a transaction's writes durable and visible
+ * @tx: the transaction; ended by this call whatever it returns
+ *
+ * One fence: when it returns 0 the writes survive any crash.
+ *
+ * Return: 0, -EINVAL, PM_E_TX_FAILED (a write failed: nothing was
+ * committed), or the error of an msync that failed (page granularity:
+ * durability unknown, the writes are applied).
+ */
+PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
+{
+	struct pm_lane *l;
+	struct pm_pool *pool;
+	uint64_t seq, end, hint = 0;
+	unsigned k = 0;
+	int ret = tx_check(tx, "pm_tx_commit");
+
+	if (ret || tx->failed || !tx->nranges) {
+		if (!ret)
+			tx_end(tx);
+		return ret ? ret : tx->failed ? PM_E_TX_FAILED : 0;
+	}
+	l = tx->lane;
+	pool = tx->pool;
+	__atomic_store_n(&l->floor,
+			 __atomic_load_n(&pool->lanes->seq, __ATOMIC_SEQ_CST),
+			 __ATOMIC_SEQ_CST);
+	seq = __atomic_fetch_add(&pool->lanes->seq, 1, __ATOMIC_SEQ_CST);
+	put_commit(tx, seq);
+	end = tx->pos + sizeof(struct pm_tx_commit);
+	if (l->fifo_n + 1 >= l->trig_n ||
+	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
+		k = advance(pool, l, tx->start, &hint);
+	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
+	ret = pm_map_drain(pool->map); /* the durability point */
+	advanced(l, k, hint);
+	finish(tx, seq, end);
+	tx_end(tx);
+	if (ret)
+		return pm_err(ret, "%s: commit: %s; durability unknown",
+			      pool->path, pm_strerror(ret));
+	return 0;
+}
+
+/**
+ * pm_tx_abort - drop a transaction's staged writes and end it
+ * @tx: the transaction, or NULL; a transaction already ended is ignored
+ */
+PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
+{
+	if (tx && tx->active && tx->token == my_token())
+		tx_end(tx);
 }

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tx.h - volatile lane state shared by tx.c (the transaction path) and
+ * txrecov.c (entry parsing, retiring, recovery at open, close).
+ */
+#ifndef PM_TX_H
+#define PM_TX_H 1
+
+#include <stdint.h>
+
+#include "pool.h"
+
+#define PM_SEQ_NONE UINT64_MAX
+/* Reservation overhead: a reserve covers its payload plus this many
+ * range records (each padded to 8 bytes) and the commit record. */
+#define PM_TX_RESERVE_RANGES 4
+#define PM_TX_FIFO_MAX 4096
+
+struct pm_tx {
+	struct pm_pool *pool;
+	struct pm_lane *lane;
+	uint64_t token;	  /* thread that began it */
+	uint64_t start;	  /* ring offset of the entry */
+	uint64_t pos;	  /* next record goes here */
+	uint64_t limit;	  /* the entry may grow up to here */
+	uint64_t flushed; /* ring bytes below this need no flush */
+	uint32_t crc;	  /* running CRC32C of the entry */
+	unsigned nranges;
+	int failed; /* a write failed: only abort is possible */
+	int active;
+};
+
+/* One lived entry of a lane: not yet known to be reusable. */
+struct pm_fifo_ent {
+	uint64_t seq;
+	uint64_t off;
+};
+
+struct pm_lane {
+	/* Read by every thread that computes the retire watermark. */
+	uint64_t floor;	    /* in-flight commit gets a seq >= this */
+	uint64_t unretired; /* seq whose application may not be durable */
+	uint64_t last_off;  /* ring offset of that entry */
+	int busy;	    /* a transaction holds the lane */
+	uint64_t owner;	    /* token of the thread that used it last */
+	/* Private to the holder of busy. */
+	struct pm_lane_hdr *hdr;
+	uint8_t *ring;
+	uint64_t ring_size;
+	uint64_t tail;	/* next entry starts here (64-byte aligned) */
+	uint64_t dhint; /* the durable hint: free space ends here */
+	struct pm_fifo_ent *fifo;
+	unsigned fifo_cap, fifo_head, fifo_n;
+	unsigned trig_n;     /* advance the watermark at this many entries */
+	uint64_t trig_bytes; /* ... or at this many bytes in use */
+	struct pm_tx tx;
+} __attribute__((aligned(64)));
+
+struct pm_lanes {
+	uint64_t seq __attribute__((aligned(64))); /* next commit seq */
+	struct pm_lane *lane;
+	void *raw;
+	unsigned n;
+};
+
+/* What a valid entry holds. */
+struct pm_entry {
+	uint64_t seq;
+	uint64_t end; /* ring offset just past the commit record */
+	unsigned nranges;
+};
+
+/* Validate the entry at ring offset @off (bounds, ranges inside the data
+ * area, commit record, checksum): 0 or -1. */
+int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
+		   uint64_t off, struct pm_entry *e);
+/* Copy (or only flush, @flush_only) each range of a valid entry home. */
+void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
+		    uint64_t off, int flush_only);
+/* Retire watermark: every seq <= the result is applied durably. */
+uint64_t pm_tx_watermark(struct pm_pool *pool);
+/* Make every entry of every lane durable and reusable; the caller holds
+ * @own (or NULL at close).  Costs fences. */
+int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own);
+/* Store retired then hint in a lane header and flush it (no fence). */
+void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		       uint64_t retired, uint64_t hint);
+
+static inline struct pm_lane *pm_lane_get(const struct pm_pool *pool,
+					  unsigned i)
+{
+	return &pool->lanes->lane[i];
+}
+
+static inline int pm_fifo_full(const struct pm_lane *l)
+{
+	return l->fifo_n == l->fifo_cap;
+}
+
+static inline struct pm_fifo_ent *pm_fifo_at(const struct pm_lane *l,
+					     unsigned i)
+{
+	return &l->fifo[(l->fifo_head + i) % l->fifo_cap];
+}
+
+/* Test hook (tests only): commit without applying, as if the process died
+ * right after the durability fence. */
+extern int pm_tx_test_skip_apply;
+
+#endif /* PM_TX_H */

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * txrecov.c - lane entries: parsing, retiring, recovery at open and the
+ * clean retire at close.
+ *
+ * Invariant: a lane header's retired = R is durable only once every entry
+ * with seq <= R is applied and its application durable (a fence by the
+ * thread that flushed it, or a re-flush and fence by the thread that
+ * claims it); hint is at or before the lane's oldest entry with seq > R.
+ * Recovery takes R as the maximum over the lanes, follows each lane's
+ * chain from hint (64-byte aligned entries of strictly increasing seq,
+ * wrapping to offset 0 at most once), replays every valid entry with
+ * seq > R in seq order, and only after a fence moves the lane headers
+ * past them.  A torn, stale or foreign entry fails its checksum or its seq
+ * order and ends the chain; nothing read from the ring is used unchecked.
+ */
+#include <stdlib.h>
+
+#include "crc.h"
+#include "tx.h"
+
+int pm_tx_test_skip_apply;
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return pm_le32(v);
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return pm_le64(v);
+}
+
+/* ---- entries ------------------------------------------------------------ */
+
+static int commit_ok(const struct pm_pool *pool, const struct pm_lane *l,
+		     uint64_t off, uint64_t p, unsigned nr, struct pm_entry *e)
+{
+	const uint8_t *c = l->ring + p;
+	uint32_t crc;
+
+	if (!pm_range_ok(p, sizeof(struct pm_tx_commit), l->ring_size))
+		return -1;
+	if (nr == 0 || rd32(c + offsetof(struct pm_tx_commit, nranges)) != nr ||
+	    rd64(c + offsetof(struct pm_tx_commit, len)) !=
+		    p + sizeof(struct pm_tx_commit) - off)
+		return -1;
+	crc = pm_crc_update(pool->seed, l->ring + off,
+			    p + offsetof(struct pm_tx_commit, crc) - off);
+	if (pm_crc_final(crc) != rd32(c + offsetof(struct pm_tx_commit, crc)))
+		return -1;
+	e->seq = rd64(c + offsetof(struct pm_tx_commit, seq));
+	e->end = p + sizeof(struct pm_tx_commit);
+	e->nranges = nr;
+	return 0;
+}
+
+int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
+		   uint64_t off, struct pm_entry *e)
+{
+	uint64_t p = off, len, roff;
+	unsigned nr = 0;
+
+	if (off % PM_CACHELINE)
+		return -1;
+	for (;;) {
+		if (!pm_range_ok(p, sizeof(uint32_t), l->ring_size))
+			return -1;
+		if (rd32(l->ring + p) == PM_REC_COMMIT)
+			return commit_ok(pool, l, off, p, nr, e);
+		if (rd32(l->ring + p) != PM_REC_RANGE ||
+		    !pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size))
+			return -1;
+		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
+		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
+		if (!pm_range_ok(roff, len, pool->data_size))
+			return -1;
+		p += sizeof(struct pm_tx_range);
+		if (!pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
+			return -1;
+		p += PM_ALIGN_UP(len, 8);
+		nr++;
+	}
+}
+
+void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
+		    uint64_t off, int flush_only)
+{
+	uint8_t *data = pool->base + pool->data_off;
+	uint64_t p = off;
+
+	while (rd32(l->ring + p) == PM_REC_RANGE) {
+		uint64_t roff = rd64(l->ring + p + 8), len = rd64(l->ring + p + 16);
+
+		p += sizeof(struct pm_tx_range);
+		if (flush_only)
+			pm_map_flush(pool->map, data + roff, len);
+		else
+			pm_map_copy(pool->map, data + roff, l->ring + p, len,
+				    PM_MEM_TEMPORAL);
+		p += PM_ALIGN_UP(len, 8);
+	}
+}
+
+/* ---- the retire watermark ------------------------------------------------ */
+
+uint64_t pm_tx_watermark(struct pm_pool *pool)
+{
+	struct pm_lanes *ls = pool->lanes;
+	uint64_t m = __atomic_load_n(&ls->seq, __ATOMIC_SEQ_CST);
+
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct pm_lane *l = &ls->lane[i];
+
+		m = PM_MIN(m, __atomic_load_n(&l->floor, __ATOMIC_SEQ_CST));
+		m = PM_MIN(m, __atomic_load_n(&l->unretired, __ATOMIC_SEQ_CST));
+	}
+	return m - 1;
+}
+
+void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		       uint64_t retired, uint64_t hint)
+{
+	/* A true claim stays true: never lower it. */
+	retired = PM_MAX(retired, pm_le64(l->hdr->retired));
+	/* Same line, retired first: a durable hint implies its retired. */
+	__atomic_store_n(&l->hdr->retired, pm_le64(retired), __ATOMIC_RELAXED);
+	__atomic_store_n(&l->hdr->hint, pm_le64(hint), __ATOMIC_RELEASE);
+	pm_map_flush(pool->map, l->hdr, 2 * sizeof(uint64_t));
+}
+
+/* Re-flush the home ranges of lane @l's unretired entry (applied by some
+ * thread); returns its seq, or PM_SEQ_NONE. */
+static uint64_t reflush(struct pm_pool *pool, struct pm_lane *l)
+{
+	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
+	uint64_t off = __atomic_load_n(&l->last_off, __ATOMIC_ACQUIRE);
+	struct pm_entry e;
+
+	if (u == PM_SEQ_NONE || pm_entry_parse(pool, l, off, &e) ||
+	    e.seq != u)
+		return PM_SEQ_NONE;
+	pm_entry_apply(pool, l, off, 1);
+	return u;
+}
+
+int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own)
+{
+	struct pm_lanes *ls = pool->lanes;
+	uint64_t *us = pm_malloc(ls->n * sizeof(*us)), u;
+	int ret;
+
+	if (!us)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct pm_lane *l = &ls->lane[i];
+
+		/* The holder's own entry was flushed by this thread. */
+		us[i] = l == own ? __atomic_load_n(&l->unretired,
+						   __ATOMIC_ACQUIRE) :
+				   reflush(pool, l);
+	}
+	ret = pm_map_drain(pool->map);
+	for (unsigned i = 0; !ret && i < ls->n; i++) {
+		u = us[i];
+		if (u != PM_SEQ_NONE)
+			__atomic_compare_exchange_n(&ls->lane[i].unretired, &u,
+						    PM_SEQ_NONE, 0,
+						    __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED);
+	}
+	pm_free(us);
+	return ret;
+}
+
+/* ---- recovery ------------------------------------------------------------ */
+
+struct found {
+	uint64_t seq;
+	uint64_t off;
+	unsigned lane;
+};
+
+struct scan {
+	struct found *v;
+	size_t n, cap;
+	uint64_t r, maxseq;
+};
+
+static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
+		uint64_t off, unsigned lane)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 64;
+		struct found *v = pm_realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct found){ seq, off, lane };
+	return 0;
+}
+
+/* Follow lane @i's chain from its hint; leaves l->tail at the chain end. */
+static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
+{
+	struct pm_lane *l = pm_lane_get(pool, i);
+	uint64_t pos = l->dhint, last = 0;
+	struct pm_entry e;
+	int wrapped = 0, ret;
+
+	for (;;) {
+		if (pm_entry_parse(pool, l, pos, &e) == 0 && e.seq > last) {
+			if (e.seq > s->r) {
+				ret = push(pool, s, e.seq, pos, i);
+				if (ret)
+					return ret;
+			}
+			s->maxseq = PM_MAX(s->maxseq, e.seq);
+			last = e.seq;
+			pos = PM_ALIGN_UP(e.end, (uint64_t)PM_CACHELINE);
+			continue;
+		}
+		/* The writer wraps to 0 when an entry does not fit. */
+		if (wrapped || pos == 0 || pm_entry_parse(pool, l, 0, &e) ||
+		    e.seq <= last)
+			break;
+		wrapped = 1;
+		pos = 0;
+	}
+	l->tail = pos;
+	return 0;
+}
+
+static int cmp_found(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int lanes_read(struct pm_pool *pool, struct scan *s)
+{
+	for (unsigned i = 0; i < pool->nlanes; i++) {
+		struct pm_lane *l = pm_lane_get(pool, i);
+		uint64_t hint = pm_le64(l->hdr->hint);
+
+		if (hint > l->ring_size || hint % PM_CACHELINE)
+			return pm_err(PM_E_CORRUPT,
+				      "%s: lane %u: hint %llu outside its ring",
+				      pool->path, i, (unsigned long long)hint);
+		l->dhint = hint;
+		s->r = PM_MAX(s->r, pm_le64(l->hdr->retired));
+	}
+	return 0;
+}
+
+/* Replay in seq order, fence, then move every lane header past it. */
+static int replay(struct pm_pool *pool, struct scan *s)
+{
+	uint64_t r = PM_MAX(s->r, s->maxseq);
+	int ret;
+
+	qsort(s->v, s->n, sizeof(*s->v), cmp_found);
+	for (size_t k = 0; k < s->n; k++)
+		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
+			       s->v[k].off, 0);
+	ret = pm_map_drain(pool->map);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < pool->nlanes; i++) {
+		struct pm_lane *l = pm_lane_get(pool, i);
+
+		if (pm_le64(l->hdr->retired) == r && l->dhint == l->tail)
+			continue;
+		pm_lane_hdr_store(pool, l, r, l->tail);
+		l->dhint = l->tail;
+	}
+	pool->tx_replayed = s->n;
+	pool->lanes->seq = r + 1;
+	if (s->n)
+		pm_info("%s: replayed %zu committed transactions", pool->path,
+			s->n);
+	return pm_map_drain(pool->map);
+}
+
+static int recover(struct pm_pool *pool)
+{
+	struct scan s = { 0 };
+	int ret = lanes_read(pool, &s);
+
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
+		ret = chain(pool, i, &s);
+	if (!ret)
+		ret = replay(pool, &s);
+	pm_free(s.v);
+	return ret;
+}
+
+/* ---- module hooks -------------------------------------------------------- */
+
+int pm_tx_format(struct pm_pool *pool)
+{
+	struct pm_lane_hdr zero = { 0 };
+
+	for (unsigned i = 0; i < pool->nlanes; i++)
+		pm_map_copy(pool->map,
+			    pm_pool_at(pool, pool->lanes_off +
+						     (uint64_t)i * pool->lane_size),
+			    &zero, sizeof(zero), PM_MEM_TEMPORAL);
+	return pm_map_drain(pool->map);
+}
+
+static int lanes_alloc(struct pm_pool *pool)
+{
+	struct pm_lanes *ls = pm_zalloc(sizeof(*ls) + PM_CACHELINE);
+	size_t sz = (size_t)pool->nlanes * sizeof(struct pm_lane);
+
+	if (!ls)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	ls->raw = pm_zalloc(sz + PM_CACHELINE);
+	if (!ls->raw) {
+		pm_free(ls);
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	}
+	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
+				       (uintptr_t)PM_CACHELINE);
+	ls->n = pool->nlanes;
+	ls->seq = 1;
+	for (unsigned i = 0; i < ls->n; i++) {
+		struct pm_lane *l = &ls->lane[i];
+
+		l->hdr = pm_pool_at(pool, pool->lanes_off +
+						  (uint64_t)i * pool->lane_size);
+		l->ring = (uint8_t *)l->hdr + sizeof(struct pm_lane_hdr);
+		l->ring_size = pool->lane_size - sizeof(struct pm_lane_hdr);
+		l->floor = l->unretired = PM_SEQ_NONE;
+	}
+	pool->lanes = ls;
+	return 0;
+}
+
+static void lanes_free(struct pm_pool *pool)
+{
+	struct pm_lanes *ls = pool->lanes;
+
+	if (!ls)
+		return;
+	for (unsigned i = 0; i < ls->n; i++)
+		pm_free(ls->lane[i].fifo);
+	pm_free(ls->raw);
+	pm_free(ls);
+	pool->lanes = NULL;
+}
+
+int pm_tx_boot(struct pm_pool *pool)
+{
+	int ret = lanes_alloc(pool);
+
+	if (ret)
+		return ret;
+	ret = recover(pool);
+	if (ret)
+		lanes_free(pool);
+	return ret;
+}
+
+/* Clean close: every entry retired, every hint at its lane's tail, so a
+ * clean reopen replays nothing.  No transaction may be running. */
+void pm_tx_shutdown(struct pm_pool *pool)
+{
+	struct pm_lanes *ls = pool->lanes;
+	uint64_t r;
+
+	if (!ls)
+		return;
+	if (pm_tx_retire_all(pool, NULL) == 0) {
+		r = pm_tx_watermark(pool);
+		for (unsigned i = 0; i < ls->n; i++) {
+			struct pm_lane *l = &ls->lane[i];
+
+			if (pm_le64(l->hdr->retired) != r ||
+			    l->dhint != l->tail)
+				pm_lane_hdr_store(pool, l, r, l->tail);
+		}
+		if (pm_map_drain(pool->map))
+			pm_warn("%s: lanes not retired at close; the next "
+				"open replays them", pool->path);
+	}
+	lanes_free(pool);
+}
+
+uint64_t pm_tx_next_seq(const struct pm_pool *pool)
+{
+	return pool->lanes ? __atomic_load_n(&pool->lanes->seq,
+					     __ATOMIC_RELAXED) :
+			     0;
+}

@@ -1,0 +1,578 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* test_tx.c - redo-log transactions: semantics, space, recovery, fences. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libpm.h"
+#include "tx.h"
+
+#define POOL_SIZE (8UL << 20)
+
+static char path[64];
+static struct pm_pool *pool;
+static uint8_t *data;
+static size_t dsize;
+
+static void make(unsigned nlanes, size_t lane_size)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = nlanes,
+				  .lane_size = lane_size };
+
+	unlink(path);
+	assert_int_equal(pm_pool_create(path, POOL_SIZE, &o, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+}
+
+static void reopen(void)
+{
+	pm_pool_close(pool);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+}
+
+static uint64_t replayed(void)
+{
+	struct pm_pool_info info;
+
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	return info.tx_replayed;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(path, sizeof(path), "/dev/shm/test_tx.%d", getpid());
+	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
+	pm_set_log_level(getenv("PM_LOG") ? 4 : 0);
+	return 0;
+}
+
+static int each_setup(void **state)
+{
+	(void)state;
+	make(0, 0);
+	return 0;
+}
+
+static int each_teardown(void **state)
+{
+	(void)state;
+	pm_pool_close(pool);
+	pool = NULL;
+	unlink(path);
+	return 0;
+}
+
+static int tx_put(size_t off, const void *src, size_t len)
+{
+	struct pm_tx *tx;
+	int ret = pm_tx_begin(pool, len, &tx);
+
+	if (ret)
+		return ret;
+	ret = pm_tx_write(tx, data + off, src, len);
+	if (ret) {
+		pm_tx_abort(tx);
+		return ret;
+	}
+	return pm_tx_commit(tx);
+}
+
+static void test_tx_commit_durable(void **state)
+{
+	char buf[300];
+
+	(void)state;
+	memset(buf, 'a', sizeof(buf));
+	assert_int_equal(tx_put(100, buf, sizeof(buf)), 0);
+	assert_memory_equal(data + 100, buf, sizeof(buf));
+	reopen();
+	assert_memory_equal(data + 100, buf, sizeof(buf));
+	assert_int_equal(replayed(), 0);
+}
+
+static void test_tx_abort_discards(void **state)
+{
+	struct pm_tx *tx;
+	uint64_t v = 42;
+
+	(void)state;
+	assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data, &v, sizeof(v)), 0);
+	pm_tx_abort(tx);
+	pm_tx_abort(tx); /* ended: ignored */
+	assert_int_equal(*(uint64_t *)data, 0);
+	assert_int_equal(pm_tx_commit(tx), -EINVAL);
+	reopen();
+	assert_int_equal(*(uint64_t *)data, 0);
+	assert_int_equal(replayed(), 0);
+}
+
+static void test_tx_read_own_writes(void **state)
+{
+	struct pm_tx *tx;
+	char out[32], want[32];
+
+	(void)state;
+	memset(data, '.', 32);
+	assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data + 4, "AAAAAAAA", 8), 0);
+	assert_int_equal(pm_tx_write(tx, data + 8, "BBB", 3), 0);
+	assert_int_equal(pm_tx_read(tx, out, data, sizeof(out)), 0);
+	memset(want, '.', sizeof(want));
+	memcpy(want + 4, "AAAABBBA", 8);
+	assert_memory_equal(out, want, sizeof(want));
+	assert_int_equal(data[4], '.'); /* not visible before commit */
+	assert_int_equal(pm_tx_read(tx, out, data + dsize - 4, 8), -EINVAL);
+	assert_int_equal(pm_tx_commit(tx), 0);
+	assert_memory_equal(data, want, sizeof(want));
+}
+
+static void test_tx_write_outside_data(void **state)
+{
+	struct pm_tx *tx;
+	uint64_t v = 1;
+
+	(void)state;
+	assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data - 8, &v, sizeof(v)), -EINVAL);
+	assert_int_equal(pm_tx_write(tx, data, &v, sizeof(v)), PM_E_TX_FAILED);
+	assert_int_equal(pm_tx_commit(tx), PM_E_TX_FAILED);
+	assert_int_equal(*(uint64_t *)data, 0);
+	assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data + dsize - 4, &v, 8), -EINVAL);
+	pm_tx_abort(tx);
+	assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data + dsize - 8, &v, 8), 0);
+	assert_int_equal(pm_tx_commit(tx), 0);
+}
+
+static void test_tx_begin_too_big(void **state)
+{
+	struct pm_tx *tx;
+	struct pm_pool_info info;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	assert_int_equal(pm_tx_begin(pool, info.lane_size, &tx), -ENOSPC);
+	assert_int_equal(pm_tx_begin(pool, SIZE_MAX, &tx), -ENOSPC);
+	assert_int_equal(pm_tx_begin(pool, info.lane_size / 2, &tx), 0);
+	pm_tx_commit(tx);
+}
+
+static void test_tx_write_past_reservation(void **state)
+{
+	static char big[8192];
+	struct pm_tx *tx;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(4, 8192); /* rings of 8128 bytes */
+	memset(big, 'x', sizeof(big));
+	/* Extends past a small reservation while the lane has room. */
+	assert_int_equal(pm_tx_begin(pool, 16, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, data, big, 4000), 0);
+	/* Past the lane: fails, and the transaction with it. */
+	assert_int_equal(pm_tx_write(tx, data + 4000, big, 4100), -ENOSPC);
+	assert_int_equal(pm_tx_write(tx, data, big, 8), PM_E_TX_FAILED);
+	assert_int_equal(pm_tx_commit(tx), PM_E_TX_FAILED);
+	assert_int_equal(data[0], 0);
+	/* A reservation is honoured even when the lane must be reclaimed. */
+	for (int i = 0; i < 50; i++) {
+		big[0] = (char)i;
+		assert_int_equal(tx_put(0, big, 3000), 0);
+	}
+	assert_int_equal(data[0], 49);
+	reopen();
+	assert_int_equal(data[0], 49);
+	assert_int_equal(data[2999], 'x');
+}
+
+static void test_tx_begin_nested_busy(void **state)
+{
+	struct pm_tx *tx, *tx2;
+
+	(void)state;
+	assert_int_equal(pm_tx_begin(pool, 0, &tx), 0);
+	assert_int_equal(pm_tx_begin(pool, 0, &tx2), -EBUSY);
+	pm_tx_abort(tx);
+	assert_int_equal(pm_tx_begin(pool, 0, &tx2), 0);
+	assert_int_equal(pm_tx_commit(tx2), 0); /* empty: nothing to do */
+}
+
+static pthread_barrier_t bar;
+
+static void *hold_lane(void *arg)
+{
+	struct pm_tx *tx;
+
+	*(int *)arg = pm_tx_begin(pool, 0, &tx);
+	pthread_barrier_wait(&bar);
+	pthread_barrier_wait(&bar);
+	if (*(int *)arg == 0)
+		pm_tx_abort(tx);
+	return NULL;
+}
+
+static void *use_foreign(void *arg)
+{
+	struct pm_tx *tx = arg;
+	uint64_t v = 1;
+
+	return (void *)(intptr_t)pm_tx_write(tx, data, &v, 8);
+}
+
+static void test_tx_begin_lanes_exhausted(void **state)
+{
+	pthread_t t[2];
+	struct pm_tx *tx;
+	int r[2];
+	void *res;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(2, 8192);
+	pthread_barrier_init(&bar, NULL, 3);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, hold_lane, &r[i]);
+	pthread_barrier_wait(&bar);
+	assert_int_equal(r[0], 0);
+	assert_int_equal(r[1], 0);
+	assert_int_equal(pm_tx_begin(pool, 0, &tx), -EBUSY);
+	pthread_barrier_wait(&bar);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(pm_tx_begin(pool, 0, &tx), 0);
+	/* A transaction belongs to the thread that began it. */
+	pthread_create(&t[0], NULL, use_foreign, tx);
+	pthread_join(t[0], &res);
+	assert_int_equal((intptr_t)res, -EINVAL);
+	pm_tx_abort(tx);
+}
+
+/* Many laps of a small ring, with reopen in between. */
+static void test_tx_commit_ring_wraps(void **state)
+{
+	uint64_t v[5];
+
+	(void)state;
+	pm_pool_close(pool);
+	make(4, 4096);
+	for (uint64_t i = 1; i <= 3000; i++) {
+		for (int k = 0; k < 5; k++)
+			v[k] = i * 10 + (uint64_t)k;
+		assert_int_equal(tx_put((i % 7) * 64, v, (i % 5 + 1) * 8), 0);
+		if (i % 1000 == 0)
+			reopen();
+	}
+	for (uint64_t i = 2994; i <= 3000; i++)
+		assert_int_equal(*(uint64_t *)(data + (i % 7) * 64), i * 10);
+	assert_int_equal(replayed(), 0);
+}
+
+/* ---- recovery: children that die right after the commit fence ---- */
+
+static uint64_t data_off;
+
+/* Close the pool, run @fn in a child that opens it and dies without
+ * closing, reopen. */
+static void in_child(void (*fn)(void))
+{
+	struct pm_pool_info info;
+	pid_t pid;
+	int st;
+
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	data_off = info.data_offset;
+	pm_pool_close(pool);
+	pool = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (pm_pool_open(path, 0, &pool))
+			_exit(2);
+		data = pm_pool_data(pool, &dsize);
+		pm_tx_test_skip_apply = 1;
+		fn();
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static uint64_t raw64(uint64_t off)
+{
+	uint64_t v;
+	FILE *f = fopen(path, "rb");
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
+	assert_int_equal(fread(&v, sizeof(v), 1, f), 1);
+	fclose(f);
+	return v;
+}
+
+static void *put_two(void *arg)
+{
+	uint64_t v = (uint64_t)(uintptr_t)arg;
+
+	if (tx_put(0, &v, sizeof(v)) || tx_put(4096 + v * 8, &v, sizeof(v)))
+		_exit(3);
+	return NULL;
+}
+
+/* Three threads in turn (so three lanes), two commits each. */
+static void commit_from_threads(void)
+{
+	pthread_t t;
+
+	for (uintptr_t v = 1; v <= 3; v++) {
+		pthread_create(&t, NULL, put_two, (void *)v);
+		pthread_join(t, NULL);
+	}
+}
+
+static void test_tx_recovery_replays_in_order(void **state)
+{
+	(void)state;
+	in_child(commit_from_threads);
+	assert_int_equal(raw64(data_off), 0); /* logged, never applied */
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 6);
+	assert_int_equal(*(uint64_t *)data, 3); /* seq order across lanes */
+	for (uint64_t v = 1; v <= 3; v++)
+		assert_int_equal(*(uint64_t *)(data + 4096 + v * 8), v);
+	reopen();
+	assert_int_equal(replayed(), 0);
+	assert_int_equal(*(uint64_t *)data, 3);
+}
+
+static void commit_one(void)
+{
+	uint64_t v = 7;
+
+	if (tx_put(0, &v, sizeof(v)))
+		_exit(3);
+}
+
+static void begin_no_commit(void)
+{
+	struct pm_tx *tx;
+	uint64_t v = 9;
+
+	if (pm_tx_begin(pool, 8, &tx) || pm_tx_write(tx, data, &v, 8))
+		_exit(3);
+}
+
+static void test_tx_recovery_discards_torn(void **state)
+{
+	struct pm_pool_info info;
+	uint64_t off;
+	FILE *f;
+	int hit = 0;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	in_child(commit_one);
+	/* Damage the payload of the one entry, wherever its lane is. */
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	for (unsigned i = 0; i < info.nlanes; i++) {
+		uint32_t type;
+
+		off = info.lanes_offset + i * info.lane_size + 64;
+		fseek(f, (long)off, SEEK_SET);
+		assert_int_equal(fread(&type, 4, 1, f), 1);
+		if (type != PM_REC_RANGE)
+			continue;
+		fseek(f, (long)off + 24, SEEK_SET);
+		fputc(8, f); /* 7 -> 8 */
+		hit++;
+	}
+	fclose(f);
+	assert_int_equal(hit, 1);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 0);
+	assert_int_equal(*(uint64_t *)data, 0);
+}
+
+static void test_tx_recovery_discards_uncommitted(void **state)
+{
+	(void)state;
+	in_child(begin_no_commit);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 0);
+	assert_int_equal(*(uint64_t *)data, 0);
+}
+
+/* ---- threads ---- */
+
+#define NTHREADS 4
+#define PER_THREAD 2000
+
+static pthread_mutex_t total_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+	uint64_t mine, total;
+	struct pm_tx *tx;
+	int bad = 0;
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		pthread_mutex_lock(&total_lock);
+		bad |= pm_tx_begin(pool, 16, &tx);
+		bad |= pm_tx_read(tx, &total, data, 8);
+		bad |= pm_tx_read(tx, &mine, data + 64 * (t + 1), 8);
+		total++;
+		mine++;
+		bad |= pm_tx_write(tx, data, &total, 8);
+		bad |= pm_tx_write(tx, data + 64 * (t + 1), &mine, 8);
+		bad |= pm_tx_commit(tx);
+		pthread_mutex_unlock(&total_lock);
+	}
+	return (void *)(intptr_t)bad;
+}
+
+static void check_counts(void)
+{
+	assert_int_equal(*(uint64_t *)data, NTHREADS * PER_THREAD);
+	for (int t = 0; t < NTHREADS; t++)
+		assert_int_equal(*(uint64_t *)(data + 64 * (t + 1)),
+				 PER_THREAD);
+}
+
+static void test_tx_commit_threads_exact(void **state)
+{
+	pthread_t t[NTHREADS];
+	void *res;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(NTHREADS, 8192); /* small rings: reclaimed many times */
+	for (uintptr_t i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, worker, (void *)i);
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], &res);
+		assert_null(res);
+	}
+	check_counts();
+	reopen();
+	check_counts();
+}
+
+/* ---- fences ---- */
+
+static uint64_t fences_for(int ntx, int nranges, size_t len)
+{
+	static char buf[4096];
+	struct pm_stats st;
+	struct pm_tx *tx;
+
+	pm_stats_reset();
+	for (int i = 0; i < ntx; i++) {
+		size_t off = ((size_t)rand() % (dsize / 4096 - 1)) * 4096;
+
+		assert_int_equal(pm_tx_begin(pool, len * nranges, &tx), 0);
+		for (int k = 0; k < nranges; k++)
+			assert_int_equal(pm_tx_write(tx, data + off + k * 128,
+						     buf, len),
+					 0);
+		assert_int_equal(pm_tx_commit(tx), 0);
+	}
+	pm_stats_get(&st);
+	return st.fences;
+}
+
+static void test_tx_commit_one_fence(void **state)
+{
+	uint64_t one, eight, page;
+
+	(void)state;
+	srand(1);
+	fences_for(2000, 1, 64); /* steady state: rings lapped */
+	one = fences_for(5000, 1, 64);
+	eight = fences_for(5000, 8, 64);
+	page = fences_for(2000, 1, 4096);
+	print_message("fences: %.2f per 64 B tx, %.2f per 8 x 64 B tx, "
+		      "%.2f per 4 KiB tx\n",
+		      one / 5000.0, eight / 5000.0, page / 2000.0);
+	assert_int_equal(one, 5000);
+	assert_int_equal(eight, 5000);
+	assert_int_equal(page, 2000);
+}
+
+static void *commit_and_leave(void *arg)
+{
+	uint64_t v = 5;
+
+	(void)arg;
+	return (void *)(intptr_t)tx_put(8, &v, 8);
+}
+
+/* A lane left with an entry whose application is not known durable is
+ * retired by the thread that needs the space; then 1 fence again. */
+static void test_tx_commit_retires_idle_lane(void **state)
+{
+	pthread_t t;
+	void *res;
+	uint64_t v;
+	struct pm_stats st;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(4, 4096);
+	pthread_create(&t, NULL, commit_and_leave, NULL);
+	pthread_join(t, &res);
+	assert_null(res);
+	for (v = 0; v < 500; v++)
+		assert_int_equal(tx_put(64, &v, 8), 0);
+	pm_stats_reset();
+	for (v = 0; v < 500; v++)
+		assert_int_equal(tx_put(64, &v, 8), 0);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 500);
+	reopen();
+	assert_int_equal(*(uint64_t *)(data + 8), 5);
+	assert_int_equal(*(uint64_t *)(data + 64), 499);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, each_setup, each_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_tx_commit_durable),
+		T(test_tx_abort_discards),
+		T(test_tx_read_own_writes),
+		T(test_tx_write_outside_data),
+		T(test_tx_begin_too_big),
+		T(test_tx_write_past_reservation),
+		T(test_tx_begin_nested_busy),
+		T(test_tx_begin_lanes_exhausted),
+		T(test_tx_commit_ring_wraps),
+		T(test_tx_recovery_replays_in_order),
+		T(test_tx_recovery_discards_torn),
+		T(test_tx_recovery_discards_uncommitted),
+		T(test_tx_commit_threads_exact),
+		T(test_tx_commit_one_fence),
+		T(test_tx_commit_retires_idle_lane),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
