@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* pmtool - create, inspect and maintain libpm files. */
+#include <ctype.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,46 +10,359 @@
 #include "libpm.h"
 
 static const char *const gran_names[] = { "byte", "cacheline", "page" };
+static const char *const shutdown_names[] = { "clean", "unsupported",
+					      "dirty", "error" };
+static const char *const area_names[] = { "header A", "header B", "lanes",
+					  "log",      "data",     "none" };
+
+static int json;
+static char lasterr[512]; /* the library's last error message */
+
+static void log_fn(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == PM_LOG_ERR)
+		snprintf(lasterr, sizeof(lasterr), "%s", msg);
+}
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: pmtool [--json] info FILE\n");
+	fprintf(f,
+		"usage: pmtool [--json] COMMAND ...\n"
+		"  create [--layout NAME] [--lanes N] [--lane-size BYTES]\n"
+		"         [--log-size BYTES] FILE SIZE\n"
+		"  info FILE\n"
+		"  log dump [--from SEQ] FILE\n"
+		"  stats FILE\n"
+		"sizes take a K, M or G suffix (powers of 1024)\n");
 	return f == stderr ? 2 : 0;
 }
 
-static int cmd_info(const char *path, int json)
+static int fail(const char *path, int err)
 {
-	struct pm_map_info mi;
-	struct pm_map *m;
-	int ret = pm_map_file(path, 0, 0, &m);
+	if (lasterr[0])
+		fprintf(stderr, "pmtool: %s\n", lasterr);
+	else
+		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(err));
+	return 1;
+}
 
-	if (ret) {
-		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(ret));
-		return 1;
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
 	}
-	pm_map_get_info(m, &mi);
-	if (json)
-		printf("{\"file\":\"%s\",\"size\":%zu,\"granularity\":\"%s\","
+	putchar('"');
+}
+
+/* "64M" -> 67108864; 0 and -1 on a malformed number. */
+static int parse_size(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned long long n = strtoull(s, &end, 0);
+	int shift = 0;
+
+	if (end == s || *s == '-')
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'T': shift = 40; end++; break;
+	}
+	if (*end || (shift && n > (~0ULL >> shift)))
+		return -1;
+	*v = (uint64_t)n << shift;
+	return 0;
+}
+
+/* ---- info -------------------------------------------------------------- */
+
+static void map_info(const char *path, size_t size,
+		     const struct pm_map_info *mi)
+{
+	if (json) {
+		fputs("{\"file\":", stdout);
+		json_str(path);
+		printf(",\"size\":%zu,\"granularity\":\"%s\","
 		       "\"map_sync\":%s,\"forced\":%s,\"flush\":\"%s\","
 		       "\"copy\":\"%s\",\"movnt_threshold\":%zu,"
-		       "\"fs\":\"%s\",\"device\":\"%s\"}\n",
-		       path, pm_map_size(m), gran_names[mi.granularity],
-		       mi.map_sync ? "true" : "false",
-		       mi.forced ? "true" : "false", mi.flush_method,
-		       mi.copy_method, mi.movnt_threshold, mi.fs_type,
-		       mi.device);
+		       "\"fs\":\"%s\",\"device\":\"%s\"",
+		       size, gran_names[mi->granularity],
+		       mi->map_sync ? "true" : "false",
+		       mi->forced ? "true" : "false", mi->flush_method,
+		       mi->copy_method, mi->movnt_threshold, mi->fs_type,
+		       mi->device);
+		return;
+	}
+	printf("file:            %s\nsize:            %zu\n"
+	       "granularity:     %s%s\nMAP_SYNC:        %s\n"
+	       "flush:           %s\ncopy:            %s\n"
+	       "movnt threshold: %zu\nfile system:     %s\n"
+	       "device:          %s\n",
+	       path, size, gran_names[mi->granularity],
+	       mi->forced ? " (forced)" : "", mi->map_sync ? "yes" : "no",
+	       mi->flush_method, mi->copy_method, mi->movnt_threshold,
+	       mi->fs_type, mi->device);
+}
+
+static void uuid_str(const uint8_t *u, char *buf)
+{
+	for (int i = 0, o = 0; i < 16; i++) {
+		o += sprintf(buf + o, "%02x", u[i]);
+		if (i == 3 || i == 5 || i == 7 || i == 9)
+			buf[o++] = '-';
+	}
+}
+
+static void pool_badblocks(const struct pm_pool_info *pi)
+{
+	for (size_t i = 0; i < pi->nbadblocks; i++) {
+		const struct pm_pool_badblock *b = &pi->badblocks[i];
+
+		if (json)
+			printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64
+			       ",\"area\":\"%s\",\"lane\":%u}",
+			       i ? "," : "", b->offset, b->length,
+			       area_names[b->area], b->lane);
+		else
+			printf("bad block:       %" PRIu64 " +%" PRIu64
+			       " (%s)\n",
+			       b->offset, b->length, area_names[b->area]);
+	}
+}
+
+static void pool_info_json(const struct pm_pool_info *pi, const char *uuid)
+{
+	printf(",\"pool\":{\"version\":%u,\"uuid\":\"%s\",\"layout\":",
+	       pi->version, uuid);
+	json_str(pi->layout);
+	printf(",\"pool_size\":%" PRIu64 ",\"data_offset\":%" PRIu64
+	       ",\"data_size\":%" PRIu64 ",\"lanes_offset\":%" PRIu64
+	       ",\"lane_size\":%" PRIu64 ",\"nlanes\":%u,\"log_offset\":%" PRIu64
+	       ",\"log_size\":%" PRIu64 ",\"create_time\":%" PRIu64
+	       ",\"header_repaired\":%u,\"tx_replayed\":%" PRIu64
+	       ",\"next_seq\":%" PRIu64 ",\"shutdown\":\"%s\","
+	       "\"badblocks_status\":%d,\"badblocks\":[",
+	       pi->pool_size, pi->data_offset, pi->data_size, pi->lanes_offset,
+	       pi->lane_size, pi->nlanes, pi->log_offset, pi->log_size,
+	       pi->create_time, pi->header_repaired, pi->tx_replayed,
+	       pi->next_seq, shutdown_names[pi->shutdown & 3],
+	       pi->badblocks_status);
+	pool_badblocks(pi);
+	fputs("]}", stdout);
+}
+
+static void pool_info_text(const struct pm_pool_info *pi, const char *uuid)
+{
+	printf("pool version:    %u\nuuid:            %s\nlayout:          %s\n"
+	       "pool size:       %" PRIu64 "\n"
+	       "lanes:           %u x %" PRIu64 " bytes at %" PRIu64 "\n"
+	       "log:             %" PRIu64 " bytes at %" PRIu64 "\n"
+	       "data:            %" PRIu64 " bytes at %" PRIu64 "\n"
+	       "created:         %" PRIu64 "\n"
+	       "header repaired: %s\ntx replayed:     %" PRIu64 "\n"
+	       "next tx seq:     %" PRIu64 "\nshutdown state:  %s\n"
+	       "bad blocks:      ",
+	       pi->version, uuid, pi->layout, pi->pool_size, pi->nlanes,
+	       pi->lane_size, pi->lanes_offset, pi->log_size, pi->log_offset,
+	       pi->data_size, pi->data_offset, pi->create_time,
+	       pi->header_repaired ? "yes" : "no", pi->tx_replayed,
+	       pi->next_seq, shutdown_names[pi->shutdown & 3]);
+	if (pi->badblocks_status)
+		printf("%s\n", pm_strerror(pi->badblocks_status));
 	else
-		printf("file:            %s\nsize:            %zu\n"
-		       "granularity:     %s%s\nMAP_SYNC:        %s\n"
-		       "flush:           %s\ncopy:            %s\n"
-		       "movnt threshold: %zu\nfile system:     %s\n"
-		       "device:          %s\n",
-		       path, pm_map_size(m), gran_names[mi.granularity],
-		       mi.forced ? " (forced)" : "",
-		       mi.map_sync ? "yes" : "no", mi.flush_method,
-		       mi.copy_method, mi.movnt_threshold, mi.fs_type,
-		       mi.device);
+		printf("%zu\n", pi->nbadblocks);
+	pool_badblocks(pi);
+}
+
+/* The mapping facts of any file, and all of pm_pool_info() for a pool
+ * (opening it runs recovery, as any open does). */
+static int cmd_info(const char *path)
+{
+	struct pm_pool_info pi;
+	struct pm_map_info mi;
+	struct pm_pool *pool;
+	struct pm_map *m;
+	char uuid[40];
+	int ret = pm_map_file(path, 0, PM_MAP_READONLY, &m);
+
+	if (ret)
+		return fail(path, ret);
+	pm_map_get_info(m, &mi);
+	map_info(path, pm_map_size(m), &mi);
 	pm_unmap(m);
+	lasterr[0] = '\0';
+	ret = pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS |
+				       PM_POOL_IGNORE_SHUTDOWN, &pool);
+	if (ret == 0) {
+		pm_pool_info(pool, &pi);
+		uuid_str(pi.uuid, uuid);
+		if (json)
+			pool_info_json(&pi, uuid);
+		else
+			pool_info_text(&pi, uuid);
+		pm_pool_close(pool);
+	}
+	if (json)
+		puts("}");
+	if (ret && ret != PM_E_NOT_POOL)
+		return fail(path, ret);
+	return 0;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "layout", required_argument, NULL, 'L' },
+		{ "lanes", required_argument, NULL, 'n' },
+		{ "lane-size", required_argument, NULL, 's' },
+		{ "log-size", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pm_pool_opts o = { .sz = sizeof(o) };
+	struct pm_pool *pool;
+	uint64_t v, size;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'L') {
+			o.layout = optarg;
+			continue;
+		}
+		if (c == '?' || parse_size(optarg, &v))
+			return usage(stderr);
+		if (c == 'n')
+			o.nlanes = (unsigned)v;
+		else if (c == 's')
+			o.lane_size = v;
+		else
+			o.log_size = v;
+	}
+	if (optind + 2 != argc || parse_size(argv[optind + 1], &size))
+		return usage(stderr);
+	ret = pm_pool_create(argv[optind], size, &o, &pool);
+	if (ret)
+		return fail(argv[optind], ret);
+	pm_pool_close(pool);
+	return 0;
+}
+
+/* ---- log dump ----------------------------------------------------------- */
+
+static int dump_rec(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	const unsigned char *p = rec;
+
+	(void)arg;
+	if (json) {
+		printf("{\"seq\":%" PRIu64 ",\"len\":%zu,\"data\":\"", seq, len);
+		for (size_t i = 0; i < len; i++)
+			printf("%02x", p[i]);
+		puts("\"}");
+		return 0;
+	}
+	printf("%10" PRIu64 " %6zu  ", seq, len);
+	for (size_t i = 0; i < len && i < 56; i++)
+		putchar(isprint(p[i]) ? p[i] : '.');
+	puts(len > 56 ? "..." : "");
+	return 0;
+}
+
+/* One line per record, oldest first (JSON: one object per line). */
+static int cmd_log_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pm_pool *pool;
+	struct pm_log *log;
+	uint64_t from = 0;
+	int c, ret;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c != 'f' || parse_size(optarg, &from))
+			return usage(stderr);
+	if (optind + 1 != argc)
+		return usage(stderr);
+	ret = pm_pool_open(argv[optind], 0, &pool);
+	if (ret)
+		return fail(argv[optind], ret);
+	ret = pm_pool_log(pool, &log);
+	if (!ret)
+		ret = pm_log_walk(log, from, dump_rec, NULL);
+	pm_pool_close(pool);
+	return ret ? fail(argv[optind], ret) : 0;
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+static void stats_print(const struct pm_pool_info *pi,
+			const struct pm_log_info *li, int has_log,
+			const struct pm_stats *st)
+{
+	if (json) {
+		printf("{\"tx_next_seq\":%" PRIu64 ",\"tx_replayed\":%" PRIu64,
+		       pi->next_seq, pi->tx_replayed);
+		if (has_log)
+			printf(",\"log\":{\"capacity\":%" PRIu64
+			       ",\"used\":%" PRIu64 ",\"records\":%" PRIu64
+			       ",\"first_seq\":%" PRIu64 ",\"next_seq\":%" PRIu64
+			       ",\"max_record\":%" PRIu64 "}",
+			       li->capacity, li->used, li->nrecords,
+			       li->first_seq, li->next_seq, li->max_record);
+		printf(",\"open\":{\"flushes\":%" PRIu64 ",\"fences\":%" PRIu64
+		       ",\"bytes_flushed\":%" PRIu64 ",\"msyncs\":%" PRIu64
+		       "}}\n",
+		       st->flushes, st->fences, st->bytes_flushed, st->msyncs);
+		return;
+	}
+	printf("tx next seq:     %" PRIu64 "\ntx replayed:     %" PRIu64 "\n",
+	       pi->next_seq, pi->tx_replayed);
+	if (has_log)
+		printf("log records:     %" PRIu64 " (seq %" PRIu64 "..%" PRIu64
+		       ")\nlog used:        %" PRIu64 " of %" PRIu64
+		       " bytes\nlog max record:  %" PRIu64 "\n",
+		       li->nrecords, li->first_seq, li->next_seq - 1, li->used,
+		       li->capacity, li->max_record);
+	printf("open cost:       %" PRIu64 " flushes, %" PRIu64
+	       " fences, %" PRIu64 " bytes flushed, %" PRIu64 " msyncs\n",
+	       st->flushes, st->fences, st->bytes_flushed, st->msyncs);
+}
+
+/* What the pool holds, and what opening it (recovery) cost. */
+static int cmd_stats(const char *path)
+{
+	struct pm_log_info li = { 0 };
+	struct pm_pool_info pi;
+	struct pm_pool *pool;
+	struct pm_stats st;
+	struct pm_log *log;
+	int ret, has_log;
+
+	pm_stats_reset();
+	ret = pm_pool_open(path, 0, &pool);
+	if (ret)
+		return fail(path, ret);
+	pm_stats_get(&st);
+	pm_pool_info(pool, &pi);
+	has_log = pm_pool_log(pool, &log) == 0 &&
+		  pm_log_get_info(log, &li) == 0;
+	stats_print(&pi, &li, has_log, &st);
+	pm_pool_close(pool);
 	return 0;
 }
 
@@ -58,9 +373,10 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int json = 0, c;
+	int c, n;
+	char **v;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
 		else if (c == 'h')
@@ -68,7 +384,16 @@ int main(int argc, char **argv)
 		else
 			return usage(stderr);
 	}
-	if (optind + 2 == argc && !strcmp(argv[optind], "info"))
-		return cmd_info(argv[optind + 1], json);
+	pm_set_log_fn(log_fn, NULL);
+	n = argc - optind;
+	v = argv + optind;
+	if (n == 2 && !strcmp(v[0], "info"))
+		return cmd_info(v[1]);
+	if (n == 2 && !strcmp(v[0], "stats"))
+		return cmd_stats(v[1]);
+	if (n >= 1 && !strcmp(v[0], "create"))
+		return cmd_create(n, v);
+	if (n >= 2 && !strcmp(v[0], "log") && !strcmp(v[1], "dump"))
+		return cmd_log_dump(n - 1, v + 1);
 	return usage(stderr);
 }

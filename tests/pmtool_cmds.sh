@@ -1,0 +1,52 @@
+#!/bin/sh
+# pmtool create, info, log dump and stats, in text and JSON.
+. "${top_srcdir:-.}/tests/pmck_lib.sh"
+
+json_ok() {
+	command -v python3 > /dev/null || return 0
+	python3 -c 'import json,sys
+for l in open(sys.argv[1]): json.loads(l)' "$1" || fail "not JSON: $1"
+}
+
+P=$T/pool
+"$PMTOOL" create --layout demo --lanes 4 --lane-size 8K --log-size 64K \
+	"$P" 4M > "$OUT" 2>&1 || fail "create"
+[ "$(stat -c %s "$P")" -eq 4194304 ] || fail "create: wrong size"
+"$PMTOOL" create "$P" 4M > "$OUT" 2>&1 && fail "create over a pool"
+"$PMTOOL" create "$T/bad" 12Q > "$OUT" 2>&1
+[ $? -eq 2 ] || fail "create: bad size not a usage error"
+
+"$PMTOOL" info "$P" > "$OUT" 2>&1 || fail "info"
+expect "^layout: +demo$"
+expect "^lanes: +4 x 8192 bytes at 8192$"
+expect "^log: +65536 bytes at "
+expect "^granularity: "
+"$PMTOOL" --json info "$P" > "$OUT" 2>&1 || fail "info --json"
+json_ok "$OUT"
+expect '"pool":\{"version":1,'
+expect '"nlanes":4,'
+
+# not a pool: the mapping only, exit 0
+echo hello > "$T/text"
+"$PMTOOL" --json info "$T/text" > "$OUT" 2>&1 || fail "info on a file"
+json_ok "$OUT"
+expect_not '"pool"'
+
+mkpool "$P"
+"$PMTOOL" log dump "$P" > "$OUT" 2>&1 || fail "log dump"
+[ "$(wc -l < "$OUT")" -eq 16 ] || fail "log dump: not 16 records"
+expect "^ +1 +19  log record number 0$"
+"$PMTOOL" --json log dump --from 15 "$P" > "$OUT" 2>&1 || fail "dump --json"
+json_ok "$OUT"
+[ "$(wc -l < "$OUT")" -eq 2 ] || fail "log dump --from 15: not 2 records"
+
+"$PMTOOL" stats "$P" > "$OUT" 2>&1 || fail "stats"
+expect "^log records: +16 \(seq 1\.\.16\)$"
+"$PMTOOL" --json stats "$P" > "$OUT" 2>&1 || fail "stats --json"
+json_ok "$OUT"
+expect '"records":16,'
+
+"$PMTOOL" log dump "$T/text" > "$OUT" 2>&1 && fail "log dump on a file"
+expect "not a pool"
+
+echo "PASS: pmtool"
