@@ -23,6 +23,7 @@
 #include "crc.h"
 #include "log.h"
 #include "pool.h"
+#include "sim.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
 /* Large payloads are checksummed and copied in pieces of this size, so
@@ -560,6 +561,8 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 		pos = at + size;
 	}
 	flush_done(&f);
+	if (PM_UNLIKELY(pm_test_break & PM_BREAK_LOG_FENCE))
+		return 0;
 	return pm_map_drain(log->map);
 }
 
