@@ -19,6 +19,7 @@
 
 static const struct crash_workload *const workloads[] = {
 	&crash_wl_flag,
+	&crash_wl_log,
 	&crash_wl_pool,
 };
 
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 		"      --words           any subset of 8-byte words per line\n"
 		"      --flush-points    crash points at flushes, too\n"
 		"      --deep            exhaustive 4096, samples 256, 4x ops\n"
+		"      --strict          known weaknesses count as violations\n"
 		"      --break NAME      run the workload with a deliberate bug\n"
 		"      --expect-violation  succeed only if violations are found\n"
 		"      --all-breaks      run every deliberate bug of the chosen\n"
@@ -57,7 +59,7 @@ struct args {
 };
 
 enum { O_SEED = 256, O_POINT, O_EXH, O_SAMPLES, O_WORDS, O_FLUSHP, O_DEEP,
-       O_BREAK, O_EXPECT, O_ALLBRK, O_DIR };
+       O_BREAK, O_EXPECT, O_ALLBRK, O_DIR, O_STRICT };
 
 static const struct option longopts[] = {
 	{ "workload", required_argument, NULL, 'w' },
@@ -74,6 +76,7 @@ static const struct option longopts[] = {
 	{ "break", required_argument, NULL, O_BREAK },
 	{ "expect-violation", no_argument, NULL, O_EXPECT },
 	{ "all-breaks", no_argument, NULL, O_ALLBRK },
+	{ "strict", no_argument, NULL, O_STRICT },
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -133,6 +136,9 @@ static int parse_opt(struct args *a, int ch)
 		return 0;
 	case O_ALLBRK:
 		a->all_breaks = 1;
+		return 0;
+	case O_STRICT:
+		a->o.strict = 1;
 		return 0;
 	case O_DIR:
 		a->o.dir = optarg;
@@ -215,6 +221,10 @@ static int run_one(const struct crash_workload *wl, struct args *a,
 	       (unsigned long long)r.images,
 	       (unsigned long long)r.violations, r.seconds,
 	       a->o.brk ? ", broken: " : "", a->o.brk ? a->o.brk : "");
+	if (r.noted)
+		printf("pmcrash: %-6s %llu images show a known weakness "
+		       "(--strict makes them violations)\n",
+		       wl->name, (unsigned long long)r.noted);
 	tot->points += r.points;
 	tot->sampled_points += r.sampled_points;
 	tot->images += r.images;

@@ -55,6 +55,8 @@ struct crash_ctx {
 	const char *brk; /* the deliberate bug asked for, or NULL */
 	int verbose;
 	int deep;	 /* --deep: workloads run longer */
+	int strict;	 /* --strict: known weaknesses are violations */
+	uint64_t noted;	 /* images showing a known weakness */
 	struct pm_sim *sim;
 	void *priv; /* the workload's own state */
 	char msg[512];
@@ -91,6 +93,7 @@ struct crash_opts {
 	const char *brk;
 	int verbose;
 	int deep;
+	int strict;
 	unsigned max_reports;
 };
 
@@ -99,6 +102,7 @@ struct crash_result {
 	uint64_t sampled_points;
 	uint64_t images;
 	uint64_t violations;
+	uint64_t noted; /* known weaknesses seen (not violations) */
 	double seconds;
 };
 

@@ -291,6 +291,7 @@ static void ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
 	c->brk = o->brk;
 	c->verbose = o->verbose;
 	c->deep = o->deep;
+	c->strict = o->strict;
 	snprintf(c->file, sizeof(c->file), "%s/pmcrash-%d-%s.pool", o->dir,
 		 (int)getpid(), wl->name);
 	snprintf(c->image, sizeof(c->image), "%s/pmcrash-%d-%s.img", o->dir,
@@ -313,6 +314,7 @@ int crash_run(const struct crash_workload *wl, const struct crash_opts *o,
 			wl->name, pm_strerror(ret));
 	else
 		ret = explore(&c, o, r);
+	r->noted = c.noted;
 	if (wl->cleanup)
 		wl->cleanup(&c);
 	pm_sim_free(c.sim);
