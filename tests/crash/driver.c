@@ -190,12 +190,15 @@ static void report(struct explore *x, const struct pm_sim_image *img)
 		keep_image(x, img);
 	fprintf(stderr,
 		"  reproduce: pmcrash -w %s -n %u -t %u --seed 0x%llx "
-		"--point %llu%s%s%s\n",
+		"--exhaustive %u --samples %u --point %llu%s%s%s%s%s\n",
 		c->wl->name, c->ops, c->threads,
-		(unsigned long long)pm_sim_seed(c->sim),
-		(unsigned long long)img->point,
+		(unsigned long long)pm_sim_seed(c->sim), x->o->max_exhaustive,
+		x->o->max_samples, (unsigned long long)img->point,
 		(x->o->sim_flags & PM_SIM_WORDS) ? " --words" : "",
-		c->brk ? " --break " : "", c->brk ? c->brk : "");
+		(x->o->sim_flags & PM_SIM_FLUSH_POINTS) ? " --flush-points" :
+							  "",
+		c->strict ? " --strict" : "", c->brk ? " --break " : "",
+		c->brk ? c->brk : "");
 }
 
 static int on_image(const struct pm_sim_image *img, void *arg)
