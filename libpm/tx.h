@@ -103,6 +103,30 @@ static inline struct pm_fifo_ent *pm_fifo_at(const struct pm_lane *l,
 	return &l->fifo[(l->fifo_head + i) % l->fifo_cap];
 }
 
+/* What recovery would find in one lane (pm_tx_scan()). */
+struct pm_tx_lane_scan {
+	unsigned lane;
+	uint64_t retired, hint; /* the lane header */
+	int hint_bad;		/* hint outside the ring: open refuses */
+	uint64_t tail;		/* ring offset where the chain ends */
+	uint64_t pending;	/* valid entries with seq > R: replayed */
+	uint64_t first_pending, last_pending; /* their seqs */
+	uint64_t pending_off;	/* ring offset of the first of them */
+	uint64_t orphans;	/* valid entries with seq > R the chain does
+				 * not reach: cut off by damage, lost */
+	uint64_t first_orphan;	/* the lowest seq of them */
+	uint64_t orphan_off;	/* and its ring offset */
+};
+typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
+/*
+ * Follow every lane's chain as recovery does, without writing to the pool
+ * (which may be mapped read-only and has no lane state yet): *rp gets the
+ * retire watermark R, then @cb is called for each lane in order; a
+ * non-zero return stops the scan and is returned.
+ */
+int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
+	       void *arg);
+
 /* Test hook (tests only): commit without applying, as if the process died
  * right after the durability fence. */
 extern int pm_tx_test_skip_apply;

@@ -247,13 +247,18 @@ static int cmp_found(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int hint_ok(const struct pm_lane *l, uint64_t hint)
+{
+	return hint <= l->ring_size && !(hint % PM_CACHELINE);
+}
+
 static int lanes_read(struct pm_pool *pool, struct scan *s)
 {
 	for (unsigned i = 0; i < pool->nlanes; i++) {
 		struct pm_lane *l = pm_lane_get(pool, i);
 		uint64_t hint = pm_le64(l->hdr->hint);
 
-		if (hint > l->ring_size || hint % PM_CACHELINE)
+		if (!hint_ok(l, hint))
 			return pm_err(PM_E_CORRUPT,
 				      "%s: lane %u: hint %llu outside its ring",
 				      pool->path, i, (unsigned long long)hint);
@@ -302,6 +307,106 @@ static int recover(struct pm_pool *pool)
 	if (!ret)
 		ret = replay(pool, &s);
 	pm_free(s.v);
+	return ret;
+}
+
+static int lanes_alloc(struct pm_pool *pool);
+static void lanes_free(struct pm_pool *pool);
+
+/* ---- read-only scan (pmck) ------------------------------------------------ */
+
+static void scan_lane_report(const struct scan *s, unsigned i,
+			     struct pm_tx_lane_scan *ls)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		const struct found *f = &s->v[k];
+
+		if (f->lane != i)
+			continue;
+		if (!ls->pending || f->seq < ls->first_pending) {
+			ls->first_pending = f->seq;
+			ls->pending_off = f->off;
+		}
+		ls->last_pending = PM_MAX(ls->last_pending, f->seq);
+		ls->pending++;
+	}
+}
+
+static int in_chain(const struct scan *s, unsigned i, uint64_t off)
+{
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k].lane == i && s->v[k].off == off)
+			return 1;
+	return 0;
+}
+
+/* Valid entries with seq > R that the chain does not reach: committed
+ * transactions cut off by a damaged entry before them.  Space is reused
+ * only below a durable R, so nothing else can be there. */
+static void scan_orphans(struct pm_pool *pool, const struct scan *s,
+			 unsigned i, struct pm_tx_lane_scan *ls)
+{
+	const struct pm_lane *l = pm_lane_get(pool, i);
+	struct pm_entry e;
+
+	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
+		if (pm_entry_parse(pool, l, off, &e) || e.seq <= s->r ||
+		    in_chain(s, i, off))
+			continue;
+		if (!ls->orphans || e.seq < ls->first_orphan) {
+			ls->first_orphan = e.seq;
+			ls->orphan_off = off;
+		}
+		ls->orphans++;
+	}
+}
+
+static int scan_lanes(struct pm_pool *pool, struct scan *s,
+		      struct pm_tx_lane_scan *ls)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < pool->nlanes; i++) {
+		struct pm_lane *l = pm_lane_get(pool, i);
+
+		ls[i].lane = i;
+		ls[i].retired = pm_le64(l->hdr->retired);
+		ls[i].hint = pm_le64(l->hdr->hint);
+		ls[i].hint_bad = !hint_ok(l, ls[i].hint);
+		l->dhint = ls[i].hint_bad ? 0 : ls[i].hint;
+		s->r = PM_MAX(s->r, ls[i].retired);
+	}
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++) {
+		if (ls[i].hint_bad)
+			continue;
+		ret = chain(pool, i, s);
+		ls[i].tail = pm_lane_get(pool, i)->tail;
+		scan_lane_report(s, i, &ls[i]);
+	}
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
+		if (!ls[i].hint_bad)
+			scan_orphans(pool, s, i, &ls[i]);
+	return ret;
+}
+
+int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
+	       void *arg)
+{
+	struct pm_tx_lane_scan *ls;
+	struct scan s = { 0 };
+	int ret = lanes_alloc(pool);
+
+	if (ret)
+		return ret;
+	ls = pm_zalloc(pool->nlanes * sizeof(*ls));
+	ret = ls ? scan_lanes(pool, &s, ls) :
+		   pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	*rp = s.r;
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
+		ret = cb(&ls[i], arg);
+	pm_free(ls);
+	pm_free(s.v);
+	lanes_free(pool);
 	return ret;
 }
 
