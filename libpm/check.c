@@ -27,6 +27,7 @@
 #include "log.h"
 #include "os.h"
 #include "pool.h"
+#include "tx.h"
 
 #define SCAN_CHUNK (4UL << 20)
 #define SCAN_PAGE 4096UL
@@ -372,6 +373,70 @@ static int ck_headers(struct ck *c)
 	return make_view(c, &h[best]);
 }
 
+/* ---- lanes ----------------------------------------------------------------- */
+
+static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
+{
+	struct ck *c = arg;
+	const struct pm_pool *v = &c->view;
+	uint64_t off = v->lanes_off + (uint64_t)ls->lane * v->lane_size;
+	char what[32];
+
+	snprintf(what, sizeof(what), "lane %u", ls->lane);
+	if (ls->hint_bad) {
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what, off,
+			sizeof(struct pm_lane_hdr),
+			"none: recovery refuses the pool",
+			"hint %" PRIu64 " is outside the lane's ring",
+			ls->hint);
+		return 0;
+	}
+	if (ls->orphans)
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what,
+			off + sizeof(struct pm_lane_hdr) + ls->tail,
+			ls->orphan_off > ls->tail ? ls->orphan_off - ls->tail :
+						    PM_CACHELINE,
+			"none: recovery cannot reach them",
+			"%" PRIu64 " committed transaction%s from seq %" PRIu64
+			" cut off by a damaged entry at the chain's end",
+			ls->orphans, ls->orphans == 1 ? "" : "s",
+			ls->first_orphan);
+	if (ls->pending)
+		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, what,
+			off + sizeof(struct pm_lane_hdr) + ls->pending_off,
+			v->lane_size - sizeof(struct pm_lane_hdr) -
+				ls->pending_off,
+			"replay them in seq order, as recovery does",
+			"%" PRIu64 " committed transaction%s not yet retired "
+			"(seq %" PRIu64 "..%" PRIu64 ")",
+			ls->pending, ls->pending == 1 ? "" : "s",
+			ls->first_pending, ls->last_pending);
+	else if (!ls->orphans)
+		ck_find(c, PM_CHECK_INFO, PM_AREA_LANES, what, off,
+			v->lane_size, NULL,
+			"retired %" PRIu64 ", nothing to replay", ls->retired);
+	return 0;
+}
+
+/* The lanes through tx.c's own recovery scan, after a media check. */
+static void ck_lanes(struct ck *c)
+{
+	struct pm_pool *v = &c->view;
+	uint64_t len = (uint64_t)v->nlanes * v->lane_size, r;
+	int bad = 0, ret;
+
+	ret = ck_scan(c, v->lanes_off, len, PM_AREA_LANES, "lanes",
+		      PM_CHECK_REPAIRABLE,
+		      "clear the bad block; transactions in it are lost",
+		      &bad);
+	if (ret || bad)
+		return;
+	ret = pm_tx_scan(v, &r, lane_found, c);
+	if (ret)
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, "lanes", v->lanes_off,
+			len, NULL, "cannot be scanned: %s", pm_strerror(ret));
+}
+
 /* ---- the log ----------------------------------------------------------------- */
 
 static int blank(const void *p, size_t len)
@@ -544,6 +609,7 @@ static int ck_pass(struct ck *c)
 	if (ret || !c->have_view)
 		return ret;
 	c->total = c->view.pool_size;
+	ck_lanes(c);
 	ck_log(c);
 	scan_data(c);
 	if (c->nomem)

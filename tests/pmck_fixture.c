@@ -5,6 +5,9 @@
  *
  *   pmck_fixture make FILE SIZE   a pool with 4 lanes of 4 KiB and an
  *                                 8 KiB log of 16 records, closed cleanly
+ *   pmck_fixture crash FILE       open FILE, commit 3 transactions without
+ *                                 applying them (as if killed right after
+ *                                 the commit fence) and exit unclosed
  *   pmck_fixture recoff FILE SEQ  print the file offset of log record SEQ
  *   pmck_fixture seal FILE OFF    recompute the checksum of the header
  *                                 copy at OFF (after editing a field)
@@ -20,11 +23,52 @@
 #include "crc.h"
 #include "layout.h"
 #include "libpm.h"
+#include "tx.h"
 
 static int die(const char *what, int err)
 {
 	fprintf(stderr, "pmck_fixture: %s: %s\n", what, pm_strerror(err));
 	return 1;
+}
+
+/* Transaction @tag.i writes "transaction TAG.I" at data offset 128 * i. */
+static int do_txs(struct pm_pool *pool, int n, int tag)
+{
+	char *data = pm_pool_data(pool, NULL);
+
+	for (int i = 0; i < n; i++) {
+		struct pm_tx *tx;
+		char buf[64];
+		int ret;
+
+		snprintf(buf, sizeof(buf), "transaction %d.%d", tag, i);
+		ret = pm_tx_begin(pool, 256, &tx);
+		if (ret)
+			return die("pm_tx_begin", ret);
+		ret = pm_tx_write(tx, data + 128 * (size_t)i, buf,
+				  strlen(buf) + 1);
+		if (ret) {
+			pm_tx_abort(tx);
+			return die("pm_tx_write", ret);
+		}
+		ret = pm_tx_commit(tx);
+		if (ret)
+			return die("pm_tx_commit", ret);
+	}
+	return 0;
+}
+
+static int crash(const char *path)
+{
+	struct pm_pool *pool;
+	int ret = pm_pool_open(path, 0, &pool);
+
+	if (ret)
+		return die("pm_pool_open", ret);
+	pm_tx_test_skip_apply = 1;
+	if (do_txs(pool, 3, 1))
+		return 1;
+	_exit(0);
 }
 
 static int do_appends(struct pm_pool *pool, int n)
@@ -61,7 +105,7 @@ static int make(const char *path, const char *size_s)
 
 	if (ret)
 		return die("pm_pool_create", ret);
-	ret = do_appends(pool, 16);
+	ret = do_txs(pool, 4, 0) || do_appends(pool, 16);
 	pm_pool_close(pool);
 	return ret;
 }
@@ -128,9 +172,11 @@ int main(int argc, char **argv)
 		return make(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "seal"))
 		return seal(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "crash"))
+		return crash(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "recoff"))
 		return recoff(argv[2], argv[3]);
 	fprintf(stderr, "usage: pmck_fixture make FILE SIZE | seal FILE OFF | "
-			"recoff FILE SEQ\n");
+			"crash FILE | recoff FILE SEQ\n");
 	return 2;
 }

@@ -1,0 +1,51 @@
+#!/bin/sh
+# pmck on transaction lanes: committed transactions not yet applied are
+# replayed by --repair exactly as recovery would; a lane header whose hint
+# leaves the ring, and committed entries cut off by a damaged one, cannot
+# be repaired.
+. "${top_srcdir:-.}/tests/pmck_lib.sh"
+
+P=$T/pool
+LANES=8192
+LANE=4096
+DATA=32768 # lanes end at 24576, then the 8 KiB log
+
+# data_str OFFSET: the NUL-terminated string at a data-area offset
+data_str() {
+	dd if="$P" bs=1 skip=$((DATA + $1)) count=24 status=none | tr -d '\0'
+}
+
+# killed right after three commit fences, before applying them
+mkpool "$P"
+"$FIXTURE" crash "$P" || fail "crash fixture"
+[ "$(data_str 0)" = "transaction 0.0" ] || fail "data applied before replay"
+check_repair "$P" "error: lane [0-9] at offset [0-9]+ \([0-9]+ bytes\): 3 committed transactions not yet retired \(seq 5\.\.7\); repair: replay them in seq order, as recovery does"
+for i in 0 1 2; do
+	[ "$(data_str $((128 * i)))" = "transaction 1.$i" ] ||
+		fail "transaction 1.$i not replayed"
+done
+run_pmck 0 -v "$P"
+expect "ok: lane 0: retired 7, nothing to replay"
+
+# a hint outside the ring: recovery refuses the pool; so does pmck
+mkpool "$P"
+poke "$P" $((LANES + 2 * LANE + 8)) 0d
+dry_run_unchanged 4 "$P"
+expect "fatal: lane 2 at offset $((LANES + 2 * LANE)) \(64 bytes\): hint 13 is outside the lane's ring; repair: none"
+before=$(sum "$P")
+run_pmck 4 --repair "$P"
+[ "$(sum "$P")" = "$before" ] || fail "repair changed the pool"
+
+# the first of three pending entries damaged: the other two are cut off
+mkpool "$P"
+"$FIXTURE" crash "$P" || fail "crash fixture"
+run_pmck 4 --json "$P"
+lane=$(sed -n 's/.*"structure":"lane \([0-9]\)".*/\1/p' "$OUT")
+hint=$(le64 "$P" $((LANES + lane * LANE + 8)))
+poke "$P" $((LANES + lane * LANE + 64 + hint + 40)) ff
+dry_run_unchanged 4 "$P"
+expect "fatal: lane $lane at offset .*: 2 committed transactions from seq 6 cut off by a damaged entry at the chain's end; repair: none"
+run_pmck 4 --repair "$P"
+expect "left uncorrected"
+
+done_tests
