@@ -129,9 +129,10 @@ void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 {
 	/* A true claim stays true: never lower it. */
 	retired = PM_MAX(retired, pm_le64(l->hdr->retired));
-	/* Same line, retired first: a durable hint implies its retired. */
-	__atomic_store_n(&l->hdr->retired, pm_le64(retired), __ATOMIC_RELAXED);
-	__atomic_store_n(&l->hdr->hint, pm_le64(hint), __ATOMIC_RELEASE);
+	/* Same line, retired first: a durable hint implies its retired
+	 * (pm_map_store64 tells the crash simulator about that order). */
+	pm_map_store64(pool->map, &l->hdr->retired, pm_le64(retired));
+	pm_map_store64(pool->map, &l->hdr->hint, pm_le64(hint));
 	pm_map_flush(pool->map, l->hdr, 2 * sizeof(uint64_t));
 }
 
