@@ -17,6 +17,7 @@
 
 #include "arch.h"
 #include "crc.h"
+#include "sim.h"
 #include "tx.h"
 
 static uint64_t tokens;
@@ -482,7 +483,10 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
 		k = advance(pool, l, tx->start, &hint);
 	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
-	ret = pm_map_drain(pool->map); /* the durability point */
+	/* the durability point */
+	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
+		      0 :
+		      pm_map_drain(pool->map);
 	advanced(l, k, hint);
 	finish(tx, seq, end);
 	tx_end(tx);
