@@ -21,6 +21,8 @@ static const struct crash_workload *const workloads[] = {
 	&crash_wl_flag,
 	&crash_wl_log,
 	&crash_wl_pool,
+	&crash_wl_tx,
+	&crash_wl_tx_mt,
 };
 
 static void usage(FILE *f)
