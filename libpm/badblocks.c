@@ -485,7 +485,7 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 {
 	struct stat st;
 	uint64_t bsize, off, end, fend;
-	int ret;
+	int ret, pool;
 
 	if (fstat(fd, &st))
 		return -errno;
@@ -505,12 +505,13 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 		return pm_err(-EINVAL, "%s: offset %#llx is past the end",
 			      path, (unsigned long long)bb->offset);
 	end = PM_MIN(end, fend);
+	pool = pm_bb_pool_probe(fd);
 	ret = fresh_blocks(fd, off, end - off, (uint64_t)st.st_size);
 	if (ret)
 		return ret;
 	pm_warn("%s: cleared [%#llx, +%#llx): its contents are lost (zero)",
 		path, (unsigned long long)off, (unsigned long long)(end - off));
-	return 0;
+	return pm_bb_pool_cleared(fd, path, off, end - off, pool);
 }
 
 /**

@@ -12,6 +12,8 @@
 
 #include "libpm.h"
 
+struct pm_pool;
+
 #define PM_SECTOR 512
 
 /* A growable list of byte ranges. */
@@ -61,5 +63,30 @@ int pm_bb_region_of(const char *path, unsigned *id);
 
 /* The bad ranges of open file @fd as merged file offsets. */
 int pm_bb_fd(int fd, struct pm_bb_list *out);
+
+/* Name of a pool area: "header A", "lane", "user data", ... */
+const char *pm_area_name(enum pm_area a);
+
+/*
+ * At open, after the header is validated: list the pool file's bad
+ * blocks into pool->bbs/nbbs/bb_status, each split by the structure it
+ * hits, and apply the policy: metadata with no stand-in (both header
+ * copies, a lane, the log area) gives PM_E_BADBLOCKS unless
+ * PM_POOL_IGNORE_BADBLOCKS; one header copy or user data only warns.  A
+ * device that cannot tell never blocks the open.
+ */
+int pm_bb_pool_open(struct pm_pool *pool);
+
+/* 1 if a header copy of the file @fd has the pool magic (bbmap.c). */
+int pm_bb_pool_probe(int fd);
+
+/*
+ * After [off, +len) of the file @fd was cleared (bbmap.c): if it is (or,
+ * per @was_pool, was) a pool, rewrite a header copy in the range from the other copy and log
+ * which structures lost their contents.  0, PM_E_CORRUPT if no copy is
+ * valid, or -errno; 0 for a file that is not a pool.
+ */
+int pm_bb_pool_cleared(int fd, const char *path, uint64_t off,
+		       uint64_t len, int was_pool);
 
 #endif /* PM_BADBLOCKS_H */

@@ -305,6 +305,12 @@ int pm_log_get_info(struct pm_log *log, struct pm_log_info *info);
 int pm_badblocks_list(const char *path, struct pm_badblock **bbs,
 		      size_t *nbbs);
 void pm_badblocks_free(struct pm_badblock *bbs);
+/* Bad ranges of a pool file, split by the structure they hit, read
+ * without opening or mapping the pool; free with
+ * pm_pool_badblocks_free(). */
+int pm_pool_badblocks_list(const char *path, struct pm_pool_badblock **bbs,
+			   size_t *nbbs);
+void pm_pool_badblocks_free(struct pm_pool_badblock *bbs);
 /* Give the range fresh blocks; its old contents are lost. */
 int pm_badblocks_clear(const char *path, const struct pm_badblock *bb);
 /* Copy from the mapping; -EIO instead of SIGBUS on poisoned memory. */

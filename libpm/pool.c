@@ -19,7 +19,9 @@
 
 #include "crc.h"
 #include "os.h"
+#include "badblocks.h"
 #include "pool.h"
+#include "safe.h"
 
 static uint64_t pool_ids;
 
@@ -417,11 +419,20 @@ static int pick_header(struct pm_pool *pool, uint64_t fsize)
 	struct pm_hdr h[2];
 	const char *why[2] = { "missing", "missing" };
 	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best, ret;
+	int bad[2] = { 0, 0 };
 
 	for (int i = 0; i < 2; i++) {
 		if (!pm_range_ok(offs[i], sizeof(h[i]), fsize))
 			continue;
-		memcpy(&h[i], pool->base + offs[i], sizeof(h[i]));
+		ret = pm_safe_copy(&h[i], pool->base + offs[i], sizeof(h[i]));
+		if (ret && ret != -EIO)
+			return ret;
+		if (ret) {
+			why[i] = "is on a bad block";
+			st[i] = PM_E_CORRUPT;
+			bad[i] = 1;
+			continue;
+		}
 		st[i] = pm_hdr_check(&h[i], fsize, &why[i]);
 	}
 	best = pm_hdr_pick(h, st);
@@ -433,6 +444,8 @@ static int pick_header(struct pm_pool *pool, uint64_t fsize)
 			      pool->path, pm_strerror(ret), why[0], why[1]);
 	}
 	pool->hdr = h[best];
+	if (bad[!best]) /* a store there would fault: clearing rebuilds it */
+		return 0;
 	if (st[!best] || memcmp(&h[0], &h[1], sizeof(h[0]))) {
 		pm_warn("%s: header %c %s, rewritten from header %c",
 			pool->path, best ? 'A' : 'B',
@@ -525,7 +538,9 @@ PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 			     path, pool->hdr.layout, layout);
 		goto err;
 	}
-	ret = pool_boot(pool);
+	ret = pm_bb_pool_open(pool);
+	if (!ret)
+		ret = pool_boot(pool);
 	if (ret)
 		goto err;
 	*poolp = pool;

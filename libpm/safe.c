@@ -136,8 +136,9 @@ int pm_safe_copy(void *dst, const void *src, size_t len)
 	p->hi = (uintptr_t)src + len;
 	if (sigsetjmp(p->env, 0)) {
 		unblock_sigbus();
-		return pm_err(-EIO, "poisoned memory at %p (copy of %zu "
-			      "bytes from %p)", p->fault, len, src);
+		pm_dbg("poisoned memory at %p (copy of %zu bytes from %p)",
+		       p->fault, len, src);
+		return -EIO;
 	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	p->armed = 1;
@@ -168,6 +169,7 @@ PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst,
 			   const void *src, size_t len)
 {
 	uintptr_t s = (uintptr_t)src, base;
+	int ret;
 
 	if (!map || !dst || !src)
 		return pm_err(-EINVAL, "pm_read_safe: NULL argument");
@@ -175,5 +177,9 @@ PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst,
 	if (s < base || !pm_range_ok(s - base, len, map->size))
 		return pm_err(-EINVAL, "pm_read_safe: [%p, +%zu) is outside "
 			      "the mapping", src, len);
-	return pm_safe_copy(dst, src, len);
+	ret = pm_safe_copy(dst, src, len);
+	if (ret == -EIO)
+		return pm_err(ret, "pm_read_safe: [%p, +%zu) is poisoned",
+			      src, len);
+	return ret;
 }

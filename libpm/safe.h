@@ -10,7 +10,8 @@
 /*
  * Copy @len bytes from @src to @dst; a SIGBUS for poisoned or vanished
  * memory inside [src, src + len) gives -EIO (dst partly written) instead
- * of ending the process.  No range check: pm_read_safe() does that.
+ * of ending the process.  No range check and no message at error level:
+ * pm_read_safe() adds both.
  */
 int pm_safe_copy(void *dst, const void *src, size_t len);
 

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bbmap.c - the bad-block map of a pool: which structure each bad range
+ * hits (header copy, lane, log area, user data), the open policy, and
+ * what a clear rebuilds.
+ *
+ * Invariant: a pool whose metadata is on a bad block with no stand-in is
+ * not opened unless the caller says so; a header copy is only ever
+ * rewritten from a copy that validates, whole, and fsynced before the
+ * clear returns.  Headers of a pool that is not open are read with
+ * pread(), so a bad block costs -EIO, never a signal.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "badblocks.h"
+#include "internal.h"
+#include "os.h"
+#include "pool.h"
+
+/* ---- pool structures -------------------------------------------------- */
+
+struct pbb_list {
+	struct pm_pool_badblock *v;
+	size_t n;
+	size_t cap;
+};
+
+static int pbb_add(struct pbb_list *l, uint64_t off, uint64_t len,
+		   enum pm_area area, unsigned lane)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		void *v = pm_realloc(l->v, cap * sizeof(*l->v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct pm_pool_badblock){ off, len, area, lane };
+	return 0;
+}
+
+/* The structure at file offset @pos and the offset where it ends. */
+static enum pm_area area_at(const struct pm_pool *p, uint64_t pos,
+			    unsigned *lane, uint64_t *end)
+{
+	uint64_t lanes_end = p->lanes_off + (uint64_t)p->nlanes * p->lane_size;
+
+	*lane = 0;
+	if (pos < PM_HDR_A_OFF + PM_HDR_SIZE)
+		return *end = PM_HDR_A_OFF + PM_HDR_SIZE, PM_AREA_HEADER_A;
+	if (pos < PM_HDR_B_OFF + PM_HDR_SIZE)
+		return *end = PM_HDR_B_OFF + PM_HDR_SIZE, PM_AREA_HEADER_B;
+	if (pos >= p->lanes_off && pos < lanes_end) {
+		*lane = (unsigned)((pos - p->lanes_off) / p->lane_size);
+		*end = p->lanes_off + (*lane + 1ULL) * p->lane_size;
+		return PM_AREA_LANES;
+	}
+	if (p->log_size && pos >= p->log_off && pos - p->log_off < p->log_size)
+		return *end = p->log_off + p->log_size, PM_AREA_LOG;
+	if (pos >= p->data_off && pos - p->data_off < p->data_size)
+		return *end = p->data_off + p->data_size, PM_AREA_DATA;
+	*end = UINT64_MAX;
+	if (p->log_size && pos < p->log_off)
+		*end = p->log_off;
+	else if (pos < p->data_off)
+		*end = p->data_off;
+	else if (pos < p->pool_size)
+		*end = p->pool_size;
+	return PM_AREA_NONE;
+}
+
+static int classify(const struct pm_pool *pool, const struct pm_bb_list *l,
+		    struct pbb_list *out)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		uint64_t pos = l->v[i].offset;
+		uint64_t end = pos + l->v[i].length;
+
+		while (pos < end) {
+			unsigned lane;
+			uint64_t aend;
+			enum pm_area a = area_at(pool, pos, &lane, &aend);
+			uint64_t e = PM_MIN(aend, end);
+			int ret = pbb_add(out, pos, e - pos, a, lane);
+
+			if (ret)
+				return ret;
+			pos = e;
+		}
+	}
+	return 0;
+}
+
+const char *pm_area_name(enum pm_area a)
+{
+	static const char *const names[] = {
+		[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
+		[PM_AREA_LANES] = "lane",	  [PM_AREA_LOG] = "log area",
+		[PM_AREA_DATA] = "user data",	  [PM_AREA_NONE] = "padding",
+	};
+
+	return (unsigned)a < PM_ARRAY_SIZE(names) ? names[a] : "?";
+}
+
+/* "lane 3 [0x5000, +0x1000), ..." for the entries whose area is in
+ * @mask, as much as fits in @buf. */
+static void describe(const struct pbb_list *l, unsigned mask, char *buf,
+		     size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n && o < len; i++) {
+		const struct pm_pool_badblock *b = &l->v[i];
+		char lane[16] = "";
+
+		if (!(mask & (1U << b->area)))
+			continue;
+		if (b->area == PM_AREA_LANES)
+			snprintf(lane, sizeof(lane), " %u", b->lane);
+		o += (size_t)snprintf(buf + o, len - o, "%s%s%s [%#llx, +%#llx)",
+				      o ? ", " : "", pm_area_name(b->area),
+				      lane, (unsigned long long)b->offset,
+				      (unsigned long long)b->length);
+	}
+}
+
+#define BIT(a) (1U << (a))
+#define META_MASK (BIT(PM_AREA_LANES) | BIT(PM_AREA_LOG))
+#define HDR_MASK (BIT(PM_AREA_HEADER_A) | BIT(PM_AREA_HEADER_B))
+
+/*
+ * Metadata with no stand-in (both header copies, a lane, the log area)
+ * refuses the open unless PM_POOL_IGNORE_BADBLOCKS; one header copy is
+ * covered by the other; user data only warns.
+ */
+static int open_policy(const struct pm_pool *pool, const struct pbb_list *l)
+{
+	unsigned hit = 0;
+	char buf[400];
+
+	for (size_t i = 0; i < l->n; i++)
+		hit |= BIT(l->v[i].area);
+	if ((hit & META_MASK) || (hit & HDR_MASK) == HDR_MASK) {
+		describe(l, META_MASK | HDR_MASK, buf, sizeof(buf));
+		if (!(pool->flags & PM_POOL_IGNORE_BADBLOCKS))
+			return pm_err(PM_E_BADBLOCKS, "%s: bad blocks in pool "
+				      "metadata: %s; 'pmtool badblocks clear' "
+				      "replaces them (their contents are "
+				      "lost)", pool->path, buf);
+		pm_warn("%s: opened with bad blocks in metadata: %s",
+			pool->path, buf);
+	} else if (hit & HDR_MASK) {
+		pm_warn("%s: header %c is on a bad block, header %c stands in",
+			pool->path, hit & BIT(PM_AREA_HEADER_A) ? 'A' : 'B',
+			hit & BIT(PM_AREA_HEADER_A) ? 'B' : 'A');
+	}
+	if (hit & BIT(PM_AREA_DATA)) {
+		describe(l, BIT(PM_AREA_DATA), buf, sizeof(buf));
+		pm_warn("%s: bad blocks in user data (reads there fail): %s",
+			pool->path, buf);
+	}
+	return 0;
+}
+
+int pm_bb_pool_open(struct pm_pool *pool)
+{
+	struct pm_bb_list l = { 0 };
+	struct pbb_list out = { 0 };
+	int ret = pm_bb_fd(pool->map->fd, &l);
+
+	pool->bb_status = ret;
+	if (ret) {
+		pm_bb_list_free(&l);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret != -ENOTSUP)
+			pm_warn("%s: bad blocks could not be listed: %s",
+				pool->path, pm_strerror(ret));
+		return 0;
+	}
+	ret = classify(pool, &l, &out);
+	pm_bb_list_free(&l);
+	pool->bbs = out.v;
+	pool->nbbs = out.n;
+	return ret ? ret : open_policy(pool, &out);
+}
+
+/* ---- pools from a path (not open) ------------------------------------- */
+
+/* Read both header copies with pread (a bad block gives EIO, not SIGBUS)
+ * and take the valid one with the highest gen.  @ok[i]: copy i valid. */
+static int read_headers(int fd, uint64_t fsize, struct pm_hdr h[2], int ok[2])
+{
+	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+	const char *why;
+	int best = -1, magic = 0;
+
+	for (int i = 0; i < 2; i++) {
+		ssize_t n = pread(fd, &h[i], sizeof(h[i]), (off_t)offs[i]);
+
+		ok[i] = n == (ssize_t)sizeof(h[i]) &&
+			!pm_hdr_check(&h[i], fsize, &why);
+		magic |= n == (ssize_t)sizeof(h[i]) &&
+			 !memcmp(h[i].magic, PM_POOL_MAGIC, sizeof(h[i].magic));
+		if (ok[i] && (best < 0 || pm_le64(h[i].gen) >
+						  pm_le64(h[best].gen)))
+			best = i;
+	}
+	if (best < 0)
+		return magic ? PM_E_CORRUPT : PM_E_NOT_POOL;
+	return best;
+}
+
+static void geometry_from(const struct pm_hdr *h, struct pm_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pool_size = pm_le64(h->pool_size);
+	p->lanes_off = pm_le64(h->lanes_off);
+	p->lane_size = pm_le64(h->lane_size);
+	p->nlanes = pm_le32(h->nlanes);
+	p->log_off = pm_le64(h->log_off);
+	p->log_size = pm_le64(h->log_size);
+	p->data_off = pm_le64(h->data_off);
+	p->data_size = pm_le64(h->data_size);
+}
+
+static uint64_t file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+/* After [off, +len) of a pool file was cleared: rewrite a header copy in
+ * it from the other, and say which structures lost their contents. */
+int pm_bb_pool_probe(int fd)
+{
+	struct pm_hdr h[2];
+	int ok[2];
+
+	return read_headers(fd, file_size(fd), h, ok) != PM_E_NOT_POOL;
+}
+
+int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
+		       int was_pool)
+{
+	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+	struct pm_bb_list l = { 0 };
+	struct pbb_list out = { 0 };
+	struct pm_pool geo;
+	struct pm_hdr h[2];
+	int ok[2], best, ret = 0;
+	char buf[400];
+	ssize_t w;
+
+	best = read_headers(fd, file_size(fd), h, ok);
+	if (best == PM_E_NOT_POOL && !was_pool)
+		return 0;
+	if (best < 0)
+		return pm_err(PM_E_CORRUPT, "%s: no valid pool header copy is "
+			      "left to rebuild from", path);
+	for (int i = 0; i < 2; i++) {
+		if (ok[i] || off >= offs[i] + PM_HDR_SIZE ||
+		    off + len <= offs[i])
+			continue;
+		w = pm_os_pwrite(fd, &h[best], sizeof(h[best]), (off_t)offs[i]);
+		ret = w < 0 ? (int)w : w != (ssize_t)sizeof(h[best]) ? -EIO :
+			pm_os_fsync(fd);
+		if (ret)
+			return pm_err(ret, "%s: rewriting header %c: %s", path,
+				      'A' + i, pm_strerror(ret));
+		pm_warn("%s: header %c rebuilt from header %c", path, 'A' + i,
+			'A' + best);
+	}
+	geometry_from(&h[best], &geo);
+	if (pm_bb_add(&l, off, len) || classify(&geo, &l, &out)) {
+		ret = -ENOMEM;
+	} else {
+		describe(&out, ~HDR_MASK, buf, sizeof(buf));
+		if (buf[0])
+			pm_warn("%s: lost (now zero): %s", path, buf);
+	}
+	pm_bb_list_free(&l);
+	pm_free(out.v);
+	return ret;
+}
+
+/**
+ * pm_pool_badblocks_list - bad ranges of a pool file and what they hit
+ * @path: a pool file (need not be openable)
+ * @bbs: set to an array to be freed with pm_pool_badblocks_free()
+ * @nbbs: set to the number of entries
+ *
+ * The pool is not opened or mapped: its headers are read with pread(), so
+ * a header on a bad block costs an error, not a signal.  A range that
+ * spans structures is split at their borders.
+ *
+ * Return: 0, -ENOTSUP if the device cannot report bad blocks,
+ * PM_E_NOT_POOL, PM_E_CORRUPT if no header copy is valid, or -errno.
+ */
+PM_EXPORT int pm_pool_badblocks_list(const char *path,
+				     struct pm_pool_badblock **bbs,
+				     size_t *nbbs)
+{
+	struct pm_bb_list l = { 0 };
+	struct pbb_list out = { 0 };
+	struct pm_pool geo;
+	struct pm_hdr h[2];
+	int fd, ok[2], ret;
+
+	if (!path || !bbs || !nbbs)
+		return pm_err(-EINVAL, "pm_pool_badblocks_list: NULL argument");
+	*bbs = NULL;
+	*nbbs = 0;
+	fd = pm_os_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
+	ret = read_headers(fd, file_size(fd), h, ok);
+	if (ret >= 0) {
+		geometry_from(&h[ret], &geo);
+		ret = pm_bb_fd(fd, &l);
+	} else {
+		ret = pm_err(ret, "%s: %s", path, pm_strerror(ret));
+	}
+	if (!ret)
+		ret = classify(&geo, &l, &out);
+	close(fd);
+	pm_bb_list_free(&l);
+	if (ret) {
+		pm_free(out.v);
+		return ret;
+	}
+	*bbs = out.v;
+	*nbbs = out.n;
+	return 0;
+}
+
+/**
+ * pm_pool_badblocks_free - free a list from pm_pool_badblocks_list()
+ * @bbs: the list, or NULL
+ */
+PM_EXPORT void pm_pool_badblocks_free(struct pm_pool_badblock *bbs)
+{
+	pm_free(bbs);
+}

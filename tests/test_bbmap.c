@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_bbmap.c - bad blocks of a real pool file (on the test's file
+ * system, through its real FIEMAP) named by a fake sysfs tree: which
+ * structure they hit, the open policy, and what a clear rebuilds.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "layout.h"
+#include "libpm.h"
+
+#define POOL_SIZE (4UL << 20)
+#define DISK "/sys/devices/ndbus0/region0/namespace0.0/block/pmem0"
+
+static char dir[128], root[256], path[256], logbuf[2048];
+static struct pm_pool_info geo;
+
+static void on_log(int level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	snprintf(logbuf + strlen(logbuf), sizeof(logbuf) - strlen(logbuf),
+		 "%s\n", msg);
+}
+
+static void sh(const char *cmd, const char *a, const char *b)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s %s %s", cmd, a, b);
+	assert_int_equal(system(buf), 0);
+}
+
+/* The device sector holding byte @off of the pool file. */
+static uint64_t sector_at(uint64_t off)
+{
+	size_t sz = sizeof(struct fiemap) + 64 * sizeof(struct fiemap_extent);
+	struct fiemap *fm = calloc(1, sz);
+	int fd = open(path, O_RDONLY);
+	uint64_t s = UINT64_MAX;
+
+	fm->fm_length = FIEMAP_MAX_OFFSET;
+	fm->fm_flags = FIEMAP_FLAG_SYNC;
+	fm->fm_extent_count = 64;
+	assert_int_equal(ioctl(fd, FS_IOC_FIEMAP, fm), 0);
+	for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
+		struct fiemap_extent *e = &fm->fm_extents[i];
+
+		if (off >= e->fe_logical && off < e->fe_logical + e->fe_length)
+			s = (e->fe_physical + off - e->fe_logical) / 512;
+	}
+	close(fd);
+	free(fm);
+	assert_true(s != UINT64_MAX);
+	return s;
+}
+
+/* Mark the sectors holding file offsets @offs (ended by UINT64_MAX). */
+static void bad_at(const uint64_t *offs)
+{
+	char p[512], line[64];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s%s/badblocks", root, DISK);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	for (; *offs != UINT64_MAX; offs++) {
+		snprintf(line, sizeof(line), "%llu 1\n",
+			 (unsigned long long)sector_at(*offs));
+		fputs(line, f);
+	}
+	fclose(f);
+}
+
+static int group_setup(void **state)
+{
+	struct pm_pool *p;
+	struct stat st;
+	char link[512];
+
+	snprintf(dir, sizeof(dir), "/tmp/test_bbmap.%d", getpid());
+	snprintf(root, sizeof(root), "%s/root", dir);
+	snprintf(path, sizeof(path), "%s/pool", dir);
+	snprintf(link, sizeof(link), "%s/sys/dev/block", root);
+	sh("mkdir -p", link, "");
+	snprintf(link, sizeof(link), "%s" DISK, root);
+	sh("mkdir -p", link, "");
+	if (stat(dir, &st))
+		return -1;
+	snprintf(link, sizeof(link), "%s/sys/dev/block/%u:%u", root,
+		 major(st.st_dev), minor(st.st_dev));
+	if (symlink("../../.." DISK, link))
+		return -1;
+	setenv("PM_SYSFS_ROOT", root, 1);
+	if (pm_pool_create(path, POOL_SIZE, NULL, &p))
+		return -1;
+	pm_pool_info(p, &geo);
+	pm_pool_close(p);
+	pm_set_log_fn(on_log, NULL);
+	pm_set_log_level(PM_LOG_WARN);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	sh("rm -rf", dir, "");
+	return 0;
+}
+
+static int setup(void **state)
+{
+	static const uint64_t none[] = { UINT64_MAX };
+
+	bad_at(none);
+	logbuf[0] = '\0';
+	return 0;
+}
+
+static void test_pm_pool_open_data_warns(void **state)
+{
+	const uint64_t at[] = { geo.data_offset + 3 * 4096 + 512,
+				UINT64_MAX };
+	struct pm_pool_info info;
+	struct pm_pool *p;
+
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	assert_int_equal(info.badblocks_status, 0);
+	assert_int_equal(info.nbadblocks, 1);
+	assert_int_equal(info.badblocks[0].area, PM_AREA_DATA);
+	assert_int_equal(info.badblocks[0].offset, geo.data_offset + 3 * 4096);
+	assert_int_equal(info.badblocks[0].length, 4096);
+	pm_pool_close(p);
+	assert_non_null(strstr(logbuf, "bad blocks in user data"));
+}
+
+static void test_pm_pool_open_one_header_stands_in(void **state)
+{
+	const uint64_t at[] = { 100, UINT64_MAX };
+	struct pm_pool_info info;
+	struct pm_pool *p;
+
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	assert_int_equal(info.nbadblocks, 1);
+	assert_int_equal(info.badblocks[0].area, PM_AREA_HEADER_A);
+	pm_pool_close(p);
+	assert_non_null(strstr(logbuf, "header B stands in"));
+}
+
+static void test_pm_pool_open_metadata_refused(void **state)
+{
+	const uint64_t both[] = { 0, PM_HDR_B_OFF + 600, UINT64_MAX };
+	const uint64_t lane[] = { geo.lanes_offset + geo.lane_size + 64,
+				  UINT64_MAX };
+	struct pm_pool_info info;
+	struct pm_pool *p;
+
+	bad_at(both);
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
+	assert_non_null(strstr(logbuf, "header A [0, +0x1000), header B "
+				       "[0x1000, +0x1000)"));
+	assert_int_equal(pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS, &p), 0);
+	pm_pool_close(p);
+
+	bad_at(lane);
+	logbuf[0] = '\0';
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
+	assert_non_null(strstr(logbuf, "lane 1 ["));
+	assert_int_equal(pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	assert_int_equal(info.badblocks[0].area, PM_AREA_LANES);
+	assert_int_equal(info.badblocks[0].lane, 1);
+	pm_pool_close(p);
+}
+
+static void test_pm_pool_open_unsupported_device(void **state)
+{
+	struct pm_pool_info info;
+	struct pm_pool *p;
+	char bb[512];
+
+	snprintf(bb, sizeof(bb), "%s%s/badblocks", root, DISK);
+	unlink(bb);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	assert_int_equal(info.badblocks_status, -ENOTSUP);
+	assert_int_equal(info.nbadblocks, 0);
+	pm_pool_close(p);
+}
+
+/* A range over the end of header B and lane 0 is split at the border. */
+static void test_pm_pool_badblocks_list_split(void **state)
+{
+	char p[512], text[64];
+	struct pm_pool_badblock *bbs;
+	size_t n;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s%s/badblocks", root, DISK);
+	f = fopen(p, "w");
+	snprintf(text, sizeof(text), "%llu 16\n",
+		 (unsigned long long)sector_at(PM_HDR_B_OFF));
+	fputs(text, f);
+	fclose(f);
+	/* Only if header B and lane 0 are contiguous on the device. */
+	if (sector_at(PM_LANES_OFF) != sector_at(PM_HDR_B_OFF) + 8)
+		skip();
+	assert_int_equal(pm_pool_badblocks_list(path, &bbs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(bbs[0].area, PM_AREA_HEADER_B);
+	assert_int_equal(bbs[0].offset, PM_HDR_B_OFF);
+	assert_int_equal(bbs[1].area, PM_AREA_LANES);
+	assert_int_equal(bbs[1].lane, 0);
+	assert_int_equal(bbs[1].offset, PM_LANES_OFF);
+	assert_int_equal(bbs[1].length, 4096);
+	pm_pool_badblocks_free(bbs);
+	assert_int_equal(pm_pool_badblocks_list(dir, &bbs, &n), PM_E_NOT_POOL);
+}
+
+static void test_pm_badblocks_clear_rebuilds_header(void **state)
+{
+	struct pm_badblock bb = { 10, 20 };
+	struct pm_hdr a, b;
+	int fd = open(path, O_RDWR);
+
+	/* Header A damaged: the clear rebuilds it from B. */
+	assert_int_equal(pwrite(fd, "junk", 4, 0), 4);
+	assert_int_equal(pm_badblocks_clear(path, &bb), 0);
+	assert_int_equal(pread(fd, &a, sizeof(a), PM_HDR_A_OFF), sizeof(a));
+	assert_int_equal(pread(fd, &b, sizeof(b), PM_HDR_B_OFF), sizeof(b));
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_non_null(strstr(logbuf, "header A rebuilt from header B"));
+	/* A lane's contents are lost, and said so. */
+	bb.offset = geo.lanes_offset + 2 * geo.lane_size;
+	logbuf[0] = '\0';
+	assert_int_equal(pm_badblocks_clear(path, &bb), 0);
+	assert_non_null(strstr(logbuf, "lost (now zero): lane 2"));
+	close(fd);
+}
+
+static void test_pm_badblocks_clear_both_headers_lost(void **state)
+{
+	struct pm_badblock bb = { 0, 2 * 4096 };
+	char p2[300];
+	struct pm_pool *p;
+
+	snprintf(p2, sizeof(p2), "%s.copy", path);
+	sh("cp", path, p2);
+	assert_int_equal(pm_badblocks_clear(p2, &bb), PM_E_CORRUPT);
+	assert_int_equal(pm_pool_open(p2, 0, &p), PM_E_NOT_POOL);
+	unlink(p2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_pm_pool_open_data_warns, setup),
+		cmocka_unit_test_setup(test_pm_pool_open_one_header_stands_in,
+				       setup),
+		cmocka_unit_test_setup(test_pm_pool_open_metadata_refused,
+				       setup),
+		cmocka_unit_test_setup(test_pm_pool_open_unsupported_device,
+				       setup),
+		cmocka_unit_test_setup(test_pm_pool_badblocks_list_split,
+				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_clear_rebuilds_header,
+				       setup),
+		cmocka_unit_test_setup(
+			test_pm_badblocks_clear_both_headers_lost, setup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
