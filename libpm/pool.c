@@ -22,6 +22,7 @@
 #include "badblocks.h"
 #include "pool.h"
 #include "safe.h"
+#include "usc.h"
 
 static uint64_t pool_ids;
 
@@ -395,6 +396,8 @@ PM_EXPORT int pm_pool_create(const char *path, size_t size,
 	if (ret)
 		goto err_unlink;
 	ret = create_format(pool, size, &o, &g);
+	if (!ret)
+		ret = pm_usc_open(pool);
 	if (ret)
 		goto err_unlink;
 	ret = pool_boot(pool);
@@ -540,6 +543,8 @@ PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 	}
 	ret = pm_bb_pool_open(pool);
 	if (!ret)
+		ret = pm_usc_open(pool);
+	if (!ret)
 		ret = pool_boot(pool);
 	if (ret)
 		goto err;
@@ -574,6 +579,7 @@ PM_EXPORT void pm_pool_close(struct pm_pool *pool)
 		return;
 	pm_log_shutdown(pool);
 	pm_tx_shutdown(pool);
+	pm_usc_close(pool);
 	pool_free(pool);
 }
 

@@ -34,6 +34,7 @@ struct pm_pool {
 	unsigned header_repaired;
 	uint64_t tx_replayed;
 	enum pm_shutdown_state shutdown;
+	int usc_armed; /* usc.c set the dirty flag: clear it at close */
 	int bb_status;
 	struct pm_pool_badblock *bbs;
 	size_t nbbs;

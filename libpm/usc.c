@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * usc.c - unsafe-shutdown detection.  While a pool is open its header
+ * holds the summed dirty-shutdown count (USC) of the DIMMs behind it, a
+ * hash of their ids, and dirty = 1.  If the count has moved when the pool
+ * is next opened and dirty is still set, the platform lost power without
+ * completing its flush (ADR failure) while the pool was open: stores the
+ * library had made durable may be gone.
+ *
+ * Invariant: the record is only ever written through pm_pool_hdr_write()
+ * (two copies, one valid at every instant); dirty = 1 is durable before
+ * the pool is used, and cleared only after everything else at close.  A
+ * platform that cannot tell (no libndctl, no DIMMs, no counter) never
+ * blocks create or open and leaves the record untouched.
+ */
+#include "badblocks.h"
+#include "internal.h"
+#include "pool.h"
+#include "usc.h"
+
+enum pm_shutdown_state pm_usc_judge(const struct pm_hdr *h, int rret,
+				    uint64_t usc, uint64_t id)
+{
+	uint32_t was = pm_le32(h->sds_state);
+
+	if (rret == -ENOTSUP)
+		return PM_SHUTDOWN_UNSUPPORTED;
+	if (rret)
+		return PM_SHUTDOWN_ERROR;
+	if (!pm_le32(h->dirty))
+		return PM_SHUTDOWN_CLEAN;
+	/* The stored count was never read, or from other DIMMs (the pool
+	 * moved): there is nothing to compare with. */
+	if ((was != PM_SHUTDOWN_CLEAN && was != PM_SHUTDOWN_DIRTY) ||
+	    pm_le64(h->dimm_id) != id)
+		return PM_SHUTDOWN_CLEAN;
+	return pm_le64(h->usc) == usc ? PM_SHUTDOWN_CLEAN : PM_SHUTDOWN_DIRTY;
+}
+
+/* A store to a header copy on a bad block would fault. */
+static int header_on_bad_block(const struct pm_pool *pool)
+{
+	for (size_t i = 0; i < pool->nbbs; i++)
+		if (pool->bbs[i].area == PM_AREA_HEADER_A ||
+		    pool->bbs[i].area == PM_AREA_HEADER_B)
+			return 1;
+	return 0;
+}
+
+static int refuse_dirty(struct pm_pool *pool, uint64_t usc)
+{
+	unsigned long long was = pm_le64(pool->hdr.usc);
+
+	if (!(pool->flags & PM_POOL_IGNORE_SHUTDOWN))
+		return pm_err(PM_E_UNSAFE_SHUTDOWN, "%s: the DIMMs' dirty-"
+			      "shutdown count went from %llu to %llu while "
+			      "the pool was open: data made durable may be "
+			      "lost; check the pool, then open it with "
+			      "PM_POOL_IGNORE_SHUTDOWN", pool->path, was,
+			      (unsigned long long)usc);
+	pm_warn("%s: unsafe shutdown while open (count %llu -> %llu), "
+		"opened as asked", pool->path, was, (unsigned long long)usc);
+	return 0;
+}
+
+int pm_usc_open(struct pm_pool *pool)
+{
+	uint64_t usc = 0, id = 0;
+	int rret = pm_usc_read(pool->map->fd, &usc, &id);
+	int ret;
+
+	pool->shutdown = pm_usc_judge(&pool->hdr, rret, usc, id);
+	pool->usc_armed = 0;
+	switch (pool->shutdown) {
+	case PM_SHUTDOWN_UNSUPPORTED:
+		return 0;
+	case PM_SHUTDOWN_ERROR:
+		pm_warn("%s: dirty-shutdown count unreadable (%s): an unsafe "
+			"shutdown would go unnoticed", pool->path,
+			pm_strerror(rret));
+		return rret == -ENOMEM ? rret : 0;
+	case PM_SHUTDOWN_DIRTY:
+		ret = refuse_dirty(pool, usc);
+		if (ret)
+			return ret;
+		break;
+	case PM_SHUTDOWN_CLEAN:
+		break;
+	}
+	if (header_on_bad_block(pool)) {
+		pm_warn("%s: a header copy is on a bad block: the unsafe-"
+			"shutdown record is not updated", pool->path);
+		return 0;
+	}
+	pool->hdr.usc = pm_le64(usc);
+	pool->hdr.dimm_id = pm_le64(id);
+	pool->hdr.dirty = pm_le32(1);
+	pool->hdr.sds_state = pm_le32(pool->shutdown);
+	ret = pm_pool_hdr_write(pool);
+	pool->usc_armed = !ret;
+	return ret;
+}
+
+void pm_usc_close(struct pm_pool *pool)
+{
+	if (!pool->usc_armed)
+		return;
+	pool->hdr.dirty = 0;
+	if (pm_pool_hdr_write(pool))
+		pm_warn("%s: the dirty flag stays set: the next open compares "
+			"the dirty-shutdown count", pool->path);
+	pool->usc_armed = 0;
+}
