@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* pmtool - create, inspect and maintain libpm files. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ static int usage(FILE *f)
 		"  info FILE\n"
 		"  log dump [--from SEQ] FILE\n"
 		"  stats FILE\n"
+		"  badblocks list|clear FILE\n"
 		"sizes take a K, M or G suffix (powers of 1024)\n");
 	return f == stderr ? 2 : 0;
 }
@@ -366,6 +368,189 @@ static int cmd_stats(const char *path)
 	return 0;
 }
 
+/* ---- badblocks list|clear ------------------------------------------------ */
+
+/* A file's bad ranges; for a pool, each split by the structure it hits. */
+struct bb_set {
+	int status; /* 0 or -ENOTSUP */
+	int pool;
+	size_t n;
+	struct pm_pool_badblock *v;
+};
+
+static int bb_get(const char *path, struct bb_set *s)
+{
+	struct pm_badblock *f;
+	int ret = pm_pool_badblocks_list(path, &s->v, &s->n);
+
+	s->pool = ret != PM_E_NOT_POOL;
+	if (ret == PM_E_NOT_POOL) {
+		lasterr[0] = '\0';
+		ret = pm_badblocks_list(path, &f, &s->n);
+		s->v = ret ? NULL : calloc(s->n ? s->n : 1, sizeof(*s->v));
+		if (!ret && !s->v)
+			ret = -ENOMEM;
+		for (size_t i = 0; !ret && i < s->n; i++) {
+			s->v[i].offset = f[i].offset;
+			s->v[i].length = f[i].length;
+			s->v[i].area = PM_AREA_NONE;
+		}
+		if (!ret)
+			pm_badblocks_free(f);
+	}
+	s->status = ret;
+	if (ret == -ENOTSUP) {
+		lasterr[0] = '\0';
+		s->n = 0;
+		return 0;
+	}
+	return ret;
+}
+
+static void bb_put(struct bb_set *s)
+{
+	if (s->pool)
+		pm_pool_badblocks_free(s->v);
+	else
+		free(s->v);
+}
+
+static const char *bb_where(const struct bb_set *s, size_t i, char *buf,
+			    size_t len)
+{
+	const struct pm_pool_badblock *b = &s->v[i];
+
+	if (!s->pool)
+		snprintf(buf, len, "file");
+	else if (b->area == PM_AREA_LANES)
+		snprintf(buf, len, "lane %u", b->lane);
+	else
+		snprintf(buf, len, "%s", area_names[b->area]);
+	return buf;
+}
+
+static void bb_print(const struct bb_set *s, size_t i, const char *result)
+{
+	char where[32];
+
+	bb_where(s, i, where, sizeof(where));
+	if (json) {
+		printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64
+		       ",\"structure\":\"%s\"",
+		       i ? "," : "", s->v[i].offset, s->v[i].length, where);
+		if (result) {
+			printf(",\"result\":");
+			json_str(result);
+		}
+		putchar('}');
+	} else {
+		printf("offset %" PRIu64 " length %" PRIu64 " %s%s%s\n",
+		       s->v[i].offset, s->v[i].length, where,
+		       result ? ": " : "", result ? result : "");
+	}
+}
+
+static void bb_head(const char *path, const struct bb_set *s)
+{
+	if (json) {
+		printf("{\"file\":");
+		json_str(path);
+		printf(",\"status\":\"%s\",\"pool\":%s,\"badblocks\":[",
+		       s->status ? "unsupported" : "ok",
+		       s->pool ? "true" : "false");
+	} else if (s->status) {
+		printf("%s: the device cannot report bad blocks\n", path);
+	} else {
+		printf("%s: %zu bad range%s\n", path, s->n,
+		       s->n == 1 ? "" : "s");
+	}
+}
+
+static int cmd_bb_list(const char *path)
+{
+	struct bb_set s = { 0 };
+	int ret = bb_get(path, &s);
+
+	if (ret)
+		return fail(path, ret);
+	bb_head(path, &s);
+	for (size_t i = 0; i < s.n; i++)
+		bb_print(&s, i, NULL);
+	if (json)
+		printf("]}\n");
+	bb_put(&s);
+	return 0;
+}
+
+static const char *bb_clear_one(const char *path, const struct bb_set *s,
+				size_t i, char *buf, size_t len)
+{
+	struct pm_badblock bb = { s->v[i].offset, s->v[i].length };
+	enum pm_area a = s->v[i].area;
+	int ret;
+
+	lasterr[0] = '\0';
+	ret = pm_badblocks_clear(path, &bb);
+	if (ret)
+		snprintf(buf, len, "failed: %s",
+			 lasterr[0] ? lasterr : pm_strerror(ret));
+	else if (s->pool && (a == PM_AREA_HEADER_A || a == PM_AREA_HEADER_B))
+		snprintf(buf, len, "rebuilt from the other header copy");
+	else
+		snprintf(buf, len, "cleared, contents lost (now zero)");
+	return buf;
+}
+
+static int cmd_bb_clear(const char *path)
+{
+	struct bb_set s = { 0 }, after = { 0 };
+	char buf[600];
+	int ret = bb_get(path, &s), bad = 0;
+
+	if (ret)
+		return fail(path, ret);
+	bb_head(path, &s);
+	for (size_t i = 0; i < s.n; i++) {
+		const char *r = bb_clear_one(path, &s, i, buf, sizeof(buf));
+
+		bad |= !strncmp(r, "failed", 6);
+		bb_print(&s, i, r);
+	}
+	/* The device's list keeps entries that no longer belong to the file:
+	 * only a fresh mapping says what is still bad. */
+	ret = bb_get(path, &after);
+	if (json)
+		printf("],\"remaining\":%zu}\n", ret ? s.n : after.n);
+	else if (!ret)
+		printf("remaining: %zu\n", after.n);
+	bad |= ret || after.n;
+	bb_put(&s);
+	if (!ret)
+		bb_put(&after);
+	return bad ? 1 : 0;
+}
+
+static int cmd_badblocks(int argc, char **argv)
+{
+	const char *path = NULL;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!path)
+			path = argv[i];
+		else
+			return usage(stderr);
+	}
+	if (!path)
+		return usage(stderr);
+	if (!strcmp(argv[1], "list"))
+		return cmd_bb_list(path);
+	if (!strcmp(argv[1], "clear"))
+		return cmd_bb_clear(path);
+	return usage(stderr);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -393,6 +578,8 @@ int main(int argc, char **argv)
 		return cmd_stats(v[1]);
 	if (n >= 1 && !strcmp(v[0], "create"))
 		return cmd_create(n, v);
+	if (n >= 3 && !strcmp(v[0], "badblocks"))
+		return cmd_badblocks(n, v);
 	if (n >= 2 && !strcmp(v[0], "log") && !strcmp(v[1], "dump"))
 		return cmd_log_dump(n - 1, v + 1);
 	return usage(stderr);
