@@ -253,8 +253,10 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 {
 	struct pm_log *log = pm_zalloc(sizeof(*log));
 
-	if (!log)
-		return -ENOMEM;
+	if (!log) {
+		pm_err(-ENOMEM, "log: out of memory");
+		return -ENOMEM; /* a constant, so callers see log set on 0 */
+	}
 	log->map = map;
 	log->hdr = area;
 	log->ring = (uint8_t *)area + sizeof(struct pm_log_hdr);
