@@ -710,7 +710,7 @@ static int ck_run(const char *path, const struct pm_check_opts *o)
 {
 	struct ck first, second;
 	struct ck *after = NULL;
-	int ret, rret;
+	int ret, rret = 0;
 
 	ck_init(&first, path, o);
 	ret = ck_pass(&first);
@@ -736,6 +736,11 @@ static int ck_run(const char *path, const struct pm_check_opts *o)
 	ret = emit_all(o, &first, after);
 	if (!ret && ck_damaged(after ? after : &first))
 		ret = PM_E_CORRUPT;
+	/* A repair that failed (out of memory, write-back error) is not a
+	 * verdict on the pool, and what the second pass read may not be
+	 * durable: the repair's error is the answer. */
+	if (rret && (!ret || ret == PM_E_CORRUPT))
+		ret = rret;
 	if (after)
 		findings_free(after);
 out:
@@ -767,8 +772,9 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
  * is checked again; each finding then says whether it was repaired.
  *
  * Return: 0 if the pool is consistent (clean or repaired), PM_E_CORRUPT if
- * damage remains, -ECANCELED if @cb stopped the check, PM_E_NOT_POOL and
- * other negative codes if the file could not be checked.
+ * damage remains, -ECANCELED if @cb stopped the check, the repair's error
+ * if repairing failed, PM_E_NOT_POOL and other negative codes if the file
+ * could not be checked.
  */
 PM_EXPORT int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb,
 			    void *arg)
