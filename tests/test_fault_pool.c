@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_fault_pool.c - pool create, open and close under every single
+ * test_fault_pool.c - pool create, open, close and check under every single
  * resource failure (the loop is in fault_driver.c).  The pool lives on
  * /dev/shm, so it is mapped at PAGE granularity and every persist is an
  * msync that can fail too.  After each run the pool must open cleanly
@@ -165,6 +165,55 @@ static int close_run(void)
 	return 0;
 }
 
+/* ---- check ----------------------------------------------------------------- */
+
+static int check_cb(const struct pm_check_finding *f, void *arg)
+{
+	(void)f;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+static unsigned nfindings;
+
+static int check_run(void)
+{
+	nfindings = 0;
+	return pm_pool_check(fault_path, PM_CHECK_VERBOSE, check_cb,
+			     &nfindings);
+}
+
+/* Without PM_CHECK_REPAIR the file is not written, whatever fails. */
+static void check_check(int done)
+{
+	if (!fault_files_equal(fault_path, golden))
+		fail_msg("pm_pool_check without REPAIR changed the file");
+	if (done && !nfindings)
+		fail_msg("verbose check reported nothing");
+	assert_pool(fault_path, SEED);
+}
+
+static int repair_run(void)
+{
+	nfindings = 0;
+	return pm_pool_check(fault_path, PM_CHECK_REPAIR, check_cb,
+			     &nfindings);
+}
+
+static void test_fault_pool_check(void **state)
+{
+	static const struct fault_op ops[] = {
+		{ "pm_pool_check", golden_before, check_run, NULL, check_check,
+		  0 },
+		{ "pm_pool_check REPAIR (header B torn)", damaged_before,
+		  repair_run, NULL, damaged_check, 0 },
+	};
+
+	(void)state;
+	make_golden();
+	fault_run_all(ops, sizeof(ops) / sizeof(ops[0]));
+}
+
 static void test_fault_pool_create(void **state)
 {
 	static const struct fault_op op = {
@@ -209,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_fault_pool_create),
 		cmocka_unit_test(test_fault_pool_open),
 		cmocka_unit_test(test_fault_pool_close),
+		cmocka_unit_test(test_fault_pool_check),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */
