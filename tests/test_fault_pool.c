@@ -205,8 +205,10 @@ static void test_fault_pool_check(void **state)
 	static const struct fault_op ops[] = {
 		{ "pm_pool_check", golden_before, check_run, NULL, check_check,
 		  0 },
+		/* The repair closes the pool it opened, and close absorbs
+		 * a failure to retire lanes (the next open replays). */
 		{ "pm_pool_check REPAIR (header B torn)", damaged_before,
-		  repair_run, NULL, damaged_check, 0 },
+		  repair_run, NULL, damaged_check, 1 },
 	};
 
 	(void)state;
