@@ -5,9 +5,11 @@
  * Invariant: data reaches its home only after its entry (range records +
  * a checksummed commit record with a global seq) is durable, so a crash
  * leaves every transaction either replayable whole or absent.  Commit
- * costs one fence: the entry's lines are flushed and fenced, then applied
- * home and flushed without a fence; the thread's next fence makes that
- * application durable.  Ring space is reused only behind a durable hint,
+ * costs one fence: the entry's lines (and the home ranges of the lane's
+ * previous entry) are flushed and fenced, then the entry is applied home
+ * with cached stores.  Its write-back waits for the lane's next commit
+ * (or a retire): a flush left outstanding would make every locked
+ * instruction in between wait for it, a hidden second fence.  Ring space is reused only behind a durable hint,
  * which moves (with the retire watermark, in the same lane-header line,
  * before the same commit fence) only past entries whose application is
  * durable.  Reservation at begin guarantees the commit never runs out of
@@ -87,7 +89,7 @@ static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 	}
 	if (u != PM_SEQ_NONE && !pm_entry_parse(pool, l, l->last_off, &e) &&
 	    e.seq == u)
-		pm_entry_apply(pool, l, l->last_off, 1);
+		pm_entry_apply(pool, l, l->last_off, PM_APPLY_FLUSH);
 	l->owner = me;
 	return 0;
 }
@@ -440,12 +442,18 @@ static void finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 	struct pm_lane *l = tx->lane;
 
 	if (!pm_tx_test_skip_apply)
-		pm_entry_apply(tx->pool, l, tx->start, 0);
+		pm_entry_apply(tx->pool, l, tx->start, PM_APPLY_COPY);
 	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
 	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
+	/*
+	 * Release stores, not locked ones: a locked instruction would wait
+	 * for the flushes just issued, a second fence in all but name.  A
+	 * reader that sees this floor cleared (it loads floor first) also
+	 * sees unretired = seq or later, which is all the watermark needs.
+	 */
 	__atomic_store_n(&l->last_off, tx->start, __ATOMIC_RELEASE);
-	__atomic_store_n(&l->unretired, seq, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&l->unretired, seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
 }
 
 /**
@@ -482,6 +490,9 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	if (l->fifo_n + 1 >= l->trig_n ||
 	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
 		k = advance(pool, l, tx->start, &hint);
+	/* The previous entry's home ranges go back under this same fence. */
+	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
+		pm_entry_apply(pool, l, l->last_off, PM_APPLY_FLUSH);
 	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
 	/* the durability point */
 	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?

@@ -74,9 +74,14 @@ struct pm_entry {
  * area, commit record, checksum): 0 or -1. */
 int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
 		   uint64_t off, struct pm_entry *e);
-/* Copy (or only flush, @flush_only) each range of a valid entry home. */
+/* What pm_entry_apply() does with each range of a valid entry. */
+enum pm_apply {
+	PM_APPLY_COPY_FLUSH, /* copy home and write back (replay) */
+	PM_APPLY_COPY,	     /* copy home only (commit; written back later) */
+	PM_APPLY_FLUSH,	     /* write back what an earlier copy stored */
+};
 void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, int flush_only);
+		    uint64_t off, enum pm_apply how);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_tx_watermark(struct pm_pool *pool);
 /* Make every entry of every lane durable and reusable; the caller holds

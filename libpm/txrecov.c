@@ -90,7 +90,7 @@ int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
 }
 
 void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, int flush_only)
+		    uint64_t off, enum pm_apply how)
 {
 	uint8_t *data = pool->base + pool->data_off;
 	uint64_t p = off;
@@ -99,11 +99,12 @@ void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 		uint64_t roff = rd64(l->ring + p + 8), len = rd64(l->ring + p + 16);
 
 		p += sizeof(struct pm_tx_range);
-		if (flush_only)
+		if (how == PM_APPLY_FLUSH)
 			pm_map_flush(pool->map, data + roff, len);
 		else
 			pm_map_copy(pool->map, data + roff, l->ring + p, len,
-				    PM_MEM_TEMPORAL);
+				    how == PM_APPLY_COPY ? PM_MEM_NOFLUSH :
+							   PM_MEM_TEMPORAL);
 		p += PM_ALIGN_UP(len, 8);
 	}
 }
@@ -147,7 +148,7 @@ static uint64_t reflush(struct pm_pool *pool, struct pm_lane *l)
 	if (u == PM_SEQ_NONE || pm_entry_parse(pool, l, off, &e) ||
 	    e.seq != u)
 		return PM_SEQ_NONE;
-	pm_entry_apply(pool, l, off, 1);
+	pm_entry_apply(pool, l, off, PM_APPLY_FLUSH);
 	return u;
 }
 
@@ -162,10 +163,9 @@ int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own)
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
 
-		/* The holder's own entry was flushed by this thread. */
-		us[i] = l == own ? __atomic_load_n(&l->unretired,
-						   __ATOMIC_ACQUIRE) :
-				   reflush(pool, l);
+		/* Applications are written back lazily: flush every one. */
+		(void)own;
+		us[i] = reflush(pool, l);
 	}
 	ret = pm_map_drain(pool->map);
 	for (unsigned i = 0; !ret && i < ls->n; i++) {
@@ -278,7 +278,7 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	qsort(s->v, s->n, sizeof(*s->v), cmp_found);
 	for (size_t k = 0; k < s->n; k++)
 		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
-			       s->v[k].off, 0);
+			       s->v[k].off, PM_APPLY_COPY_FLUSH);
 	ret = pm_map_drain(pool->map);
 	if (ret)
 		return ret;
