@@ -275,7 +275,8 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	uint64_t r = PM_MAX(s->r, s->maxseq);
 	int ret;
 
-	qsort(s->v, s->n, sizeof(*s->v), cmp_found);
+	if (s->n) /* s->v is NULL then, and qsort() wants an array */
+		qsort(s->v, s->n, sizeof(*s->v), cmp_found);
 	for (size_t k = 0; k < s->n; k++)
 		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
 			       s->v[k].off, PM_APPLY_COPY_FLUSH);
