@@ -76,8 +76,13 @@ const char *pm_check_area_name(enum pm_area area)
 /* ---- findings ------------------------------------------------------------ */
 
 static void ck_find(struct ck *c, enum pm_check_severity sev,
-		enum pm_area area, const char *structure, uint64_t off,
-		uint64_t len, const char *repair, const char *fmt, ...)
+		    enum pm_area area, const char *structure, uint64_t off,
+		    uint64_t len, const char *repair, const char *fmt, ...)
+	__attribute__((format(printf, 8, 9)));
+
+static void ck_find(struct ck *c, enum pm_check_severity sev,
+		    enum pm_area area, const char *structure, uint64_t off,
+		    uint64_t len, const char *repair, const char *fmt, ...)
 {
 	struct ck_finding *f;
 	char msg[256];
