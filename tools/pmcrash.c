@@ -37,8 +37,8 @@ static void usage(FILE *f)
 		"      --seed S          data and sampling seed (printed)\n"
 		"      --point P         check crash point P only\n"
 		"      --exhaustive N    enumerate points of up to N images "
-		"(256)\n"
-		"      --samples N       images per larger point (24)\n"
+		"(1024)\n"
+		"      --samples N       images per larger point (48)\n"
 		"      --words           any subset of 8-byte words per line\n"
 		"      --flush-points    crash points at flushes, too\n"
 		"      --deep            exhaustive 4096, samples 256, 4x ops\n"
@@ -176,9 +176,9 @@ static int parse(struct args *a, int argc, char **argv)
 			    (uint64_t)getpid();
 	a->o.deep = a->deep;
 	if (!a->o.max_exhaustive)
-		a->o.max_exhaustive = a->deep ? 4096 : 256;
+		a->o.max_exhaustive = a->deep ? 4096 : 1024;
 	if (!a->o.max_samples)
-		a->o.max_samples = a->deep ? 256 : 24;
+		a->o.max_samples = a->deep ? 256 : 48;
 	return 0;
 }
 
@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 	struct args a;
 	int ret = 0;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (parse(&a, argc, argv)) {
 		usage(stderr);
 		return 2;

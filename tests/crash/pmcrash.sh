@@ -17,6 +17,6 @@ run() {
 }
 
 run $deep
-run $deep --words -n 20 -w flag -w pool -w log
+run $deep --words -n 60 -w flag -w pool -w log
 run $deep --all-breaks
 exit $fail

@@ -55,7 +55,7 @@ static int pool_run(struct crash_ctx *c)
 	int ret = 0;
 
 	if (!c->ops)
-		c->ops = c->deep ? 16 : 4;
+		c->ops = c->deep ? 16 : 6;
 	for (uint64_t k = 0; k <= c->ops && !ret; k++) {
 		unsigned op = crash_op_begin(c, 0);
 
