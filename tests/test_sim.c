@@ -241,6 +241,54 @@ static void test_pm_sim_explore_fence_is_per_thread(void **state)
 	assert_int_equal(s.nimages[2], 1);
 }
 
+static void test_pm_sim_explore_unflushed_survives_remap(void **state)
+{
+	struct seen s = { .watch = 4 };
+	struct pm_sim *sim;
+	struct pm_map *m = start(&sim, 0);
+	uint64_t *p = pm_map_addr(m);
+
+	(void)state;
+	p[0] = 1;			  /* never flushed */
+	assert_int_equal(pm_persist(m, &p[8], 8), 0); /* point 0 */
+	pm_unmap(m);			  /* point 1 */
+	assert_int_equal(pm_map_file(path, 0, 0, &m), 0);
+	p = pm_map_addr(m);
+	assert_int_equal(p[0], 1);	  /* the page cache kept it... */
+	assert_int_equal(pm_drain(m), 0); /* point 2 */
+	p[16] = 3;
+	pm_flush(m, &p[16], 8);
+	assert_int_equal(pm_drain(m), 0); /* point 3 */
+	finish(sim, m, &s);		  /* point 4 (unmap), 5 (end) */
+	assert_int_equal(s.npoints, 6);
+	/* ...but no fence ever made it durable */
+	assert_int_equal(s.nimages[2], 2);
+	assert_int_equal(s.nimages[3], 4);
+	assert_int_equal(s.nimages[4], 2);
+	assert_true(has(&s, 0, 0, 0) && has(&s, 1, 0, 0));
+}
+
+static void test_pm_sim_explore_flush_points(void **state)
+{
+	struct seen s = { .watch = 0 };
+	struct pm_sim *sim;
+	struct pm_map *m = start(&sim, PM_SIM_FLUSH_POINTS);
+	uint64_t *p = pm_map_addr(m);
+
+	(void)state;
+	p[0] = 1;
+	pm_flush(m, p, 8);		  /* point 0 */
+	p[0] = 2;
+	pm_flush(m, p, 8);		  /* point 1 */
+	assert_int_equal(pm_drain(m), 0); /* point 2 */
+	assert_int_equal(pm_sim_points(sim), 3);
+	finish(sim, m, &s);
+	/* at point 0 the line is D or 1; at the fence D, 1 or 2 */
+	assert_int_equal(s.kind[0], PM_SIM_FLUSH);
+	assert_int_equal(s.nimages[0], 2);
+	assert_int_equal(s.nimages[2], 3);
+}
+
 static void test_pm_sim_start_one_session(void **state)
 {
 	struct pm_sim *a, *b;
@@ -276,6 +324,8 @@ int main(void)
 			test_pm_sim_explore_flush_snapshot_is_a_known_state),
 		cmocka_unit_test(test_pm_sim_explore_samples_large_points),
 		cmocka_unit_test(test_pm_sim_explore_fence_is_per_thread),
+		cmocka_unit_test(test_pm_sim_explore_unflushed_survives_remap),
+		cmocka_unit_test(test_pm_sim_explore_flush_points),
 		cmocka_unit_test(test_pm_sim_start_one_session),
 		cmocka_unit_test(test_pm_sim_start_bad_opts),
 	};
