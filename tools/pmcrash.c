@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"      --samples N       images per larger point (48)\n"
 		"      --words           any subset of 8-byte words per line\n"
 		"      --flush-points    crash points at flushes, too\n"
-		"      --deep            exhaustive 4096, samples 256, 4x ops\n"
+		"      --deep            exhaustive 4096, samples 256, more ops\n"
 		"      --strict          known weaknesses count as violations\n"
 		"      --break NAME      run the workload with a deliberate bug\n"
 		"      --expect-violation  succeed only if violations are found\n"

@@ -143,7 +143,7 @@ static int log_run(struct crash_ctx *c)
 	int full = 0, ret;
 
 	if (!c->ops)
-		c->ops = c->deep ? 1200 : 300;
+		c->ops = c->deep ? 600 : 300;
 	if (crash_is_broken(c, "log-fence"))
 		pm_test_break |= PM_BREAK_LOG_FENCE;
 	state_push(s, first, next);

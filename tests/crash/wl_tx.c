@@ -240,14 +240,14 @@ static int tx_prepare_n(struct crash_ctx *c, unsigned nstreams)
 static int tx_prepare(struct crash_ctx *c)
 {
 	if (!c->ops)
-		c->ops = c->deep ? 600 : 150;
+		c->ops = c->deep ? 300 : 150;
 	return tx_prepare_n(c, 1);
 }
 
 static int txmt_prepare(struct crash_ctx *c)
 {
 	if (!c->ops)
-		c->ops = c->deep ? 250 : 60;
+		c->ops = c->deep ? 100 : 60;
 	if (c->threads < 2)
 		c->threads = c->deep ? 4 : 2;
 	return tx_prepare_n(c, c->threads);
