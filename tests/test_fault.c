@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 
 #include "fault.h"
 #include "fault_driver.h"
+#include "internal.h"
 #include "libpm.h"
 
 #define MAP_SIZE (256 * 1024)
@@ -271,6 +273,47 @@ static void test_fault_sticky_fails_every_later_call(void **state)
 	map = NULL;
 }
 
+#define THREADS 4
+#define ALLOCS 500
+
+static void *alloc_loop(void *arg)
+{
+	unsigned long *failed = arg;
+
+	for (int i = 0; i < ALLOCS; i++) {
+		void *p = pm_malloc(16);
+
+		if (p)
+			pm_free(p);
+		else
+			(*failed)++;
+	}
+	return NULL;
+}
+
+/* Counting is exact and exactly one call fails with four threads in. */
+static void test_fault_threads_count_exactly(void **state)
+{
+	pthread_t t[THREADS];
+	unsigned long failed[THREADS] = { 0 }, sum = 0;
+	long live = pm_fault_live_allocs();
+
+	(void)state;
+	assert_int_equal(pm_fault_arm("malloc", THREADS * ALLOCS / 2, 0), 0);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, alloc_loop,
+						&failed[i]), 0);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		sum += failed[i];
+	}
+	assert_int_equal(pm_fault_calls("malloc"), THREADS * ALLOCS);
+	assert_int_equal(pm_fault_hits(), 1);
+	assert_int_equal(sum, 1);
+	assert_int_equal(pm_fault_live_allocs(), live);
+	pm_fault_disarm();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_fault_persist_page),
 		cmocka_unit_test(test_fault_read_safe),
 		cmocka_unit_test(test_fault_sticky_fails_every_later_call),
+		cmocka_unit_test(test_fault_threads_count_exactly),
 	};
 
 	alarm(120); /* a loop instead of an error fails the test */
