@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # run.sh - boot a Debian kernel under qemu with emulated pmem (memmap=),
-# make ext4 and xfs on /dev/pmem0 and /dev/pmem1, mount them -o dax and run
-# the tests named in tests/dax/tests.list inside.  Called by `make check-dax`
-# (top_srcdir and top_builddir in the environment, DAX_PROGRAMS and
-# DAX_UNIT_TESTS naming the build tree's programs).
+# make ext4 and xfs on two pmem disks (and ext4 on a third, for bad-block
+# tests), mount them -o dax and run the tests named in tests/dax/tests.list
+# inside.  Called by `make check-dax`
+# (top_srcdir and top_builddir in the environment, DAX_PROGRAMS naming
+# the build tree's programs and DAX_CHECK_TESTS the tests of make check).
 #
 # Exit: 0 all passed, 1 a test failed or the guest did not finish, 77 qemu
 # or the kernel cannot be had here (the reason is printed).
@@ -201,7 +202,12 @@ make_initramfs() {
 	cp "$kentry/modules.load" "$root/etc/dax/modules"
 	put_exe "$(command -v mke2fs)"
 	[ -n "$mkfs_xfs" ] && put_exe "$mkfs_xfs"
-	[ -x /bin/bash ] && put_exe /bin/bash
+	# Shell tests run as make check runs them: with $(SHELL), bash.
+	guest_sh="sh"
+	if [ -x /bin/bash ]; then
+		put_exe /bin/bash
+		guest_sh=bash
+	fi
 	for p in ${DAX_PROGRAMS:-}; do
 		put_program "$p" || exit 1
 	done
@@ -228,22 +234,33 @@ selected() {
 	return 1
 }
 
-# tests.list without comments, "@unit" expanded to one line per unit test
-# program, filtered by PM_DAX_TESTS.
+# tests.list without comments and exclusions, "@check" expanded to one line
+# per test of make check (DAX_CHECK_TESTS), filtered by PM_DAX_TESTS.
 select_tests() {
-	local name cmd t
-	sed -e 's/^[[:space:]]*#.*//' -e '/^[[:space:]]*$/d' "$dax/tests.list" |
-		while read -r name cmd; do
-			if [ "$name" = @unit ]; then
-				for t in ${DAX_UNIT_TESTS:-}; do
-					if selected "${t##*/}"; then
-						echo "${t##*/} $t"
-					fi
-				done
-			elif selected "$name"; then
+	local name cmd t n list skip
+	list=$(sed -e 's/^[[:space:]]*#.*//' -e '/^[[:space:]]*$/d' \
+		"$dax/tests.list")
+	skip=$(printf '%s\n' "$list" | sed -n 's/^!\([^[:space:]]*\).*/\1/p')
+	printf '%s\n' "$list" | while read -r name cmd; do
+		case $name in
+		!*) ;;
+		@check)
+			for t in ${DAX_CHECK_TESTS:-}; do
+				n=${t##*/}
+				n=${n%.sh}
+				printf '%s\n' "$skip" | grep -qxF "$n" && continue
+				selected "$n" || continue
+				case $t in
+				*.sh) echo "$n $guest_sh \$top_srcdir/$t" ;;
+				*) echo "$n $t" ;;
+				esac
+			done ;;
+		*)
+			if selected "$name"; then
 				printf '%s %s\n' "$name" "$cmd"
-			fi
-		done
+			fi ;;
+		esac
+	done
 }
 
 # ---- boot and collect ------------------------------------------------------
@@ -253,13 +270,15 @@ boot() {
 		kernel=$kentry/vmlinuz
 	: >"$out/console.log"
 	: >"$work/result"
-	# pmem0 (ext4) at 1 GiB, pmem1 (xfs) at 1.5 GiB; 1.5 GiB stays RAM.
+	# Emulated pmem, told apart by size in the guest: 512 MiB at 1 GiB
+	# (ext4), 384 MiB at 1.5 GiB (xfs), 128 MiB at 2 GiB (ext4 for bad
+	# blocks).  1.375 GiB stay RAM.
 	timeout -k 5 "$timeout_s" "$qemu" -accel tcg -cpu max -smp 1 -m 2560M \
 		-nodefaults -no-user-config -display none -monitor none \
 		-no-reboot -serial "file:$out/console.log" \
 		-serial "file:$work/result" \
 		-kernel "$kernel" -initrd "$work/initrd" \
-		-append "console=ttyS0 memmap=512M!1G memmap=512M!1536M panic=-1 quiet" \
+		-append "console=ttyS0 memmap=512M!1G memmap=384M!1536M memmap=128M!2G panic=-1 quiet" \
 		</dev/null >"$work/qemu.out" 2>&1
 	qemu_rc=$?
 }
@@ -274,7 +293,8 @@ report() {
 		if (rc == 0) { verdict = "PASS"; pass++ }
 		else if (rc == 77) { verdict = "SKIP"; skip++ }
 		else { verdict = "FAIL"; fail++ }
-		printf "%s: %s%s\n", verdict, $3, rc == 0 || rc == 77 ? "" : " (exit " rc ")"
+		printf "%s: %s (%s s%s)\n", verdict, $3, $5,
+			rc == 0 || rc == 77 ? "" : ", exit " rc
 		n = split(body, lines, "\n")
 		for (i = 1; i < n; i++) print "    " lines[i]
 		body = ""; name = ""; next

@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# badblocks.sh - runs as root inside the check-dax guest (tests/dax/init)
+# on $PM_BB_DIR, an ext4 -o dax file system of its own (/dev/pmem2) that it
+# may poison.  The tools on real bad blocks: a bad page in a pool's data
+# area is listed by `pmtool badblocks list`, makes pmck exit 4, `pmck
+# --repair` exit 1 and pmck exit 0 again; another one goes away with
+# `pmtool badblocks clear`.
+set -u
+fail=0
+DAXBB=tests/dax/dax_badblocks
+FIXTURE=tests/pmck_fixture
+PAGE=4096
+
+ok() {
+	echo "ok - $*"
+}
+
+not_ok() {
+	echo "not ok - $*"
+	fail=1
+}
+
+# expect_rc WANT WHAT CMD...: run CMD, its exit status must be WANT.
+expect_rc() {
+	want=$1
+	what=$2
+	shift 2
+	"$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" = "$want" ]; then
+		ok "$what: exit $rc"
+	else
+		not_ok "$what: exit $rc, not $want"
+	fi
+	sed 's/^/# /' "$T/out"
+}
+
+[ -n "${PM_BB_DIR:-}" ] || {
+	echo "# no bad-block file system in this guest"
+	exit 77
+}
+T=$PM_BB_DIR
+
+P=$T/tools.pool
+"$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
+data=$("$DAXBB" data "$P") || exit 1
+off=$((data + 4 * PAGE))
+echo "# tools: pool $P, data at $data, bad page at $off"
+
+# A page never written is an unwritten extent: reads never reach the
+# device there.  Write it first.
+dd if=/dev/zero of="$P" bs=$PAGE seek=$((off / PAGE)) count=1 conv=notrunc \
+	2>/dev/null
+"$DAXBB" inject "$P" "$off" >/dev/null || exit 1
+if pmtool --help 2>&1 | grep -q badblocks; then
+	expect_rc 0 "pmtool badblocks list" pmtool badblocks list "$P"
+	if grep -q -i -E "(^|[^0-9a-fx])($off|$(printf '0x%x' "$off"))([^0-9a-f]|$)" "$T/out"; then
+		ok "pmtool badblocks list names offset $off"
+	else
+		not_ok "pmtool badblocks list does not name offset $off"
+	fi
+else
+	echo "# pmtool has no badblocks command yet: list and clear not tried"
+fi
+expect_rc 4 "pmck on a pool with a bad data page" pmck "$P"
+grep -q -i 'media' "$T/out" || not_ok "pmck does not call it a media error"
+expect_rc 1 "pmck --repair" pmck --repair "$P"
+expect_rc 0 "pmck after the repair" pmck "$P"
+
+if pmtool --help 2>&1 | grep -q badblocks; then
+	dd if=/dev/zero of="$P" bs=$PAGE seek=$((off / PAGE + 1)) count=1 \
+		conv=notrunc 2>/dev/null
+	"$DAXBB" inject "$P" $((off + PAGE)) >/dev/null || exit 1
+	expect_rc 0 "pmtool badblocks clear" pmtool badblocks clear "$P"
+	expect_rc 0 "pmtool badblocks list after the clear" \
+		pmtool badblocks list "$P"
+	if grep -q -E "(^|[^0-9a-fx])$((off + PAGE))([^0-9]|$)" "$T/out"; then
+		not_ok "the cleared page is still listed"
+	fi
+	expect_rc 0 "pmck after pmtool badblocks clear" pmck "$P"
+fi
+bb_dev=${PM_BB_DEV:-/dev/null}
+echo "# device list now: $(tr '\n' ' ' </sys/block/"${bb_dev#/dev/}"/badblocks)"
+exit $fail
