@@ -72,6 +72,9 @@ int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size, const char **why)
 	*why = NULL;
 	if (memcmp(h->magic, PM_POOL_MAGIC, sizeof(h->magic)))
 		return *why = "no pool magic", PM_E_NOT_POOL;
+	/* Create writes the magic before the version: 0 is a torn copy. */
+	if (pm_le32(h->version) == 0)
+		return *why = "incomplete (version 0)", PM_E_CORRUPT;
 	if (pm_le32(h->version) != PM_POOL_VERSION)
 		return *why = "format version not supported", PM_E_VERSION;
 	if (pm_le32(h->hdr_size) != sizeof(*h))

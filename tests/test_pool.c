@@ -288,6 +288,20 @@ static void test_pool_open_bad_version(void **state)
 	assert_int_equal(open_err(), PM_E_VERSION);
 }
 
+static void set_version_zero(struct pm_hdr *h)
+{
+	h->version = 0;
+}
+
+/* A copy torn during create has the magic but not yet the version. */
+static void test_pool_open_torn_version(void **state)
+{
+	(void)state;
+	make_pool(NULL);
+	hdr_both(set_version_zero, 1);
+	assert_int_equal(open_err(), PM_E_CORRUPT);
+}
+
 static void test_pool_open_bad_checksum(void **state)
 {
 	(void)state;
@@ -406,6 +420,7 @@ int main(void)
 		T(test_pool_open_repairs_copy_b),
 		T(test_pool_open_newer_copy_wins),
 		T(test_pool_open_bad_version),
+		T(test_pool_open_torn_version),
 		T(test_pool_open_bad_checksum),
 		T(test_pool_open_bad_geometry),
 		T(test_pool_open_not_pool),
