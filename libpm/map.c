@@ -164,18 +164,17 @@ static int map_file(struct pm_map *m)
 	void *addr = NULL;
 	int ret;
 
-	if (!(m->flags & PM_MAP_READONLY)) {
-		ret = pm_os_mmap(&addr, m->size, prot,
-				 MAP_SHARED_VALIDATE | MAP_SYNC, m->fd, 0);
-		if (ret == 0) {
-			m->addr = addr;
-			m->map_sync = 1;
-			return 0;
-		}
-		if (ret != -EOPNOTSUPP && ret != -EINVAL)
-			return pm_err(ret, "%s: mmap: %s", m->path,
-				      pm_strerror(ret));
+	/* Read-only mappings try MAP_SYNC too: it is how a reader (pmtool
+	 * info, pmck) learns that the file is on real DAX. */
+	ret = pm_os_mmap(&addr, m->size, prot, MAP_SHARED_VALIDATE | MAP_SYNC,
+			 m->fd, 0);
+	if (ret == 0) {
+		m->addr = addr;
+		m->map_sync = 1;
+		return 0;
 	}
+	if (ret != -EOPNOTSUPP && ret != -EINVAL)
+		return pm_err(ret, "%s: mmap: %s", m->path, pm_strerror(ret));
 	if (m->flags & PM_MAP_SYNC_REQUIRED)
 		return pm_err(PM_E_NOT_DAX,
 			      "%s: MAP_SYNC is not supported on this %s file "
@@ -236,10 +235,8 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			      flags & ~PM_MAP_VALID);
 	if ((flags & PM_MAP_EXCL) && !(flags & PM_MAP_CREATE))
 		return pm_err(-EINVAL, "pm_map_file: EXCL without CREATE");
-	if ((flags & PM_MAP_READONLY) &&
-	    (flags & (PM_MAP_CREATE | PM_MAP_SYNC_REQUIRED)))
-		return pm_err(-EINVAL,
-			      "pm_map_file: READONLY with CREATE or SYNC_REQUIRED");
+	if ((flags & PM_MAP_READONLY) && (flags & PM_MAP_CREATE))
+		return pm_err(-EINVAL, "pm_map_file: READONLY with CREATE");
 	if ((flags & PM_MAP_CREATE) && size == 0)
 		return pm_err(-EINVAL, "pm_map_file: CREATE needs a size");
 	m = pm_zalloc(sizeof(*m));
