@@ -34,7 +34,8 @@ static void flush_cvap(const void *addr, size_t len)
 	uintptr_t end = (uintptr_t)addr + len;
 
 	for (; p < end; p += line_size)
-		__asm__ volatile("dc cvap, %0" : : "r"(p) : "memory");
+		/* dc cvap, spelt so that any ARMv8.0 assembler takes it */
+		__asm__ volatile("sys #3, c7, c12, #1, %0" : : "r"(p) : "memory");
 }
 
 static void flush_cvac(const void *addr, size_t len)
@@ -72,7 +73,8 @@ void pm_arch_init(struct pm_arch_ops *ops)
 	unsigned long hw = getauxval(AT_HWCAP);
 
 	line_size = dcache_line();
-	if (hw & HWCAP_DCPOP) {
+	/* PM_NO_CVAP: also for emulators that advertise DCPOP but trap it */
+	if ((hw & HWCAP_DCPOP) && !pm_env_flag("PM_NO_CVAP")) {
 		ops->flush = flush_cvap;
 		ops->flush_name = "dc cvap";
 	} else {
