@@ -36,7 +36,8 @@ static int pbb_add(struct pbb_list *l, uint64_t off, uint64_t len,
 		void *v = pm_realloc(l->v, cap * sizeof(*l->v));
 
 		if (!v)
-			return -ENOMEM;
+			return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
+				      "out of memory", cap);
 		l->v = v;
 		l->cap = cap;
 	}
