@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_fault_bb.c - bad-block listing and clearing under every single
- * resource failure (the loop is in fault_driver.c).  The device list comes
+ * test_fault_bb.c - bad-block listing and clearing, of a plain file and of
+ * a pool (whose header copy must be rebuilt), under every single resource
+ * failure (the loop is in fault_driver.c).  The device list comes
  * from a fake sysfs tree (PM_SYSFS_ROOT) naming sectors of a real file,
  * found through FIEMAP, so the file must live on a file system that has
  * FIEMAP (not tmpfs: the test skips there).
@@ -36,7 +37,7 @@
 	"/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0"         \
 	"/block/pmem0"
 
-static char dir[128], root[256], file[300];
+static char dir[128], root[256], file[300], pfile[300], pgold[300];
 static uint64_t bsize;
 static struct pm_badblock want[2]; /* what the list must say */
 static struct pm_badblock *bbs;
@@ -56,12 +57,12 @@ static void xmkdirs(const char *path)
 	mkdir(p, 0755);
 }
 
-/* Device byte offset of file offset @off (the file is fully allocated). */
-static int dev_offset(uint64_t off, uint64_t *dev)
+/* Device byte offset of offset @off of @path (fully allocated). */
+static int dev_offset(const char *path, uint64_t off, uint64_t *dev)
 {
 	size_t sz = sizeof(struct fiemap) + sizeof(struct fiemap_extent);
 	struct fiemap *fm = calloc(1, sz);
-	int fd = open(file, O_RDONLY), ret = -1;
+	int fd = open(path, O_RDONLY), ret = -1;
 
 	assert_non_null(fm);
 	assert_true(fd >= 0);
@@ -80,15 +81,39 @@ static int dev_offset(uint64_t off, uint64_t *dev)
 	return ret;
 }
 
-/* Blocks 3 and 9 of the file are bad (one sector of each). */
+#define POOL_SIZE (1UL << 20)
+#define PSEED 12
+
+/* A pool on the test file system, fully written so FIEMAP maps it all. */
+static void make_pool(void)
+{
+	struct pm_pool *p;
+	unsigned char *d;
+	size_t size;
+
+	assert_int_equal(pm_pool_create(pfile, POOL_SIZE, NULL, &p), 0);
+	d = pm_pool_data(p, &size);
+	for (size_t i = 0; i < size; i++)
+		d[i] = fault_pattern(i, PSEED);
+	assert_int_equal(pm_persist(pm_pool_map(p), d, size), 0);
+	pm_pool_close(p);
+	fault_copy_file(pfile, pgold);
+	fault_copy_file(pgold, pfile);
+}
+
+/* Blocks 3 and 9 of the file are bad (one sector of each), and of the
+ * pool header B and the last block. */
 static int write_tree(void)
 {
 	char p[PATH_MAX + 64], to[PATH_MAX];
 	struct stat st;
-	uint64_t d3, d9;
+	uint64_t d3, d9, hb, last;
 	FILE *f;
 
-	if (dev_offset(3 * bsize + 512, &d3) || dev_offset(9 * bsize, &d9))
+	if (dev_offset(file, 3 * bsize + 512, &d3) ||
+	    dev_offset(file, 9 * bsize, &d9) ||
+	    dev_offset(pfile, 4096, &hb) ||
+	    dev_offset(pfile, POOL_SIZE - 512, &last))
 		return -1;
 	snprintf(p, sizeof(p), "%s%s", root, DISK);
 	xmkdirs(p);
@@ -103,8 +128,10 @@ static int write_tree(void)
 	snprintf(p, sizeof(p), "%s%s/badblocks", root, DISK);
 	f = fopen(p, "w");
 	assert_non_null(f);
-	fprintf(f, "%llu 1\n%llu 1\n", (unsigned long long)(d9 / 512),
-		(unsigned long long)(d3 / 512));
+	fprintf(f, "%llu 1\n%llu 1\n%llu 1\n%llu 1\n",
+		(unsigned long long)(d9 / 512), (unsigned long long)(d3 / 512),
+		(unsigned long long)(hb / 512),
+		(unsigned long long)(last / 512));
 	fclose(f);
 	want[0] = (struct pm_badblock){ 3 * bsize, bsize };
 	want[1] = (struct pm_badblock){ 9 * bsize, bsize };
@@ -120,11 +147,14 @@ static int setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/test_fault_bb.%d", getpid());
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(file, sizeof(file), "%s/file", dir);
+	snprintf(pfile, sizeof(pfile), "%s/pool", dir);
+	snprintf(pgold, sizeof(pgold), "%s/pool.golden", dir);
 	xmkdirs(root);
 	if (statfs(dir, &sf))
 		return -1;
 	bsize = (uint64_t)sf.f_bsize;
 	fault_write_file(file, NBLK * bsize, SEED);
+	make_pool();
 	if (write_tree()) {
 		fprintf(stderr, "# no FIEMAP on %s: bad-block faults skipped\n",
 			dir);
@@ -244,11 +274,107 @@ static void test_fault_badblocks_clear(void **state)
 	fault_run(&op);
 }
 
+/* ---- a pool file: list with structures, clear a header copy ------------ */
+
+static struct pm_pool_badblock *pbbs;
+
+static int pool_list_run(void)
+{
+	pbbs = (void *)1;
+	nbbs = 99;
+	return pm_pool_badblocks_list(pfile, &pbbs, &nbbs);
+}
+
+static void pool_list_release(int ret)
+{
+	if (ret) {
+		assert_null(pbbs);
+		assert_int_equal(nbbs, 0);
+		return;
+	}
+	assert_int_equal(nbbs, 2);
+	assert_int_equal(pbbs[0].area, PM_AREA_HEADER_B);
+	assert_int_equal(pbbs[1].area, PM_AREA_DATA);
+	pm_pool_badblocks_free(pbbs);
+	pbbs = NULL;
+}
+
+static void test_fault_pool_badblocks_list(void **state)
+{
+	static const struct fault_op op = {
+		"pm_pool_badblocks_list", NULL, pool_list_run,
+		pool_list_release, NULL, 0,
+	};
+
+	(void)state;
+	if (!bsize)
+		skip();
+	fault_run(&op);
+}
+
+static void pool_clear_before(void)
+{
+	/* A rewrite in place keeps the blocks FIEMAP found. */
+	int fd = open(pfile, O_RDWR);
+	unsigned char *buf = malloc(POOL_SIZE);
+	int gd = open(pgold, O_RDONLY);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0 && gd >= 0);
+	assert_int_equal(pread(gd, buf, POOL_SIZE, 0), (ssize_t)POOL_SIZE);
+	assert_int_equal(pwrite(fd, buf, POOL_SIZE, 0), (ssize_t)POOL_SIZE);
+	close(gd);
+	close(fd);
+	free(buf);
+}
+
+static int pool_clear_run(void)
+{
+	struct pm_badblock bb = { 4096, 512 };
+
+	return pm_badblocks_clear(pfile, &bb);
+}
+
+/* Whatever failed, the pool opens (one header copy is enough) with its
+ * data intact. */
+static void pool_clear_check(int done)
+{
+	struct pm_pool_info info;
+	struct pm_pool *p;
+	unsigned char *d;
+	size_t size;
+
+	assert_int_equal(pm_pool_open(pfile, 0, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	if (done && info.header_repaired)
+		fail_msg("clear returned 0 but header B was not rebuilt");
+	d = pm_pool_data(p, &size);
+	for (size_t i = 0; i < size; i++)
+		if (d[i] != fault_pattern(i, PSEED))
+			fail_msg("pool data byte %zu changed", i);
+	pm_pool_close(p);
+}
+
+static void test_fault_pool_badblocks_clear(void **state)
+{
+	static const struct fault_op op = {
+		"pm_badblocks_clear (pool header B)", pool_clear_before,
+		pool_clear_run, NULL, pool_clear_check, 0,
+	};
+
+	(void)state;
+	if (!bsize)
+		skip();
+	fault_run(&op);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_badblocks_list),
 		cmocka_unit_test(test_fault_badblocks_clear),
+		cmocka_unit_test(test_fault_pool_badblocks_list),
+		cmocka_unit_test(test_fault_pool_badblocks_clear),
 	};
 
 	alarm(120); /* a loop instead of an error fails the test */
