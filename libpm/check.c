@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "os.h"
 #include "pool.h"
+#include "usc.h"
 #include "tx.h"
 
 #define SCAN_CHUNK (4UL << 20)
@@ -55,6 +57,12 @@ struct ck {
 	unsigned nfatal, nrepairable;
 	int nomem;
 	int unreadable; /* a scan met unreadable pages */
+	int unsafe;	/* unsafe shutdown: repair must not acknowledge it */
+	/* bad ranges: listed by the device, and found unreadable by pread */
+	struct pm_pool_badblock *bbs;
+	size_t nbbs;
+	struct pm_badblock *clear; /* what repair clears */
+	size_t nclear, clear_cap;
 	/* progress */
 	pm_check_progress_fn progress;
 	void *progress_arg;
@@ -129,6 +137,12 @@ static void ck_find(struct ck *c, enum pm_check_severity sev,
 
 static void findings_free(struct ck *c)
 {
+	pm_pool_badblocks_free(c->bbs);
+	c->bbs = NULL;
+	c->nbbs = 0;
+	pm_free(c->clear);
+	c->clear = NULL;
+	c->nclear = c->clear_cap = 0;
 	for (size_t i = 0; i < c->nf; i++) {
 		pm_free(c->f[i].structure);
 		pm_free(c->f[i].message);
@@ -178,12 +192,41 @@ static void ck_progress(struct ck *c, uint64_t bytes)
 }
 
 /* Report an unreadable range, page by page merged, in @area. */
+/* Is [off, off+len) inside a range the device lists as bad? */
+static int listed(const struct ck *c, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < c->nbbs; i++)
+		if (off >= c->bbs[i].offset &&
+		    off + len <= c->bbs[i].offset + c->bbs[i].length)
+			return 1;
+	return 0;
+}
+
+static void to_clear(struct ck *c, uint64_t off, uint64_t len)
+{
+	if (c->nclear == c->clear_cap) {
+		size_t cap = c->clear_cap ? 2 * c->clear_cap : 8;
+		void *v = pm_realloc(c->clear, cap * sizeof(*c->clear));
+
+		if (!v) {
+			c->nomem = 1;
+			return;
+		}
+		c->clear = v;
+		c->clear_cap = cap;
+	}
+	c->clear[c->nclear++] = (struct pm_badblock){ off, len };
+}
+
 static void report_unreadable(struct ck *c, enum pm_area area,
 			      const char *structure, uint64_t off,
 			      uint64_t len, enum pm_check_severity sev,
 			      const char *repair)
 {
 	c->unreadable = 1;
+	if (listed(c, off, len))
+		return; /* reported with the device's list */
+	to_clear(c, off, len);
 	ck_find(c, sev, area, structure, off, len, repair,
 		   "%" PRIu64 " bytes cannot be read (media error)", len);
 }
@@ -532,6 +575,97 @@ static void ck_log(struct ck *c)
 	log_chain(c, &s);
 }
 
+/* ---- bad blocks and shutdown state ------------------------------------------ */
+
+static const char *bb_repair(enum pm_area area)
+{
+	switch (area) {
+	case PM_AREA_HEADER_A:
+		return "clear it; header A is rewritten from header B";
+	case PM_AREA_HEADER_B:
+		return "clear it; header B is rewritten from header A";
+	case PM_AREA_LANES:
+		return "clear it; its bytes are lost: transactions there are "
+		       "not replayed";
+	case PM_AREA_LOG:
+		return "clear it; its bytes are lost: the log ends before them";
+	case PM_AREA_DATA:
+		return "clear it; its bytes are lost and read as zero";
+	default:
+		return "clear it; nothing is lost";
+	}
+}
+
+/* The bad blocks the device reports, named by the structure they hit
+ * (bbmap.c does the mapping).  A list that cannot be had for another
+ * reason than "the device cannot tell" stops the check. */
+static int ck_badblocks(struct ck *c)
+{
+	int ret = pm_pool_badblocks_list(c->path, &c->bbs, &c->nbbs);
+
+	if (ret == -ENOTSUP) {
+		ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
+			NULL, "the device cannot report them");
+		return 0;
+	}
+	if (ret)
+		return pm_err(ret, "%s: bad blocks cannot be listed: %s",
+			      c->path, pm_strerror(ret));
+	for (size_t i = 0; i < c->nbbs; i++) {
+		const struct pm_pool_badblock *b = &c->bbs[i];
+		char what[48];
+
+		if (b->area == PM_AREA_LANES)
+			snprintf(what, sizeof(what), "bad block in lane %u",
+				 b->lane);
+		else
+			snprintf(what, sizeof(what), "bad block in %s",
+				 pm_check_area_name(b->area));
+		to_clear(c, b->offset, b->length);
+		ck_find(c, PM_CHECK_REPAIRABLE, b->area, what, b->offset,
+			b->length, bb_repair(b->area),
+			"%" PRIu64 " bytes the device reports unreadable",
+			b->length);
+	}
+	if (!c->nbbs)
+		ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
+			NULL, "none reported by the device");
+	return 0;
+}
+
+/* usc.c's judgement of the unsafe-shutdown record in the header. */
+static void ck_shutdown(struct ck *c)
+{
+	const struct pm_hdr *h = &c->view.hdr;
+	uint64_t usc = 0, id = 0;
+	int rret = pm_usc_read(c->fd, &usc, &id);
+
+	switch (pm_usc_judge(h, rret, usc, id)) {
+	case PM_SHUTDOWN_DIRTY:
+		c->unsafe = 1;
+		ck_find(c, PM_CHECK_FATAL, PM_AREA_HEADER_A, "shutdown state",
+			offsetof(struct pm_hdr, usc), 24,
+			"none: verify the data, then open the pool once with "
+			"PM_POOL_IGNORE_SHUTDOWN",
+			"the DIMMs' dirty-shutdown count went from %" PRIu64
+			" to %" PRIu64 " while the pool was open: data made "
+			"durable may be lost",
+			pm_le64(h->usc), usc);
+		return;
+	case PM_SHUTDOWN_UNSUPPORTED:
+		ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
+			offsetof(struct pm_hdr, usc), 24, NULL,
+			"the platform cannot tell%s",
+			h->dirty ? "; the pool was not closed" : "");
+		return;
+	default:
+		ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
+			offsetof(struct pm_hdr, usc), 24, NULL, "%s%s",
+			rret ? "counters unreadable" : "no unsafe shutdown",
+			h->dirty ? "; the pool was not closed" : "");
+	}
+}
+
 /* ---- the file ------------------------------------------------------------ */
 
 static int ck_open(struct ck *c)
@@ -614,6 +748,10 @@ static int ck_pass(struct ck *c)
 	if (ret || !c->have_view)
 		return ret;
 	c->total = c->view.pool_size;
+	ck_shutdown(c);
+	ret = ck_badblocks(c);
+	if (ret)
+		return ret;
 	ck_lanes(c);
 	ck_log(c);
 	scan_data(c);
@@ -625,17 +763,30 @@ static int ck_pass(struct ck *c)
 /* ---- reporting and repair ------------------------------------------------ */
 
 /*
- * Repair = recovery: open the pool (header rewrite, transaction replay,
- * torn log tail) and close it cleanly (everything retired).  The file is
- * not open here: the read-only pass has closed it.
+ * Repair = clearing bad blocks (badblocks.c, which also rebuilds a header
+ * copy on one), then recovery: open the pool (header rewrite, transaction
+ * replay, torn log tail) and close it cleanly (everything retired).  The
+ * file is not open here: the read-only pass has closed it.
  */
 static int ck_repair(struct ck *c)
 {
 	struct pm_pool *pool;
+	uint64_t lost = 0;
 	int ret;
 
+	for (size_t i = 0; i < c->nclear; i++) {
+		ret = pm_badblocks_clear(c->path, &c->clear[i]);
+		if (ret)
+			return ret;
+		lost += c->clear[i].length;
+	}
+	if (lost)
+		pm_warn("%s: %" PRIu64 " bytes on bad blocks cleared: their "
+			"contents are lost", c->path, lost);
+	/* An unsafe shutdown is for the user to acknowledge, not us. */
 	ret = pm_pool_open(c->path,
-			   PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
+			   PM_POOL_IGNORE_BADBLOCKS |
+				   (c->unsafe ? 0 : PM_POOL_IGNORE_SHUTDOWN),
 			   &pool);
 	if (ret)
 		return ret;
