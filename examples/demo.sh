@@ -30,3 +30,4 @@ $K "$kv" put pmem "persistent memory"
 $K "$kv" put dax "direct access"
 $K "$kv" del dax
 $K "$kv" list
+echo "== pmck: a full check of the bank's pool after the kills"; ${top_builddir:-.}/tools/pmck "$pool"
