@@ -24,6 +24,11 @@ struct pm_arch_ops {
 	void (*memset_nt)(void *dst, int c, size_t len);
 	/* CRC32C (Castagnoli), raw: no pre/post inversion. */
 	uint32_t (*crc32c)(uint32_t crc, const void *buf, size_t len);
+	/* memcpy_nt (same contract) that also returns the raw CRC32C of the
+	 * bytes continued from @crc, reading the source once.  NULL: crc32c,
+	 * then memcpy_nt. */
+	uint32_t (*memcpy_nt_crc32c)(void *dst, const void *src, size_t len,
+				     uint32_t crc);
 	const char *flush_name; /* "clwb", "clflushopt", "clflush", "dc cvap" */
 	const char *copy_name;	/* "avx512-nt", "avx-nt", "sse2-nt", ... */
 	const char *crc_name;	/* "sse4.2", "armv8-crc", "table" */

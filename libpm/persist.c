@@ -154,6 +154,32 @@ static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
 	}
 }
 
+/* store_nt() of a copy, checksummed on the way (raw CRC32C): the whole
+ * lines in one pass over the source where the CPU can. */
+static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
+			     const uint8_t *s, size_t len, uint32_t crc,
+			     void (*flush)(const struct pm_map *, const void *,
+					   size_t))
+{
+	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
+	size_t body = (len - head) & ~(size_t)63;
+
+	crc = pm_arch.crc32c(crc, s, head);
+	store_nt(m, d, s, 0, head, flush); /* cached stores only */
+	if (pm_arch.memcpy_nt_crc32c) {
+		crc = pm_arch.memcpy_nt_crc32c(d + head, s + head, body, crc);
+		pm_tls_stats.bytes_nt += body;
+		nt_pending = 1;
+	} else {
+		crc = pm_arch.crc32c(crc, s + head, body);
+		store_nt(m, d + head, s + head, 0, body, flush);
+	}
+	crc = pm_arch.crc32c(crc, s + head + body, len - head - body);
+	store_nt(m, d + head + body, s + head + body, 0, len - head - body,
+		 flush);
+	return crc;
+}
+
 static void cl_store(const struct pm_map *m, void *dst, const void *src,
 		     int c, size_t len, unsigned flags)
 {
@@ -179,11 +205,22 @@ static void cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
 	cl_store(m, dst, NULL, c, len, flags);
 }
 
+static uint32_t cl_memcpy_crc(const struct pm_map *m, void *dst,
+			      const void *src, size_t len, unsigned flags,
+			      uint32_t crc)
+{
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
+		return store_nt_crc(m, dst, src, len, crc, cl_flush);
+	cl_store(m, dst, src, 0, len, flags);
+	return pm_arch.crc32c(crc, src, len);
+}
+
 const struct pm_persist_ops pm_ops_cacheline = {
 	.flush = cl_flush,
 	.drain = cl_drain,
 	.memcpy = cl_memcpy,
 	.memset = cl_memset,
+	.memcpy_crc = cl_memcpy_crc,
 };
 
 /* ---- BYTE (eADR): caches are persistent, a fence orders ---- */
@@ -224,11 +261,22 @@ static void byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
 	byte_store(m, dst, NULL, c, len, flags);
 }
 
+static uint32_t byte_memcpy_crc(const struct pm_map *m, void *dst,
+				const void *src, size_t len, unsigned flags,
+				uint32_t crc)
+{
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
+		return store_nt_crc(m, dst, src, len, crc, NULL);
+	store(dst, src, 0, len);
+	return pm_arch.crc32c(crc, src, len);
+}
+
 const struct pm_persist_ops pm_ops_byte = {
 	.flush = byte_flush,
 	.drain = byte_drain,
 	.memcpy = byte_memcpy,
 	.memset = byte_memset,
+	.memcpy_crc = byte_memcpy_crc,
 };
 
 /* ---- PAGE: msync is both write-back and fence ---- */
@@ -283,11 +331,20 @@ static void page_memset(const struct pm_map *m, void *dst, int c, size_t len,
 		page_flush(m, dst, len);
 }
 
+static uint32_t page_memcpy_crc(const struct pm_map *m, void *dst,
+				const void *src, size_t len, unsigned flags,
+				uint32_t crc)
+{
+	page_memcpy(m, dst, src, len, flags);
+	return pm_arch.crc32c(crc, src, len);
+}
+
 const struct pm_persist_ops pm_ops_page = {
 	.flush = page_flush,
 	.drain = page_drain,
 	.memcpy = page_memcpy,
 	.memset = page_memset,
+	.memcpy_crc = page_memcpy_crc,
 };
 
 const struct pm_persist_ops *pm_persist_ops_for(enum pm_granularity g)

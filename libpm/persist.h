@@ -27,6 +27,11 @@ struct pm_persist_ops {
 		       size_t len, unsigned flags);
 	void (*memset)(const struct pm_map *m, void *dst, int c, size_t len,
 		       unsigned flags);
+	/* memcpy that also returns the raw CRC32C (crc.h) of the bytes,
+	 * continued from @crc; the source is read once where the CPU can. */
+	uint32_t (*memcpy_crc)(const struct pm_map *m, void *dst,
+			       const void *src, size_t len, unsigned flags,
+			       uint32_t crc);
 };
 
 struct pm_map {
@@ -75,6 +80,14 @@ static inline void pm_map_copy(const struct pm_map *m, void *dst,
 			       const void *src, size_t len, unsigned flags)
 {
 	m->ops->memcpy(m, dst, src, len, flags);
+}
+
+/* pm_map_copy() that also checksums what it copies (raw CRC32C). */
+static inline uint32_t pm_map_copy_crc(const struct pm_map *m, void *dst,
+				       const void *src, size_t len,
+				       unsigned flags, uint32_t crc)
+{
+	return m->ops->memcpy_crc(m, dst, src, len, flags, crc);
 }
 
 static inline void pm_map_fill(const struct pm_map *m, void *dst, int c,

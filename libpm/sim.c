@@ -311,12 +311,11 @@ static int sim_drain(const struct pm_map *m)
 /* Cached copies are flushed and non-temporal ones write whole lines (the
  * unaligned head and tail are flushed): either way every touched line is
  * written back, in no particular order within the line. */
-static void sim_memcpy(const struct pm_map *m, void *dst, const void *src,
-		       size_t len, unsigned flags)
+static void snap_copy(const struct pm_map *m, void *dst, size_t len,
+		      unsigned flags)
 {
 	struct pm_sim *s = m->sim;
 
-	s->real->memcpy(m, dst, src, len, flags);
 	if (flags & PM_MEM_NOFLUSH)
 		return;
 	pthread_mutex_lock(&s->lock);
@@ -324,6 +323,26 @@ static void sim_memcpy(const struct pm_map *m, void *dst, const void *src,
 	if (s->flags & PM_SIM_FLUSH_POINTS)
 		point(s, PM_SIM_FLUSH, m->addr, m->size);
 	pthread_mutex_unlock(&s->lock);
+}
+
+static void sim_memcpy(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags)
+{
+	struct pm_sim *s = m->sim;
+
+	s->real->memcpy(m, dst, src, len, flags);
+	snap_copy(m, dst, len, flags);
+}
+
+static uint32_t sim_memcpy_crc(const struct pm_map *m, void *dst,
+			       const void *src, size_t len, unsigned flags,
+			       uint32_t crc)
+{
+	struct pm_sim *s = m->sim;
+
+	crc = s->real->memcpy_crc(m, dst, src, len, flags, crc);
+	snap_copy(m, dst, len, flags);
+	return crc;
 }
 
 static void sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
@@ -346,6 +365,7 @@ static const struct pm_persist_ops sim_ops = {
 	.drain = sim_drain,
 	.memcpy = sim_memcpy,
 	.memset = sim_memset,
+	.memcpy_crc = sim_memcpy_crc,
 };
 
 void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)

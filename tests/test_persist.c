@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "arch.h"
+#include "crc.h"
 #include "libpm.h"
 #include "persist.h"
 
@@ -486,6 +487,47 @@ static void quiet(int level, const char *msg, void *arg)
 	(void)level, (void)msg, (void)arg;
 }
 
+/* pm_map_copy_crc: the bytes of pm_map_copy and the CRC32C of them, on
+ * every granularity, for each copy flag and both sides of the NT paths. */
+static void test_memcpy_crc_all_tables(void **state)
+{
+	static const char *const gran[] = { "byte", "cacheline", "page" };
+	static const unsigned flags[] = { 0, PM_MEM_NONTEMPORAL,
+					  PM_MEM_TEMPORAL, PM_MEM_NOFLUSH };
+	static const size_t lens[] = { 0, 5, 64, 255, 256, 1000, 4096 + 7,
+				       20000, AREA - 128 };
+	static uint8_t from[AREA];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(from); i++)
+		from[i] = (uint8_t)(i * 131 + 1);
+	use_path("");
+	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
+		struct pm_map *m;
+		uint8_t *p;
+
+		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
+		assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
+		unsetenv("PM_FORCE_GRANULARITY");
+		p = pm_map_addr(m);
+		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
+			for (size_t i = 0; i < PM_ARRAY_SIZE(lens); i++) {
+				uint32_t want = pm_crc32c_table(7, from + 1,
+								lens[i]);
+
+				memset(p, 0, lens[i] + 64);
+				assert_int_equal(pm_map_copy_crc(m, p + 24,
+								 from + 1,
+								 lens[i],
+								 flags[f], 7),
+						 want);
+				assert_int_equal(pm_map_drain(m), 0);
+				assert_memory_equal(p + 24, from + 1, lens[i]);
+			}
+		pm_unmap(m);
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -526,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_persist_byte),
 		cmocka_unit_test(test_persist_page_plain_file),
 		cmocka_unit_test(test_persist_page_msync_error),
+		cmocka_unit_test(test_memcpy_crc_all_tables),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -32,6 +32,7 @@ void pm_generic_init(struct pm_arch_ops *ops)
 		ops->fence = fence_full;
 	if (!ops->memcpy_nt || !ops->memset_nt) {
 		ops->memcpy_nt = NULL;
+		ops->memcpy_nt_crc32c = NULL;
 		ops->memset_nt = NULL;
 		ops->copy_name = "temporal";
 		ops->movnt_threshold = SIZE_MAX;
