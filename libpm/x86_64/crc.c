@@ -12,6 +12,8 @@
  * Four 64-byte accumulators are folded forward 256 bytes per step, then
  * into one block, whose CRC the crc32 instruction finishes with the tail.
  * The constants are bit-reflected into the high half of each qword.
+ * The copying variant stores each 64-byte load with a non-temporal store
+ * before folding it, so a large append reads its payload once.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -70,40 +72,81 @@ __attribute__((target(TARGET))) static __m128i lanes_to_one(__m512i a)
 		       x);
 }
 
-__attribute__((target(TARGET))) uint32_t
-pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len)
+/* Load 64 bytes, and store them non-temporally when @d is not NULL. */
+__attribute__((target(TARGET))) static inline __m512i
+ld(const uint8_t *p, uint8_t *d)
 {
-	const uint8_t *p = buf;
+	__m512i v = _mm512_loadu_si512(p);
+
+	if (d)
+		_mm512_stream_si512((void *)d, v);
+	return v;
+}
+
+/* CRC of @len >= 256 bytes at @p, copied to @d if not NULL; returns the
+ * CRC and leaves the last len % 16 bytes (< 16) to the caller via *pp. */
+__attribute__((target(TARGET))) static uint32_t
+fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp)
+{
+	const uint8_t *p = *pp;
+	size_t len = *lenp;
 	__m512i a0, a1, a2, a3, k;
 	__m128i x;
 	uint64_t w[2];
 
-	if (len < 256)
-		return crc_words(crc, p, len);
 	/* The running CRC enters as an xor into the first 4 bytes. */
-	a0 = _mm512_xor_si512(_mm512_loadu_si512(p),
-			      _mm512_castsi128_si512(_mm_cvtsi32_si128(
-				      (int)crc)));
-	a1 = _mm512_loadu_si512(p + 64);
-	a2 = _mm512_loadu_si512(p + 128);
-	a3 = _mm512_loadu_si512(p + 192);
+	a0 = _mm512_xor_si512(ld(p, d), _mm512_castsi128_si512(
+						 _mm_cvtsi32_si128((int)crc)));
+	a1 = ld(p + 64, d ? d + 64 : NULL);
+	a2 = ld(p + 128, d ? d + 128 : NULL);
+	a3 = ld(p + 192, d ? d + 192 : NULL);
 	k = _mm512_broadcast_i32x4(_mm_set_epi64x(K_S16));
-	for (p += 256, len -= 256; len >= 256; p += 256, len -= 256) {
-		a0 = fold512(a0, k, _mm512_loadu_si512(p));
-		a1 = fold512(a1, k, _mm512_loadu_si512(p + 64));
-		a2 = fold512(a2, k, _mm512_loadu_si512(p + 128));
-		a3 = fold512(a3, k, _mm512_loadu_si512(p + 192));
+	for (p += 256, d = d ? d + 256 : NULL, len -= 256; len >= 256;
+	     p += 256, d = d ? d + 256 : NULL, len -= 256) {
+		a0 = fold512(a0, k, ld(p, d));
+		a1 = fold512(a1, k, ld(p + 64, d ? d + 64 : NULL));
+		a2 = fold512(a2, k, ld(p + 128, d ? d + 128 : NULL));
+		a3 = fold512(a3, k, ld(p + 192, d ? d + 192 : NULL));
 	}
 	k = _mm512_broadcast_i32x4(_mm_set_epi64x(K_S4));
 	a1 = fold512(a0, k, a1);
 	a2 = fold512(a1, k, a2);
 	a3 = fold512(a2, k, a3);
-	for (; len >= 64; p += 64, len -= 64)
-		a3 = fold512(a3, k, _mm512_loadu_si512(p));
+	for (; len >= 64; p += 64, d = d ? d + 64 : NULL, len -= 64)
+		a3 = fold512(a3, k, ld(p, d));
 	x = lanes_to_one(a3);
 	for (; len >= 16; p += 16, len -= 16)
 		x = fold128(x, _mm_set_epi64x(K_S1),
 			    _mm_loadu_si128((const void *)p));
 	_mm_storeu_si128((__m128i *)w, x);
-	return crc_words(_mm_crc32_u64(_mm_crc32_u64(0, w[0]), w[1]), p, len);
+	*pp = p;
+	*lenp = len;
+	return (uint32_t)_mm_crc32_u64(_mm_crc32_u64(0, w[0]), w[1]);
+}
+
+__attribute__((target(TARGET))) uint32_t
+pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len,
+			   uint32_t crc)
+{
+	const uint8_t *p = src;
+	uint8_t *d = dst;
+
+	if (len < 256) {
+		for (size_t i = 0; i < len; i += 64)
+			ld(p + i, d + i);
+		return pm_crc32c_vpclmul(crc, src, len);
+	}
+	crc = fold_all(crc, &p, d, &len);
+	return crc_words(crc, p, len); /* len == 0: whole lines */
+}
+
+__attribute__((target(TARGET))) uint32_t
+pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (len < 256)
+		return crc_words(crc, p, len);
+	crc = fold_all(crc, &p, NULL, &len);
+	return crc_words(crc, p, len);
 }

@@ -9,5 +9,10 @@
 /* Raw CRC32C (no inversions) by carry-less folding, 256 bytes a step:
  * needs AVX-512F, VPCLMULQDQ, PCLMULQDQ and SSE4.2. */
 uint32_t pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len);
+/* The same while copying whole lines with non-temporal stores (@dst
+ * 64-byte aligned, @len a multiple of 64): one pass over the source, the
+ * folding hidden behind the stores. */
+uint32_t pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len,
+				    uint32_t crc);
 
 #endif /* PM_X86_64_CRC_H */
