@@ -26,19 +26,16 @@
 #include "sim.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
-/* Large payloads are checksummed and copied in pieces of this size: small
- * enough that the non-temporal stores of one piece are still draining
- * while the next is checksummed (16 KiB pieces measured slowest). */
-#define LOG_CHUNK (2U << 10)
 /* Payloads go non-temporal from the copy threshold, but not below this:
  * a record starts 8-byte aligned behind its header, so a non-temporal
  * copy leaves two partial lines to cached stores, and for short records
  * these read-for-ownership misses cost more than the copy saves (cached
  * copies measured faster at 256 and 512 bytes, slower at 2 KiB). */
 #define LOG_NT_MIN 1024U
-/* From this size on, pieces; below it the whole payload is checksummed
- * before anything is stored, so the header can be stored first. */
-#define LOG_PIECEWISE (16U << 10)
+/* From this size on, the payload is checksummed while it is copied (one
+ * pass over it) and the header stored last; below it the payload is
+ * checksummed first, so that the header can be stored first. */
+#define LOG_ONE_PASS (16U << 10)
 
 struct pm_log {
 	struct pm_map *map;
@@ -510,21 +507,6 @@ static void flush_done(struct flusher *f)
 		pm_map_flush(f->map, f->lo, (size_t)(f->hi - f->lo));
 }
 
-/* Non-temporal copy in pieces, each checksummed just before it is sent. */
-static uint32_t copy_nt_crc(struct pm_map *map, uint8_t *dst,
-			    const uint8_t *src, uint64_t len, uint32_t crc)
-{
-	while (len) {
-		uint64_t n = LOG_CHUNK - ((uintptr_t)dst & (LOG_CHUNK - 1));
-
-		n = PM_MIN(n, len);
-		crc = pm_crc_update(crc, src, n);
-		pm_map_copy(map, dst, src, n, PM_MEM_NONTEMPORAL);
-		dst += n, src += n, len -= n;
-	}
-	return crc;
-}
-
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 		      const struct iovec *v, uint64_t seq, uint64_t gen)
 {
@@ -538,9 +520,9 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
 		 len >= PM_MAX(pm_arch.movnt_threshold, LOG_NT_MIN);
 
-	if (nt && len >= LOG_PIECEWISE) {
-		crc = copy_nt_crc(log->map, dst + REC_HDR, v->iov_base, len,
-				  crc);
+	if (nt && len >= LOG_ONE_PASS) {
+		crc = pm_map_copy_crc(log->map, dst + REC_HDR, v->iov_base,
+				      len, PM_MEM_NONTEMPORAL, crc);
 		h.crc = pm_le32(pm_crc_final(crc));
 		pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
 		flush_add(f, dst, REC_HDR);
