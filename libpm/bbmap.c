@@ -189,6 +189,10 @@ int pm_bb_pool_open(struct pm_pool *pool)
 	pm_bb_list_free(&l);
 	pool->bbs = out.v;
 	pool->nbbs = out.n;
+	for (size_t i = 0; i < out.n; i++)
+		if (out.v[i].area == PM_AREA_HEADER_A ||
+		    out.v[i].area == PM_AREA_HEADER_B)
+			pool->hdr_bad |= 1U << out.v[i].area;
 	return ret ? ret : open_policy(pool, &out);
 }
 

@@ -7,7 +7,10 @@
  * header B, then header A, so a file cut short during create has no valid
  * copy and is "not a pool".  An update (pm_pool_hdr_write) bumps gen and
  * writes B then A, each persisted before the other is touched; open takes
- * the valid copy with the highest gen and rewrites the other one.
+ * the valid copy with the highest gen and rewrites the other one.  While
+ * a copy is on a bad block the header is not written at all: a store there
+ * would fault, and writing the good copy alone would leave no valid copy
+ * while it is being written.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,6 +115,11 @@ int pm_pool_hdr_write(struct pm_pool *pool)
 {
 	int ret;
 
+	if (pool->hdr_bad)
+		return pm_err(PM_E_BADBLOCKS, "%s: header %c is on a bad "
+			      "block: the header is not rewritten until it "
+			      "is cleared", pool->path,
+			      pool->hdr_bad & 1 ? 'A' : 'B');
 	pool->hdr.gen = pm_le64(pm_le64(pool->hdr.gen) + 1);
 	pool->hdr.crc = pm_le32(hdr_crc(&pool->hdr));
 	ret = hdr_store(pool, PM_HDR_B_OFF);
@@ -437,6 +445,7 @@ static int pick_header(struct pm_pool *pool, uint64_t fsize)
 			why[i] = "is on a bad block";
 			st[i] = PM_E_CORRUPT;
 			bad[i] = 1;
+			pool->hdr_bad |= 1U << i;
 			continue;
 		}
 		st[i] = pm_hdr_check(&h[i], fsize, &why[i]);

@@ -38,6 +38,10 @@ struct pm_pool {
 	int bb_status;
 	struct pm_pool_badblock *bbs;
 	size_t nbbs;
+	/* header copies (bit 0: A, bit 1: B) that faulted when read or are
+	 * listed as bad: a store there would fault, so the header is not
+	 * rewritten until they are cleared */
+	unsigned hdr_bad;
 };
 
 static inline void *pm_pool_at(const struct pm_pool *pool, uint64_t off)
@@ -60,7 +64,8 @@ int pm_hdr_pick(const struct pm_hdr h[2], const int st[2]);
  * pm_hdr_check() has accepted. */
 void pm_pool_fill(struct pm_pool *pool);
 /* Seal pool->hdr with gen + 1 and a new checksum and write it to copy B,
- * persist, then copy A, persist: one copy is valid at every instant. */
+ * persist, then copy A, persist: one copy is valid at every instant.
+ * PM_E_BADBLOCKS (nothing written) while a copy is on a bad block. */
 int pm_pool_hdr_write(struct pm_pool *pool);
 
 /* tx.c: write empty lane headers at create. */

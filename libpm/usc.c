@@ -37,16 +37,6 @@ enum pm_shutdown_state pm_usc_judge(const struct pm_hdr *h, int rret,
 	return pm_le64(h->usc) == usc ? PM_SHUTDOWN_CLEAN : PM_SHUTDOWN_DIRTY;
 }
 
-/* A store to a header copy on a bad block would fault. */
-static int header_on_bad_block(const struct pm_pool *pool)
-{
-	for (size_t i = 0; i < pool->nbbs; i++)
-		if (pool->bbs[i].area == PM_AREA_HEADER_A ||
-		    pool->bbs[i].area == PM_AREA_HEADER_B)
-			return 1;
-	return 0;
-}
-
 static int refuse_dirty(struct pm_pool *pool, uint64_t usc)
 {
 	unsigned long long was = pm_le64(pool->hdr.usc);
@@ -87,7 +77,7 @@ int pm_usc_open(struct pm_pool *pool)
 	case PM_SHUTDOWN_CLEAN:
 		break;
 	}
-	if (header_on_bad_block(pool)) {
+	if (pool->hdr_bad) { /* pm_pool_hdr_write() would refuse */
 		pm_warn("%s: a header copy is on a bad block: the unsafe-"
 			"shutdown record is not updated", pool->path);
 		return 0;

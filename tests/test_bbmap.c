@@ -25,6 +25,7 @@
 
 #include "layout.h"
 #include "libpm.h"
+#include "pool.h"
 
 #define POOL_SIZE (4UL << 20)
 #define DISK "/sys/devices/ndbus0/region0/namespace0.0/block/pmem0"
@@ -158,13 +159,25 @@ static void test_pm_pool_open_one_header_stands_in(void **state)
 	struct pm_pool_info info;
 	struct pm_pool *p;
 
+	char before[2 * PM_HDR_SIZE], after[2 * PM_HDR_SIZE];
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, before, sizeof(before), 0), sizeof(before));
 	bad_at(at);
 	assert_int_equal(pm_pool_open(path, 0, &p), 0);
 	assert_int_equal(pm_pool_info(p, &info), 0);
 	assert_int_equal(info.nbadblocks, 1);
 	assert_int_equal(info.badblocks[0].area, PM_AREA_HEADER_A);
+	/* A store to the bad copy would fault: no header write at all. */
+	assert_int_equal(pm_pool_hdr_write(p), PM_E_BADBLOCKS);
 	pm_pool_close(p);
+	assert_int_equal(pread(fd, after, sizeof(after), 0), sizeof(after));
+	close(fd);
+	assert_memory_equal(before, after, sizeof(before));
 	assert_non_null(strstr(logbuf, "header B stands in"));
+	assert_non_null(strstr(logbuf, "header A is on a bad block: the "
+				       "header is not rewritten"));
 }
 
 static void test_pm_pool_open_metadata_refused(void **state)
