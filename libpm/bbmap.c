@@ -19,6 +19,7 @@
 #include "internal.h"
 #include "os.h"
 #include "pool.h"
+#include "safe.h"
 
 /* ---- pool structures -------------------------------------------------- */
 
@@ -136,14 +137,55 @@ static void describe(const struct pbb_list *l, unsigned mask, char *buf,
 #define HDR_MASK (BIT(PM_AREA_HEADER_A) | BIT(PM_AREA_HEADER_B))
 
 /*
+ * Recovery reads lanes and the log straight from the mapping: a listed
+ * range there that really faults would kill the process, whatever the
+ * caller said.  Read each such range through pm_safe_copy() first; 0 if
+ * all read, else PM_E_BADBLOCKS naming the first that does not.
+ */
+static int probe_metadata(const struct pm_pool *pool, const struct pbb_list *l)
+{
+	uint8_t buf[512];
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pm_pool_badblock *b = &l->v[i];
+
+		if (!(META_MASK & BIT(b->area)) ||
+		    !pm_range_ok(b->offset, b->length, pool->map->size))
+			continue;
+		for (uint64_t o = 0; o < b->length; o += sizeof(buf)) {
+			size_t n = (size_t)PM_MIN(sizeof(buf), b->length - o);
+			int ret = pm_safe_copy(buf, pool->base + b->offset + o,
+					       n);
+
+			if (ret == -EIO)
+				return pm_err(PM_E_BADBLOCKS, "%s: %s [%#llx, "
+					      "+%#llx) cannot be read: "
+					      "recovery cannot run; 'pmtool "
+					      "badblocks clear' or 'pmck "
+					      "--repair' replaces it (its "
+					      "contents are lost)",
+					      pool->path,
+					      pm_area_name(b->area),
+					      (unsigned long long)b->offset,
+					      (unsigned long long)b->length);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/*
  * Metadata with no stand-in (both header copies, a lane, the log area)
- * refuses the open unless PM_POOL_IGNORE_BADBLOCKS; one header copy is
- * covered by the other; user data only warns.
+ * refuses the open unless PM_POOL_IGNORE_BADBLOCKS, and even then if
+ * lanes or log cannot really be read; one header copy is covered by the
+ * other; user data only warns.
  */
 static int open_policy(const struct pm_pool *pool, const struct pbb_list *l)
 {
 	unsigned hit = 0;
 	char buf[400];
+	int ret;
 
 	for (size_t i = 0; i < l->n; i++)
 		hit |= BIT(l->v[i].area);
@@ -154,6 +196,9 @@ static int open_policy(const struct pm_pool *pool, const struct pbb_list *l)
 				      "metadata: %s; 'pmtool badblocks clear' "
 				      "replaces them (their contents are "
 				      "lost)", pool->path, buf);
+		ret = probe_metadata(pool, l);
+		if (ret)
+			return ret;
 		pm_warn("%s: opened with bad blocks in metadata: %s",
 			pool->path, buf);
 	} else if (hit & HDR_MASK) {
