@@ -269,12 +269,63 @@ static int lanes_read(struct pm_pool *pool, struct scan *s)
 	return 0;
 }
 
+/* The first listed bad range of user data that [roff, +len) of the data
+ * area overlaps, or NULL. */
+static const struct pm_pool_badblock *bad_home(const struct pm_pool *pool,
+					       uint64_t roff, uint64_t len)
+{
+	uint64_t off = pool->data_off + roff;
+
+	for (size_t i = 0; i < pool->nbbs; i++) {
+		const struct pm_pool_badblock *b = &pool->bbs[i];
+
+		if (b->area == PM_AREA_DATA && off < b->offset + b->length &&
+		    b->offset < off + len)
+			return b;
+	}
+	return NULL;
+}
+
+/* Replaying an entry whose home range is on a bad block would fault (a
+ * store there raises SIGBUS): refuse before anything is applied, so that
+ * the entry is replayed once the block is cleared. */
+static int homes_ok(const struct pm_pool *pool, const struct scan *s)
+{
+	for (size_t k = 0; k < s->n && pool->nbbs; k++) {
+		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
+		uint64_t p = s->v[k].off;
+
+		while (rd32(l->ring + p) == PM_REC_RANGE) {
+			uint64_t roff = rd64(l->ring + p + 8);
+			uint64_t len = rd64(l->ring + p + 16);
+			const struct pm_pool_badblock *b =
+				bad_home(pool, roff, len);
+
+			if (b)
+				return pm_err(PM_E_BADBLOCKS, "%s: committed "
+					      "transaction %llu writes to user "
+					      "data on a bad block [%#llx, "
+					      "+%#llx): clear it ('pmtool "
+					      "badblocks clear' or 'pmck "
+					      "--repair'), then open again to "
+					      "replay it", pool->path,
+					      (unsigned long long)s->v[k].seq,
+					      (unsigned long long)b->offset,
+					      (unsigned long long)b->length);
+			p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
+		}
+	}
+	return 0;
+}
+
 /* Replay in seq order, fence, then move every lane header past it. */
 static int replay(struct pm_pool *pool, struct scan *s)
 {
 	uint64_t r = PM_MAX(s->r, s->maxseq);
-	int ret;
+	int ret = homes_ok(pool, s);
 
+	if (ret)
+		return ret;
 	if (s->n) /* s->v is NULL then, and qsort() wants an array */
 		qsort(s->v, s->n, sizeof(*s->v), cmp_found);
 	for (size_t k = 0; k < s->n; k++)

@@ -26,6 +26,7 @@
 #include "layout.h"
 #include "libpm.h"
 #include "pool.h"
+#include "tx.h"
 
 #define POOL_SIZE (4UL << 20)
 #define DISK "/sys/devices/ndbus0/region0/namespace0.0/block/pmem0"
@@ -206,6 +207,49 @@ static void test_pm_pool_open_metadata_refused(void **state)
 	pm_pool_close(p);
 }
 
+/* A committed transaction not yet applied whose home is on a bad block:
+ * replaying it would store there, so open refuses until it is cleared,
+ * then replays it. */
+static void test_pm_pool_open_replay_onto_bad_block(void **state)
+{
+	const uint64_t at[] = { geo.data_offset + 5 * 4096, UINT64_MAX };
+	const uint64_t v = 0x1122334455667788ULL;
+	struct pm_pool_info info;
+	struct pm_pool *p;
+	struct pm_tx *tx;
+	char img[300];
+	uint64_t got;
+	int fd;
+
+	snprintf(img, sizeof(img), "%s.crash", path);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	pm_tx_test_skip_apply = 1;
+	assert_int_equal(pm_tx_begin(p, 0, &tx), 0);
+	assert_int_equal(pm_tx_write(tx, (char *)pm_pool_data(p, NULL) +
+					     5 * 4096 + 8, &v, sizeof(v)), 0);
+	assert_int_equal(pm_tx_commit(tx), 0);
+	pm_tx_test_skip_apply = 0;
+	sh("cp", path, img); /* the image a crash right here leaves */
+	pm_pool_close(p);
+	sh("cp", img, path);
+	unlink(img);
+
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
+	assert_non_null(strstr(logbuf, "writes to user data on a bad block"));
+	bad_at((const uint64_t[]){ UINT64_MAX });
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_pool_info(p, &info), 0);
+	assert_int_equal(info.tx_replayed, 1);
+	pm_pool_close(p);
+	fd = open(path, O_RDONLY);
+	assert_int_equal(pread(fd, &got, sizeof(got),
+			       (off_t)(geo.data_offset + 5 * 4096 + 8)),
+			 sizeof(got));
+	close(fd);
+	assert_true(got == v);
+}
+
 static void test_pm_pool_open_unsupported_device(void **state)
 {
 	struct pm_pool_info info;
@@ -291,6 +335,8 @@ int main(void)
 		cmocka_unit_test_setup(test_pm_pool_open_one_header_stands_in,
 				       setup),
 		cmocka_unit_test_setup(test_pm_pool_open_metadata_refused,
+				       setup),
+		cmocka_unit_test_setup(test_pm_pool_open_replay_onto_bad_block,
 				       setup),
 		cmocka_unit_test_setup(test_pm_pool_open_unsupported_device,
 				       setup),
