@@ -127,9 +127,14 @@ _Static_assert(sizeof(struct pm_log_hdr) == 64, "pm_log_hdr size");
 struct pm_log_rec {
 	uint64_t seq; /* first: 0 here marks a wrap to offset 0 */
 	uint64_t gen; /* slot gen when appended */
-	uint32_t len; /* payload bytes; the record is padded to 8 */
+	uint32_t len; /* payload bytes (PM_LOG_LEN_MASK), padded to 8;
+		       * PM_LOG_REC_END on the last record of an append */
 	uint32_t crc; /* CRC32C of bytes [0, 20) and payload, UUID seed */
 };
+/* Recovery keeps records only up to the last one that ends an append, so
+ * a batch survives a crash whole or not at all. */
+#define PM_LOG_REC_END (1U << 31)
+#define PM_LOG_LEN_MASK (PM_LOG_REC_END - 1)
 _Static_assert(sizeof(struct pm_log_rec) == 24, "pm_log_rec size");
 _Static_assert(offsetof(struct pm_log_rec, crc) == 20, "pm_log_rec layout");
 

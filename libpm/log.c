@@ -69,11 +69,18 @@ static struct pm_log_rec *rec_at(const struct pm_log *log, uint64_t pos)
 	return (struct pm_log_rec *)(log->ring + pos);
 }
 
+/* Payload bytes of a record already validated. */
+static uint32_t rec_len(const struct pm_log_rec *r)
+{
+	return pm_le32(r->len) & PM_LOG_LEN_MASK;
+}
+
+/* The checksum over a header's seq, gen and len word (flag included). */
 static uint32_t rec_crc_start(const struct pm_log *log, uint64_t seq,
-			      uint64_t gen, uint32_t len)
+			      uint64_t gen, uint32_t word)
 {
 	struct pm_log_rec h = {
-		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(len)
+		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(word)
 	};
 
 	return pm_crc_update(log->seed, &h, offsetof(struct pm_log_rec, crc));
@@ -144,28 +151,32 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
 
 /* ---- recovery ---- */
 
-/* Is there a valid record @seq at @pos?  Sets *sizep and *genp. */
+/* Is there a valid record @seq at @pos?  Sets *sizep, *genp and *endp
+ * (it ends an append). */
 static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t seq,
-		     uint64_t min_gen, uint64_t *sizep, uint64_t *genp)
+		     uint64_t min_gen, uint64_t *sizep, uint64_t *genp,
+		     int *endp)
 {
 	const struct pm_log_rec *r;
 	uint64_t gen;
-	uint32_t len, crc;
+	uint32_t word, len, crc;
 
 	if (log->cap - pos < REC_HDR)
 		return 0;
 	r = rec_at(log, pos);
 	gen = pm_le64(r->gen);
-	len = pm_le32(r->len);
+	word = pm_le32(r->len);
+	len = word & PM_LOG_LEN_MASK;
 	if (pm_le64(r->seq) != seq || gen < min_gen || gen > log->gen ||
 	    rec_size(len) > log->cap - pos)
 		return 0;
-	crc = rec_crc_start(log, seq, gen, len);
+	crc = rec_crc_start(log, seq, gen, word);
 	crc = pm_crc_final(pm_crc_update(crc, r + 1, len));
 	if (crc != pm_le32(r->crc))
 		return 0;
 	*sizep = rec_size(len);
 	*genp = gen;
+	*endp = !!(word & PM_LOG_REC_END);
 	return 1;
 }
 
@@ -179,17 +190,27 @@ static void mark_wrap(struct pm_log *log, uint64_t pos)
 	}
 }
 
-/* Follow the chain from the slot's start; sets head, tail, used, next. */
+/* Where the chain stood after the last record that ended an append. */
+struct scan_end {
+	uint64_t seq, pos, used;
+};
+
+/* Follow the chain from the slot's start; sets head, tail, used, next.
+ * Records after the last one that ends an append (a batch cut short by a
+ * crash) are left out. */
 static void scan(struct pm_log *log, uint64_t start)
 {
 	uint64_t pos = start, seq = log->first_seq, gen = 0;
 	uint64_t size, used = 0, n = 0;
+	struct scan_end e = { seq, start, 0 };
+	int end;
 
 	for (;;) {
 		uint64_t gap = 0, at = pos;
 
-		if (!rec_valid(log, at, seq, gen, &size, &gen)) {
-			if (!pos || !rec_valid(log, 0, seq, gen, &size, &gen))
+		if (!rec_valid(log, at, seq, gen, &size, &gen, &end)) {
+			if (!pos ||
+			    !rec_valid(log, 0, seq, gen, &size, &gen, &end))
 				break;
 			at = 0;
 			gap = n ? log->cap - pos : 0;
@@ -204,12 +225,14 @@ static void scan(struct pm_log *log, uint64_t start)
 		pos = at + size;
 		seq++;
 		n++;
+		if (end)
+			e = (struct scan_end){ seq, pos, used };
 	}
-	log->next_seq = seq;
-	log->stop = pos;
-	log->used = used;
-	log->tail = n ? pos : 0;
-	if (!n)
+	log->next_seq = e.seq;
+	log->stop = e.pos;
+	log->used = e.used;
+	log->tail = e.used ? e.pos : 0;
+	if (!e.used)
 		log->head = 0;
 }
 
@@ -443,7 +466,7 @@ static int check_batch(const struct pm_log *log, const struct iovec *recs,
 		if (!recs[i].iov_base && recs[i].iov_len)
 			return pm_err(-EINVAL, "log record %d: NULL data", i);
 		if (recs[i].iov_len > log->cap - REC_HDR ||
-		    recs[i].iov_len > UINT32_MAX)
+		    recs[i].iov_len > PM_LOG_LEN_MASK)
 			return pm_err(-EFBIG, "log record of %zu bytes is "
 					      "larger than the log (%llu max)",
 				      recs[i].iov_len,
@@ -508,15 +531,16 @@ static void flush_done(struct flusher *f)
 }
 
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
-		      const struct iovec *v, uint64_t seq, uint64_t gen)
+		      const struct iovec *v, uint64_t seq, uint64_t gen,
+		      int end)
 {
+	uint32_t word = (uint32_t)v->iov_len | (end ? PM_LOG_REC_END : 0);
 	struct pm_log_rec h = {
-		.seq = pm_le64(seq), .gen = pm_le64(gen),
-		.len = pm_le32((uint32_t)v->iov_len),
+		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(word),
 	};
 	uint8_t *dst = log->ring + pos;
 	uint64_t len = v->iov_len;
-	uint32_t crc = rec_crc_start(log, seq, gen, (uint32_t)len);
+	uint32_t crc = rec_crc_start(log, seq, gen, word);
 	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
 		 len >= PM_MAX(pm_arch.movnt_threshold, LOG_NT_MIN);
 
@@ -556,7 +580,7 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 			flush_add(&f, rec_at(log, pos), 8);
 		}
 		write_rec(log, &f, at, &recs[i], res->seq + (uint64_t)i,
-			  res->gen);
+			  res->gen, i == n - 1);
 		pos = at + size;
 	}
 	flush_done(&f);
@@ -652,7 +676,7 @@ static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
 	const struct pm_log_rec *r = rec_at(log, pos);
 
 	return pos <= log->cap - REC_HDR && pm_le64(r->seq) == seq &&
-	       rec_size(pm_le32(r->len)) <= log->cap - pos;
+	       rec_size(rec_len(r)) <= log->cap - pos;
 }
 
 static int walk_range(struct pm_log *log, uint64_t pos, uint64_t seq,
@@ -670,11 +694,11 @@ static int walk_range(struct pm_log *log, uint64_t pos, uint64_t seq,
 				      (unsigned long long)pos);
 		r = rec_at(log, pos);
 		if (seq >= from) {
-			ret = cb(seq, r + 1, pm_le32(r->len), arg);
+			ret = cb(seq, r + 1, rec_len(r), arg);
 			if (ret)
 				return ret;
 		}
-		pos += rec_size(pm_le32(r->len));
+		pos += rec_size(rec_len(r));
 	}
 	return 0;
 }
@@ -720,7 +744,7 @@ static uint64_t find(const struct pm_log *log, uint64_t seq)
 
 	for (s = log->first_seq; s < seq; s++) {
 		pos = locate(log, pos, s);
-		pos += rec_size(pm_le32(rec_at(log, pos)->len));
+		pos += rec_size(rec_len(rec_at(log, pos)));
 	}
 	return locate(log, pos, seq);
 }
@@ -809,7 +833,7 @@ PM_EXPORT int pm_log_get_info(struct pm_log *log, struct pm_log_info *info)
 	info->first_seq = log->first_seq;
 	info->next_seq = log->next_seq;
 	info->nrecords = log->next_seq - log->first_seq;
-	info->max_record = PM_MIN(log->cap - REC_HDR, (uint64_t)UINT32_MAX);
+	info->max_record = PM_MIN(log->cap - REC_HDR, (uint64_t)PM_LOG_LEN_MASK);
 	pthread_mutex_unlock(&log->lock);
 	return 0;
 }

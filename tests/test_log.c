@@ -402,6 +402,42 @@ static void test_log_open_damage_middle_drops_rest(void **state)
 	expect_records(1, 2, 0, 40);
 }
 
+static void batch_of_five(uint64_t first)
+{
+	static uint8_t bufs[5][40];
+	struct iovec v[5];
+	uint64_t seq, i;
+
+	for (i = 0; i < 5; i++) {
+		pay_fill(bufs[i], first + i, 40);
+		v[i] = (struct iovec){ bufs[i], 40 };
+	}
+	assert_int_equal(pm_log_append_batch(fx.log, v, 5, &seq), 0);
+	assert_int_equal(seq, first);
+}
+
+/* A batch damaged anywhere (as a crash before its fence may leave it) is
+ * dropped whole; a batch left whole survives whole. */
+static void test_log_open_torn_batch_all_or_nothing(void **state)
+{
+	static const uint64_t damaged[] = { 3, 5, 7 };
+	uint64_t i;
+
+	(void)state;
+	for (i = 0; i < PM_ARRAY_SIZE(damaged); i++) {
+		log_make(64 << 10);
+		append_seq(1, 40);
+		append_seq(2, 40);
+		batch_of_five(3);
+		rec_ptr(damaged[i], 40)[24 + 7] ^= 1;
+		log_reopen();
+		expect_records(1, 2, 0, 40);
+		batch_of_five(3);
+		log_reopen();
+		expect_records(1, 7, 0, 40);
+	}
+}
+
 /*
  * A crash tore record 3 but left 4 and 5 whole; after recovery a new 3 of
  * the same size lands where the old one was.  The old 4 and 5 now sit
@@ -702,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_log_open_torn_crc),
 		cmocka_unit_test(test_log_open_torn_len),
 		cmocka_unit_test(test_log_open_damage_middle_drops_rest),
+		cmocka_unit_test(test_log_open_torn_batch_all_or_nothing),
 		cmocka_unit_test(test_log_open_stale_after_torn),
 		cmocka_unit_test(test_log_open_stale_earlier_lap),
 		cmocka_unit_test(test_log_walk_wrap_over_torn),
