@@ -9,10 +9,10 @@
  *
  * The checker parses nothing itself: headers are judged by pool.c, lanes
  * by tx.c's chain scanner, the log by log.c's record scanner, each through
- * the same function that open and recovery use.  What this file adds is
- * reading the file defensively (pread first, so a poisoned page is an
- * EIO and a finding, never a SIGBUS), the media scan of the data area,
- * and the report.
+ * the same function that open and recovery use (check_area.c turns their
+ * answers into findings).  This file reads the file defensively (pread
+ * first, so a poisoned page is an EIO and a finding, never a SIGBUS),
+ * runs the passes, repairs, and reports.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,51 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define PM_CHECK_INTERNALS 1
 #include "check.h"
 #include "internal.h"
-#include "log.h"
 #include "os.h"
-#include "pool.h"
-#include "usc.h"
-#include "tx.h"
 
 #define SCAN_CHUNK (4UL << 20)
 #define SCAN_PAGE 4096UL
-
-struct ck_finding {
-	struct pm_check_finding pub;
-	char *structure, *message, *repair; /* owned */
-};
-
-/* The state of one read-only pass over a file. */
-struct ck {
-	const char *path;
-	unsigned flags;
-	int fd;
-	uint64_t file_size;
-	uint8_t *buf; /* for pread: SCAN_CHUNK, or less for small files */
-	size_t buf_size;
-	/* the pool as the chosen header copy describes it, mapped read-only */
-	struct pm_map *map;
-	struct pm_pool view;
-	int have_view;
-	/* findings */
-	struct ck_finding *f;
-	size_t nf, cap;
-	unsigned nfatal, nrepairable;
-	int nomem;
-	int unreadable; /* a scan met unreadable pages */
-	int unsafe;	/* unsafe shutdown: repair must not acknowledge it */
-	/* bad ranges: listed by the device, and found unreadable by pread */
-	struct pm_pool_badblock *bbs;
-	size_t nbbs;
-	struct pm_badblock *clear; /* what repair clears */
-	size_t nclear, clear_cap;
-	/* progress */
-	pm_check_progress_fn progress;
-	void *progress_arg;
-	uint64_t done, total;
-};
 
 static const char *const area_names[] = {
 	[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
@@ -81,18 +43,13 @@ const char *pm_check_area_name(enum pm_area area)
 							    "?";
 }
 
-/* ---- findings ------------------------------------------------------------ */
+/* ---- findings ---------------------------------------------------------- */
 
-static void ck_find(struct ck *c, enum pm_check_severity sev,
-		    enum pm_area area, const char *structure, uint64_t off,
-		    uint64_t len, const char *repair, const char *fmt, ...)
-	__attribute__((format(printf, 8, 9)));
-
-static void ck_find(struct ck *c, enum pm_check_severity sev,
-		    enum pm_area area, const char *structure, uint64_t off,
-		    uint64_t len, const char *repair, const char *fmt, ...)
+void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
+		enum pm_area area, const char *structure, uint64_t off,
+		uint64_t len, const char *repair, const char *fmt, ...)
 {
-	struct ck_finding *f;
+	struct pm_ck_finding *f;
 	char msg[256];
 	va_list ap;
 
@@ -135,7 +92,7 @@ static void ck_find(struct ck *c, enum pm_check_severity sev,
 	c->nf++;
 }
 
-static void findings_free(struct ck *c)
+static void findings_free(struct pm_ck *c)
 {
 	pm_pool_badblocks_free(c->bbs);
 	c->bbs = NULL;
@@ -153,14 +110,14 @@ static void findings_free(struct ck *c)
 	c->nf = c->cap = 0;
 }
 
-/* ---- defensive reads ----------------------------------------------------- */
+/* ---- defensive reads --------------------------------------------------- */
 
 /*
  * Read [off, off+len) of the file into @buf with pread.  Bytes past the end
  * of the file read as zero.  Return 0, -EIO if part of the range is
  * unreadable (poisoned media), or another -errno.
  */
-static int ck_pread(struct ck *c, void *buf, uint64_t off, size_t len)
+int pm_ck_pread(struct pm_ck *c, void *buf, uint64_t off, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -182,7 +139,7 @@ static int ck_pread(struct ck *c, void *buf, uint64_t off, size_t len)
 	return 0;
 }
 
-static void ck_progress(struct ck *c, uint64_t bytes)
+void pm_ck_progress(struct pm_ck *c, uint64_t bytes)
 {
 	c->done += bytes;
 	if (c->done > c->total)
@@ -193,7 +150,7 @@ static void ck_progress(struct ck *c, uint64_t bytes)
 
 /* Report an unreadable range, page by page merged, in @area. */
 /* Is [off, off+len) inside a range the device lists as bad? */
-static int listed(const struct ck *c, uint64_t off, uint64_t len)
+static int listed(const struct pm_ck *c, uint64_t off, uint64_t len)
 {
 	for (size_t i = 0; i < c->nbbs; i++)
 		if (off >= c->bbs[i].offset &&
@@ -202,7 +159,7 @@ static int listed(const struct ck *c, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static void to_clear(struct ck *c, uint64_t off, uint64_t len)
+void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
 {
 	if (c->nclear == c->clear_cap) {
 		size_t cap = c->clear_cap ? 2 * c->clear_cap : 8;
@@ -218,7 +175,7 @@ static void to_clear(struct ck *c, uint64_t off, uint64_t len)
 	c->clear[c->nclear++] = (struct pm_badblock){ off, len };
 }
 
-static void report_unreadable(struct ck *c, enum pm_area area,
+static void report_unreadable(struct pm_ck *c, enum pm_area area,
 			      const char *structure, uint64_t off,
 			      uint64_t len, enum pm_check_severity sev,
 			      const char *repair)
@@ -226,8 +183,8 @@ static void report_unreadable(struct ck *c, enum pm_area area,
 	c->unreadable = 1;
 	if (listed(c, off, len))
 		return; /* reported with the device's list */
-	to_clear(c, off, len);
-	ck_find(c, sev, area, structure, off, len, repair,
+	pm_ck_to_clear(c, off, len);
+	pm_ck_find(c, sev, area, structure, off, len, repair,
 		   "%" PRIu64 " bytes cannot be read (media error)", len);
 }
 
@@ -235,7 +192,7 @@ static void report_unreadable(struct ck *c, enum pm_area area,
  * Find the unreadable pages of [off, off+len), which gave -EIO as a whole,
  * and report each run of them.
  */
-static int narrow_eio(struct ck *c, uint8_t *buf, uint64_t off,
+static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off,
 		      uint64_t len, enum pm_area area, const char *structure,
 		      enum pm_check_severity sev, const char *repair)
 {
@@ -243,7 +200,7 @@ static int narrow_eio(struct ck *c, uint8_t *buf, uint64_t off,
 
 	for (uint64_t p = 0; p < len; p += SCAN_PAGE) {
 		size_t n = (size_t)PM_MIN(SCAN_PAGE, len - p);
-		int ret = ck_pread(c, buf, off + p, n);
+		int ret = pm_ck_pread(c, buf, off + p, n);
 
 		if (ret && ret != -EIO)
 			return ret;
@@ -269,9 +226,9 @@ static int narrow_eio(struct ck *c, uint8_t *buf, uint64_t off,
  * 0 (even with findings), or -errno if the file could not be read at all.
  * *badp (if given) is set when some part was unreadable.
  */
-static int ck_scan(struct ck *c, uint64_t off, uint64_t len, enum pm_area area,
-	       const char *structure, enum pm_check_severity sev,
-	       const char *repair, int *badp)
+int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len,
+	       enum pm_area area, const char *structure,
+	       enum pm_check_severity sev, const char *repair, int *badp)
 {
 	unsigned before = c->unreadable;
 	int ret = 0;
@@ -280,11 +237,11 @@ static int ck_scan(struct ck *c, uint64_t off, uint64_t len, enum pm_area area,
 	while (len && !ret) {
 		size_t n = (size_t)PM_MIN(len, c->buf_size);
 
-		ret = ck_pread(c, c->buf, off, n);
+		ret = pm_ck_pread(c, c->buf, off, n);
 		if (ret == -EIO)
 			ret = narrow_eio(c, c->buf, off, n, area, structure,
 					 sev, repair);
-		ck_progress(c, n);
+		pm_ck_progress(c, n);
 		off += n;
 		len -= n;
 	}
@@ -294,381 +251,9 @@ static int ck_scan(struct ck *c, uint64_t off, uint64_t len, enum pm_area area,
 	return ret;
 }
 
-/* ---- headers --------------------------------------------------------------- */
+/* ---- the file ---------------------------------------------------------- */
 
-static const uint64_t hdr_offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
-
-/* Read header copy @i; st/why as pm_hdr_check() gives them. */
-static int read_header(struct ck *c, int i, struct pm_hdr *h, const char **why)
-{
-	int ret = ck_pread(c, h, hdr_offs[i], sizeof(*h));
-
-	if (ret == -EIO) {
-		memset(h, 0, sizeof(*h));
-		*why = "cannot be read (media error)";
-		return PM_E_CORRUPT;
-	}
-	if (ret)
-		return pm_err(ret, "%s: read: %s", c->path, pm_strerror(ret));
-	ret = pm_hdr_check(h, c->file_size, why);
-	if (hdr_offs[i] >= c->file_size)
-		*why = "missing: the file ends before it";
-	else if (!pm_range_ok(hdr_offs[i], sizeof(*h), c->file_size))
-		*why = "cut short: the file ends inside it";
-	return ret;
-}
-
-static void report_bad_header(struct ck *c, int i, int st, const char *why,
-			      const struct pm_hdr *h, int best)
-{
-	static const char *const rebuild[2] = {
-		"rewrite header A from header B",
-		"rewrite header B from header A",
-	};
-	enum pm_check_severity sev =
-		best >= 0 ? PM_CHECK_REPAIRABLE : PM_CHECK_FATAL;
-	const char *repair = best >= 0 ? rebuild[i] :
-				"none: no valid header copy to rebuild from";
-
-	if (st == PM_E_TRUNCATED)
-		ck_find(c, sev, (enum pm_area)i, area_names[i], hdr_offs[i],
-			sizeof(*h), repair,
-			"file is %" PRIu64 " bytes but pool_size is %" PRIu64,
-			c->file_size, pm_le64(h->pool_size));
-	else
-		ck_find(c, sev, (enum pm_area)i, area_names[i], hdr_offs[i],
-			sizeof(*h), repair, "%s", why);
-}
-
-/* Both copies valid: open rewrites the older one if they differ at all. */
-static void compare_headers(struct ck *c, const struct pm_hdr h[2], int best)
-{
-	int o = !best;
-
-	if (!memcmp(&h[0], &h[1], sizeof(h[0])))
-		return;
-	ck_find(c, PM_CHECK_REPAIRABLE, (enum pm_area)o, area_names[o],
-		hdr_offs[o], sizeof(h[o]),
-		o ? "rewrite header B from header A" :
-		    "rewrite header A from header B",
-		"valid but older than header %c (gen %" PRIu64 " < %" PRIu64
-		")",
-		best ? 'B' : 'A', pm_le64(h[o].gen), pm_le64(h[best].gen));
-}
-
-/* Map the file read-only and describe it as header copy @h says. */
-static int make_view(struct ck *c, const struct pm_hdr *h)
-{
-	int ret = pm_map_file(c->path, 0, PM_MAP_READONLY, &c->map);
-
-	if (ret)
-		return ret;
-	memset(&c->view, 0, sizeof(c->view));
-	c->view.map = c->map;
-	c->view.base = c->map->addr;
-	c->view.path = (char *)c->path;
-	c->view.hdr = *h;
-	pm_pool_fill(&c->view);
-	c->have_view = 1;
-	return 0;
-}
-
-static void ck_view_free(struct ck *c)
-{
-	pm_unmap(c->map);
-	c->map = NULL;
-	c->have_view = 0;
-}
-
-/*
- * Judge both header copies with pool.c's own checks and choose the copy
- * open would choose.  Return PM_E_NOT_POOL / PM_E_VERSION when the file is
- * not something to check, 0 otherwise (findings say what is wrong; the
- * view is set up only if a copy is valid).
- */
-static int ck_headers(struct ck *c)
-{
-	struct pm_hdr h[2];
-	const char *why[2];
-	int st[2], best;
-
-	for (int i = 0; i < 2; i++) {
-		st[i] = read_header(c, i, &h[i], &why[i]);
-		if (st[i] < 0 && st[i] > PM_E_BASE)
-			return st[i];
-	}
-	ck_progress(c, 2 * sizeof(h[0]));
-	if (st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL)
-		return pm_err(PM_E_NOT_POOL,
-			      "%s: no pool magic in either header copy",
-			      c->path);
-	if (st[0] == PM_E_VERSION && st[1] == PM_E_VERSION)
-		return pm_err(PM_E_VERSION, "%s: pool format version %u",
-			      c->path, pm_le32(h[0].version));
-	best = pm_hdr_pick(h, st);
-	for (int i = 0; i < 2; i++) {
-		if (st[i])
-			report_bad_header(c, i, st[i], why[i], &h[i], best);
-		else
-			ck_find(c, PM_CHECK_INFO, (enum pm_area)i,
-				area_names[i], hdr_offs[i], sizeof(h[i]), NULL,
-				"valid (gen %" PRIu64 ")", pm_le64(h[i].gen));
-	}
-	if (best < 0)
-		return 0;
-	if (!st[0] && !st[1])
-		compare_headers(c, h, best);
-	return make_view(c, &h[best]);
-}
-
-/* ---- lanes ----------------------------------------------------------------- */
-
-static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
-{
-	struct ck *c = arg;
-	const struct pm_pool *v = &c->view;
-	uint64_t off = v->lanes_off + (uint64_t)ls->lane * v->lane_size;
-	char what[32];
-
-	snprintf(what, sizeof(what), "lane %u", ls->lane);
-	if (ls->hint_bad) {
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what, off,
-			sizeof(struct pm_lane_hdr),
-			"none: recovery refuses the pool",
-			"hint %" PRIu64 " is outside the lane's ring",
-			ls->hint);
-		return 0;
-	}
-	if (ls->orphans)
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what,
-			off + sizeof(struct pm_lane_hdr) + ls->tail,
-			ls->orphan_off > ls->tail ? ls->orphan_off - ls->tail :
-						    PM_CACHELINE,
-			"none: recovery cannot reach them",
-			"%" PRIu64 " committed transaction%s from seq %" PRIu64
-			" cut off by a damaged entry at the chain's end",
-			ls->orphans, ls->orphans == 1 ? "" : "s",
-			ls->first_orphan);
-	if (ls->pending)
-		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, what,
-			off + sizeof(struct pm_lane_hdr) + ls->pending_off,
-			v->lane_size - sizeof(struct pm_lane_hdr) -
-				ls->pending_off,
-			"replay them in seq order, as recovery does",
-			"%" PRIu64 " committed transaction%s not yet retired "
-			"(seq %" PRIu64 "..%" PRIu64 ")",
-			ls->pending, ls->pending == 1 ? "" : "s",
-			ls->first_pending, ls->last_pending);
-	else if (!ls->orphans)
-		ck_find(c, PM_CHECK_INFO, PM_AREA_LANES, what, off,
-			v->lane_size, NULL,
-			"retired %" PRIu64 ", nothing to replay", ls->retired);
-	return 0;
-}
-
-/* The lanes through tx.c's own recovery scan, after a media check. */
-static void ck_lanes(struct ck *c)
-{
-	struct pm_pool *v = &c->view;
-	uint64_t len = (uint64_t)v->nlanes * v->lane_size, r;
-	int bad = 0, ret;
-
-	ret = ck_scan(c, v->lanes_off, len, PM_AREA_LANES, "lanes",
-		      PM_CHECK_REPAIRABLE,
-		      "clear the bad block; transactions in it are lost",
-		      &bad);
-	if (ret || bad)
-		return;
-	ret = pm_tx_scan(v, &r, lane_found, c);
-	if (ret)
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, "lanes", v->lanes_off,
-			len, NULL, "cannot be scanned: %s", pm_strerror(ret));
-}
-
-/* ---- the log ----------------------------------------------------------------- */
-
-static int blank(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		if (b[i])
-			return 0;
-	return 1;
-}
-
-static void log_slots(struct ck *c, const struct pm_log_scan *s)
-{
-	const struct pm_log_hdr *h = pm_pool_at(&c->view, c->view.log_off);
-
-	for (int i = 0; i < 2; i++) {
-		char what[32], repair[64];
-
-		/* A slot that was never written is all zero. */
-		if (s->slot_ok[i] || blank(&h->slot[i], sizeof(h->slot[i])))
-			continue;
-		snprintf(what, sizeof(what), "log header slot %d", i);
-		snprintf(repair, sizeof(repair),
-			 "recovery rewrites it from slot %d", !i);
-		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, what,
-			c->view.log_off + i * sizeof(h->slot[i]),
-			sizeof(h->slot[i]), repair,
-			"checksum or fields wrong (slot %d, gen %" PRIu64
-			", is used)",
-			!i, s->gen);
-	}
-}
-
-static void log_chain(struct ck *c, const struct pm_log_scan *s)
-{
-	uint64_t ring = c->view.log_off + sizeof(struct pm_log_hdr);
-	char repair[96];
-
-	if (s->torn_off != UINT64_MAX) {
-		snprintf(repair, sizeof(repair),
-			 "drop it: the log ends at seq %" PRIu64,
-			 s->next_seq - 1);
-		ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, "log record",
-			ring + s->torn_off, sizeof(struct pm_log_rec), repair,
-			"record seq %" PRIu64 " after the last valid one fails "
-			"its checks (a torn append, or damage)",
-			s->next_seq);
-	}
-	ck_find(c, PM_CHECK_INFO, PM_AREA_LOG, "log", c->view.log_off,
-		c->view.log_size, NULL,
-		"%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-		" of %" PRIu64 " ring bytes used, gen %" PRIu64,
-		s->next_seq - s->first_seq, s->first_seq, s->next_seq - 1,
-		s->used, s->cap, s->gen);
-}
-
-/* The log through log.c's own recovery scan, after a media check. */
-static void ck_log(struct ck *c)
-{
-	const struct pm_pool *v = &c->view;
-	struct pm_log_scan s;
-	int bad = 0, ret;
-
-	if (!v->log_size)
-		return;
-	ret = ck_scan(c, v->log_off, v->log_size, PM_AREA_LOG, "log",
-		      PM_CHECK_REPAIRABLE,
-		      "clear the bad block; records in it are lost", &bad);
-	if (ret || bad)
-		return;
-	ret = pm_log_area_scan(pm_pool_at(v, v->log_off), v->log_size,
-			       v->seed, &s);
-	if (ret) {
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log", v->log_off,
-			v->log_size, NULL, "cannot be scanned: %s",
-			pm_strerror(ret));
-		return;
-	}
-	if (s.slot < 0) {
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log header",
-			v->log_off, sizeof(struct pm_log_hdr),
-			"none: the pool cannot be opened",
-			"neither header slot is valid");
-		return;
-	}
-	log_slots(c, &s);
-	log_chain(c, &s);
-}
-
-/* ---- bad blocks and shutdown state ------------------------------------------ */
-
-static const char *bb_repair(enum pm_area area)
-{
-	switch (area) {
-	case PM_AREA_HEADER_A:
-		return "clear it; header A is rewritten from header B";
-	case PM_AREA_HEADER_B:
-		return "clear it; header B is rewritten from header A";
-	case PM_AREA_LANES:
-		return "clear it; its bytes are lost: transactions there are "
-		       "not replayed";
-	case PM_AREA_LOG:
-		return "clear it; its bytes are lost: the log ends before them";
-	case PM_AREA_DATA:
-		return "clear it; its bytes are lost and read as zero";
-	default:
-		return "clear it; nothing is lost";
-	}
-}
-
-/* The bad blocks the device reports, named by the structure they hit
- * (bbmap.c does the mapping).  A list that cannot be had for another
- * reason than "the device cannot tell" stops the check. */
-static int ck_badblocks(struct ck *c)
-{
-	int ret = pm_pool_badblocks_list(c->path, &c->bbs, &c->nbbs);
-
-	if (ret == -ENOTSUP) {
-		ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
-			NULL, "the device cannot report them");
-		return 0;
-	}
-	if (ret)
-		return pm_err(ret, "%s: bad blocks cannot be listed: %s",
-			      c->path, pm_strerror(ret));
-	for (size_t i = 0; i < c->nbbs; i++) {
-		const struct pm_pool_badblock *b = &c->bbs[i];
-		char what[48];
-
-		if (b->area == PM_AREA_LANES)
-			snprintf(what, sizeof(what), "bad block in lane %u",
-				 b->lane);
-		else
-			snprintf(what, sizeof(what), "bad block in %s",
-				 pm_check_area_name(b->area));
-		to_clear(c, b->offset, b->length);
-		ck_find(c, PM_CHECK_REPAIRABLE, b->area, what, b->offset,
-			b->length, bb_repair(b->area),
-			"%" PRIu64 " bytes the device reports unreadable",
-			b->length);
-	}
-	if (!c->nbbs)
-		ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
-			NULL, "none reported by the device");
-	return 0;
-}
-
-/* usc.c's judgement of the unsafe-shutdown record in the header. */
-static void ck_shutdown(struct ck *c)
-{
-	const struct pm_hdr *h = &c->view.hdr;
-	uint64_t usc = 0, id = 0;
-	int rret = pm_usc_read(c->fd, &usc, &id);
-
-	switch (pm_usc_judge(h, rret, usc, id)) {
-	case PM_SHUTDOWN_DIRTY:
-		c->unsafe = 1;
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_HEADER_A, "shutdown state",
-			offsetof(struct pm_hdr, usc), 24,
-			"none: verify the data, then open the pool once with "
-			"PM_POOL_IGNORE_SHUTDOWN",
-			"the DIMMs' dirty-shutdown count went from %" PRIu64
-			" to %" PRIu64 " while the pool was open: data made "
-			"durable may be lost",
-			pm_le64(h->usc), usc);
-		return;
-	case PM_SHUTDOWN_UNSUPPORTED:
-		ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
-			offsetof(struct pm_hdr, usc), 24, NULL,
-			"the platform cannot tell%s",
-			h->dirty ? "; the pool was not closed" : "");
-		return;
-	default:
-		ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
-			offsetof(struct pm_hdr, usc), 24, NULL, "%s%s",
-			rret ? "counters unreadable" : "no unsafe shutdown",
-			h->dirty ? "; the pool was not closed" : "");
-	}
-}
-
-/* ---- the file ------------------------------------------------------------ */
-
-static int ck_open(struct ck *c)
+static int ck_open(struct pm_ck *c)
 {
 	struct stat st;
 	int ret;
@@ -697,9 +282,9 @@ static int ck_open(struct ck *c)
 	return 0;
 }
 
-static void ck_close(struct ck *c)
+static void ck_close(struct pm_ck *c)
 {
-	ck_view_free(c);
+	pm_ck_view_free(c);
 	pm_free(c->buf);
 	c->buf = NULL;
 	if (c->fd >= 0)
@@ -707,35 +292,14 @@ static void ck_close(struct ck *c)
 	c->fd = -1;
 }
 
-/* ---- one pass ------------------------------------------------------------ */
-
-static void scan_data(struct ck *c)
-{
-	const struct pm_pool *v = &c->view;
-	int ret;
-
-	ret = ck_scan(c, v->data_off, v->data_size, PM_AREA_DATA,
-			 "data area", PM_CHECK_REPAIRABLE,
-			 "clear the bad block; its bytes are lost and read "
-			 "as zero",
-			 NULL);
-	if (ret)
-		ck_find(c, PM_CHECK_FATAL, PM_AREA_DATA, "data area",
-			   v->data_off, v->data_size, NULL,
-			   "cannot be read: %s", pm_strerror(ret));
-	else
-		ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "data area",
-			   v->data_off, v->data_size, NULL,
-			   "%" PRIu64 " bytes read", v->data_size);
-}
-
+/* ---- one pass ---------------------------------------------------------- */
 /*
  * One read-only pass over the file: headers, then (if a header copy is
  * usable) lanes, log, bad blocks and the data area.  Return 0 when the
  * pass ran (findings say what it found), or a negative code when the file
  * could not be checked at all.
  */
-static int ck_pass(struct ck *c)
+static int ck_pass(struct pm_ck *c)
 {
 	int ret;
 
@@ -744,23 +308,23 @@ static int ck_pass(struct ck *c)
 	ret = ck_open(c);
 	if (ret)
 		return ret;
-	ret = ck_headers(c);
+	ret = pm_ck_headers(c);
 	if (ret || !c->have_view)
 		return ret;
 	c->total = c->view.pool_size;
-	ck_shutdown(c);
-	ret = ck_badblocks(c);
+	pm_ck_shutdown(c);
+	ret = pm_ck_badblocks(c);
 	if (ret)
 		return ret;
-	ck_lanes(c);
-	ck_log(c);
-	scan_data(c);
+	pm_ck_lanes(c);
+	pm_ck_log(c);
+	pm_ck_data(c);
 	if (c->nomem)
 		return pm_err(-ENOMEM, "%s: out of memory", c->path);
 	return 0;
 }
 
-/* ---- reporting and repair ------------------------------------------------ */
+/* ---- reporting and repair ---------------------------------------------- */
 
 /*
  * Repair = clearing bad blocks (badblocks.c, which also rebuilds a header
@@ -768,7 +332,7 @@ static int ck_pass(struct ck *c)
  * replay, torn log tail) and close it cleanly (everything retired).  The
  * file is not open here: the read-only pass has closed it.
  */
-static int ck_repair(struct ck *c)
+static int ck_repair(struct pm_ck *c)
 {
 	struct pm_pool *pool;
 	uint64_t lost = 0;
@@ -794,16 +358,16 @@ static int ck_repair(struct ck *c)
 	return 0;
 }
 
-static int same_finding(const struct ck_finding *a,
-			const struct ck_finding *b)
+static int same_finding(const struct pm_ck_finding *a,
+			const struct pm_ck_finding *b)
 {
 	return a->pub.area == b->pub.area && a->pub.offset == b->pub.offset &&
 	       !strcmp(a->structure, b->structure) &&
 	       !strcmp(a->message, b->message);
 }
 
-static int still_there(const struct ck *after,
-		       const struct ck_finding *f)
+static int still_there(const struct pm_ck *after,
+		       const struct pm_ck_finding *f)
 {
 	for (size_t i = 0; i < after->nf; i++)
 		if (same_finding(&after->f[i], f))
@@ -811,7 +375,7 @@ static int still_there(const struct ck *after,
 	return 0;
 }
 
-static int emit(const struct pm_check_opts *o, struct ck_finding *f)
+static int emit(const struct pm_check_opts *o, struct pm_ck_finding *f)
 {
 	f->pub.structure = f->structure;
 	f->pub.message = f->message;
@@ -822,11 +386,11 @@ static int emit(const struct pm_check_opts *o, struct ck_finding *f)
 }
 
 /* Report the first pass, marking what the second pass no longer sees. */
-static int emit_all(const struct pm_check_opts *o, struct ck *before,
-		    struct ck *after)
+static int emit_all(const struct pm_check_opts *o, struct pm_ck *before,
+		    struct pm_ck *after)
 {
 	for (size_t i = 0; i < before->nf; i++) {
-		struct ck_finding *f = &before->f[i];
+		struct pm_ck_finding *f = &before->f[i];
 
 		if (after && f->pub.severity != PM_CHECK_INFO)
 			f->pub.repaired = !still_there(after, f);
@@ -836,7 +400,7 @@ static int emit_all(const struct pm_check_opts *o, struct ck *before,
 	if (!after)
 		return 0;
 	for (size_t i = 0; i < after->nf; i++) {
-		struct ck_finding *f = &after->f[i];
+		struct pm_ck_finding *f = &after->f[i];
 
 		if (f->pub.severity != PM_CHECK_INFO &&
 		    !still_there(before, f) && emit(o, f))
@@ -845,7 +409,7 @@ static int emit_all(const struct pm_check_opts *o, struct ck *before,
 	return 0;
 }
 
-static void ck_init(struct ck *c, const char *path,
+static void ck_init(struct pm_ck *c, const char *path,
 		    const struct pm_check_opts *o)
 {
 	memset(c, 0, sizeof(*c));
@@ -856,7 +420,7 @@ static void ck_init(struct ck *c, const char *path,
 	c->progress_arg = o->progress_arg;
 }
 
-static int ck_damaged(const struct ck *c)
+static int ck_damaged(const struct pm_ck *c)
 {
 	return c->nfatal || c->nrepairable;
 }
@@ -864,8 +428,8 @@ static int ck_damaged(const struct ck *c)
 /* Check, repair if asked and needed, check again; report; free. */
 static int ck_run(const char *path, const struct pm_check_opts *o)
 {
-	struct ck first, second;
-	struct ck *after = NULL;
+	struct pm_ck first, second;
+	struct pm_ck *after = NULL;
 	int ret, rret = 0;
 
 	ck_init(&first, path, o);

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * check_area.c - what the checker says about each structure: the header
+ * copies, the shutdown record, bad blocks, lanes, the log and the data
+ * area.  Each is judged by its own module's code (pool.c, usc.c, bbmap.c,
+ * tx.c, log.c), never parsed here; this file turns their answers into
+ * findings.  Reads only: the pool is mapped read-only.
+ */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define PM_CHECK_INTERNALS 1
+#include "check.h"
+#include "log.h"
+#include "tx.h"
+#include "usc.h"
+
+/* ---- headers ----------------------------------------------------------- */
+
+static const uint64_t hdr_offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+
+/* Read header copy @i; st/why as pm_hdr_check() gives them. */
+static int read_header(struct pm_ck *c, int i, struct pm_hdr *h,
+		       const char **why)
+{
+	int ret = pm_ck_pread(c, h, hdr_offs[i], sizeof(*h));
+
+	if (ret == -EIO) {
+		memset(h, 0, sizeof(*h));
+		*why = "cannot be read (media error)";
+		return PM_E_CORRUPT;
+	}
+	if (ret)
+		return pm_err(ret, "%s: read: %s", c->path, pm_strerror(ret));
+	ret = pm_hdr_check(h, c->file_size, why);
+	if (hdr_offs[i] >= c->file_size)
+		*why = "missing: the file ends before it";
+	else if (!pm_range_ok(hdr_offs[i], sizeof(*h), c->file_size))
+		*why = "cut short: the file ends inside it";
+	return ret;
+}
+
+static void report_bad_header(struct pm_ck *c, int i, int st, const char *why,
+			      const struct pm_hdr *h, int best)
+{
+	static const char *const rebuild[2] = {
+		"rewrite header A from header B",
+		"rewrite header B from header A",
+	};
+	enum pm_check_severity sev =
+		best >= 0 ? PM_CHECK_REPAIRABLE : PM_CHECK_FATAL;
+	const char *repair = best >= 0 ? rebuild[i] :
+				"none: no valid header copy to rebuild from";
+	const char *name = pm_check_area_name((enum pm_area)i);
+
+	if (st == PM_E_TRUNCATED)
+		pm_ck_find(c, sev, (enum pm_area)i, name, hdr_offs[i],
+			   sizeof(*h), repair,
+			   "file is %" PRIu64 " bytes but pool_size is %" PRIu64,
+			   c->file_size, pm_le64(h->pool_size));
+	else
+		pm_ck_find(c, sev, (enum pm_area)i, name, hdr_offs[i],
+			   sizeof(*h), repair, "%s", why);
+}
+
+/* Both copies valid: open rewrites the older one if they differ at all. */
+static void compare_headers(struct pm_ck *c, const struct pm_hdr h[2], int best)
+{
+	int o = !best;
+
+	if (!memcmp(&h[0], &h[1], sizeof(h[0])))
+		return;
+	pm_ck_find(c, PM_CHECK_REPAIRABLE, (enum pm_area)o,
+		   pm_check_area_name((enum pm_area)o),
+		   hdr_offs[o], sizeof(h[o]),
+		   o ? "rewrite header B from header A" :
+		    "rewrite header A from header B",
+		   "valid but older than header %c (gen %" PRIu64 " < %" PRIu64
+		   ")",
+		   best ? 'B' : 'A', pm_le64(h[o].gen), pm_le64(h[best].gen));
+}
+
+/* Map the file read-only and describe it as header copy @h says. */
+static int make_view(struct pm_ck *c, const struct pm_hdr *h)
+{
+	int ret = pm_map_file(c->path, 0, PM_MAP_READONLY, &c->map);
+
+	if (ret)
+		return ret;
+	memset(&c->view, 0, sizeof(c->view));
+	c->view.map = c->map;
+	c->view.base = c->map->addr;
+	c->view.path = (char *)c->path;
+	c->view.hdr = *h;
+	pm_pool_fill(&c->view);
+	c->have_view = 1;
+	return 0;
+}
+
+void pm_ck_view_free(struct pm_ck *c)
+{
+	pm_unmap(c->map);
+	c->map = NULL;
+	c->have_view = 0;
+}
+
+/*
+ * Judge both header copies with pool.c's own checks and choose the copy
+ * open would choose.  Return PM_E_NOT_POOL / PM_E_VERSION when the file is
+ * not something to check, 0 otherwise (findings say what is wrong; the
+ * view is set up only if a copy is valid).
+ */
+int pm_ck_headers(struct pm_ck *c)
+{
+	struct pm_hdr h[2];
+	const char *why[2];
+	int st[2], best;
+
+	for (int i = 0; i < 2; i++) {
+		st[i] = read_header(c, i, &h[i], &why[i]);
+		if (st[i] < 0 && st[i] > PM_E_BASE)
+			return st[i];
+	}
+	pm_ck_progress(c, 2 * sizeof(h[0]));
+	if (st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL)
+		return pm_err(PM_E_NOT_POOL,
+			      "%s: no pool magic in either header copy",
+			      c->path);
+	if (st[0] == PM_E_VERSION && st[1] == PM_E_VERSION)
+		return pm_err(PM_E_VERSION, "%s: pool format version %u",
+			      c->path, pm_le32(h[0].version));
+	best = pm_hdr_pick(h, st);
+	for (int i = 0; i < 2; i++) {
+		if (st[i])
+			report_bad_header(c, i, st[i], why[i], &h[i], best);
+		else
+			pm_ck_find(c, PM_CHECK_INFO, (enum pm_area)i,
+				   pm_check_area_name((enum pm_area)i), hdr_offs[i], sizeof(h[i]), NULL,
+				   "valid (gen %" PRIu64 ")", pm_le64(h[i].gen));
+	}
+	if (best < 0)
+		return 0;
+	if (!st[0] && !st[1])
+		compare_headers(c, h, best);
+	return make_view(c, &h[best]);
+}
+
+/* ---- lanes ------------------------------------------------------------- */
+
+static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
+{
+	struct pm_ck *c = arg;
+	const struct pm_pool *v = &c->view;
+	uint64_t off = v->lanes_off + (uint64_t)ls->lane * v->lane_size;
+	char what[32];
+
+	snprintf(what, sizeof(what), "lane %u", ls->lane);
+	if (ls->hint_bad) {
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what, off,
+			   sizeof(struct pm_lane_hdr),
+			   "none: recovery refuses the pool",
+			   "hint %" PRIu64 " is outside the lane's ring",
+			   ls->hint);
+		return 0;
+	}
+	if (ls->orphans)
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what,
+			   off + sizeof(struct pm_lane_hdr) + ls->tail,
+			   ls->orphan_off > ls->tail ? ls->orphan_off - ls->tail :
+						    PM_CACHELINE,
+			   "none: recovery cannot reach them",
+			   "%" PRIu64 " committed transaction%s from seq %" PRIu64
+			   " cut off by a damaged entry at the chain's end",
+			   ls->orphans, ls->orphans == 1 ? "" : "s",
+			   ls->first_orphan);
+	if (ls->pending)
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, what,
+			   off + sizeof(struct pm_lane_hdr) + ls->pending_off,
+			   v->lane_size - sizeof(struct pm_lane_hdr) -
+			   ls->pending_off,
+			   "replay them in seq order, as recovery does",
+			   "%" PRIu64 " committed transaction%s not yet retired "
+			   "(seq %" PRIu64 "..%" PRIu64 ")",
+			   ls->pending, ls->pending == 1 ? "" : "s",
+			   ls->first_pending, ls->last_pending);
+	else if (!ls->orphans)
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_LANES, what, off,
+			   v->lane_size, NULL,
+			   "retired %" PRIu64 ", nothing to replay", ls->retired);
+	return 0;
+}
+
+/* The lanes through tx.c's own recovery scan, after a media check. */
+void pm_ck_lanes(struct pm_ck *c)
+{
+	struct pm_pool *v = &c->view;
+	uint64_t len = (uint64_t)v->nlanes * v->lane_size, r;
+	int bad = 0, ret;
+
+	ret = pm_ck_scan(c, v->lanes_off, len, PM_AREA_LANES, "lanes",
+			 PM_CHECK_REPAIRABLE,
+			 "clear the bad block; transactions in it are lost",
+			 &bad);
+	if (ret || bad)
+		return;
+	ret = pm_tx_scan(v, &r, lane_found, c);
+	if (ret)
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, "lanes", v->lanes_off,
+			   len, NULL, "cannot be scanned: %s", pm_strerror(ret));
+}
+
+/* ---- the log ----------------------------------------------------------- */
+
+static int blank(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+static void log_slots(struct pm_ck *c, const struct pm_log_scan *s)
+{
+	const struct pm_log_hdr *h = pm_pool_at(&c->view, c->view.log_off);
+
+	for (int i = 0; i < 2; i++) {
+		char what[32], repair[64];
+
+		/* A slot that was never written is all zero. */
+		if (s->slot_ok[i] || blank(&h->slot[i], sizeof(h->slot[i])))
+			continue;
+		snprintf(what, sizeof(what), "log header slot %d", i);
+		snprintf(repair, sizeof(repair),
+			 "recovery rewrites it from slot %d", !i);
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, what,
+			   c->view.log_off + i * sizeof(h->slot[i]),
+			   sizeof(h->slot[i]), repair,
+			   "checksum or fields wrong (slot %d, gen %" PRIu64
+			   ", is used)",
+			   !i, s->gen);
+	}
+}
+
+static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)
+{
+	uint64_t ring = c->view.log_off + sizeof(struct pm_log_hdr);
+	char repair[96];
+
+	if (s->torn_off != UINT64_MAX) {
+		snprintf(repair, sizeof(repair),
+			 "drop it: the log ends at seq %" PRIu64,
+			 s->next_seq - 1);
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, "log record",
+			   ring + s->torn_off, sizeof(struct pm_log_rec), repair,
+			   "record seq %" PRIu64 " after the last valid one fails "
+			   "its checks (a torn append, or damage)",
+			   s->next_seq);
+	}
+	pm_ck_find(c, PM_CHECK_INFO, PM_AREA_LOG, "log", c->view.log_off,
+		   c->view.log_size, NULL,
+		   "%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
+		   " of %" PRIu64 " ring bytes used, gen %" PRIu64,
+		   s->next_seq - s->first_seq, s->first_seq, s->next_seq - 1,
+		   s->used, s->cap, s->gen);
+}
+
+/* The log through log.c's own recovery scan, after a media check. */
+void pm_ck_log(struct pm_ck *c)
+{
+	const struct pm_pool *v = &c->view;
+	struct pm_log_scan s;
+	int bad = 0, ret;
+
+	if (!v->log_size)
+		return;
+	ret = pm_ck_scan(c, v->log_off, v->log_size, PM_AREA_LOG, "log",
+			 PM_CHECK_REPAIRABLE,
+			 "clear the bad block; records in it are lost", &bad);
+	if (ret || bad)
+		return;
+	ret = pm_log_area_scan(pm_pool_at(v, v->log_off), v->log_size,
+			       v->seed, &s);
+	if (ret) {
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log", v->log_off,
+			   v->log_size, NULL, "cannot be scanned: %s",
+			   pm_strerror(ret));
+		return;
+	}
+	if (s.slot < 0) {
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log header",
+			   v->log_off, sizeof(struct pm_log_hdr),
+			   "none: the pool cannot be opened",
+			   "neither header slot is valid");
+		return;
+	}
+	log_slots(c, &s);
+	log_chain(c, &s);
+}
+
+/* ---- bad blocks and shutdown state ------------------------------------- */
+
+static const char *bb_repair(enum pm_area area)
+{
+	switch (area) {
+	case PM_AREA_HEADER_A:
+		return "clear it; header A is rewritten from header B";
+	case PM_AREA_HEADER_B:
+		return "clear it; header B is rewritten from header A";
+	case PM_AREA_LANES:
+		return "clear it; its bytes are lost: transactions there are "
+		       "not replayed";
+	case PM_AREA_LOG:
+		return "clear it; its bytes are lost: the log ends before them";
+	case PM_AREA_DATA:
+		return "clear it; its bytes are lost and read as zero";
+	default:
+		return "clear it; nothing is lost";
+	}
+}
+
+/* The bad blocks the device reports, named by the structure they hit
+ * (bbmap.c does the mapping).  A list that cannot be had for another
+ * reason than "the device cannot tell" stops the check. */
+int pm_ck_badblocks(struct pm_ck *c)
+{
+	int ret = pm_pool_badblocks_list(c->path, &c->bbs, &c->nbbs);
+
+	if (ret == -ENOTSUP) {
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
+			   NULL, "the device cannot report them");
+		return 0;
+	}
+	if (ret)
+		return pm_err(ret, "%s: bad blocks cannot be listed: %s",
+			      c->path, pm_strerror(ret));
+	for (size_t i = 0; i < c->nbbs; i++) {
+		const struct pm_pool_badblock *b = &c->bbs[i];
+		char what[48];
+
+		if (b->area == PM_AREA_LANES)
+			snprintf(what, sizeof(what), "bad block in lane %u",
+				 b->lane);
+		else
+			snprintf(what, sizeof(what), "bad block in %s",
+				 pm_check_area_name(b->area));
+		pm_ck_to_clear(c, b->offset, b->length);
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, b->area, what, b->offset,
+			   b->length, bb_repair(b->area),
+			   "%" PRIu64 " bytes the device reports unreadable",
+			   b->length);
+	}
+	if (!c->nbbs)
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_NONE, "bad blocks", 0, 0,
+			   NULL, "none reported by the device");
+	return 0;
+}
+
+/* usc.c's judgement of the unsafe-shutdown record in the header. */
+void pm_ck_shutdown(struct pm_ck *c)
+{
+	const struct pm_hdr *h = &c->view.hdr;
+	uint64_t usc = 0, id = 0;
+	int rret = pm_usc_read(c->fd, &usc, &id);
+
+	switch (pm_usc_judge(h, rret, usc, id)) {
+	case PM_SHUTDOWN_DIRTY:
+		c->unsafe = 1;
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_HEADER_A, "shutdown state",
+			   offsetof(struct pm_hdr, usc), 24,
+			   "none: verify the data, then open the pool once with "
+			   "PM_POOL_IGNORE_SHUTDOWN",
+			   "the DIMMs' dirty-shutdown count went from %" PRIu64
+			   " to %" PRIu64 " while the pool was open: data made "
+			   "durable may be lost",
+			   pm_le64(h->usc), usc);
+		return;
+	case PM_SHUTDOWN_UNSUPPORTED:
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
+			   offsetof(struct pm_hdr, usc), 24, NULL,
+			   "the platform cannot tell%s",
+			   h->dirty ? "; the pool was not closed" : "");
+		return;
+	default:
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_HEADER_A, "shutdown state",
+			   offsetof(struct pm_hdr, usc), 24, NULL, "%s%s",
+			   rret ? "counters unreadable" : "no unsafe shutdown",
+			   h->dirty ? "; the pool was not closed" : "");
+	}
+}
+
+/* ---- the data area ----------------------------------------------------- */
+
+void pm_ck_data(struct pm_ck *c)
+{
+	const struct pm_pool *v = &c->view;
+	int ret;
+
+	ret = pm_ck_scan(c, v->data_off, v->data_size, PM_AREA_DATA,
+			 "data area", PM_CHECK_REPAIRABLE,
+			 "clear the bad block; its bytes are lost and read "
+			 "as zero",
+			 NULL);
+	if (ret)
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_DATA, "data area",
+			   v->data_off, v->data_size, NULL,
+			   "cannot be read: %s", pm_strerror(ret));
+	else
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "data area",
+			   v->data_off, v->data_size, NULL,
+			   "%" PRIu64 " bytes read", v->data_size);
+}
