@@ -32,12 +32,19 @@ done
 	${NDCTL_LIBS:-} -lpthread
 
 # Seeds: valid pools in the states the tests use, made fresh each run.
+# A clean pool of each size, and the small one after a crash with
+# committed transactions not yet applied.
 i=0
-for size in 32768 65536; do
+for size in 40960 65536; do
 	f=$out/corpus/seed-$size
 	rm -f "$f"
-	"$bld/tests/pmck_fixture" make "$f" "$size" && i=$((i + 1))
+	"$bld/tests/pmck_fixture" make "$f" "$size" || exit 1
+	i=$((i + 1))
 done
+f=$out/corpus/seed-crashed
+cp "$out/corpus/seed-40960" "$f"
+"$bld/tests/pmck_fixture" crash "$f" || exit 1
+i=$((i + 1))
 echo "fuzz: $i seed pools, $secs s"
 
 cd "$out"
