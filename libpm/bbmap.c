@@ -142,9 +142,19 @@ static void describe(const struct pbb_list *l, unsigned mask, char *buf,
  * caller said.  Read each such range through pm_safe_copy() first; 0 if
  * all read, else PM_E_BADBLOCKS naming the first that does not.
  */
+static const char *lane_no(const struct pm_pool_badblock *b, char *buf,
+			   size_t len)
+{
+	buf[0] = '\0';
+	if (b->area == PM_AREA_LANES)
+		snprintf(buf, len, " %u", b->lane);
+	return buf;
+}
+
 static int probe_metadata(const struct pm_pool *pool, const struct pbb_list *l)
 {
 	uint8_t buf[512];
+	char lane[16];
 
 	for (size_t i = 0; i < l->n; i++) {
 		const struct pm_pool_badblock *b = &l->v[i];
@@ -158,14 +168,15 @@ static int probe_metadata(const struct pm_pool *pool, const struct pbb_list *l)
 					       n);
 
 			if (ret == -EIO)
-				return pm_err(PM_E_BADBLOCKS, "%s: %s [%#llx, "
-					      "+%#llx) cannot be read: "
-					      "recovery cannot run; 'pmtool "
-					      "badblocks clear' or 'pmck "
-					      "--repair' replaces it (its "
-					      "contents are lost)",
+				return pm_err(PM_E_BADBLOCKS, "%s: %s%s [%#llx, "
+					      "+%#llx) is on a bad block that "
+					      "cannot be read: recovery cannot "
+					      "run; 'pmtool badblocks clear' "
+					      "or 'pmck --repair' replaces it "
+					      "(its contents are lost)",
 					      pool->path,
 					      pm_area_name(b->area),
+					      lane_no(b, lane, sizeof(lane)),
 					      (unsigned long long)b->offset,
 					      (unsigned long long)b->length);
 			if (ret)
