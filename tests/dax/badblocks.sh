@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # badblocks.sh - runs as root inside the check-dax guest (tests/dax/init)
-# on $PM_BB_DIR, an ext4 -o dax file system of its own (/dev/pmem2) that it
-# may poison.  The tools on real bad blocks: a bad page in a pool's data
-# area is listed by `pmtool badblocks list`, makes pmck exit 4, `pmck
-# --repair` exit 1 and pmck exit 0 again; another one goes away with
-# `pmtool badblocks clear`.
+# on $PM_BB_DIR, an ext4 -o dax file system of its own that it may
+# poison.  The tools on real bad blocks: a bad page in a pool's data area
+# is listed by `pmtool badblocks list` with its exact offset, makes pmck
+# exit 4, `pmck --repair` exit 1 and pmck exit 0 again; another one goes
+# away with `pmtool badblocks clear`.  A bad page in a lane or in header A
+# of a pool of its own: `pmtool info` says so without dying, pmck 4, 1, 0.
 set -u
 fail=0
 DAXBB=tests/dax/dax_badblocks
@@ -45,7 +46,8 @@ T=$PM_BB_DIR
 
 P=$T/tools.pool
 "$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
-data=$("$DAXBB" data "$P") || exit 1
+set -- $("$DAXBB" where "$P") || exit 1
+data=$1
 off=$((data + 4 * PAGE))
 echo "# tools: pool $P, data at $data, bad page at $off"
 
@@ -65,7 +67,8 @@ else
 	echo "# pmtool has no badblocks command yet: list and clear not tried"
 fi
 expect_rc 4 "pmck on a pool with a bad data page" pmck "$P"
-grep -q -i 'media' "$T/out" || not_ok "pmck does not call it a media error"
+grep -q -i -E 'bad block|media' "$T/out" ||
+	not_ok "pmck does not call it a bad block"
 expect_rc 1 "pmck --repair" pmck --repair "$P"
 expect_rc 0 "pmck after the repair" pmck "$P"
 
@@ -81,6 +84,29 @@ if pmtool --help 2>&1 | grep -q badblocks; then
 	fi
 	expect_rc 0 "pmck after pmtool badblocks clear" pmck "$P"
 fi
+for area in lane1 header-a; do
+	P=$T/$area.pool
+	"$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
+	set -- $("$DAXBB" where "$P") || exit 1
+	if [ $area = lane1 ]; then off=$(($2 + $3)); else off=0; fi
+	echo "# $area: pool $P, bad page at $off"
+	"$DAXBB" inject "$P" "$off" >/dev/null || exit 1
+	pmtool info "$P" >"$T/out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$T/out"
+	if [ $rc -lt 128 ]; then
+		ok "pmtool info with a bad page in $area: exit $rc, no signal"
+	else
+		not_ok "pmtool info with a bad page in $area died: exit $rc"
+	fi
+	grep -q -i 'bad block' "$T/out" ||
+		not_ok "pmtool info does not mention the bad block in $area"
+	expect_rc 4 "pmck with a bad page in $area" pmck "$P"
+	expect_rc 1 "pmck --repair with a bad page in $area" pmck --repair "$P"
+	expect_rc 0 "pmck after the repair of $area" pmck "$P"
+	expect_rc 0 "pmtool info after the repair of $area" pmtool info "$P"
+done
+
 bb_dev=${PM_BB_DEV:-/dev/null}
 echo "# device list now: $(tr '\n' ' ' </sys/block/"${bb_dev#/dev/}"/badblocks)"
 exit $fail

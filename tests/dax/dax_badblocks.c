@@ -6,7 +6,7 @@
  *	dax_badblocks read DIR		reads of bad pages
  *	dax_badblocks pool DIR		open, check and repair with bad pages
  *	dax_badblocks inject FILE OFFSET
- *	dax_badblocks data POOL
+ *	dax_badblocks where POOL
  *
  * DIR (FILE) is on a file system mounted -o dax on a pmem disk that may be
  * poisoned: sectors under a pool file are marked bad through
@@ -15,12 +15,13 @@
  *
  * "read": pm_badblocks_list() gives the exact file range, pm_read_safe()
  * returns -EIO where a plain load gets SIGBUS and works next door.
- * "pool": opening the pool does not crash (it opens, or refuses with
- * PM_E_BADBLOCKS where metadata has no stand-in), pm_pool_check() names
+ * "pool": opening the pool does not crash: it opens (data, header A) or
+ * refuses with PM_E_BADBLOCKS (a lane), pm_pool_check() names
  * the damaged area only, its repair leaves a clean pool whose bad-block
  * list is empty, whatever the device list still says.
- * "inject" marks the page at OFFSET of FILE bad, "data" prints where the
- * data area of POOL starts (for tests/dax/badblocks.sh).
+ * "inject" marks the page at OFFSET of FILE bad (written back first),
+ * "where" prints the offsets of POOL's data area and lanes and the lane
+ * size (for tests/dax/badblocks.sh).
  *
  * Prints one "ok"/"not ok" line per check; exit 1 if any failed, 77 if
  * DIR is not on a pmem disk root can poison.
@@ -119,13 +120,34 @@ static long long dev_offset(const char *path, unsigned long long off)
 	return ret;
 }
 
+/* A page never written is an unwritten extent: reads return zeros
+ * without reaching the device, so a bad block there goes unseen.  Write
+ * the page with its own bytes so that it is backed by the device. */
+static int make_written(unsigned long long off)
+{
+	char page[PAGE];
+	int fd = open(pool_path, O_RDWR);
+	int ok = fd >= 0 &&
+		 pread(fd, page, PAGE, (off_t)off) == (ssize_t)PAGE &&
+		 pwrite(fd, page, PAGE, (off_t)off) == (ssize_t)PAGE &&
+		 fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return check(ok, "page at %#llx written back before the injection",
+		     off) ? 0 : -1;
+}
+
 /* Mark the 4 KiB page of the pool at file offset @off bad on the device. */
 static int inject(unsigned long long off)
 {
-	long long phys = dev_offset(pool_path, off);
+	long long phys;
 	FILE *f;
 	int ret;
 
+	if (make_written(off))
+		return -1;
+	phys = dev_offset(pool_path, off);
 	if (!check(phys >= 0 && phys % PAGE == 0,
 		   "FIEMAP maps file offset %#llx to device offset %#llx", off,
 		   phys))
@@ -201,17 +223,28 @@ static int raw_load(unsigned long long off)
 	return *((volatile unsigned char *)pm_map_addr(m) + off) == 0xee;
 }
 
-static int open_pool(unsigned long long expect_ok)
+/* Open with @flags: 0 if it gives @want (a code, or 0), else 1. */
+static int open_flags(unsigned flags, int want)
 {
 	struct pm_pool *pool;
-	int ret = pm_pool_open(pool_path, 0, &pool);
+	int ret = pm_pool_open(pool_path, flags, &pool);
 
-	printf("# pm_pool_open with a bad page: %s\n", pm_strerror(ret));
-	if (ret == 0) {
+	printf("# pm_pool_open(%#x) with a bad page: %s\n", flags,
+	       pm_strerror(ret));
+	if (ret == 0)
 		pm_pool_close(pool);
-		return 0;
-	}
-	return ret == PM_E_BADBLOCKS && !expect_ok ? 0 : 1;
+	return ret == want ? 0 : 1;
+}
+
+/* What opening a pool with one bad page gives, per area: user data only
+ * warns, header A has header B to stand in, a lane refuses, and refuses
+ * even with PM_POOL_IGNORE_BADBLOCKS (recovery would fault on it). */
+static int open_pool(unsigned long long area)
+{
+	if (area == PM_AREA_LANES)
+		return open_flags(0, PM_E_BADBLOCKS) |
+		       open_flags(PM_POOL_IGNORE_BADBLOCKS, PM_E_BADBLOCKS);
+	return open_flags(0, 0) | open_flags(PM_POOL_IGNORE_BADBLOCKS, 0);
 }
 
 /* Safe reads of the bad page fail with -EIO, the pages around it work. */
@@ -339,11 +372,10 @@ static void scenario(int pool_checks, enum pm_area area, const char *name,
 		check_reads(off, area == PM_AREA_DATA ? 0xab : -1);
 		return;
 	}
-	rc = in_child(open_pool, area == PM_AREA_DATA);
-	check(rc == 0, "pm_pool_open %s (child: %d)",
-	      area == PM_AREA_DATA ? "succeeds" :
-				     "succeeds or says PM_E_BADBLOCKS, no crash",
-	      rc);
+	rc = in_child(open_pool, area);
+	check(rc == 0, "pm_pool_open %s, without and with "
+	      "PM_POOL_IGNORE_BADBLOCKS (child: %d)",
+	      area == PM_AREA_LANES ? "says PM_E_BADBLOCKS" : "succeeds", rc);
 	rc = in_child(check_and_repair, area);
 	if (rc > 1)
 		check(0, "pm_pool_check did not crash (child: %d)", rc);
@@ -360,7 +392,7 @@ static int cmd_run(int pool_checks)
 	return failures ? 1 : 0;
 }
 
-static int print_data_offset(const char *path)
+static int print_offsets(const char *path)
 {
 	struct pm_pool_info info;
 	struct pm_pool *pool;
@@ -371,7 +403,9 @@ static int print_data_offset(const char *path)
 		return 1;
 	}
 	pm_pool_info(pool, &info);
-	printf("%llu\n", (unsigned long long)info.data_offset);
+	printf("%llu %llu %llu\n", (unsigned long long)info.data_offset,
+	       (unsigned long long)info.lanes_offset,
+	       (unsigned long long)info.lane_size);
 	pm_pool_close(pool);
 	return 0;
 }
@@ -382,8 +416,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 3 && !strcmp(argv[1], "data"))
-		return print_data_offset(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "where"))
+		return print_offsets(argv[2]);
 	if (argc == 3 && (!strcmp(argv[1], "read") || !strcmp(argv[1], "pool")))
 		where = argv[2];
 	else if (argc == 4 && !strcmp(argv[1], "inject"))
@@ -391,7 +425,7 @@ int main(int argc, char **argv)
 	else {
 		fprintf(stderr, "usage: dax_badblocks read|pool DIR\n"
 				"       dax_badblocks inject FILE OFFSET\n"
-				"       dax_badblocks data POOL\n");
+				"       dax_badblocks where POOL\n");
 		return 2;
 	}
 	ret = find_disk(where);
