@@ -23,7 +23,7 @@
 
 #define LOG_SIZE ((size_t)64 << 20)
 #define POOL_SIZE (LOG_SIZE + ((size_t)16 << 20))
-#define REPS 5
+#define REPS 7
 
 enum which { LIBPM, PMDK, LIMIT };
 
@@ -94,7 +94,9 @@ static double run(enum which w, struct bench *b, size_t len, long n)
 
 static double median(enum which w, struct bench *b, size_t len)
 {
-	long n = (long)PM_MAX((size_t)20000, ((size_t)32 << 20) / len);
+	/* ~256 MiB per repetition, between 256 and 300,000 appends */
+	long n = (long)PM_MIN((size_t)300000,
+			      PM_MAX((size_t)256, ((size_t)256 << 20) / len));
 	double r[REPS];
 
 	run(w, b, len, n / 4 + 1); /* warm-up: fault pages in */
