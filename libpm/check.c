@@ -347,10 +347,13 @@ static int ck_repair(struct pm_ck *c)
 	if (lost)
 		pm_warn("%s: %" PRIu64 " bytes on bad blocks cleared: their "
 			"contents are lost", c->path, lost);
-	/* An unsafe shutdown is for the user to acknowledge, not us. */
+	/* An unsafe shutdown is for the user to acknowledge, not us: open
+	 * would refuse, and opening with IGNORE would acknowledge it.  The
+	 * finding stays fatal and the rest waits for the user. */
+	if (c->unsafe)
+		return 0;
 	ret = pm_pool_open(c->path,
-			   PM_POOL_IGNORE_BADBLOCKS |
-				   (c->unsafe ? 0 : PM_POOL_IGNORE_SHUTDOWN),
+			   PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
 			   &pool);
 	if (ret)
 		return ret;
