@@ -342,6 +342,24 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 	tx->nranges++;
 }
 
+/*
+ * Ask for the home lines of a small write now: commit applies it with
+ * cached stores right after its fence, and a line still missing then
+ * keeps the store buffer busy into the next transaction.  The miss is
+ * served while this one stages, checksums and fences.  Large ranges are
+ * left to the hardware prefetcher: their copy streams.
+ */
+static void home_prefetch(const void *dst, size_t len)
+{
+	const char *p = dst;
+
+	if (len >= pm_arch.movnt_threshold)
+		return;
+	for (size_t i = 0; i < len; i += PM_CACHELINE)
+		__builtin_prefetch(p + i, 1, 3);
+	__builtin_prefetch(p + len - 1, 1, 3);
+}
+
 /**
  * pm_tx_write - stage a write in a transaction
  * @tx: the transaction
@@ -375,6 +393,7 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 	    tx->limit - tx->pos - len < sizeof(struct pm_tx_range) + 8 +
 						sizeof(struct pm_tx_commit))
 		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
+	home_prefetch(dst, len);
 	stage(tx, (uint64_t)off, src, len);
 	return 0;
 }
