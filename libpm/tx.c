@@ -15,7 +15,11 @@
  * durable.  Reservation at begin guarantees the commit never runs out of
  * space.
  */
+#include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch.h"
 #include "crc.h"
@@ -23,51 +27,192 @@
 #include "tx.h"
 
 static uint64_t tokens;
-static __thread uint64_t tls_token;
-static __thread uint64_t tls_pool_id;
-static __thread unsigned tls_lane;
-static __thread int tls_in_tx;
+/* This thread's slot and the lane it used last (pool id + index). */
+static __thread struct {
+	struct pm_thr *thr;
+	uint64_t pool_id;
+	unsigned lane;
+} tls __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t thr_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t thr_key;
+static int thr_key_ok;
+/* Slots of live threads, then of exited ones (reused): the first ones
+ * static, so that ordinary programs allocate nothing for them. */
+#define PM_THR_STATIC 256
+static struct pm_thr thr_static[PM_THR_STATIC];
+static unsigned thr_nstatic;
+static struct pm_thr *thr_all, *thr_free;
+/* membarrier() stands in for the fence of every begin (see lane_enter). */
+static int asym;
+
+/* ---- threads and their lanes ----------------------------------------------
+ *
+ * A lane stays with the thread that took it (holder), so beginning a
+ * transaction takes no locked instruction: such an instruction would wait
+ * for the previous commit's fence to finish draining and serialise the
+ * next transaction's staging behind it.  The holder announces itself in
+ * its slot (in_tx = 1), then checks that it still holds the lane.  A
+ * thread that finds no free lane takes an idle one from its holder: CAS
+ * holder to itself, then membarrier() (a full barrier in every running
+ * thread of the process), then wait until the old holder's slot shows no
+ * transaction.  Either the old holder's in_tx store came before its
+ * barrier, and the thief sees it and waits for the end (in_tx = 0 with
+ * release: the thief then sees all of its lane state), or its holder load
+ * comes after its barrier and sees the thief, and it backs off.  Without
+ * membarrier() begin pays a full fence instead (plain Dekker).
+ */
+
+static long membarrier(int cmd)
+{
+	return syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+static void thr_exit(void *arg)
+{
+	struct pm_thr *t = arg;
+
+	if (__atomic_load_n(&t->in_tx, __ATOMIC_RELAXED))
+		return; /* died in a transaction: its lane stays taken */
+	pthread_mutex_lock(&thr_lock);
+	t->next_free = thr_free;
+	thr_free = t;
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static void thr_init(void)
+{
+	long q = membarrier(MEMBARRIER_CMD_QUERY);
+
+	asym = q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	       membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	thr_key_ok = pthread_key_create(&thr_key, thr_exit) == 0;
+}
+
+__attribute__((destructor)) static void thr_fini(void)
+{
+	if (thr_key_ok)
+		pthread_key_delete(thr_key);
+}
+
+/* This thread's slot: a freed one (under a new token) or a new one. */
+static struct pm_thr *thr_get(void)
+{
+	struct pm_thr *t;
+	void *mem;
+
+	if (PM_LIKELY(tls.thr != NULL))
+		return tls.thr;
+	pthread_once(&thr_once, thr_init);
+	pthread_mutex_lock(&thr_lock);
+	t = thr_free;
+	if (t) {
+		thr_free = t->next_free;
+	} else if (thr_nstatic < PM_THR_STATIC) {
+		t = &thr_static[thr_nstatic++];
+	} else if ((mem = pm_zalloc(2 * sizeof(*t))) != NULL) {
+		/* Aligned, one line per slot: only its thread writes it. */
+		t = (void *)PM_ALIGN_UP((uintptr_t)mem, sizeof(*t));
+		t->next = thr_all; /* reachable: slots are never freed */
+		thr_all = t;
+	}
+	pthread_mutex_unlock(&thr_lock);
+	if (!t)
+		return NULL;
+	t->token = __atomic_add_fetch(&tokens, 1, __ATOMIC_RELAXED);
+	if (thr_key_ok)
+		pthread_setspecific(thr_key, t);
+	tls.thr = t;
+	return t;
+}
 
 static uint64_t my_token(void)
 {
-	if (PM_UNLIKELY(!tls_token))
-		tls_token = __atomic_add_fetch(&tokens, 1, __ATOMIC_RELAXED);
-	return tls_token;
+	return tls.thr ? tls.thr->token : 0;
 }
 
-/* ---- lanes --------------------------------------------------------------- */
-
-static int lane_try(struct pm_lane *l)
+/* Enter lane @l if this thread holds it: 1, or 0 with in_tx clear. */
+static int lane_enter(struct pm_thr *t, struct pm_lane *l)
 {
-	int zero = 0;
-
-	return !__atomic_load_n(&l->busy, __ATOMIC_RELAXED) &&
-	       __atomic_compare_exchange_n(&l->busy, &zero, 1, 0,
-					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
+	if (asym)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (PM_LIKELY(__atomic_load_n(&l->holder, __ATOMIC_ACQUIRE) == t))
+		return 1;
+	__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
+	return 0;
 }
 
-/* The lane this thread used last, else any free one. */
-static struct pm_lane *lane_acquire(struct pm_pool *pool)
+/* Take lane @l from its idle holder @h (see above): 1 if now ours. */
+static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 {
-	unsigned n = pool->nlanes, start = (unsigned)(my_token() % n);
+	if (__atomic_load_n(&h->in_tx, __ATOMIC_RELAXED) ||
+	    !__atomic_compare_exchange_n(&l->holder, &h, t, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return 0;
+	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
+	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))) {
+		/* Cannot make the old holder see us: hand it back. */
+		__atomic_compare_exchange_n(&l->holder, &t, h, 0,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		return 0;
+	}
+	/* It began just before it could see us: wait for its end. */
+	while (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
+		sched_yield();
+	return 1;
+}
+
+/* Slow path: a lane we hold, else a free one, else an idle one. */
+static struct pm_lane *lane_find(struct pm_pool *pool, struct pm_thr *t)
+{
+	unsigned n = pool->nlanes, start = (unsigned)(t->token % n), i;
 	struct pm_lane *l;
+	struct pm_thr *h;
 
-	if (tls_pool_id == pool->id && lane_try(pm_lane_get(pool, tls_lane)))
-		return pm_lane_get(pool, tls_lane);
-	for (unsigned k = 0; k < n; k++) {
-		l = pm_lane_get(pool, (start + k) % n);
-		if (lane_try(l)) {
-			tls_pool_id = pool->id;
-			tls_lane = (start + k) % n;
-			return l;
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned k = 0; k < n; k++) {
+			i = (start + k) % n;
+			l = pm_lane_get(pool, i);
+			h = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
+			if (pass == 1 && !h)
+				__atomic_compare_exchange_n(
+					&l->holder, &h, t, 0, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED);
+			else if (pass == 2 && h && h != t)
+				lane_steal(t, l, h);
+			if (lane_enter(t, l)) {
+				tls.pool_id = pool->id;
+				tls.lane = i;
+				return l;
+			}
 		}
 	}
 	return NULL;
 }
 
+/* The lane this thread keeps in @pool, entered (slot in_tx set). */
+static struct pm_lane *lane_acquire(struct pm_pool *pool, struct pm_thr *t)
+{
+	struct pm_lane *l;
+
+	if (PM_LIKELY(tls.pool_id == pool->id)) {
+		l = pm_lane_get(pool, tls.lane);
+		if (PM_LIKELY(lane_enter(t, l)))
+			return l;
+	}
+	return lane_find(pool, t);
+}
+
+/* The transaction is over; the lane stays ours. */
 static void lane_release(struct pm_lane *l)
 {
-	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
+	(void)l;
+	__atomic_store_n(&tls.thr->in_tx, 0, __ATOMIC_RELEASE);
 }
 
 /* First use of a lane by this thread: set up its entry list, and re-flush
@@ -217,7 +362,6 @@ static uint64_t entry_need(size_t reserve)
 static void tx_end(struct pm_tx *tx)
 {
 	tx->active = 0;
-	tls_in_tx = 0;
 	lane_release(tx->lane);
 }
 
@@ -250,23 +394,29 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
  *           the record overhead of up to four writes)
  * @txp: receives the transaction
  *
- * Takes a lane for the calling thread.  One transaction per thread at a
+ * Takes a lane for the calling thread, which keeps it for its later
+ * transactions (a thread that finds no free lane takes over one whose
+ * holder is between transactions).  One transaction per thread at a
  * time; the transaction must be written, committed and aborted by the
  * thread that began it.
  *
  * Return: 0, -EINVAL, -ENOSPC if @reserve does not fit a lane, -EBUSY if
- * this thread has a transaction open or all lanes are in use, -ENOMEM.
+ * this thread has a transaction open or every lane is in a transaction,
+ * -ENOMEM.
  */
 PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			  struct pm_tx **txp)
 {
+	struct pm_thr *t = thr_get();
 	struct pm_lane *l;
 	uint64_t need;
 	int ret;
 
 	if (!pool || !txp)
 		return pm_err(-EINVAL, "pm_tx_begin: NULL argument");
-	if (tls_in_tx)
+	if (!t)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	if (t->in_tx)
 		return pm_err(-EBUSY, "%s: this thread already has a "
 			      "transaction open", pool->path);
 	need = entry_need(PM_MIN(reserve, pool->lane_size));
@@ -274,7 +424,7 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 		return pm_err(-ENOSPC, "%s: reserve of %zu bytes exceeds a "
 			      "lane (%llu bytes)", pool->path, reserve,
 			      (unsigned long long)pool->lane_size);
-	l = lane_acquire(pool);
+	l = lane_acquire(pool, t);
 	if (!l)
 		return pm_err(-EBUSY, "%s: all %u lanes are in use",
 			      pool->path, pool->nlanes);
@@ -284,7 +434,6 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 		return ret;
 	}
 	l->tx.active = 1;
-	tls_in_tx = 1;
 	*txp = &l->tx;
 	return 0;
 }
@@ -500,10 +649,18 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	}
 	l = tx->lane;
 	pool = tx->pool;
+	/*
+	 * The one locked instruction of a transaction, with nothing flushed
+	 * or streamed before it in this transaction (it would wait for that,
+	 * a second fence).  The floor is a plain store: the fetch_add
+	 * releases it, so a watermark reader whose acquire load of seq sees
+	 * our increment also sees the floor (or the later unretired), and a
+	 * reader that does not see it gets seq <= ours and clamps R to it.
+	 */
 	__atomic_store_n(&l->floor,
-			 __atomic_load_n(&pool->lanes->seq, __ATOMIC_SEQ_CST),
-			 __ATOMIC_SEQ_CST);
-	seq = __atomic_fetch_add(&pool->lanes->seq, 1, __ATOMIC_SEQ_CST);
+			 __atomic_load_n(&pool->lanes->seq, __ATOMIC_RELAXED),
+			 __ATOMIC_RELAXED);
+	seq = __atomic_fetch_add(&pool->lanes->seq, 1, __ATOMIC_RELEASE);
 	put_commit(tx, seq);
 	end = tx->pos + sizeof(struct pm_tx_commit);
 	if (l->fifo_n + 1 >= l->trig_n ||

@@ -36,14 +36,26 @@ struct pm_fifo_ent {
 	uint64_t off;
 };
 
+/*
+ * A thread's slot: its token and whether it is in a transaction.  Slots
+ * live as long as the process (a lane may point at one whose thread is
+ * gone) and are handed to a new thread after their thread exits.
+ */
+struct pm_thr {
+	uint64_t token; /* unique per thread, never reused */
+	int in_tx;	/* written by its thread only */
+	struct pm_thr *next; /* all slots / the free list */
+	struct pm_thr *next_free;
+} __attribute__((aligned(64)));
+
 struct pm_lane {
 	/* Read by every thread that computes the retire watermark. */
 	uint64_t floor;	    /* in-flight commit gets a seq >= this */
 	uint64_t unretired; /* seq whose application may not be durable */
 	uint64_t last_off;  /* ring offset of that entry */
-	int busy;	    /* a transaction holds the lane */
+	struct pm_thr *holder; /* the thread the lane stays with, or NULL */
 	uint64_t owner;	    /* token of the thread that used it last */
-	/* Private to the holder of busy. */
+	/* Private to the holder while its slot says in_tx. */
 	struct pm_lane_hdr *hdr;
 	uint8_t *ring;
 	uint64_t ring_size;
@@ -57,9 +69,11 @@ struct pm_lane {
 } __attribute__((aligned(64)));
 
 struct pm_lanes {
-	uint64_t seq __attribute__((aligned(64))); /* next commit seq */
-	struct pm_lane *lane;
-	void *raw;
+	/* next commit seq, alone in its line: every commit writes it */
+	uint64_t seq __attribute__((aligned(64)));
+	struct pm_lane *lane __attribute__((aligned(64)));
+	void *raw; /* allocation of lane[] */
+	void *mem; /* allocation of this struct */
 	unsigned n;
 };
 

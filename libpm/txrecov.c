@@ -114,13 +114,15 @@ void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 uint64_t pm_tx_watermark(struct pm_pool *pool)
 {
 	struct pm_lanes *ls = pool->lanes;
-	uint64_t m = __atomic_load_n(&ls->seq, __ATOMIC_SEQ_CST);
+	/* Acquire: every lane whose seq is below m has its floor (or the
+	 * unretired stored before the floor was cleared) visible below. */
+	uint64_t m = __atomic_load_n(&ls->seq, __ATOMIC_ACQUIRE);
 
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
 
-		m = PM_MIN(m, __atomic_load_n(&l->floor, __ATOMIC_SEQ_CST));
-		m = PM_MIN(m, __atomic_load_n(&l->unretired, __ATOMIC_SEQ_CST));
+		m = PM_MIN(m, __atomic_load_n(&l->floor, __ATOMIC_ACQUIRE));
+		m = PM_MIN(m, __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE));
 	}
 	return m - 1;
 }
@@ -479,14 +481,18 @@ int pm_tx_format(struct pm_pool *pool)
 
 static int lanes_alloc(struct pm_pool *pool)
 {
-	struct pm_lanes *ls = pm_zalloc(sizeof(*ls) + PM_CACHELINE);
+	void *mem = pm_zalloc(sizeof(struct pm_lanes) + PM_CACHELINE);
 	size_t sz = (size_t)pool->nlanes * sizeof(struct pm_lane);
+	struct pm_lanes *ls;
 
-	if (!ls)
+	if (!mem)
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	/* Aligned, so that the seq line holds nothing else. */
+	ls = (void *)PM_ALIGN_UP((uintptr_t)mem, (uintptr_t)PM_CACHELINE);
+	ls->mem = mem;
 	ls->raw = pm_zalloc(sz + PM_CACHELINE);
 	if (!ls->raw) {
-		pm_free(ls);
+		pm_free(mem);
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	}
 	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
@@ -515,7 +521,7 @@ static void lanes_free(struct pm_pool *pool)
 	for (unsigned i = 0; i < ls->n; i++)
 		pm_free(ls->lane[i].fifo);
 	pm_free(ls->raw);
-	pm_free(ls);
+	pm_free(ls->mem);
 	pool->lanes = NULL;
 }
 

@@ -325,24 +325,39 @@ static uint64_t raw64(uint64_t off)
 	return v;
 }
 
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t turn;
+
 static void *put_two(void *arg)
 {
 	uint64_t v = (uint64_t)(uintptr_t)arg;
 
+	pthread_mutex_lock(&turn_lock);
+	while (turn != v)
+		pthread_cond_wait(&turn_cond, &turn_lock);
 	if (tx_put(0, &v, sizeof(v)) || tx_put(4096 + v * 8, &v, sizeof(v)))
 		_exit(3);
+	turn++;
+	pthread_cond_broadcast(&turn_cond);
+	/* Stay alive until all have committed: a thread that exited
+	 * would hand its lane to the next one. */
+	while (turn != 4)
+		pthread_cond_wait(&turn_cond, &turn_lock);
+	pthread_mutex_unlock(&turn_lock);
 	return NULL;
 }
 
-/* Three threads in turn (so three lanes), two commits each. */
+/* Three live threads in turn (so three lanes), two commits each. */
 static void commit_from_threads(void)
 {
-	pthread_t t;
+	pthread_t t[3];
 
-	for (uintptr_t v = 1; v <= 3; v++) {
-		pthread_create(&t, NULL, put_two, (void *)v);
-		pthread_join(t, NULL);
-	}
+	turn = 1;
+	for (uintptr_t v = 1; v <= 3; v++)
+		pthread_create(&t[v - 1], NULL, put_two, (void *)v);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
 }
 
 static void test_tx_recovery_replays_in_order(void **state)
@@ -477,6 +492,58 @@ static void test_tx_commit_threads_exact(void **state)
 	check_counts();
 }
 
+#define ROUNDS 300
+
+/* Thread @arg of three: its transaction of every round, in turn. */
+static void *in_turn(void *arg)
+{
+	uint64_t me = (uint64_t)(uintptr_t)arg, v;
+	intptr_t bad = 0;
+
+	for (uint64_t r = 0; r < ROUNDS; r++) {
+		pthread_mutex_lock(&turn_lock);
+		while (turn != r * 3 + me)
+			pthread_cond_wait(&turn_cond, &turn_lock);
+		pthread_mutex_unlock(&turn_lock);
+		v = r + 1;
+		bad |= tx_put(64 * (me + 1), &v, 8);
+		v = r * 3 + me + 1;
+		bad |= tx_put(0, &v, 8);
+		pthread_mutex_lock(&turn_lock);
+		turn++;
+		pthread_cond_broadcast(&turn_cond);
+		pthread_mutex_unlock(&turn_lock);
+	}
+	return (void *)bad;
+}
+
+/* Three live threads in turn on two lanes: each round one of them has no
+ * lane and takes over one whose holder is between transactions.  Nothing
+ * is lost, nothing is replayed out of order. */
+static void test_tx_begin_takes_idle_lanes(void **state)
+{
+	pthread_t t[3];
+	void *res;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(2, 8192);
+	turn = 0;
+	for (uintptr_t i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, in_turn, (void *)i);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], &res);
+		assert_null(res);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		assert_int_equal(*(uint64_t *)data, 3 * ROUNDS);
+		for (int i = 1; i <= 3; i++)
+			assert_int_equal(*(uint64_t *)(data + 64 * i),
+					 ROUNDS);
+		reopen();
+	}
+}
+
 /* ---- fences ---- */
 
 static uint64_t fences_for(int ntx, int nranges, size_t len)
@@ -570,6 +637,7 @@ int main(void)
 		T(test_tx_recovery_discards_torn),
 		T(test_tx_recovery_discards_uncommitted),
 		T(test_tx_commit_threads_exact),
+		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
 		T(test_tx_commit_retires_idle_lane),
 	};
