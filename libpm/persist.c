@@ -14,9 +14,10 @@
 #include "persist.h"
 
 struct pm_arch_ops pm_arch;
-__thread struct pm_stats pm_tls_stats;
+/* initial-exec: a flush or fence must not cost a __tls_get_addr() call. */
+__thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
-static __thread int nt_pending;
+static __thread int nt_pending __attribute__((tls_model("initial-exec")));
 
 /* PM_MOVNT_THRESHOLD=<bytes> (decimal, 0x hex); garbage is ignored. */
 static void read_threshold(struct pm_arch_ops *ops)

@@ -55,7 +55,8 @@ extern const struct pm_persist_ops pm_ops_byte, pm_ops_cacheline,
 	pm_ops_page;
 
 /* Per-thread counters (persist.c). */
-extern __thread struct pm_stats pm_tls_stats;
+extern __thread struct pm_stats pm_tls_stats
+	__attribute__((tls_model("initial-exec")));
 
 static inline void pm_map_flush(const struct pm_map *m, const void *addr,
 				size_t len)
@@ -94,6 +95,15 @@ static inline void pm_map_fill(const struct pm_map *m, void *dst, int c,
 			       size_t len, unsigned flags)
 {
 	m->ops->memset(m, dst, c, len, flags);
+}
+
+/* A plain cached copy, written back by a later pm_map_flush(): what every
+ * table does for PM_MEM_NOFLUSH, without the indirect call. */
+static inline void pm_map_store(const struct pm_map *m, void *dst,
+				const void *src, size_t len)
+{
+	(void)m;
+	memcpy(dst, src, len);
 }
 
 /* sim.c: an ordered store made while the mapping is recorded. */

@@ -133,7 +133,7 @@ static uint64_t my_token(void)
 }
 
 /* Enter lane @l if this thread holds it: 1, or 0 with in_tx clear. */
-static int lane_enter(struct pm_thr *t, struct pm_lane *l)
+static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t, struct pm_lane *l)
 {
 	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
 	if (asym)
@@ -242,7 +242,7 @@ static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 /* ---- ring space ------------------------------------------------------------ */
 
 /* Contiguous room for @need bytes behind the durable hint. */
-static int room(const struct pm_lane *l, uint64_t need, uint64_t *start,
+static inline __attribute__((always_inline)) int room(const struct pm_lane *l, uint64_t need, uint64_t *start,
 		uint64_t *limit)
 {
 	uint64_t t = l->tail, h = l->dhint, rs = l->ring_size;
@@ -387,6 +387,9 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 	return ret;
 }
 
+static int begin_slow(struct pm_pool *pool, size_t reserve,
+		      struct pm_tx **txp);
+
 /**
  * pm_tx_begin - start a transaction with reserved log space
  * @pool: the pool
@@ -407,6 +410,38 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			  struct pm_tx **txp)
 {
+	struct pm_thr *t = tls.thr;
+	uint64_t start, limit;
+	struct pm_lane *l;
+	struct pm_tx *tx;
+
+	/* Fast path: the lane this thread keeps, room behind its hint.
+	 * Few stores: they queue behind the previous commit's fence. */
+	if (PM_UNLIKELY(!pool || !txp || !t || t->in_tx ||
+			tls.pool_id != pool->id || reserve > pool->lane_size))
+		return begin_slow(pool, reserve, txp);
+	l = pm_lane_get(pool, tls.lane);
+	if (PM_UNLIKELY(!lane_enter(t, l)))
+		return begin_slow(pool, reserve, txp);
+	if (PM_UNLIKELY(l->owner != t->token ||
+			!room(l, entry_need(reserve), &start, &limit))) {
+		lane_release(l);
+		return begin_slow(pool, reserve, txp);
+	}
+	tx = &l->tx;
+	tx->start = tx->pos = tx->flushed = start;
+	tx->limit = limit;
+	tx->crc = pool->seed;
+	tx->nranges = 0;
+	tx->failed = 0;
+	tx->active = 1;
+	*txp = tx;
+	return 0;
+}
+
+static int begin_slow(struct pm_pool *pool, size_t reserve,
+		      struct pm_tx **txp)
+{
 	struct pm_thr *t = thr_get();
 	struct pm_lane *l;
 	uint64_t need;
@@ -426,8 +461,8 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			      (unsigned long long)pool->lane_size);
 	l = lane_acquire(pool, t);
 	if (!l)
-		return pm_err(-EBUSY, "%s: all %u lanes are in use",
-			      pool->path, pool->nlanes);
+		return pm_err(-EBUSY, "%s: all %u lanes are in "
+			      "transactions", pool->path, pool->nlanes);
 	ret = tx_start(pool, l, need);
 	if (ret) {
 		lane_release(l);
@@ -463,31 +498,50 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
 		      tx->pool->path, len, why);
 }
 
+static inline void put64(uint8_t *d, uint64_t v)
+{
+	v = pm_le64(v);
+	memcpy(d, &v, sizeof(v));
+}
+
+/*
+ * The range record and its payload go straight into the ring (few stores:
+ * they queue up behind the previous commit's fence).  Small payloads are
+ * checksummed in one pass over the ring bytes just written; large ones
+ * stream around the cache and are checksummed from @src.
+ */
 static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 		  size_t len)
 {
-	static const uint8_t zeros[8];
 	struct pm_lane *l = tx->lane;
-	const struct pm_map *m = tx->pool->map;
-	struct pm_tx_range rec = { .type = pm_le32(PM_REC_RANGE),
-				   .off = pm_le64(off),
-				   .len = pm_le64(len) };
-	uint64_t p = tx->pos + sizeof(rec), pad = PM_ALIGN_UP(len, 8) - len;
+	uint8_t *d = l->ring + tx->pos;
+	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
+	uint64_t alen = PM_ALIGN_UP((uint64_t)len, 8);
 
-	memcpy(l->ring + tx->pos, &rec, sizeof(rec));
-	tx->crc = pm_crc_update(tx->crc, &rec, sizeof(rec));
+	_Static_assert(offsetof(struct pm_tx_range, off) == 8 &&
+			       offsetof(struct pm_tx_range, len) == 16,
+		       "pm_tx_range layout");
+	put64(d, PM_REC_RANGE); /* type, then pad = 0 */
+	put64(d + 8, off);
+	put64(d + 16, len);
+	if (alen != len) /* zero padding; the payload covers its start */
+		put64(l->ring + p + alen - 8, 0);
 	if (len >= pm_arch.movnt_threshold) {
 		/* Cached bytes so far, then the payload around the cache. */
-		pm_map_flush(m, l->ring + tx->flushed, p - tx->flushed);
-		pm_map_copy(m, l->ring + p, src, len, PM_MEM_NONTEMPORAL);
+		pm_map_flush(tx->pool->map, l->ring + tx->flushed,
+			     p - tx->flushed);
+		pm_map_copy(tx->pool->map, l->ring + p, src, len,
+			    PM_MEM_NONTEMPORAL);
 		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
+		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
+		tx->crc = pm_crc_update(tx->crc, src, len);
+		tx->crc = pm_crc_update(tx->crc, l->ring + p + len, alen - len);
 	} else {
 		memcpy(l->ring + p, src, len);
+		tx->crc = pm_crc_update(tx->crc, d,
+					sizeof(struct pm_tx_range) + alen);
 	}
-	tx->crc = pm_crc_update(tx->crc, src, len);
-	memcpy(l->ring + p + len, zeros, pad);
-	tx->crc = pm_crc_update(tx->crc, zeros, pad);
-	tx->pos = p + len + pad;
+	tx->pos = p + alen;
 	tx->nranges++;
 }
 
@@ -590,38 +644,105 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 	return 0;
 }
 
+/* The commit record, written in the ring and checksummed there. */
 static void put_commit(struct pm_tx *tx, uint64_t seq)
 {
-	struct pm_tx_commit c = {
-		.type = pm_le32(PM_REC_COMMIT),
-		.nranges = pm_le32(tx->nranges),
-		.seq = pm_le64(seq),
-		.len = pm_le64(tx->pos + sizeof(c) - tx->start),
-	};
+	uint8_t *c = tx->lane->ring + tx->pos;
+	uint32_t crc;
 
-	c.crc = pm_le32(pm_crc_final(pm_crc_update(
-		tx->crc, &c, offsetof(struct pm_tx_commit, crc))));
-	memcpy(tx->lane->ring + tx->pos, &c, sizeof(c));
+	_Static_assert(offsetof(struct pm_tx_commit, seq) == 8 &&
+			       offsetof(struct pm_tx_commit, len) == 16 &&
+			       offsetof(struct pm_tx_commit, crc) == 28,
+		       "pm_tx_commit layout");
+	put64(c, PM_REC_COMMIT | (uint64_t)tx->nranges << 32);
+	put64(c + 8, seq);
+	put64(c + 16, tx->pos + sizeof(struct pm_tx_commit) - tx->start);
+	put64(c + 24, 0); /* pad, and crc until it is known */
+	crc = pm_le32(pm_crc_final(pm_crc_update(
+		tx->crc, c, offsetof(struct pm_tx_commit, crc))));
+	memcpy(c + offsetof(struct pm_tx_commit, crc), &crc, sizeof(crc));
+}
+
+/* Copy the entry at ring offset @off home (cached stores, written back at
+ * the lane's next commit), or write back what such a copy stored. */
+static inline __attribute__((always_inline)) void
+apply(const struct pm_pool *pool, const struct pm_lane *l, uint64_t off,
+      int copy)
+{
+	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
+	uint64_t v, roff, len;
+
+	for (;;) {
+		memcpy(&v, r, sizeof(v));
+		if ((uint32_t)pm_le64(v) != PM_REC_RANGE)
+			return;
+		memcpy(&roff, r + 8, sizeof(roff));
+		memcpy(&len, r + 16, sizeof(len));
+		roff = pm_le64(roff);
+		len = pm_le64(len);
+		r += sizeof(struct pm_tx_range);
+		if (copy)
+			pm_map_store(pool->map, data + roff, r, len);
+		else
+			pm_map_flush(pool->map, data + roff, len);
+		r += PM_ALIGN_UP(len, 8);
+	}
 }
 
 /* Entry durable: apply it, list it, publish it as the lane's unretired. */
-static void finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
+static inline __attribute__((always_inline)) void
+finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 {
 	struct pm_lane *l = tx->lane;
 
 	if (!pm_tx_test_skip_apply)
-		pm_entry_apply(tx->pool, l, tx->start, PM_APPLY_COPY);
+		apply(tx->pool, l, tx->start, 1);
 	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
 	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
 	/*
-	 * Release stores, not locked ones: a locked instruction would wait
-	 * for the flushes just issued, a second fence in all but name.  A
-	 * reader that sees this floor cleared (it loads floor first) also
-	 * sees unretired = seq or later, which is all the watermark needs.
+	 * Plain (release) stores, not locked ones: a locked instruction
+	 * would wait for the fence just issued.  A reader that sees this
+	 * floor cleared (it loads floor first) also sees unretired = seq or
+	 * later, which is all the watermark needs.
 	 */
 	__atomic_store_n(&l->last_off, tx->start, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->unretired, seq, __ATOMIC_RELEASE);
 	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
+}
+
+/* Everything of a commit after its seq: record, flushes, the fence,
+ * apply.  Out of line, so that its register saves come after the locked
+ * instruction rather than before it (stores queued before the fence
+ * completes stall the core once the store queue is full). */
+static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
+						 uint64_t seq)
+{
+	struct pm_lane *l = tx->lane;
+	struct pm_pool *pool = tx->pool;
+	uint64_t end, hint = 0;
+	unsigned k = 0;
+	int ret;
+
+	put_commit(tx, seq);
+	end = tx->pos + sizeof(struct pm_tx_commit);
+	if (l->fifo_n + 1 >= l->trig_n ||
+	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
+		k = advance(pool, l, tx->start, &hint);
+	/* The previous entry's home ranges go back under this same fence. */
+	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
+		apply(pool, l, l->last_off, 0);
+	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
+	/* the durability point */
+	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
+		      0 :
+		      pm_map_drain(pool->map);
+	advanced(l, k, hint);
+	finish(tx, seq, end);
+	tx_end(tx);
+	if (ret)
+		return pm_err(ret, "%s: commit: %s; durability unknown",
+			      pool->path, pm_strerror(ret));
+	return 0;
 }
 
 /**
@@ -636,19 +757,15 @@ static void finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
  */
 PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 {
-	struct pm_lane *l;
-	struct pm_pool *pool;
-	uint64_t seq, end, hint = 0;
-	unsigned k = 0;
+	struct pm_lanes *ls;
 	int ret = tx_check(tx, "pm_tx_commit");
 
-	if (ret || tx->failed || !tx->nranges) {
+	if (PM_UNLIKELY(ret || tx->failed || !tx->nranges)) {
 		if (!ret)
 			tx_end(tx);
 		return ret ? ret : tx->failed ? PM_E_TX_FAILED : 0;
 	}
-	l = tx->lane;
-	pool = tx->pool;
+	ls = tx->pool->lanes;
 	/*
 	 * The one locked instruction of a transaction, with nothing flushed
 	 * or streamed before it in this transaction (it would wait for that,
@@ -657,30 +774,11 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	 * our increment also sees the floor (or the later unretired), and a
 	 * reader that does not see it gets seq <= ours and clamps R to it.
 	 */
-	__atomic_store_n(&l->floor,
-			 __atomic_load_n(&pool->lanes->seq, __ATOMIC_RELAXED),
+	__atomic_store_n(&tx->lane->floor,
+			 __atomic_load_n(&ls->seq, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
-	seq = __atomic_fetch_add(&pool->lanes->seq, 1, __ATOMIC_RELEASE);
-	put_commit(tx, seq);
-	end = tx->pos + sizeof(struct pm_tx_commit);
-	if (l->fifo_n + 1 >= l->trig_n ||
-	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
-		k = advance(pool, l, tx->start, &hint);
-	/* The previous entry's home ranges go back under this same fence. */
-	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
-		pm_entry_apply(pool, l, l->last_off, PM_APPLY_FLUSH);
-	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
-	/* the durability point */
-	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
-		      0 :
-		      pm_map_drain(pool->map);
-	advanced(l, k, hint);
-	finish(tx, seq, end);
-	tx_end(tx);
-	if (ret)
-		return pm_err(ret, "%s: commit: %s; durability unknown",
-			      pool->path, pm_strerror(ret));
-	return 0;
+	return commit_tail(tx, __atomic_fetch_add(&ls->seq, 1,
+						  __ATOMIC_RELEASE));
 }
 
 /**
