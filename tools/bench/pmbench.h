@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmbench.h - what the workloads of pmbench share: the options, timing,
+ * medians and the list of results the report is made from.
+ */
+#ifndef PMBENCH_H
+#define PMBENCH_H 1
+
+#include <stddef.h>
+#include <time.h>
+
+#define PMB_MAX_RESULTS 64
+
+struct pmb_opts {
+	const char *dir;	/* where the pool files go */
+	int reps;		/* repetitions; the median is reported */
+	double secs;		/* length of one timed repetition */
+	int quick;		/* smaller pools, fewer sizes */
+	size_t pool_size;	/* transaction / recovery / check pools */
+};
+
+/*
+ * One line of the report.  Times are seconds per operation (for threads:
+ * wall time divided by all threads' operations), so the ratio libpm/PMDK
+ * of rates is t_pmdk / t_pm whatever the unit shown.
+ */
+struct pmb_result {
+	const char *group;	/* "persist", "memcpy", "tx", "log", ... */
+	char name[48];
+	size_t size;		/* bytes per operation, 0 if not a copy */
+	double t_pm, t_pmdk;	/* seconds per operation */
+	double t_limit;		/* NT memset + fence of @size; 0 if none */
+	double f_pm, f_pmdk;	/* fences per op; < 0: not applicable */
+	const char *unit;	/* "op/s", "GB/s" or "ms" */
+	const char *note;	/* what the line's numbers mean, or NULL */
+};
+
+extern struct pmb_result pmb_results[PMB_MAX_RESULTS];
+extern int pmb_nresults;
+
+struct pmb_result *pmb_add(const char *group, const char *name, size_t size);
+
+static inline double pmb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static inline size_t pmb_rnd(unsigned *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* The median of @n values (sorts them). */
+double pmb_median(double *v, int n);
+/* "/dir/pmbench-<what>.<pid>" into @buf. */
+void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
+	      const char *what);
+/* Progress on stderr, so stdout stays the report. */
+void pmb_progress(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+int pmb_mem(const struct pmb_opts *o);
+int pmb_log(const struct pmb_opts *o);
+/* Transactions, then recovery and check on the same two pool files. */
+int pmb_tx(const struct pmb_opts *o, int tx, int recovery);
+
+int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
+		 const char *pmdk_path);
+int pmb_check(const struct pmb_opts *o, const char *pm_path,
+	      const char *pmdk_path);
+
+void pmb_print_table(double load);
+void pmb_print_json(double load);
+int pmb_plot(const char *file, double load);
+
+#endif /* PMBENCH_H */

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * report.c - the results as a table, as JSON and as a PNG drawn by
+ * gnuplot, and the targets libpm is measured against.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "libpm.h"
+#include "pmbench.h"
+
+static const char pmdk_fence_note[] =
+	"PMDK fences are known counts (breakpoints on every fence), not "
+	"measured in this run";
+
+static const struct pmb_result *find(const char *group, const char *name)
+{
+	for (int i = 0; i < pmb_nresults; i++)
+		if (!strcmp(pmb_results[i].group, group) &&
+		    !strncmp(pmb_results[i].name, name, strlen(name)))
+			return &pmb_results[i];
+	return NULL;
+}
+
+/* The rate (or time) of @t seconds per operation, in @r's unit. */
+static double value(const struct pmb_result *r, double t)
+{
+	if (!strcmp(r->unit, "GB/s"))
+		return (double)r->size / t / 1e9;
+	if (!strcmp(r->unit, "ms"))
+		return t * 1e3;
+	return 1 / t;
+}
+
+static const char *fmt(char *buf, const struct pmb_result *r, double t)
+{
+	double v = value(r, t);
+
+	if (t <= 0)
+		snprintf(buf, 32, "-");
+	else if (!strcmp(r->unit, "op/s") && v >= 1e6)
+		snprintf(buf, 32, "%.2f Mop/s", v / 1e6);
+	else if (!strcmp(r->unit, "op/s"))
+		snprintf(buf, 32, "%.0f Kop/s", v / 1e3);
+	else if (!strcmp(r->unit, "ms"))
+		snprintf(buf, 32, "%.2f ms", v);
+	else
+		snprintf(buf, 32, "%.2f GB/s", v);
+	return buf;
+}
+
+static const char *fences(char *buf, double f)
+{
+	if (f < 0)
+		snprintf(buf, 16, "-");
+	else
+		snprintf(buf, 16, "%.2f", f);
+	return buf;
+}
+
+/* ---- targets ------------------------------------------------------------- */
+
+struct target {
+	const char *what;
+	double goal, value;
+	int found;
+};
+
+static int targets(struct target *t)
+{
+	static const struct {
+		const char *what, *group, *name;
+		double goal;
+	} simple[] = {
+		{ "tx one 64 B write", "tx", "one 64 B write, random", 4 },
+		{ "tx 8 random 64 B writes", "tx", "8 random", 8 },
+		{ "tx one 4 KiB write", "tx", "one 4 KiB", 2 },
+		{ "log append 64 B", "log", "64 B", 2 },
+		{ "memcpy_persist 64 B", "memcpy", "64 B", 1.5 },
+	};
+	const struct pmb_result *r, *r2;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		r = find(simple[i].group, simple[i].name);
+		t[n] = (struct target){ simple[i].what, simple[i].goal, 0, !!r };
+		if (r)
+			t[n].value = r->t_pmdk / r->t_pm;
+		n++;
+	}
+	t[n] = (struct target){ "memcpy_persist, every size (min)", 1.0, 0, 0 };
+	for (int i = 0; i < pmb_nresults; i++) {
+		r = &pmb_results[i];
+		if (strcmp(r->group, "memcpy"))
+			continue;
+		if (!t[n].found || r->t_pmdk / r->t_pm < t[n].value)
+			t[n].value = r->t_pmdk / r->t_pm;
+		t[n].found = 1;
+	}
+	n++;
+	r = find("tx", "one 64 B write, random");
+	r2 = find("tx", "one 64 B write, 2 threads");
+	t[n] = (struct target){ "libpm 2 threads / 1 thread", 1.8, 0,
+				r && r2 };
+	if (r && r2)
+		t[n].value = r->t_pm / r2->t_pm;
+	return n + 1;
+}
+
+/* ---- table and JSON -------------------------------------------------------- */
+
+void pmb_print_table(double load)
+{
+	char a[32], b[32], l[32], fa[16], fb[16];
+	struct target t[8];
+	const struct pmb_result *r, *r2;
+	int n = targets(t);
+
+	printf("libpm %s vs PMDK; flush %s, copy %s; load average %.2f\n",
+	       pm_version(), pm_flush_method(), pm_arch.copy_name, load);
+	printf("%-9s %-34s %12s %12s %7s %11s %7s %5s\n", "group", "workload",
+	       "libpm", "PMDK", "ratio", "NT limit", "fences", "PMDK*");
+	for (int i = 0; i < pmb_nresults; i++) {
+		r = &pmb_results[i];
+		printf("%-9s %-34s %12s %12s %*.*fx %11s %7s %5s\n", r->group,
+		       r->name, fmt(a, r, r->t_pm), fmt(b, r, r->t_pmdk), 6,
+		       r->t_pmdk / r->t_pm < 0.1 ? 3 : 2, r->t_pmdk / r->t_pm,
+		       r->t_limit > 0 ? fmt(l, r, r->t_limit) : "",
+		       fences(fa, r->f_pm), fences(fb, r->f_pmdk));
+	}
+	r = find("tx", "one 64 B write, random");
+	r2 = find("tx", "one 64 B write, 2 threads");
+	if (r && r2)
+		printf("2 threads vs 1 (one 64 B write): libpm %.2fx, "
+		       "PMDK %.2fx\n", r->t_pm / r2->t_pm,
+		       r->t_pmdk / r2->t_pmdk);
+	printf("ratio: libpm rate / PMDK rate (for times: PMDK / libpm).  "
+	       "fences: per operation.\n* %s.\n", pmdk_fence_note);
+	printf("targets:\n");
+	for (int i = 0; i < n; i++)
+		if (t[i].found)
+			printf("  %-34s >= %.1fx  %5.2fx  %s\n", t[i].what,
+			       t[i].goal, t[i].value,
+			       t[i].value >= t[i].goal ? "met" : "MISSED");
+}
+
+static void json_num(const char *key, double v, const char *sep)
+{
+	if (v < 0 || v != v)
+		printf("\"%s\": null%s", key, sep);
+	else
+		printf("\"%s\": %.6g%s", key, v, sep);
+}
+
+void pmb_print_json(double load)
+{
+	struct target t[8];
+	int n = targets(t), first = 1;
+
+	printf("{\n  \"libpm\": \"%s\",\n  \"flush\": \"%s\",\n"
+	       "  \"copy\": \"%s\",\n  ", pm_version(), pm_flush_method(),
+	       pm_arch.copy_name);
+	json_num("load_average", load, ",\n");
+	printf("  \"pmdk_fences\": \"%s\",\n  \"results\": [\n",
+	       pmdk_fence_note);
+	for (int i = 0; i < pmb_nresults; i++) {
+		const struct pmb_result *r = &pmb_results[i];
+
+		printf("    { \"group\": \"%s\", \"workload\": \"%s\", "
+		       "\"unit\": \"%s\", ", r->group, r->name, r->unit);
+		json_num("size", (double)r->size, ", ");
+		json_num("libpm", value(r, r->t_pm), ", ");
+		json_num("pmdk", value(r, r->t_pmdk), ", ");
+		json_num("ratio", r->t_pmdk / r->t_pm, ", ");
+		json_num("limit", r->t_limit > 0 ? value(r, r->t_limit) : -1,
+			 ", ");
+		json_num("libpm_sec_per_op", r->t_pm, ", ");
+		json_num("pmdk_sec_per_op", r->t_pmdk, ", ");
+		json_num("libpm_fences", r->f_pm, ", ");
+		json_num("pmdk_fences", r->f_pmdk, " }");
+		printf("%s\n", i + 1 < pmb_nresults ? "," : "");
+	}
+	printf("  ],\n  \"targets\": [");
+	for (int i = 0; i < n; i++) {
+		if (!t[i].found)
+			continue;
+		printf("%s\n    { \"target\": \"%s\", ", first ? "" : ",",
+		       t[i].what);
+		json_num("goal", t[i].goal, ", ");
+		json_num("value", t[i].value, ", ");
+		printf("\"met\": %s }", t[i].value >= t[i].goal ? "true"
+								: "false");
+		first = 0;
+	}
+	printf("\n  ]\n}\n");
+}
+
+/* ---- plot ------------------------------------------------------------------ */
+
+static void plot_ratios(FILE *g)
+{
+	fprintf(g, "$R << EOD\n");
+	for (int i = 0; i < pmb_nresults; i++) {
+		const struct pmb_result *r = &pmb_results[i];
+
+		fprintf(g, "\"%s: %s\" %g\n", r->group, r->name,
+			r->t_pmdk / r->t_pm);
+	}
+	fprintf(g, "EOD\n");
+	fprintf(g,
+		"set title 'libpm vs PMDK per workload (PMDK = 1, higher is "
+		"better for libpm)'\n"
+		"set logscale y 2\nset yrange [0.0625:16]\n"
+		"set ylabel 'libpm rate / PMDK rate'\n"
+		"set style fill solid 0.8\nset boxwidth 0.7\n"
+		"set xtics rotate by -60 left font ',8'\nset grid y\n"
+		"set key top left\n"
+		"plot $R using 0:($2 < 0.0625 ? 0.0625 : $2):xtic(1) "
+		"with boxes lc rgb '#2060c0' title 'libpm', "
+		"$R using 0:($2 < 0.0625 ? 0.0625 : $2):"
+		"(sprintf('%%.2g', $2)) with labels offset 0,0.7 font ',8' "
+		"notitle, 1 with lines lw 2 lc rgb '#c03020' title 'PMDK'\n");
+}
+
+static void plot_series(FILE *g, const char *group, int limit)
+{
+	for (int i = 0; i < pmb_nresults; i++) {
+		const struct pmb_result *r = &pmb_results[i];
+		double t = limit == 2 ? r->t_limit
+					: limit ? r->t_pmdk : r->t_pm;
+
+		if (!strcmp(r->group, group) && t > 0)
+			fprintf(g, "%zu %g\n", r->size, (double)r->size / t / 1e9);
+	}
+	fprintf(g, "EOD\n");
+}
+
+static void plot_bandwidth(FILE *g)
+{
+	static const char *const blocks[] = { "$CP", "$CK", "$CL", "$PP",
+					      "$PK" };
+	static const char *const groups[] = { "memcpy", "memcpy", "memcpy",
+					      "persist", "persist" };
+	static const int which[] = { 0, 1, 2, 0, 1 };
+
+	for (int i = 0; i < 5; i++) {
+		fprintf(g, "%s << EOD\n", blocks[i]);
+		plot_series(g, groups[i], which[i]);
+	}
+	fprintf(g,
+		"unset logscale\nset logscale x 2\nset logscale y 10\n"
+		"set yrange [*:*]\nset autoscale y\n"
+		"set title 'bandwidth vs size, cache-line path'\n"
+		"set xlabel 'bytes per operation'\nset ylabel 'GB/s'\n"
+		"set xtics rotate by 0 font ',9' ('64' 64, '256' 256, "
+		"'4K' 4096, '64K' 65536, '1M' 1048576, '16M' 16777216)\n"
+		"set key bottom right\n"
+		"plot $CL using 1:2 with lines lw 3 dt 2 lc rgb 'gray40' "
+		"title 'limit: NT memset + sfence', "
+		"$CP using 1:2 with linespoints lw 2 pt 7 lc rgb '#2060c0' "
+		"title 'pm\\_memcpy', "
+		"$CK using 1:2 with linespoints lw 2 pt 5 lc rgb '#c03020' "
+		"title 'pmem\\_memcpy\\_persist', "
+		"$PP using 1:2 with linespoints lw 1 pt 6 lc rgb '#2060c0' "
+		"title 'store/line + pm\\_persist', "
+		"$PK using 1:2 with linespoints lw 1 pt 4 lc rgb '#c03020' "
+		"title 'store/line + pmem\\_persist'\n");
+}
+
+int pmb_plot(const char *file, double load)
+{
+	int mem = find("memcpy", "") != NULL;
+	FILE *g = popen("gnuplot", "w");
+	int ret;
+
+	if (!g) {
+		perror("pmbench: gnuplot");
+		return -1;
+	}
+	fprintf(g, "set terminal pngcairo size 1400,620 font ',10'\n"
+		   "set output '%s'\n"
+		   "set multiplot layout 1,%d title 'libpm %s vs PMDK, "
+		   "flush %s, load average %.2f'\n"
+		   "set bmargin 12\n",
+		file, mem ? 2 : 1, pm_version(), pm_flush_method(), load);
+	plot_ratios(g);
+	if (mem)
+		plot_bandwidth(g);
+	fprintf(g, "unset multiplot\n");
+	ret = pclose(g);
+	if (ret) {
+		fprintf(stderr, "pmbench: gnuplot failed (status %d)\n", ret);
+		return -1;
+	}
+	return 0;
+}
