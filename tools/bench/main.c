@@ -88,10 +88,9 @@ static int usage(FILE *f)
 		"               [--only GROUPS] [--json] [--plot FILE.png] [-q]\n"
 		"  --quick        a fast pass: 3 repetitions, short runs, small pools\n"
 		"  --path DIR     where the files go (default /dev/shm)\n"
-		"  --reps N       repetitions per workload, median reported (5)\n"
-		"  --secs S       seconds per timed repetition (0.1)\n"
-		"  --only GROUPS  comma-separated: mem, tx, log, recovery\n"
-		"                 (recovery: open after a crash, and the check)\n"
+		"  --reps N       repetitions per workload, median reported (7)\n"
+		"  --secs S       seconds per timed repetition (0.2)\n"
+		"  --only GROUPS  comma-separated: mem, tx, recovery, check, log\n"
 		"  --json         JSON on stdout instead of the table\n"
 		"  --plot FILE    draw libpm vs PMDK into a PNG (needs gnuplot)\n"
 		"  -q, --quiet    no progress on stderr\n");
@@ -142,7 +141,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pmb_opts o = { .dir = "/dev/shm", .reps = 5, .secs = 0.1,
+	struct pmb_opts o = { .dir = "/dev/shm", .reps = 7, .secs = 0.2,
 			      .pool_size = (size_t)1 << 30 };
 	const char *only = NULL, *plot = NULL;
 	int json = 0, c, ret = 0, reps = 0;
@@ -177,8 +176,10 @@ int main(int argc, char **argv)
 		     pm_flush_method(), load);
 	if (has(only, "mem"))
 		ret = pmb_mem(&o);
-	if (!ret && (has(only, "tx") || has(only, "recovery")))
-		ret = pmb_tx(&o, has(only, "tx"), has(only, "recovery"));
+	if (!ret && (has(only, "tx") || has(only, "recovery") ||
+		     has(only, "check")))
+		ret = pmb_tx(&o, has(only, "tx"), has(only, "recovery"),
+			     has(only, "check"));
 	if (!ret && has(only, "log"))
 		ret = pmb_log(&o);
 	if (json)

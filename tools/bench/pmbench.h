@@ -68,7 +68,7 @@ void pmb_progress(const char *fmt, ...)
 int pmb_mem(const struct pmb_opts *o);
 int pmb_log(const struct pmb_opts *o);
 /* Transactions, then recovery and check on the same two pool files. */
-int pmb_tx(const struct pmb_opts *o, int tx, int recovery);
+int pmb_tx(const struct pmb_opts *o, int tx, int recovery, int check);
 
 int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 		 const char *pmdk_path);

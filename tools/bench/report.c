@@ -138,7 +138,11 @@ void pmb_print_table(double load)
 		       r->t_pmdk / r2->t_pmdk);
 	printf("ratio: libpm rate / PMDK rate (for times: PMDK / libpm).  "
 	       "fences: per operation.\n* %s.\n", pmdk_fence_note);
-	printf("targets:\n");
+	for (int i = 0; i < n; i++)
+		if (t[i].found) {
+			printf("targets:\n");
+			break;
+		}
 	for (int i = 0; i < n; i++)
 		if (t[i].found)
 			printf("  %-34s >= %.1fx  %5.2fx  %s\n", t[i].what,

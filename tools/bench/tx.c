@@ -174,7 +174,7 @@ static void workload(const struct pmb_opts *o, struct ctx *pm,
 	r->note = threads > 1 ? "total of both threads" : NULL;
 }
 
-int pmb_tx(const struct pmb_opts *o, int tx, int recovery)
+int pmb_tx(const struct pmb_opts *o, int tx, int recovery, int check)
 {
 	struct ctx pm = { .lib = LIBPM }, ob = { .lib = PMDK };
 	char p1[256], p2[256];
@@ -198,7 +198,7 @@ int pmb_tx(const struct pmb_opts *o, int tx, int recovery)
 		pmemobj_close(ob.pop);
 	if (!ret && recovery)
 		ret = pmb_recovery(o, p1, p2);
-	if (!ret && recovery)
+	if (!ret && check)
 		ret = pmb_check(o, p1, p2);
 	unlink(p1);
 	unlink(p2);
