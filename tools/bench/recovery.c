@@ -37,7 +37,7 @@ static void child_libpm(const char *path, size_t span, int fd)
 		_exit(1);
 	base = pm_pool_data(pool, NULL);
 	for (long i = 0;; i++) {
-		if (pm_tx_begin(pool, NWRITES * 64, &tx))
+		if (pm_tx_begin(pool, NWRITES * (64 + 24), &tx))
 			_exit(1);
 		for (int k = 0; k < NWRITES; k++)
 			pm_tx_write(tx, base + pmb_rnd(&seed) % span * 4096,

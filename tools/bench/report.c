@@ -121,7 +121,7 @@ void pmb_print_table(double load)
 	printf("libpm %s vs PMDK; flush %s, copy %s; load average %.2f\n",
 	       pm_version(), pm_flush_method(), pm_arch.copy_name, load);
 	printf("%-9s %-34s %12s %12s %7s %11s %7s %5s\n", "group", "workload",
-	       "libpm", "PMDK", "ratio", "NT limit", "fences", "PMDK*");
+	       "libpm", "PMDK", "ratio", "limit", "fences", "PMDK*");
 	for (int i = 0; i < pmb_nresults; i++) {
 		r = &pmb_results[i];
 		printf("%-9s %-34s %12s %12s %*.*fx %11s %7s %5s\n", r->group,
