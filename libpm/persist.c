@@ -18,6 +18,17 @@ struct pm_arch_ops pm_arch;
 __thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending __attribute__((tls_model("initial-exec")));
+/*
+ * Write-back errors are per thread: a drain completes the flushes of the
+ * thread that calls it, so it reports their errors and no other thread's.
+ * pm_tls_wb_err holds those of the library's own flushes (its drain
+ * reports them: the operation whose data they concern fails); user_wb_err
+ * those of flushes made through the API (pm_flush, NODRAIN copies), which
+ * only the thread's next pm_drain/pm_persist/draining copy reports, so
+ * that a library call in between neither fails for them nor swallows them.
+ */
+__thread int pm_tls_wb_err __attribute__((tls_model("initial-exec")));
+static __thread int user_wb_err __attribute__((tls_model("initial-exec")));
 
 /* PM_MOVNT_THRESHOLD=<bytes> (decimal, 0x hex); garbage is ignored. */
 static void read_threshold(struct pm_arch_ops *ops)
@@ -302,18 +313,16 @@ static void page_flush(const struct pm_map *m, const void *addr, size_t len)
 	if (ret) {
 		pm_err(ret, "msync of %zu bytes failed: %s", (size_t)(end - a),
 		       pm_strerror(ret));
-		/* First error wins; pm_drain() reports it. */
-		__atomic_compare_exchange_n(&((struct pm_map *)m)->sticky_err,
-					    &(int){ 0 }, ret, 0,
-					    __ATOMIC_SEQ_CST,
-					    __ATOMIC_SEQ_CST);
+		/* First error wins; this thread's next drain reports it. */
+		if (!pm_tls_wb_err)
+			pm_tls_wb_err = ret;
 	}
 }
 
 static int page_drain(const struct pm_map *m)
 {
-	return __atomic_exchange_n(&((struct pm_map *)m)->sticky_err, 0,
-				   __ATOMIC_SEQ_CST);
+	(void)m;
+	return pm_wb_take();
 }
 
 static void page_memcpy(const struct pm_map *m, void *dst, const void *src,
@@ -374,6 +383,27 @@ static int check_range(const struct pm_map *m, const void *addr, size_t len,
 	return 0;
 }
 
+/* After a flush through the API: set its write-back error aside for the
+ * thread's next user_drain() (first error wins). */
+static void user_flushed(int lib_err)
+{
+	int err = pm_tls_wb_err;
+
+	pm_tls_wb_err = lib_err;
+	if (err && !user_wb_err)
+		user_wb_err = err;
+}
+
+/* A drain through the API: reports every flush of this thread since its
+ * last drain, its own API flushes' errors first. */
+static int user_drain(const struct pm_map *map)
+{
+	int ret = pm_map_drain(map), err = user_wb_err;
+
+	user_wb_err = 0;
+	return err ? err : ret;
+}
+
 PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
 			 size_t len)
 {
@@ -381,21 +411,28 @@ PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
 
 	if (ret || !len)
 		return ret;
-	return pm_map_persist(map, addr, len);
+	ret = pm_wb_take();
+	pm_map_flush(map, addr, len);
+	user_flushed(ret);
+	return user_drain(map);
 }
 
 PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
 			size_t len)
 {
-	if (check_range(map, addr, len, "pm_flush") == 0)
+	if (check_range(map, addr, len, "pm_flush") == 0) {
+		int lib_err = pm_wb_take();
+
 		pm_map_flush(map, addr, len);
+		user_flushed(lib_err);
+	}
 }
 
 PM_EXPORT int pm_drain(const struct pm_map *map)
 {
 	if (!map)
 		return pm_err(-EINVAL, "pm_drain: no mapping");
-	return pm_map_drain(map);
+	return user_drain(map);
 }
 
 static int check_mem(const struct pm_map *map, void *dst, size_t len,
@@ -425,9 +462,11 @@ PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 		return ret;
 	if (!src)
 		return pm_err(-EINVAL, "pm_memcpy: no source");
+	ret = pm_wb_take();
 	map->ops->memcpy(map, dst, src, len, flags);
+	user_flushed(ret);
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      pm_map_drain(map);
+							      user_drain(map);
 }
 
 PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
@@ -437,7 +476,9 @@ PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
 
 	if (ret || !len)
 		return ret;
+	ret = pm_wb_take();
 	map->ops->memset(map, dst, c, len, flags);
+	user_flushed(ret);
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      pm_map_drain(map);
+							      user_drain(map);
 }

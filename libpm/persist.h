@@ -44,7 +44,6 @@ struct pm_map {
 	int forced;		/* granularity from PM_FORCE_GRANULARITY */
 	int created;		/* pm_map_file() created the file */
 	const struct pm_persist_ops *ops;
-	int sticky_err;		/* first msync error, returned by drain */
 	dev_t dev;
 	char fs_type[16];
 	char *path;
@@ -57,6 +56,24 @@ extern const struct pm_persist_ops pm_ops_byte, pm_ops_cacheline,
 /* Per-thread counters (persist.c). */
 extern __thread struct pm_stats pm_tls_stats
 	__attribute__((tls_model("initial-exec")));
+
+/*
+ * The first write-back error (a failed msync, PAGE granularity) of the
+ * calling thread's flushes since its last drain; the drain returns and
+ * clears it.  Flushes made through the public API keep theirs apart
+ * (persist.c), so a library call's drain reports only its own.
+ */
+extern __thread int pm_tls_wb_err __attribute__((tls_model("initial-exec")));
+
+/* Take the calling thread's unreported write-back error: for a library
+ * call that flushes without a drain and must fail itself at once. */
+static inline int pm_wb_take(void)
+{
+	int err = pm_tls_wb_err;
+
+	pm_tls_wb_err = 0;
+	return err;
+}
 
 static inline void pm_map_flush(const struct pm_map *m, const void *addr,
 				size_t len)

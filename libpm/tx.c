@@ -575,7 +575,8 @@ static void home_prefetch(const void *dst, size_t len)
  *
  * Return: 0, -EINVAL (not this thread's transaction, or a range outside
  * the data area), -ENOSPC (past the reservation and the lane has no room
- * left), PM_E_TX_FAILED (an earlier write failed).
+ * left), PM_E_TX_FAILED (an earlier write failed), or the error of a
+ * failed write-back of the staged bytes (page granularity: -EIO...).
  */
 PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 			  size_t len)
@@ -598,6 +599,12 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
 	home_prefetch(dst, len);
 	stage(tx, (uint64_t)off, src, len);
+	/* A large write was written back while staged (an msync at PAGE
+	 * granularity, synchronous): its failure is this write's, not that
+	 * of the next drain this thread makes for something else. */
+	ret = pm_wb_take();
+	if (PM_UNLIKELY(ret))
+		return tx_fail(tx, ret, "could not be written back", len);
 	return 0;
 }
 

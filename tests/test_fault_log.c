@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "fault_driver.h"
 #include "libpm.h"
 
@@ -273,11 +274,87 @@ static void test_fault_log_ops(void **state)
 	fault_run_all(ops, sizeof(ops) / sizeof(ops[0]));
 }
 
+/* ---- write-back errors reach the operation they concern ---------------- */
+
+/* Walk callback: count the records. */
+static int count(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	(void)seq, (void)rec, (void)len;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+static unsigned walk_count(struct pm_log *log)
+{
+	unsigned n = 0;
+
+	assert_int_equal(pm_log_walk(log, 0, count, &n), 0);
+	return n;
+}
+
+/* An aborted transaction's failed staging write-back is that write's
+ * error: it does not fail the log's next appends. */
+static void test_log_append_after_failed_tx_write(void **state)
+{
+	static unsigned char big[4096];
+	struct pm_map_info mi;
+	struct pm_tx *tx;
+	void *d;
+
+	(void)state;
+	make_golden();
+	open_before();
+	assert_int_equal(pm_map_get_info(pm_pool_map(pool), &mi), 0);
+	if (mi.movnt_threshold > sizeof(big)) {
+		close_release(0);
+		skip(); /* no non-temporal copies: nothing flushed at write */
+	}
+	d = pm_pool_data(pool, NULL);
+	assert_int_equal(pm_tx_begin(pool, 2 * sizeof(big), &tx), 0);
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	/* at the copy threshold: written back while staged */
+	assert_int_equal(pm_tx_write(tx, d, big, sizeof(big)),
+			 pm_fault_errno("msync"));
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	pm_tx_abort(tx);
+	assert_int_equal(pm_log_append(plog, "a", 1, NULL), 0);
+	assert_int_equal(pm_log_append(plog, "b", 1, NULL), 0);
+	assert_int_equal(walk_count(plog), NREC + 2);
+	close_release(0);
+}
+
+/* A failed pm_flush() is reported by the thread's pm_drain(), not by a
+ * log append made in between (which must not swallow it either). */
+static void test_log_append_between_flush_and_drain(void **state)
+{
+	const struct pm_map *m;
+	char *d;
+
+	(void)state;
+	make_golden();
+	open_before();
+	m = pm_pool_map(pool);
+	d = pm_pool_data(pool, NULL);
+	d[0] = 1;
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	pm_flush(m, d, 1);
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	assert_int_equal(pm_log_append(plog, "a", 1, NULL), 0);
+	assert_int_equal(pm_drain(m), pm_fault_errno("msync"));
+	assert_int_equal(pm_drain(m), 0);
+	assert_int_equal(pm_log_append(plog, "b", 1, NULL), 0);
+	close_release(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_log_pool),
 		cmocka_unit_test(test_fault_log_ops),
+		cmocka_unit_test(test_log_append_after_failed_tx_write),
+		cmocka_unit_test(test_log_append_between_flush_and_drain),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */

@@ -482,6 +482,62 @@ static void test_persist_page_msync_error(void **state)
 	pm_unmap(m);
 }
 
+struct flush_arg {
+	struct pm_map *m;
+	uint8_t *bad;	/* a page whose msync fails */
+	int drained;	/* what the thread's own drain returned */
+};
+
+static void *flush_bad_then_drain(void *arg)
+{
+	struct flush_arg *a = arg;
+
+	pm_flush(a->m, a->bad, 8);
+	a->drained = pm_drain(a->m);
+	return NULL;
+}
+
+static void *flush_bad(void *arg)
+{
+	struct flush_arg *a = arg;
+
+	pm_flush(a->m, a->bad, 8);
+	return NULL;
+}
+
+/* A write-back error is the flushing thread's: another thread's drain
+ * neither returns it nor takes it away. */
+static void test_drain_page_error_per_thread(void **state)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct flush_arg a = { 0 };
+	pthread_t t;
+	uint8_t *p;
+
+	(void)state;
+	assert_int_equal(pm_map_file(file_path, 4 * pg, PM_MAP_CREATE, &a.m),
+			 0);
+	p = pm_map_addr(a.m);
+	a.bad = p + pg;
+	assert_int_equal(munmap(a.bad, pg), 0);
+	/* the thread that flushed sees it at its drain */
+	assert_int_equal(pthread_create(&t, NULL, flush_bad_then_drain, &a),
+			 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.drained, -ENOMEM);
+	assert_int_equal(pm_drain(a.m), 0);
+	/* a thread that flushed and never drained: nobody else gets it */
+	assert_int_equal(pthread_create(&t, NULL, flush_bad, &a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(pm_persist(a.m, p, 8), 0);
+	assert_int_equal(pm_drain(a.m), 0);
+	/* the flushing thread's next drain reports it, whatever it drains */
+	pm_flush(a.m, a.bad, 8);
+	assert_int_equal(pm_persist(a.m, p + 2 * pg, 8), -ENOMEM);
+	assert_int_equal(pm_drain(a.m), 0);
+	pm_unmap(a.m);
+}
+
 static void quiet(int level, const char *msg, void *arg)
 {
 	(void)level, (void)msg, (void)arg;
@@ -568,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_persist_byte),
 		cmocka_unit_test(test_persist_page_plain_file),
 		cmocka_unit_test(test_persist_page_msync_error),
+		cmocka_unit_test(test_drain_page_error_per_thread),
 		cmocka_unit_test(test_memcpy_crc_all_tables),
 	};
 
