@@ -55,6 +55,7 @@ struct pm_log {
 	uint64_t stop; /* where recovery's scan looked for next_seq last */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	int err;	   /* atomic: sticky write-back error */
+	uint64_t bad_seq;  /* first seq not acknowledged, once err is set */
 };
 
 static __thread const struct pm_log *walking;
@@ -589,7 +590,13 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 	return pm_map_drain(log->map);
 }
 
-/* Acknowledge in seq order: wait for every earlier record's fence. */
+/*
+ * Acknowledge in seq order: wait for every earlier record's fence.  The
+ * first batch whose write-back failed, and every one after it, is not
+ * acknowledged: walks stop before it (bad_seq) and appends are refused,
+ * since no later record is durable while its durability is unknown.
+ * done_seq still advances, only to order the appends in flight.
+ */
 static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
 {
 	unsigned spins = 0;
@@ -597,13 +604,25 @@ static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
 	while (__atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) != first)
 		if (++spins > 64)
 			sched_yield();
-	if (err)
-		__atomic_compare_exchange_n(&log->err, &(int){ 0 }, err, 0,
-					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	else
-		err = __atomic_load_n(&log->err, __ATOMIC_SEQ_CST);
+	/* One batch at a time from here on, in seq order. */
+	if (err && !__atomic_load_n(&log->err, __ATOMIC_RELAXED)) {
+		log->bad_seq = first;
+		__atomic_store_n(&log->err, err, __ATOMIC_RELEASE);
+	} else if (!err) {
+		err = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&log->done_seq, end, __ATOMIC_RELEASE);
 	return err;
+}
+
+/* End of the acknowledged records: every seq below it. */
+static uint64_t acked_end(const struct pm_log *log)
+{
+	uint64_t end = __atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE);
+
+	if (PM_UNLIKELY(__atomic_load_n(&log->err, __ATOMIC_ACQUIRE)))
+		end = PM_MIN(end, log->bad_seq);
+	return end;
 }
 
 /**
@@ -618,7 +637,9 @@ static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
  *
  * Return: 0; -ENOSPC if the free space is too small now; -EFBIG if the
  * records cannot fit even an empty log; -EINVAL; or the write-back error
- * (-EIO...), after which the log refuses appends until it is reopened.
+ * (-EIO...): the records are not acknowledged (walks do not show them, a
+ * reopen may or may not find them), and the log refuses appends until it
+ * is reopened.
  */
 PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 				  int n, uint64_t *first_seqp)
@@ -729,7 +750,7 @@ PM_EXPORT int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
 	first = log->first_seq;
 	head = log->head;
 	pthread_mutex_unlock(&log->lock);
-	end = __atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE);
+	end = acked_end(log);
 	walking = log;
 	ret = walk_range(log, head, first, end, from_seq, cb, arg);
 	walking = outer;

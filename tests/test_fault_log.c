@@ -348,6 +348,35 @@ static void test_log_append_between_flush_and_drain(void **state)
 	close_release(0);
 }
 
+/* An append that failed is not acknowledged: walks do not show it, the
+ * log takes no more appends, and a reopen finds it whole or not at all. */
+static void test_log_walk_after_failed_append(void **state)
+{
+	unsigned char buf[MAX_REC];
+
+	(void)state;
+	make_golden();
+	open_before();
+	rec_fill(NREC, buf);
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	assert_int_equal(pm_log_append(plog, buf, rec_len(NREC), NULL),
+			 pm_fault_errno("msync"));
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	assert_int_equal(walk_count(plog), NREC);
+	rec_fill(NREC + 1, buf);
+	assert_int_equal(pm_log_append(plog, buf, rec_len(NREC + 1), NULL),
+			 pm_fault_errno("msync"));
+	assert_int_equal(walk_count(plog), NREC);
+	close_release(0);
+	assert_log(0, NREC, 0, NREC + 1, 0);
+	/* reopened: appends again */
+	assert_int_equal(pm_pool_open(fault_path, 0, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &plog), 0);
+	assert_int_equal(pm_log_append(plog, "c", 1, NULL), 0);
+	close_release(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_fault_log_ops),
 		cmocka_unit_test(test_log_append_after_failed_tx_write),
 		cmocka_unit_test(test_log_append_between_flush_and_drain),
+		cmocka_unit_test(test_log_walk_after_failed_append),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */
