@@ -155,31 +155,42 @@ static uint64_t reflush(struct pm_pool *pool, struct pm_lane *l)
 	return u;
 }
 
-int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own)
+/* Lanes retired under one fence.  Their seqs are kept on the stack, so
+ * that retiring, and with it closing a pool, allocates nothing. */
+#define RETIRE_CHUNK 64U
+
+/* Retire lanes [from, from + n), n <= RETIRE_CHUNK: one fence. */
+static int retire_some(struct pm_pool *pool, unsigned from, unsigned n)
 {
 	struct pm_lanes *ls = pool->lanes;
-	uint64_t *us = pm_malloc(ls->n * sizeof(*us)), u;
+	uint64_t us[RETIRE_CHUNK], u;
 	int ret;
 
-	if (!us)
-		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-	for (unsigned i = 0; i < ls->n; i++) {
-		struct pm_lane *l = &ls->lane[i];
-
-		/* Applications are written back lazily: flush every one. */
-		(void)own;
-		us[i] = reflush(pool, l);
-	}
+	/* Applications are written back lazily: flush every one. */
+	for (unsigned i = 0; i < n; i++)
+		us[i] = reflush(pool, &ls->lane[from + i]);
 	ret = pm_map_drain(pool->map);
-	for (unsigned i = 0; !ret && i < ls->n; i++) {
+	for (unsigned i = 0; !ret && i < n; i++) {
+		struct pm_lane *l = &ls->lane[from + i];
+
 		u = us[i];
 		if (u != PM_SEQ_NONE)
-			__atomic_compare_exchange_n(&ls->lane[i].unretired, &u,
+			__atomic_compare_exchange_n(&l->unretired, &u,
 						    PM_SEQ_NONE, 0,
 						    __ATOMIC_SEQ_CST,
 						    __ATOMIC_RELAXED);
 	}
-	pm_free(us);
+	return ret;
+}
+
+int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own)
+{
+	struct pm_lanes *ls = pool->lanes;
+	int ret = 0;
+
+	(void)own;
+	for (unsigned i = 0; !ret && i < ls->n; i += RETIRE_CHUNK)
+		ret = retire_some(pool, i, PM_MIN(ls->n - i, RETIRE_CHUNK));
 	return ret;
 }
 
