@@ -485,6 +485,7 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 {
 	struct stat st;
 	uint64_t bsize, off, end, fend;
+	char lost[400];
 	int ret, pool;
 
 	if (fstat(fd, &st))
@@ -506,12 +507,16 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 			      path, (unsigned long long)bb->offset);
 	end = PM_MIN(end, fend);
 	pool = pm_bb_pool_probe(fd);
+	/* Everything that can run out of memory, before the clear. */
+	ret = pm_bb_pool_describe(fd, off, end - off, lost, sizeof(lost));
+	if (ret)
+		return ret;
 	ret = fresh_blocks(fd, off, end - off, (uint64_t)st.st_size);
 	if (ret)
 		return ret;
 	pm_warn("%s: cleared [%#llx, +%#llx): its contents are lost (zero)",
 		path, (unsigned long long)off, (unsigned long long)(end - off));
-	return pm_bb_pool_cleared(fd, path, off, end - off, pool);
+	return pm_bb_pool_cleared(fd, path, off, end - off, pool, lost);
 }
 
 /**

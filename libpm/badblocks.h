@@ -81,12 +81,21 @@ int pm_bb_pool_open(struct pm_pool *pool);
 int pm_bb_pool_probe(int fd);
 
 /*
+ * Before [off, +len) of the file @fd is cleared (bbmap.c): name the pool
+ * structures in it that will lose their contents, into @buf ("" for none
+ * or a file that is not a pool).  0 or -ENOMEM: the allocation is made
+ * here, before anything is changed.
+ */
+int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
+			size_t size);
+
+/*
  * After [off, +len) of the file @fd was cleared (bbmap.c): if it is (or,
- * per @was_pool, was) a pool, rewrite a header copy in the range from the other copy and log
- * which structures lost their contents.  0, PM_E_CORRUPT if no copy is
- * valid, or -errno; 0 for a file that is not a pool.
+ * per @was_pool, was) a pool, rewrite a header copy in the range from the
+ * other copy and log @lost (from pm_bb_pool_describe()).  0, PM_E_CORRUPT
+ * if no copy is valid, or -errno of the rewrite; allocates nothing.
  */
 int pm_bb_pool_cleared(int fd, const char *path, uint64_t off,
-		       uint64_t len, int was_pool);
+		       uint64_t len, int was_pool, const char *lost);
 
 #endif /* PM_BADBLOCKS_H */

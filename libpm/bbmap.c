@@ -298,8 +298,7 @@ static uint64_t file_size(int fd)
 	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
 }
 
-/* After [off, +len) of a pool file was cleared: rewrite a header copy in
- * it from the other, and say which structures lost their contents. */
+/* 1 if a header copy of the file @fd has the pool magic. */
 int pm_bb_pool_probe(int fd)
 {
 	struct pm_hdr h[2];
@@ -308,16 +307,40 @@ int pm_bb_pool_probe(int fd)
 	return read_headers(fd, file_size(fd), h, ok) != PM_E_NOT_POOL;
 }
 
-int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
-		       int was_pool)
+/* Before [off, +len) of a pool file is cleared: which structures will
+ * lose their contents, into @buf ("" if none, or not a pool).  Allocates,
+ * so that the clear and the header rebuild after it need not. */
+int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
+			size_t size)
 {
-	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
 	struct pm_bb_list l = { 0 };
 	struct pbb_list out = { 0 };
 	struct pm_pool geo;
 	struct pm_hdr h[2];
 	int ok[2], best, ret = 0;
-	char buf[400];
+
+	buf[0] = 0;
+	best = read_headers(fd, file_size(fd), h, ok);
+	if (best < 0)
+		return 0;
+	geometry_from(&h[best], &geo);
+	if (pm_bb_add(&l, off, len) || classify(&geo, &l, &out))
+		ret = -ENOMEM; /* both said so in the log */
+	else
+		describe(&out, ~HDR_MASK, buf, size);
+	pm_bb_list_free(&l);
+	pm_free(out.v);
+	return ret;
+}
+
+/* After [off, +len) of a pool file was cleared: rewrite a header copy in
+ * it from the other, and say what was lost (@lost, from describe). */
+int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
+		       int was_pool, const char *lost)
+{
+	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+	struct pm_hdr h[2];
+	int ok[2], best, ret;
 	ssize_t w;
 
 	best = read_headers(fd, file_size(fd), h, ok);
@@ -339,17 +362,9 @@ int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 		pm_warn("%s: header %c rebuilt from header %c", path, 'A' + i,
 			'A' + best);
 	}
-	geometry_from(&h[best], &geo);
-	if (pm_bb_add(&l, off, len) || classify(&geo, &l, &out)) {
-		ret = -ENOMEM;
-	} else {
-		describe(&out, ~HDR_MASK, buf, sizeof(buf));
-		if (buf[0])
-			pm_warn("%s: lost (now zero): %s", path, buf);
-	}
-	pm_bb_list_free(&l);
-	pm_free(out.v);
-	return ret;
+	if (lost[0])
+		pm_warn("%s: lost (now zero): %s", path, lost);
+	return 0;
 }
 
 /**

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "fault.h"
 #include "fault_driver.h"
 #include "libpm.h"
 
@@ -368,6 +369,36 @@ static void test_fault_pool_badblocks_clear(void **state)
 	fault_run(&op);
 }
 
+/* Out of memory, a clear fails before it changes anything: never after
+ * the blocks were cleared and a header copy rebuilt. */
+static void test_badblocks_clear_pool_without_memory(void **state)
+{
+	struct pm_badblock bb = { 4096, 512 };
+	int ret;
+
+	(void)state;
+	if (!bsize)
+		skip();
+	for (unsigned long n = 1;; n++) {
+		pool_clear_before();
+		assert_int_equal(pm_fault_arm("malloc", n, PM_FAULT_STICKY), 0);
+		ret = pm_badblocks_clear(pfile, &bb);
+		if (ret == -ENOMEM &&
+		    (pm_fault_calls("write") || pm_fault_calls("fallocate") ||
+		     pm_fault_calls("fsync")))
+			fail_msg("clear returned -ENOMEM after clearing "
+				 "(malloc %lu failed)", n);
+		if (!pm_fault_hits()) {
+			pm_fault_disarm();
+			assert_int_equal(ret, 0);
+			break;
+		}
+		pm_fault_disarm();
+		assert_int_equal(ret, -ENOMEM);
+	}
+	pool_clear_check(1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_fault_badblocks_clear),
 		cmocka_unit_test(test_fault_pool_badblocks_list),
 		cmocka_unit_test(test_fault_pool_badblocks_clear),
+		cmocka_unit_test(test_badblocks_clear_pool_without_memory),
 	};
 
 	alarm(120); /* a loop instead of an error fails the test */
