@@ -30,7 +30,7 @@ static struct fault_kind {
 	{ "fallocate", -ENOSPC, 0 },	   { "msync", -EIO, 0 },
 	{ "flock", -ENOLCK, 0 },	   { "sigaction", -EINVAL, 0 },
 	{ "pthread_create", -EAGAIN, 0 }, { "write", -ENOSPC, 0 },
-	{ "fsync", -EIO, 0 },
+	{ "fsync", -EIO, 0 },		   { "sysfs", -EMFILE, 0 },
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -8,7 +8,7 @@
  * A fault fails exactly one call: the Nth injectable call of any kind, or
  * the Nth call of one kind ("malloc", "open", "mmap", "ftruncate",
  * "fallocate", "msync", "flock", "sigaction", "pthread_create", "write",
- * "fsync").  The
+ * "fsync", "sysfs").  The
  * PM_FAULT environment variable arms one at start-up: PM_FAULT=N or
  * PM_FAULT=name:N, with a trailing '+' (PM_FAULT=mmap:2+) for a sticky
  * fault.

@@ -24,6 +24,15 @@ int pm_os_open(const char *path, int flags, mode_t mode)
 	return fd < 0 ? -errno : fd;
 }
 
+int pm_os_open_sysfs(const char *path)
+{
+	int fd;
+
+	FAULT("sysfs");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
 	       off_t off)
 {

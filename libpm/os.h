@@ -12,6 +12,10 @@
 #include <sys/types.h>
 
 int pm_os_open(const char *path, int flags, mode_t mode);
+/* Open a sysfs file read-only.  Its own fault kind, "sysfs": every sysfs
+ * read probes the platform, and a failed probe may answer "no" (no eADR,
+ * bad blocks unknown) rather than fail the caller. */
+int pm_os_open_sysfs(const char *path);
 int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
 	       off_t off);
 int pm_os_ftruncate(int fd, off_t len);

@@ -48,7 +48,7 @@ int pm_sysfs_read(const char *path, char *buf, size_t len)
 	ret = pm_sysfs_path(full, sizeof(full), "%s", path);
 	if (ret)
 		return ret;
-	fd = pm_os_open(full, O_RDONLY, 0);
+	fd = pm_os_open_sysfs(full);
 	if (fd < 0)
 		return fd;
 	n = read(fd, buf, len);
