@@ -5,8 +5,8 @@
 set -e
 B=${top_builddir:-.}/examples/bank
 K=${top_builddir:-.}/examples/kvstore
-f=/dev/shm/bank.$$
-k=/dev/shm/kvstore.$$
+f=${TMPDIR:-/dev/shm}/bank.$$
+k=${TMPDIR:-/dev/shm}/kvstore.$$
 trap 'rm -f $f $k' EXIT
 rm -f $f $k
 

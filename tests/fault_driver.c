@@ -18,12 +18,13 @@
 #include "fault.h"
 #include "fault_driver.h"
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define MAX_N 10000 /* more injectable calls than any operation makes */
 #define MAX_SITES 1024
 
-char fault_dir[64];
-char fault_path[128];
+char fault_dir[128];
+char fault_path[160];
 
 static unsigned errors_logged;
 static int verbose;
@@ -196,8 +197,8 @@ int fault_setup(void **state)
 {
 	(void)state;
 	verbose = getenv("TEST_FAULT_VERBOSE") != NULL;
-	snprintf(fault_dir, sizeof(fault_dir), "/dev/shm/test_fault.%d",
-		 getpid());
+	snprintf(fault_dir, sizeof(fault_dir), "%s/test_fault.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	if (mkdir(fault_dir, 0700))
 		return -1;
 	snprintf(fault_path, sizeof(fault_path), "%s/pool", fault_dir);

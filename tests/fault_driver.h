@@ -28,9 +28,10 @@ struct fault_op {
 	int may_absorb;
 };
 
-/* The test directory (under /dev/shm) and a file name in it. */
-extern char fault_dir[64];
-extern char fault_path[128];
+/* The test directory (under $TMPDIR, else /dev/shm) and a file name in
+ * it. */
+extern char fault_dir[128];
+extern char fault_path[160];
 
 /* cmocka group setup/teardown: directory, log callback, summary. */
 int fault_setup(void **state);

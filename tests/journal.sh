@@ -4,7 +4,7 @@
 # of its log: the balance is always the sum of every deposit.
 set -e
 J=${top_builddir:-.}/examples/journal
-f=/dev/shm/journal.$$
+f=${TMPDIR:-/dev/shm}/journal.$$
 trap 'rm -f $f' EXIT
 rm -f $f
 expect() {

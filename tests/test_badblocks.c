@@ -27,6 +27,7 @@
 
 #include "badblocks.h"
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define NBLK 200 /* file blocks; even ones written, odd ones holes */
 
@@ -126,7 +127,8 @@ static int group_setup(void **state)
 {
 	struct statfs sf;
 
-	snprintf(dir, sizeof(dir), "/tmp/test_badblocks.%d", getpid());
+	snprintf(dir, sizeof(dir), "%s/test_badblocks.%d",
+		 test_tmpdir("/tmp"), getpid());
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(file, sizeof(file), "%s/file", dir);
 	xmkdirs(root);

@@ -2,8 +2,8 @@
 /*
  * test_fault_pool.c - pool create, open, close and check under every single
  * resource failure (the loop is in fault_driver.c).  The pool lives on
- * /dev/shm, so it is mapped at PAGE granularity and every persist is an
- * msync that can fail too.  After each run the pool must open cleanly
+ * /dev/shm unless TMPDIR says otherwise, so it is mapped at PAGE
+ * granularity and every persist is an msync that can fail too.  After each run the pool must open cleanly
  * (no header copy left to repair) and hold the data it held before.
  * Linked with libpm-fault.la, the library built with PM_FAULT_INJECTION.
  */

@@ -7,7 +7,8 @@
  * must be exactly the state before the failed call or, for a commit that
  * failed after its durability point, exactly the state after it.  A
  * replay at open is past its durability point already: only "after" will
- * do there.  The pool is on /dev/shm (PAGE granularity: msync can fail).
+ * do there.  The pool is on /dev/shm unless TMPDIR says otherwise (PAGE
+ * granularity: msync can fail).
  * Linked with libpm-fault.la, the library built with PM_FAULT_INJECTION.
  */
 #include <errno.h>

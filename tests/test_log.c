@@ -15,13 +15,14 @@
 
 #include "libpm.h"
 #include "log.h"
+#include "tmpdir.h"
 
 #define MAP_SIZE (1U << 20)
 #define AREA_OFF 4096
 #define SEED 0x5eed1234U
 
 struct fixture {
-	char path[64];
+	char path[256];
 	struct pm_map *map;
 	uint8_t *area;
 	uint64_t size;
@@ -75,7 +76,8 @@ static void log_make(uint64_t size)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(fx.path, sizeof(fx.path), "/dev/shm/test_log.%d", getpid());
+	snprintf(fx.path, sizeof(fx.path), "%s/test_log.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	if (pm_map_file(fx.path, MAP_SIZE, PM_MAP_CREATE, &fx.map))
 		return -1;
@@ -694,12 +696,13 @@ static void test_pool_log_round_trip(void **state)
 	struct pm_log *log;
 	struct pm_pool_info pi;
 	struct expect e = { .next = 1, .fixed_len = 100 };
-	char p[80];
+	char p[300];
 	uint8_t buf[100];
 	uint64_t i;
 
 	(void)state;
-	snprintf(p, sizeof(p), "/dev/shm/test_log_pool.%d", getpid());
+	snprintf(p, sizeof(p), "%s/test_log_pool.%d", test_tmpdir("/dev/shm"),
+		 getpid());
 	unlink(p);
 	assert_int_equal(pm_pool_create(p, 4 << 20, &o, &pool), 0);
 	assert_int_equal(pm_pool_log(pool, &log), 0);

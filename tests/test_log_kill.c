@@ -22,13 +22,14 @@
 #include <cmocka.h>
 
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define MSG_TRUNC_REQ (1ULL << 63) /* about to truncate up to the value */
 #define MSG_TRUNC_ACK (1ULL << 62) /* truncation returned 0 */
 #define MSG_VALUE (MSG_TRUNC_ACK - 1)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-static char path[64];
+static char path[256];
 
 static size_t rec_len(uint64_t seq)
 {
@@ -195,7 +196,8 @@ static void test_log_append_survives_sigkill(void **unused)
 static int setup(void **unused)
 {
 	(void)unused;
-	snprintf(path, sizeof(path), "/dev/shm/test_log_kill.%d", getpid());
+	snprintf(path, sizeof(path), "%s/test_log_kill.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	unlink(path);
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	return 0;

@@ -24,11 +24,12 @@
 #include "crc.h"
 #include "libpm.h"
 #include "persist.h"
+#include "tmpdir.h"
 
 #define AREA (64 * 1024)
 #define MAXLEN 4096
 
-static char shm_path[64];
+static char shm_path[256];
 static char file_path[64];
 static struct pm_map *map;
 static uint8_t *base;
@@ -587,8 +588,8 @@ static void test_memcpy_crc_all_tables(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(shm_path, sizeof(shm_path), "/dev/shm/test_persist.%d",
-		 getpid());
+	snprintf(shm_path, sizeof(shm_path), "%s/test_persist.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	snprintf(file_path, sizeof(file_path), "test_persist.%d.file",
 		 getpid());
 	pm_set_log_fn(quiet, NULL);

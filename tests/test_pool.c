@@ -15,15 +15,17 @@
 #include "crc.h"
 #include "layout.h"
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define POOL_SIZE (8UL << 20)
 
-static char path[64];
+static char path[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/dev/shm/test_pool.%d", getpid());
+	snprintf(path, sizeof(path), "%s/test_pool.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	pm_set_log_level(0); /* the tests provoke errors on purpose */
 	return 0;

@@ -21,11 +21,12 @@
 #include <cmocka.h>
 
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define PG 4096
 #define NPG 4
 
-static char path[64];
+static char path[256];
 
 /* A child-side check: exit with the line number on failure. */
 #define CHECK(c)                                                              \
@@ -246,7 +247,8 @@ int main(void)
 	};
 	int ret;
 
-	snprintf(path, sizeof(path), "/tmp/test_safe.%d", getpid());
+	snprintf(path, sizeof(path), "%s/test_safe.%d", test_tmpdir("/tmp"),
+		 getpid());
 	if (!getenv("PM_LOG"))
 		pm_set_log_level(0); /* the -EIO cases are expected */
 	ret = cmocka_run_group_tests(tests, NULL, NULL);

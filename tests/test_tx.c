@@ -16,10 +16,11 @@
 
 #include "libpm.h"
 #include "tx.h"
+#include "tmpdir.h"
 
 #define POOL_SIZE (8UL << 20)
 
-static char path[64];
+static char path[256];
 static struct pm_pool *pool;
 static uint8_t *data;
 static size_t dsize;
@@ -52,7 +53,8 @@ static uint64_t replayed(void)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "/dev/shm/test_tx.%d", getpid());
+	snprintf(path, sizeof(path), "%s/test_tx.%d", test_tmpdir("/dev/shm"),
+		 getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	pm_set_log_level(getenv("PM_LOG") ? 4 : 0);
 	return 0;

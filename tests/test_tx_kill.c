@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "libpm.h"
+#include "tmpdir.h"
 
 #define NACCT 64
 #define NMEMO 8
@@ -39,7 +40,7 @@ struct state {
 	uint8_t memo[NMEMO][8192];
 };
 
-static char path[64];
+static char path[256];
 
 static uint64_t mix(uint64_t k)
 {
@@ -204,7 +205,8 @@ int main(void)
 	};
 	int ret;
 
-	snprintf(path, sizeof(path), "/dev/shm/test_tx_kill.%d", getpid());
+	snprintf(path, sizeof(path), "%s/test_tx_kill.%d",
+		 test_tmpdir("/dev/shm"), getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	unlink(path);
 	ret = cmocka_run_group_tests(tests, NULL, NULL);
