@@ -626,7 +626,7 @@ static void test_log_append_invalid(void **state)
 static void *appender(void *arg)
 {
 	uint64_t id = (uintptr_t)arg, i;
-	uint64_t rec[4];
+	uint64_t rec[4] = { 0 };
 
 	for (i = 0; i < PER_THREAD; i++) {
 		int ret;
