@@ -118,8 +118,9 @@ void pmb_print_table(double load)
 	const struct pmb_result *r, *r2;
 	int n = targets(t);
 
-	printf("libpm %s vs PMDK; flush %s, copy %s; load average %.2f\n",
-	       pm_version(), pm_flush_method(), pm_arch.copy_name, load);
+	printf("libpm %s vs PMDK; flush %s, copy %s from %zu B; "
+	       "load average %.2f\n", pm_version(), pm_flush_method(),
+	       pm_arch.copy_name, pm_arch.movnt_threshold, load);
 	printf("%-9s %-34s %12s %12s %7s %11s %7s %5s\n", "group", "workload",
 	       "libpm", "PMDK", "ratio", "limit", "fences", "PMDK*");
 	for (int i = 0; i < pmb_nresults; i++) {
@@ -134,8 +135,8 @@ void pmb_print_table(double load)
 	r2 = find("tx", "one 64 B write, 2 threads");
 	if (r && r2)
 		printf("2 threads vs 1 (one 64 B write): libpm %.2fx, "
-		       "PMDK %.2fx\n", r->t_pm / r2->t_pm,
-		       r->t_pmdk / r2->t_pmdk);
+		       "PMDK %.2fx, limit %.2fx\n", r->t_pm / r2->t_pm,
+		       r->t_pmdk / r2->t_pmdk, r->t_limit / r2->t_limit);
 	printf("ratio: libpm rate / PMDK rate (for times: PMDK / libpm).  "
 	       "fences: per operation.\n* %s.\n", pmdk_fence_note);
 	for (int i = 0; i < n; i++)
