@@ -48,11 +48,27 @@ double pmb_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Every file's name, so that an exit on error leaves none behind. */
+static char *files[16];
+static int nfiles;
+
+static void remove_files(void)
+{
+	for (int i = 0; i < nfiles; i++) {
+		unlink(files[i]);
+		free(files[i]);
+	}
+	nfiles = 0;
+}
+
 void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
 	      const char *what)
 {
 	snprintf(buf, len, "%s/pmbench-%s.%d", o->dir, what, (int)getpid());
 	unlink(buf);
+	if (nfiles < (int)(sizeof(files) / sizeof(files[0])) &&
+	    (files[nfiles] = strdup(buf)))
+		nfiles++;
 }
 
 void pmb_progress(const char *fmt, ...)
@@ -164,6 +180,7 @@ int main(int argc, char **argv)
 	if (optind != argc || (reps && (reps < 1 || reps > 101)) || secs < 0)
 		return usage(stderr);
 	force_cacheline(argv);
+	atexit(remove_files);
 	if (o.quick) {
 		o.reps = 3;
 		o.secs = 0.03;
