@@ -8,12 +8,18 @@
  * costs one fence: the entry's lines (and the home ranges of the lane's
  * previous entry) are flushed and fenced, then the entry is applied home
  * with cached stores.  Its write-back waits for the lane's next commit
- * (or a retire): a flush left outstanding would make every locked
- * instruction in between wait for it, a hidden second fence.  Ring space is reused only behind a durable hint,
- * which moves (with the retire watermark, in the same lane-header line,
- * before the same commit fence) only past entries whose application is
- * durable.  Reservation at begin guarantees the commit never runs out of
- * space.
+ * (or a retire).  Ring space is reused only behind a durable hint, which
+ * moves (with the retire watermark, in the same lane-header line, before
+ * the same commit fence) only past entries whose application is durable.
+ * Reservation at begin guarantees the commit never runs out of space.
+ *
+ * Speed: a locked instruction waits for every earlier flush, fence and
+ * non-temporal store to drain, so each one after a commit's fence is a
+ * second fence.  A transaction has exactly one, the seq fetch_add in
+ * commit, issued before anything of that transaction is flushed; begin
+ * and end take none (lanes stay with their thread, see below), and the
+ * stores between a fence and that fetch_add are kept few, since the core
+ * stalls behind the fence once its store queue is full.
  */
 #include <linux/membarrier.h>
 #include <pthread.h>

@@ -91,7 +91,6 @@ int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
 /* What pm_entry_apply() does with each range of a valid entry. */
 enum pm_apply {
 	PM_APPLY_COPY_FLUSH, /* copy home and write back (replay) */
-	PM_APPLY_COPY,	     /* copy home only (commit; written back later) */
 	PM_APPLY_FLUSH,	     /* write back what an earlier copy stored */
 };
 void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,

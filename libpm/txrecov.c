@@ -101,8 +101,6 @@ void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 		p += sizeof(struct pm_tx_range);
 		if (how == PM_APPLY_FLUSH)
 			pm_map_flush(pool->map, data + roff, len);
-		else if (how == PM_APPLY_COPY)
-			pm_map_store(pool->map, data + roff, l->ring + p, len);
 		else
 			pm_map_copy(pool->map, data + roff, l->ring + p, len,
 				    PM_MEM_TEMPORAL);
