@@ -23,6 +23,7 @@
 #include "crc.h"
 #include "log.h"
 #include "pool.h"
+#include "safe.h"
 #include "sim.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
@@ -255,10 +256,8 @@ static uint64_t torn_at(const struct pm_log *log)
 
 /* Recovery drops a torn tail for good: its seq word is zeroed (made
  * durable by the slot write that follows), so no later scan meets it. */
-static void drop_torn(struct pm_log *log)
+static void drop_torn(struct pm_log *log, uint64_t at)
 {
-	uint64_t at = torn_at(log);
-
 	if (at == UINT64_MAX)
 		return;
 	pm_warn("log: torn record seq %llu at ring offset %llu dropped",
@@ -277,6 +276,52 @@ static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
 		return -1;
 	return ok[1] && (!ok[0] || pm_le64(hdr->slot[1].gen) >
 					   pm_le64(hdr->slot[0].gen));
+}
+
+/* What recovery reads of the area, all of it under one guard. */
+struct recovery {
+	struct pm_log *log;
+	int ok[2];
+	int cur;	/* the slot trusted, -1 if none */
+	uint64_t torn;	/* torn_at(), UINT64_MAX if none */
+};
+
+static int recover_reads(void *arg)
+{
+	struct recovery *rc = arg;
+	struct pm_log *log = rc->log;
+	const struct pm_log_slot *slot;
+
+	rc->cur = pick_slot(log->hdr, log->cap, log->seed, rc->ok);
+	if (rc->cur < 0)
+		return 0;
+	slot = &log->hdr->slot[rc->cur];
+	log->gen = pm_le64(slot->gen);
+	log->first_seq = pm_le64(slot->start_seq);
+	scan(log, pm_le64(slot->start));
+	rc->torn = torn_at(log);
+	return 0;
+}
+
+/* Bytes of the area from the header to the end of the ring. */
+static size_t area_len(const struct pm_log *log)
+{
+	return (size_t)(log->ring + log->cap - (const uint8_t *)log->hdr);
+}
+
+/* Run recovery's reads; a poisoned or vanished page costs -EIO, not the
+ * process (the scan checks every record's checksum, so reads it all). */
+static int recover(struct pm_log *log, const char *what,
+		   struct recovery *rc)
+{
+	int ret;
+
+	*rc = (struct recovery){ .log = log, .cur = -1, .torn = UINT64_MAX };
+	ret = pm_safe_run(log->hdr, area_len(log), recover_reads, rc);
+	if (ret)
+		return pm_err(ret, "%s: the log area cannot be read: %s", what,
+			      pm_strerror(ret));
+	return 0;
 }
 
 static int log_alloc(struct pm_map *map, void *area, uint64_t size,
@@ -313,21 +358,22 @@ int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 		     uint32_t seed, struct pm_log **logp)
 {
 	struct pm_log_hdr *hdr = area;
+	struct recovery rc;
 	struct pm_log *log;
-	int ok[2], cur, ret;
+	int cur, ret;
 
 	ret = area_check(map, area, size);
 	if (ret || (ret = log_alloc(map, area, size, seed, &log)))
 		return ret;
-	cur = pick_slot(hdr, log->cap, seed, ok);
+	ret = recover(log, "log recovery", &rc);
+	if (ret)
+		goto err_free;
+	cur = rc.cur;
 	if (cur < 0) {
 		ret = pm_err(PM_E_CORRUPT, "log header: no valid slot");
 		goto err_free;
 	}
-	log->gen = pm_le64(hdr->slot[cur].gen);
-	log->first_seq = pm_le64(hdr->slot[cur].start_seq);
-	scan(log, pm_le64(hdr->slot[cur].start));
-	drop_torn(log);
+	drop_torn(log, rc.torn);
 	/* A new gen before any append: see the invariant above. */
 	ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
 			 log->gen + 1, seed);
@@ -355,12 +401,12 @@ err_free:
  * @s: filled with the slots, the chain and any torn record after it
  *
  * Return: 0 (s->slot is -1 if no slot is valid), -EINVAL if the area is
- * too small, -ENOMEM.
+ * too small, -EIO if a page of it cannot be read (poisoned), -ENOMEM.
  */
 int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
 		     struct pm_log_scan *s)
 {
-	const struct pm_log_hdr *hdr = area;
+	struct recovery rc;
 	struct pm_log *log;
 	int ret;
 
@@ -372,18 +418,22 @@ int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
 	if (ret)
 		return ret;
 	s->cap = log->cap;
-	s->slot = pick_slot(hdr, log->cap, seed, s->slot_ok);
+	ret = recover(log, "log scan", &rc);
+	if (ret) {
+		pm_log_area_close(log);
+		return ret;
+	}
+	s->slot = rc.cur;
+	s->slot_ok[0] = rc.ok[0];
+	s->slot_ok[1] = rc.ok[1];
 	if (s->slot >= 0) {
-		log->gen = pm_le64(hdr->slot[s->slot].gen);
-		log->first_seq = pm_le64(hdr->slot[s->slot].start_seq);
-		scan(log, pm_le64(hdr->slot[s->slot].start));
 		s->gen = log->gen;
 		s->first_seq = log->first_seq;
 		s->next_seq = log->next_seq;
 		s->head = log->head;
 		s->tail = log->tail;
 		s->used = log->used;
-		s->torn_off = torn_at(log);
+		s->torn_off = rc.torn;
 	}
 	pm_log_area_close(log);
 	return 0;
@@ -700,28 +750,72 @@ static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
 	       rec_size(rec_len(r)) <= log->cap - pos;
 }
 
-static int walk_range(struct pm_log *log, uint64_t pos, uint64_t seq,
-		      uint64_t end, uint64_t from, pm_log_cb cb, void *arg)
-{
-	for (; seq < end; seq++) {
-		const struct pm_log_rec *r;
-		int ret;
+/* A walk in progress; seq and pos survive a jump out of walk_guarded(). */
+struct walk {
+	struct pm_log *log;
+	uint64_t pos, seq, end, from;
+	pm_log_cb cb;
+	void *arg;
+	int ret; /* what cb returned to stop the walk */
+};
 
-		pos = locate(log, pos, seq);
-		if (!rec_sane(log, pos, seq))
-			return pm_err(PM_E_CORRUPT, "log record %llu at ring "
-						    "offset %llu damaged",
-				      (unsigned long long)seq,
-				      (unsigned long long)pos);
-		r = rec_at(log, pos);
-		if (seq >= from) {
-			ret = cb(seq, r + 1, rec_len(r), arg);
-			if (ret)
-				return ret;
+enum { WALK_DONE, WALK_STOPPED, WALK_DAMAGED };
+
+/* Read every line of a payload, so that poison there costs -EIO under
+ * the guard rather than a SIGBUS in the callback. */
+static void touch(const uint8_t *p, uint64_t len)
+{
+	for (uint64_t o = 0; o < len; o += PM_CACHELINE)
+		(void)*(const volatile uint8_t *)(p + o);
+	if (len)
+		(void)*(const volatile uint8_t *)(p + len - 1);
+}
+
+/* The walk's reads of the ring, guarded; the callback runs unguarded. */
+static int walk_guarded(void *arg)
+{
+	struct walk *w = arg;
+	const struct pm_log *log = w->log;
+
+	for (; w->seq < w->end; w->seq++) {
+		const struct pm_log_rec *r;
+		void *tok;
+
+		w->pos = locate(log, w->pos, w->seq);
+		if (!rec_sane(log, w->pos, w->seq))
+			return WALK_DAMAGED;
+		r = rec_at(log, w->pos);
+		if (w->seq >= w->from) {
+			touch((const uint8_t *)(r + 1), rec_len(r));
+			tok = pm_safe_pause();
+			w->ret = w->cb(w->seq, r + 1, rec_len(r), w->arg);
+			pm_safe_resume(tok);
+			if (w->ret)
+				return WALK_STOPPED;
 		}
-		pos += rec_size(rec_len(r));
+		w->pos += rec_size(rec_len(r));
 	}
-	return 0;
+	return WALK_DONE;
+}
+
+static int walk_range(struct walk *w)
+{
+	int ret = pm_safe_run(w->log->hdr, area_len(w->log), walk_guarded, w);
+
+	switch (ret) {
+	case WALK_DONE:
+		return 0;
+	case WALK_STOPPED:
+		return w->ret;
+	case WALK_DAMAGED:
+		return pm_err(PM_E_CORRUPT, "log record %llu at ring offset "
+			      "%llu damaged", (unsigned long long)w->seq,
+			      (unsigned long long)w->pos);
+	default:
+		return pm_err(ret, "log record %llu at ring offset %llu "
+			      "cannot be read: %s", (unsigned long long)w->seq,
+			      (unsigned long long)w->pos, pm_strerror(ret));
+	}
 }
 
 /**
@@ -740,19 +834,19 @@ PM_EXPORT int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
 			  void *arg)
 {
 	const struct pm_log *outer = walking;
-	uint64_t first, end, head;
+	struct walk w = { .log = log, .from = from_seq, .cb = cb, .arg = arg };
 	int ret;
 
 	if (!log || !cb)
 		return pm_err(-EINVAL, "pm_log_walk: NULL log or callback");
 	pthread_rwlock_rdlock(&log->walkers);
 	pthread_mutex_lock(&log->lock);
-	first = log->first_seq;
-	head = log->head;
+	w.seq = log->first_seq;
+	w.pos = log->head;
 	pthread_mutex_unlock(&log->lock);
-	end = acked_end(log);
+	w.end = acked_end(log);
 	walking = log;
-	ret = walk_range(log, head, first, end, from_seq, cb, arg);
+	ret = walk_range(&w);
 	walking = outer;
 	pthread_rwlock_unlock(&log->walkers);
 	return ret;

@@ -8,10 +8,12 @@
  * or no copy in progress on the faulting thread) goes to the handler that
  * was installed before ours, or to the default action.
  *
- * The handler is installed once.  Each thread has its own recovery point,
- * armed only for the duration of a copy; the handler leaves through
- * siglongjmp() without restoring the signal mask (that would cost a system
- * call per copy), so the copy unblocks SIGBUS itself after a fault.
+ * The handler is installed once.  Each thread has its own stack of
+ * recovery points, each on the stack frame of a copy or of a guarded
+ * section (pm_safe_run) and pushed only while it runs; the handler leaves
+ * through siglongjmp() to the innermost point whose range holds the
+ * faulting address, without restoring the signal mask (that would cost a
+ * system call per copy), so the landing code unblocks SIGBUS itself.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,13 +34,14 @@
 
 struct safe_point {
 	sigjmp_buf env;
-	uintptr_t lo, hi;	   /* the source being copied */
-	volatile sig_atomic_t armed;
+	uintptr_t lo, hi;	   /* the source being read */
+	struct safe_point *prev;   /* the point pushed before this one */
 	void *fault;		   /* where it faulted */
 };
 
-/* initial-exec: the handler must not make glibc allocate TLS. */
-static __thread struct safe_point tls_point
+/* The innermost point of this thread, NULL if none (or paused).
+ * initial-exec: the handler must not make glibc allocate TLS. */
+static __thread struct safe_point *tls_point
 	__attribute__((tls_model("initial-exec")));
 
 static struct sigaction prev_sa;
@@ -77,14 +80,15 @@ static void chain(int sig, siginfo_t *si, void *uc)
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	struct safe_point *p = &tls_point;
 	uintptr_t a = (uintptr_t)si->si_addr;
 
-	if (p->armed && si->si_code > 0 && is_poison(si->si_code) &&
-	    a >= p->lo && a < p->hi) {
-		p->armed = 0;
-		p->fault = si->si_addr;
-		siglongjmp(p->env, 1);
+	if (si->si_code > 0 && is_poison(si->si_code)) {
+		for (struct safe_point *p = tls_point; p; p = p->prev) {
+			if (a >= p->lo && a < p->hi) {
+				p->fault = si->si_addr;
+				siglongjmp(p->env, 1);
+			}
+		}
 	}
 	chain(sig, si, uc);
 }
@@ -118,9 +122,27 @@ static void unblock_sigbus(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+static void push(struct safe_point *p)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	tls_point = p;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* After a jump to @p: its frame is live again, everything pushed after
+ * it is gone. */
+static int landed(struct safe_point *p, size_t len)
+{
+	push(p->prev);
+	unblock_sigbus();
+	pm_dbg("poisoned memory at %p (read of %zu bytes from %p)", p->fault,
+	       len, (void *)p->lo);
+	return -EIO;
+}
+
 int pm_safe_copy(void *dst, const void *src, size_t len)
 {
-	struct safe_point *p = &tls_point;
+	struct safe_point p;
 	int ret;
 
 	if (!len)
@@ -130,23 +152,49 @@ int pm_safe_copy(void *dst, const void *src, size_t len)
 		if (ret)
 			return ret;
 	}
-	if (p->armed)
-		return pm_err(-EBUSY, "pm_read_safe: nested call");
-	p->lo = (uintptr_t)src;
-	p->hi = (uintptr_t)src + len;
-	if (sigsetjmp(p->env, 0)) {
-		unblock_sigbus();
-		pm_dbg("poisoned memory at %p (copy of %zu bytes from %p)",
-		       p->fault, len, src);
-		return -EIO;
-	}
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	p->armed = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p.lo = (uintptr_t)src;
+	p.hi = (uintptr_t)src + len;
+	p.prev = tls_point;
+	if (sigsetjmp(p.env, 0))
+		return landed(&p, len);
+	push(&p);
 	memcpy(dst, src, len);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	p->armed = 0;
+	push(p.prev);
 	return 0;
+}
+
+int pm_safe_run(const void *src, size_t len, int (*fn)(void *), void *arg)
+{
+	struct safe_point p;
+	int ret;
+
+	if (PM_UNLIKELY(!installed)) {
+		ret = install();
+		if (ret)
+			return ret;
+	}
+	p.lo = (uintptr_t)src;
+	p.hi = (uintptr_t)src + len;
+	p.prev = tls_point;
+	if (sigsetjmp(p.env, 0))
+		return landed(&p, len);
+	push(&p);
+	ret = fn(arg);
+	push(p.prev);
+	return ret;
+}
+
+void *pm_safe_pause(void)
+{
+	struct safe_point *p = tls_point;
+
+	push(NULL);
+	return p;
+}
+
+void pm_safe_resume(void *token)
+{
+	push(token);
 }
 
 /**

@@ -15,4 +15,23 @@
  */
 int pm_safe_copy(void *dst, const void *src, size_t len);
 
+/*
+ * A guarded section: run @fn(@arg) and return what it returns, or -EIO if
+ * a SIGBUS for poisoned or vanished memory inside [src, src + len) cut it
+ * short.  One setjmp for a whole walk instead of one per copy; @fn reads
+ * the mapping in place.  A fault leaves @fn wherever it was: while
+ * guarded, @fn must hold no lock, allocation or other state that needs
+ * undoing, and must only read [src, src + len) (and write it idempotently).
+ * Sections and copies nest.
+ */
+int pm_safe_run(const void *src, size_t len, int (*fn)(void *), void *arg);
+
+/*
+ * Inside @fn: suspend the guard around code that must never be left by a
+ * jump (an application callback, a lock); a SIGBUS there is not caught.
+ * pm_safe_resume() takes what pm_safe_pause() returned.
+ */
+void *pm_safe_pause(void);
+void pm_safe_resume(void *token);
+
 #endif /* PM_SAFE_H */
