@@ -329,7 +329,7 @@ static int make_room(struct pm_tx *tx, uint64_t need)
 {
 	struct pm_pool *pool = tx->pool;
 	struct pm_lane *l = tx->lane;
-	uint64_t hint;
+	uint64_t hint, r;
 	unsigned k;
 	int ret, empty;
 
@@ -350,7 +350,17 @@ static int make_room(struct pm_tx *tx, uint64_t need)
 			advanced(l, k, hint);
 		if (room(l, need, &tx->start, &tx->limit))
 			return 0;
-		sched_yield(); /* another lane's commit is in flight */
+		/*
+		 * Another lane's commit is in flight (its floor holds the
+		 * watermark; its thread may be preempted): wait for it to
+		 * move before spending fences on retiring again.  Floors are
+		 * set only inside commit, which waits for nothing, so it
+		 * moves.
+		 */
+		r = pm_tx_watermark(pool);
+		do
+			sched_yield();
+		while (pm_tx_watermark(pool) == r);
 	}
 }
 
