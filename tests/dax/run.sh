@@ -202,6 +202,8 @@ make_initramfs() {
 	cp "$kentry/modules.load" "$root/etc/dax/modules"
 	put_exe "$(command -v mke2fs)"
 	[ -n "$mkfs_xfs" ] && put_exe "$mkfs_xfs"
+	# pmck_lib.sh compares pool files with cksum, which busybox lacks.
+	p=$(command -v cksum) && put_exe "$p"
 	# Shell tests run as make check runs them: with $(SHELL), bash.
 	guest_sh="sh"
 	if [ -x /bin/bash ]; then
