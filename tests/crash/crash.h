@@ -47,8 +47,9 @@ struct crash_at {
 
 struct crash_ctx {
 	const struct crash_workload *wl;
-	char file[256];	 /* the recorded file */
-	char image[256]; /* where each crash image is written */
+	char dir[256];	 /* this run's own directory, under --dir */
+	char file[300];	 /* the recorded file */
+	char image[300]; /* where each crash image is written */
 	unsigned ops;	 /* workload size (operations per stream) */
 	unsigned threads;
 	uint64_t seed;	 /* workload data */

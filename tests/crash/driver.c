@@ -164,8 +164,9 @@ static void keep_image(struct explore *x, const struct pm_sim_image *img)
 	char path[300];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/pmcrash-%s-p%llu-i%llu.img",
-		 x->o->dir, x->c->wl->name, (unsigned long long)img->point,
+	snprintf(path, sizeof(path), "%s/pmcrash-%d-%s-p%llu-i%llu.img",
+		 x->o->dir, (int)getpid(), x->c->wl->name,
+		 (unsigned long long)img->point,
 		 (unsigned long long)img->index);
 	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	if (fd < 0 || write_image(fd, img))
@@ -283,8 +284,11 @@ static int explore(struct crash_ctx *c, const struct crash_opts *o,
 	return ret;
 }
 
-static void ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
-		     const struct crash_opts *o)
+/* The recorded file and the image live in a directory of their own
+ * (mkdtemp), so that no other run, test or clean-up can reach them by
+ * name, even after the pid has been reused. */
+static int ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
+		    const struct crash_opts *o)
 {
 	memset(c, 0, sizeof(*c));
 	c->wl = wl;
@@ -295,11 +299,14 @@ static void ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
 	c->verbose = o->verbose;
 	c->deep = o->deep;
 	c->strict = o->strict;
-	snprintf(c->file, sizeof(c->file), "%s/pmcrash-%d-%s.pool", o->dir,
-		 (int)getpid(), wl->name);
-	snprintf(c->image, sizeof(c->image), "%s/pmcrash-%d-%s.img", o->dir,
-		 (int)getpid(), wl->name);
-	unlink(c->file);
+	snprintf(c->dir, sizeof(c->dir), "%s/pmcrash.XXXXXX", o->dir);
+	if (!mkdtemp(c->dir)) {
+		fprintf(stderr, "pmcrash: %s: %s\n", c->dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(c->file, sizeof(c->file), "%s/%s.pool", c->dir, wl->name);
+	snprintf(c->image, sizeof(c->image), "%s/%s.img", c->dir, wl->name);
+	return 0;
 }
 
 int crash_run(const struct crash_workload *wl, const struct crash_opts *o,
@@ -310,7 +317,9 @@ int crash_run(const struct crash_workload *wl, const struct crash_opts *o,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	ctx_init(&c, wl, o);
+	ret = ctx_init(&c, wl, o);
+	if (ret)
+		return ret;
 	ret = record(&c, o);
 	if (ret)
 		fprintf(stderr, "pmcrash: %s: the workload failed: %s\n",
@@ -324,6 +333,7 @@ int crash_run(const struct crash_workload *wl, const struct crash_opts *o,
 	streams_reset();
 	unlink(c.file);
 	unlink(c.image);
+	rmdir(c.dir);
 	r->seconds = now() - t0;
 	return ret;
 }
