@@ -16,7 +16,6 @@
  * before folding it, so a large append reads its payload once.
  */
 #include <immintrin.h>
-#include <string.h>
 
 #include "crc.h"
 
@@ -30,20 +29,6 @@
 #define K_S3 K(0xa46ef4aa, 0x6051243f)
 #define K_S2 K(0x33ccbbbc, 0xa2158b34)
 #define K_S1 K(0x3743f7bd, 0x3171d430)
-
-__attribute__((target(TARGET))) static uint32_t
-crc_words(uint64_t c, const uint8_t *p, size_t len)
-{
-	for (; len >= 8; len -= 8, p += 8) {
-		uint64_t v;
-
-		memcpy(&v, p, 8);
-		c = _mm_crc32_u64(c, v);
-	}
-	for (; len; len--)
-		c = _mm_crc32_u8((uint32_t)c, *p++);
-	return (uint32_t)c;
-}
 
 __attribute__((target(TARGET))) static inline __m512i
 fold512(__m512i a, __m512i k, __m512i next)
@@ -137,7 +122,7 @@ pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len,
 		return pm_crc32c_vpclmul(crc, src, len);
 	}
 	crc = fold_all(crc, &p, d, &len);
-	return crc_words(crc, p, len); /* len == 0: whole lines */
+	return pm_crc32c_sse42(crc, p, len); /* len == 0: whole lines */
 }
 
 __attribute__((target(TARGET))) uint32_t
@@ -146,7 +131,7 @@ pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 	if (len < 256)
-		return crc_words(crc, p, len);
+		return pm_crc32c_sse42(crc, p, len);
 	crc = fold_all(crc, &p, NULL, &len);
-	return crc_words(crc, p, len);
+	return pm_crc32c_sse42(crc, p, len);
 }

@@ -183,8 +183,8 @@ memset_nt_avx512(void *dst, int c, size_t len)
 		_mm512_stream_si512(d++, v);
 }
 
-__attribute__((target("sse4.2"))) static uint32_t
-crc32c_sse42(uint32_t crc, const void *buf, size_t len)
+__attribute__((target("sse4.2"))) uint32_t
+pm_crc32c_sse42(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	uint64_t c = crc;
@@ -251,7 +251,7 @@ void pm_arch_init(struct pm_arch_ops *ops)
 	choose_copy(&c, ops);
 	ops->movnt_threshold = PM_MOVNT_THRESHOLD_DEFAULT;
 	if (c.sse42) {
-		ops->crc32c = crc32c_sse42;
+		ops->crc32c = pm_crc32c_sse42;
 		ops->crc_name = "sse4.2";
 	}
 	/* Folding 256 bytes a step: the checksum of a large log record
