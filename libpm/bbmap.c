@@ -255,40 +255,27 @@ int pm_bb_pool_open(struct pm_pool *pool)
 /* ---- pools from a path (not open) ------------------------------------- */
 
 /* Read both header copies with pread (a bad block gives EIO, not SIGBUS)
- * and take the valid one with the highest gen.  @ok[i]: copy i valid. */
+ * and choose the copy open would (pm_hdr_pick()).  @ok[i]: copy i valid.
+ * Return its index, PM_E_CORRUPT if a copy has the magic but none is
+ * valid, else PM_E_NOT_POOL. */
 static int read_headers(int fd, uint64_t fsize, struct pm_hdr h[2], int ok[2])
 {
 	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best;
 	const char *why;
-	int best = -1, magic = 0;
 
 	for (int i = 0; i < 2; i++) {
 		ssize_t n = pread(fd, &h[i], sizeof(h[i]), (off_t)offs[i]);
 
-		ok[i] = n == (ssize_t)sizeof(h[i]) &&
-			!pm_hdr_check(&h[i], fsize, &why);
-		magic |= n == (ssize_t)sizeof(h[i]) &&
-			 !memcmp(h[i].magic, PM_POOL_MAGIC, sizeof(h[i].magic));
-		if (ok[i] && (best < 0 || pm_le64(h[i].gen) >
-						  pm_le64(h[best].gen)))
-			best = i;
+		if (n == (ssize_t)sizeof(h[i]))
+			st[i] = pm_hdr_check(&h[i], fsize, &why);
+		ok[i] = st[i] == 0;
 	}
+	best = pm_hdr_pick(h, st);
 	if (best < 0)
-		return magic ? PM_E_CORRUPT : PM_E_NOT_POOL;
+		return st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL ?
+			PM_E_NOT_POOL : PM_E_CORRUPT;
 	return best;
-}
-
-static void geometry_from(const struct pm_hdr *h, struct pm_pool *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->pool_size = pm_le64(h->pool_size);
-	p->lanes_off = pm_le64(h->lanes_off);
-	p->lane_size = pm_le64(h->lane_size);
-	p->nlanes = pm_le32(h->nlanes);
-	p->log_off = pm_le64(h->log_off);
-	p->log_size = pm_le64(h->log_size);
-	p->data_off = pm_le64(h->data_off);
-	p->data_size = pm_le64(h->data_size);
 }
 
 static uint64_t file_size(int fd)
@@ -323,7 +310,7 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 	best = read_headers(fd, file_size(fd), h, ok);
 	if (best < 0)
 		return 0;
-	geometry_from(&h[best], &geo);
+	pm_pool_view(&geo, &h[best]);
 	if (pm_bb_add(&l, off, len) || classify(&geo, &l, &out))
 		ret = -ENOMEM; /* both said so in the log */
 	else
@@ -399,7 +386,7 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	ret = read_headers(fd, file_size(fd), h, ok);
 	if (ret >= 0) {
-		geometry_from(&h[ret], &geo);
+		pm_pool_view(&geo, &h[ret]);
 		ret = pm_bb_fd(fd, &l);
 	} else {
 		ret = pm_err(ret, "%s: %s", path, pm_strerror(ret));

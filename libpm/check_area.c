@@ -88,12 +88,10 @@ static int make_view(struct pm_ck *c, const struct pm_hdr *h)
 
 	if (ret)
 		return ret;
-	memset(&c->view, 0, sizeof(c->view));
+	pm_pool_view(&c->view, h);
 	c->view.map = c->map;
 	c->view.base = c->map->addr;
 	c->view.path = (char *)c->path;
-	c->view.hdr = *h;
-	pm_pool_fill(&c->view);
 	c->have_view = 1;
 	return 0;
 }

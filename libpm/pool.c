@@ -273,6 +273,13 @@ void pm_pool_fill(struct pm_pool *pool)
 	pool->bb_status = -ENOTSUP;
 }
 
+void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->hdr = *h;
+	pm_pool_fill(pool);
+}
+
 static int lock_file(struct pm_pool *pool)
 {
 	int ret = pm_os_flock(pool->map->fd, LOCK_EX | LOCK_NB);

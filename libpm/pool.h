@@ -63,6 +63,9 @@ int pm_hdr_pick(const struct pm_hdr h[2], const int st[2]);
 /* Fill the host-order geometry and the CRC seed from pool->hdr, which
  * pm_hdr_check() has accepted. */
 void pm_pool_fill(struct pm_pool *pool);
+/* A zeroed pool description (no map, nothing open) whose geometry is that
+ * of header copy @h, which pm_hdr_check() has accepted. */
+void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h);
 /* Seal pool->hdr with gen + 1 and a new checksum and write it to copy B,
  * persist, then copy A, persist: one copy is valid at every instant.
  * PM_E_BADBLOCKS (nothing written) while a copy is on a bad block. */
