@@ -410,29 +410,6 @@ PM_EXPORT void pm_badblocks_free(struct pm_badblock *bbs)
 	pm_free(bbs);
 }
 
-int pm_bb_region_of(const char *path, unsigned *id)
-{
-	const char *s = path + strlen(path);
-
-	while (s > path) {
-		const char *c = s;
-		char *e;
-		unsigned long v;
-
-		while (c > path && c[-1] != '/')
-			c--;
-		if (!strncmp(c, "region", 6) && c[6] >= '0' && c[6] <= '9') {
-			v = strtoul(c + 6, &e, 10);
-			if ((e == s || *e == '/') && v <= UINT_MAX) {
-				*id = (unsigned)v;
-				return 0;
-			}
-		}
-		s = c > path ? c - 1 : path;
-	}
-	return -ENOENT;
-}
-
 static int write_zeros(int fd, uint64_t off, uint64_t len)
 {
 	static const char zero[4096];

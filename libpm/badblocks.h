@@ -58,9 +58,6 @@ int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out);
 int pm_bb_fiemap(int fd, uint64_t bsize, const struct pm_bb_list *dev,
 		 struct pm_bb_list *out);
 
-/* N of the nearest ancestor "regionN" of sysfs path @path; -ENOENT. */
-int pm_bb_region_of(const char *path, unsigned *id);
-
 /* The bad ranges of open file @fd as merged file offsets. */
 int pm_bb_fd(int fd, struct pm_bb_list *out);
 

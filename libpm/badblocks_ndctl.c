@@ -94,7 +94,7 @@ int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out)
 	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(rdev),
 		 minor(rdev));
 	if (pm_sysfs_resolve(p, path, sizeof(path)) ||
-	    pm_bb_region_of(path, &id) ||
+	    pm_sysfs_region(path, &id, NULL) ||
 	    nd_dax_name(path, name, sizeof(name))) {
 		pm_dbg("%s is not a device-dax device of an nd region", p);
 		return -ENOTSUP;

@@ -22,36 +22,19 @@
 
 static int dev_eadr(const char *path, int depth);
 
-static int is_region(const char *name, size_t len)
-{
-	size_t i = 6;
-
-	if (len <= i || strncmp(name, "region", i))
-		return 0;
-	for (; i < len; i++)
-		if (name[i] < '0' || name[i] > '9')
-			return 0;
-	return 1;
-}
-
 /* The nearest ancestor of @path named regionN decides. */
 static int region_eadr(const char *path)
 {
 	char p[PATH_MAX], dom[32];
-	char *slash;
+	unsigned id;
+	size_t len;
 
-	snprintf(p, sizeof(p), "%s", path);
-	while ((slash = strrchr(p, '/')) != NULL) {
-		if (is_region(slash + 1, strlen(slash + 1))) {
-			if (strlen(p) + 20 >= sizeof(p))
-				return 0;
-			strcat(p, "/persistence_domain");
-			return pm_sysfs_read(p, dom, sizeof(dom)) >= 0 &&
-			       !strcmp(dom, "cpu_cache");
-		}
-		*slash = '\0';
-	}
-	return 0;
+	if (pm_sysfs_region(path, &id, &len) ||
+	    (size_t)snprintf(p, sizeof(p), "%.*s/persistence_domain",
+			     (int)len, path) >= sizeof(p))
+		return 0;
+	return pm_sysfs_read(p, dom, sizeof(dom)) >= 0 &&
+	       !strcmp(dom, "cpu_cache");
 }
 
 /* -1 if @path has no slaves, else 1 if all of them qualify, 0 if not. */

@@ -95,3 +95,28 @@ int pm_sysfs_dev_path(dev_t dev, char *buf, size_t len)
 	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", major(dev), minor(dev));
 	return pm_sysfs_resolve(p, buf, len);
 }
+
+int pm_sysfs_region(const char *path, unsigned *id, size_t *len)
+{
+	const char *s = path + strlen(path);
+
+	while (s > path) {
+		const char *c = s;
+		char *e;
+		unsigned long v;
+
+		while (c > path && c[-1] != '/')
+			c--;
+		if (!strncmp(c, "region", 6) && c[6] >= '0' && c[6] <= '9') {
+			v = strtoul(c + 6, &e, 10);
+			if (e == s && v <= UINT_MAX) {
+				*id = (unsigned)v;
+				if (len)
+					*len = (size_t)(s - path);
+				return 0;
+			}
+		}
+		s = c > path ? c - 1 : path;
+	}
+	return -ENOENT;
+}

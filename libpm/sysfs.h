@@ -34,4 +34,11 @@ int pm_sysfs_resolve(const char *path, char *buf, size_t len);
 /* pm_sysfs_resolve() of "/sys/dev/block/MAJ:MIN" for block device @dev. */
 int pm_sysfs_dev_path(dev_t dev, char *buf, size_t len);
 
+/*
+ * The nearest ancestor of sysfs path @path named "regionN": N in @id and,
+ * if @len is not NULL, the length of the prefix of @path that ends with
+ * that component.  Return: 0, or -ENOENT if there is none.
+ */
+int pm_sysfs_region(const char *path, unsigned *id, size_t *len);
+
 #endif /* PM_SYSFS_H */

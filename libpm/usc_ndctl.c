@@ -37,7 +37,7 @@ static int device_region(int fd, unsigned *id)
 							      st.st_dev,
 					path, sizeof(path));
 	}
-	if (ret || pm_bb_region_of(path, id))
+	if (ret || pm_sysfs_region(path, id, NULL))
 		return -ENOTSUP;
 	return 0;
 }

@@ -27,6 +27,7 @@
 
 #include "badblocks.h"
 #include "libpm.h"
+#include "sysfs.h"
 #include "tmpdir.h"
 
 #define NBLK 200 /* file blocks; even ones written, odd ones holes */
@@ -367,17 +368,21 @@ static void test_pm_bb_parse_clip(void **state)
 	pm_bb_list_free(&l);
 }
 
-static void test_pm_bb_region_of_path(void **state)
+static void test_pm_sysfs_region_path(void **state)
 {
 	unsigned id = 99;
+	size_t len = 0;
 
-	assert_int_equal(pm_bb_region_of(DISK, &id), 0);
+	assert_int_equal(pm_sysfs_region(DISK, &id, NULL), 0);
 	assert_int_equal(id, 0);
-	assert_int_equal(pm_bb_region_of("/sys/devices/x/region12/dax12.1/"
-					 "dax12.0", &id), 0);
+	assert_int_equal(pm_sysfs_region("/sys/devices/x/region12/dax12.1/"
+					 "dax12.0", &id, &len), 0);
 	assert_int_equal(id, 12);
-	assert_int_equal(pm_bb_region_of("/sys/devices/regionx/pmem0", &id),
-			 -ENOENT);
+	assert_int_equal(len, strlen("/sys/devices/x/region12"));
+	assert_int_equal(pm_sysfs_region("/sys/devices/regionx/pmem0", &id,
+					 &len), -ENOENT);
+	assert_int_equal(pm_sysfs_region("/sys/devices/region3x/pmem0", &id,
+					 &len), -ENOENT);
 }
 
 static void read_file(uint64_t off, size_t len, char *buf)
@@ -454,7 +459,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pm_badblocks_list_malformed,
 				       setup),
 		cmocka_unit_test(test_pm_bb_parse_clip),
-		cmocka_unit_test(test_pm_bb_region_of_path),
+		cmocka_unit_test(test_pm_sysfs_region_path),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_zeroes_blocks,
 				       setup),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_busy, setup),
