@@ -140,29 +140,6 @@ static int landed(struct safe_point *p, size_t len)
 	return -EIO;
 }
 
-int pm_safe_copy(void *dst, const void *src, size_t len)
-{
-	struct safe_point p;
-	int ret;
-
-	if (!len)
-		return 0;
-	if (PM_UNLIKELY(!installed)) {
-		ret = install();
-		if (ret)
-			return ret;
-	}
-	p.lo = (uintptr_t)src;
-	p.hi = (uintptr_t)src + len;
-	p.prev = tls_point;
-	if (sigsetjmp(p.env, 0))
-		return landed(&p, len);
-	push(&p);
-	memcpy(dst, src, len);
-	push(p.prev);
-	return 0;
-}
-
 int pm_safe_run(const void *src, size_t len, int (*fn)(void *), void *arg)
 {
 	struct safe_point p;
@@ -182,6 +159,30 @@ int pm_safe_run(const void *src, size_t len, int (*fn)(void *), void *arg)
 	ret = fn(arg);
 	push(p.prev);
 	return ret;
+}
+
+struct safe_copy {
+	void *dst;
+	const void *src;
+	size_t len;
+};
+
+static int copy_guarded(void *arg)
+{
+	const struct safe_copy *c = arg;
+
+	memcpy(c->dst, c->src, c->len);
+	return 0;
+}
+
+/* A copy is a guarded section that does nothing but the copy. */
+int pm_safe_copy(void *dst, const void *src, size_t len)
+{
+	struct safe_copy c = { dst, src, len };
+
+	if (!len)
+		return 0;
+	return pm_safe_run(src, len, copy_guarded, &c);
 }
 
 void *pm_safe_pause(void)
