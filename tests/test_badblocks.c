@@ -27,6 +27,7 @@
 
 #include "badblocks.h"
 #include "libpm.h"
+#include "fakesys.h"
 #include "sysfs.h"
 #include "tmpdir.h"
 
@@ -37,47 +38,8 @@ static uint64_t bsize;
 static struct fiemap_extent ext[NBLK];
 static unsigned next;
 
-static void xmkdirs(const char *path)
-{
-	char p[PATH_MAX], *s;
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	mkdir(p, 0755);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s%s", root, rel);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 #define DISK "/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0" \
 	     "/block/pmem0"
-
-/* Point /sys/dev/block/<dev> of the fake tree at @target (relative to
- * the tree's /sys/devices/..). */
-static void link_dev(dev_t dev, const char *target)
-{
-	char link[PATH_MAX], to[PATH_MAX];
-
-	snprintf(link, sizeof(link), "%s/sys/dev/block/%u:%u", root,
-		 major(dev), minor(dev));
-	snprintf(to, sizeof(to), "../../..%s", target);
-	unlink(link);
-	assert_int_equal(symlink(to, link), 0);
-}
 
 static dev_t file_dev(const char *path)
 {
@@ -132,7 +94,7 @@ static int group_setup(void **state)
 		 test_tmpdir("/tmp"), getpid());
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(file, sizeof(file), "%s/file", dir);
-	xmkdirs(root);
+	fakesys_mkdirs(root, "");
 	if (statfs(dir, &sf))
 		return -1;
 	bsize = (uint64_t)sf.f_bsize;
@@ -160,12 +122,8 @@ static int setup(void **state)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s/sys", root);
 	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s/sys/dev/block", root);
-	xmkdirs(cmd);
-	snprintf(cmd, sizeof(cmd), "%s%s", root, DISK);
-	xmkdirs(cmd);
-	put(DISK "/badblocks", "");
-	link_dev(file_dev(file), DISK);
+	fakesys_disk(root, DISK, file_dev(file));
+	fakesys_put(root, DISK "/badblocks", "");
 	return 0;
 }
 
@@ -181,7 +139,7 @@ static void set_bb(uint64_t base, unsigned e, uint64_t off, unsigned n)
 
 	snprintf(line, sizeof(line), "%llu %u\n",
 		 (unsigned long long)(base + sector_of(e, off)), n);
-	put(DISK "/badblocks", line);
+	fakesys_put(root, DISK "/badblocks", line);
 }
 
 static void expect(const struct pm_badblock *want, size_t n)
@@ -224,7 +182,7 @@ static void test_pm_badblocks_list_exact_offsets(void **state)
 	snprintf(text, sizeof(text), "%llu 1\n%llu 1\n",
 		 (unsigned long long)sector_of(90, 0),
 		 (unsigned long long)sector_of(10, bsize - PM_SECTOR));
-	put(DISK "/badblocks", text);
+	fakesys_put(root, DISK "/badblocks", text);
 	expect(want, 2);
 	assert_int_equal(want[0].offset, 20 * bsize);
 	assert_int_equal(want[1].offset, 180 * bsize);
@@ -233,7 +191,7 @@ static void test_pm_badblocks_list_exact_offsets(void **state)
 static void test_pm_badblocks_list_outside_file(void **state)
 {
 	/* Sector 0 holds the boot block / superblock, never file data. */
-	put(DISK "/badblocks", "0 1\n");
+	fakesys_put(root, DISK "/badblocks", "0 1\n");
 	expect(NULL, 0);
 }
 
@@ -247,26 +205,24 @@ static void test_pm_badblocks_list_rounding(void **state)
 	snprintf(text, sizeof(text), "%llu 1\n%llu 1\n",
 		 (unsigned long long)sector_of(0, PM_SECTOR),
 		 (unsigned long long)sector_of(0, bsize - PM_SECTOR));
-	put(DISK "/badblocks", text);
+	fakesys_put(root, DISK "/badblocks", text);
 	expect(&want, 1);
 }
 
 static void test_pm_badblocks_list_partition(void **state)
 {
 	struct pm_badblock want = { ext[50].fe_logical, bsize };
-	char p[PATH_MAX], text[128];
+	char text[128];
 	uint64_t start = 2048;
 
-	snprintf(p, sizeof(p), "%s%s/pmem0p1", root, DISK);
-	xmkdirs(p);
-	put(DISK "/pmem0p1/partition", "1\n");
-	put(DISK "/pmem0p1/start", "2048\n");
-	put(DISK "/pmem0p1/size", "999999999999\n");
-	link_dev(file_dev(file), DISK "/pmem0p1");
+	fakesys_disk(root, DISK "/pmem0p1", file_dev(file));
+	fakesys_put(root, DISK "/pmem0p1/partition", "1\n");
+	fakesys_put(root, DISK "/pmem0p1/start", "2048\n");
+	fakesys_put(root, DISK "/pmem0p1/size", "999999999999\n");
 	/* Sector 7 is before the partition: not the file's. */
 	snprintf(text, sizeof(text), "7 1\n%llu 1\n",
 		 (unsigned long long)(start + sector_of(50, 0)));
-	put(DISK "/badblocks", text);
+	fakesys_put(root, DISK "/badblocks", text);
 	expect(&want, 1);
 	/* Without the partition's start, the same sector is elsewhere. */
 	set_bb(0, 50, 0, 1);
@@ -275,14 +231,10 @@ static void test_pm_badblocks_list_partition(void **state)
 
 static void test_pm_badblocks_list_past_partition_end(void **state)
 {
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s%s/pmem0p1", root, DISK);
-	xmkdirs(p);
-	put(DISK "/pmem0p1/partition", "1\n");
-	put(DISK "/pmem0p1/start", "100\n");
-	put(DISK "/pmem0p1/size", "1\n");
-	link_dev(file_dev(file), DISK "/pmem0p1");
+	fakesys_disk(root, DISK "/pmem0p1", file_dev(file));
+	fakesys_put(root, DISK "/pmem0p1/partition", "1\n");
+	fakesys_put(root, DISK "/pmem0p1/start", "100\n");
+	fakesys_put(root, DISK "/pmem0p1/size", "1\n");
 	set_bb(100, 50, 0, 1);
 	expect(NULL, 0);
 }
@@ -320,11 +272,11 @@ static void test_pm_badblocks_list_no_fiemap(void **state)
 		skip();
 	assert_int_equal(ftruncate(fd, 4096), 0);
 	close(fd);
-	link_dev(file_dev(shm), DISK);
-	put(DISK "/badblocks", "8 8\n");
+	fakesys_disk(root, DISK, file_dev(shm));
+	fakesys_put(root, DISK "/badblocks", "8 8\n");
 	assert_int_equal(pm_badblocks_list(shm, &bbs, &n), -ENOTSUP);
 	/* An empty list needs no FIEMAP. */
-	put(DISK "/badblocks", "");
+	fakesys_put(root, DISK "/badblocks", "");
 	assert_int_equal(pm_badblocks_list(shm, &bbs, &n), 0);
 	assert_int_equal(n, 0);
 	pm_badblocks_free(bbs);
@@ -336,9 +288,9 @@ static void test_pm_badblocks_list_malformed(void **state)
 	struct pm_badblock *bbs;
 	size_t n;
 
-	put(DISK "/badblocks", "8 8\nbogus\n");
+	fakesys_put(root, DISK "/badblocks", "8 8\nbogus\n");
 	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -EBADMSG);
-	put(DISK "/badblocks", "8 0\n");
+	fakesys_put(root, DISK "/badblocks", "8 0\n");
 	assert_int_equal(pm_badblocks_list(file, &bbs, &n), -EBADMSG);
 	assert_int_equal(pm_badblocks_list(NULL, &bbs, &n), -EINVAL);
 }

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "fakesys.h"
 #include "layout.h"
 #include "libpm.h"
 #include "pool.h"
@@ -95,21 +96,14 @@ static int group_setup(void **state)
 {
 	struct pm_pool *p;
 	struct stat st;
-	char link[512];
 
 	snprintf(dir, sizeof(dir), "/tmp/test_bbmap.%d", getpid());
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(path, sizeof(path), "%s/pool", dir);
-	snprintf(link, sizeof(link), "%s/sys/dev/block", root);
-	sh("mkdir -p", link, "");
-	snprintf(link, sizeof(link), "%s" DISK, root);
-	sh("mkdir -p", link, "");
+	fakesys_mkdirs(root, "");
 	if (stat(dir, &st))
 		return -1;
-	snprintf(link, sizeof(link), "%s/sys/dev/block/%u:%u", root,
-		 major(st.st_dev), minor(st.st_dev));
-	if (symlink("../../.." DISK, link))
-		return -1;
+	fakesys_disk(root, DISK, st.st_dev);
 	setenv("PM_SYSFS_ROOT", root, 1);
 	if (pm_pool_create(path, POOL_SIZE, NULL, &p))
 		return -1;

@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "fakesys.h"
 #include "fault.h"
 #include "fault_driver.h"
 #include "libpm.h"
@@ -43,20 +44,6 @@ static uint64_t bsize;
 static struct pm_badblock want[2]; /* what the list must say */
 static struct pm_badblock *bbs;
 static size_t nbbs;
-
-static void xmkdirs(const char *path)
-{
-	char p[PATH_MAX], *s;
-
-	snprintf(p, sizeof(p), "%s", path);
-	for (s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
-		}
-	mkdir(p, 0755);
-}
 
 /* Device byte offset of offset @off of @path (fully allocated). */
 static int dev_offset(const char *path, uint64_t off, uint64_t *dev)
@@ -106,7 +93,7 @@ static void make_pool(void)
  * pool header B and the last block. */
 static int write_tree(void)
 {
-	char p[PATH_MAX + 64], to[PATH_MAX];
+	char p[PATH_MAX + 64];
 	struct stat st;
 	uint64_t d3, d9, hb, last;
 	FILE *f;
@@ -116,16 +103,8 @@ static int write_tree(void)
 	    dev_offset(pfile, 4096, &hb) ||
 	    dev_offset(pfile, POOL_SIZE - 512, &last))
 		return -1;
-	snprintf(p, sizeof(p), "%s%s", root, DISK);
-	xmkdirs(p);
-	snprintf(p, sizeof(p), "%s/sys/dev/block", root);
-	xmkdirs(p);
 	assert_int_equal(stat(file, &st), 0);
-	snprintf(p, sizeof(p), "%s/sys/dev/block/%u:%u", root,
-		 major(st.st_dev), minor(st.st_dev));
-	snprintf(to, sizeof(to), "../../..%s", DISK);
-	unlink(p);
-	assert_int_equal(symlink(to, p), 0);
+	fakesys_disk(root, DISK, st.st_dev);
 	snprintf(p, sizeof(p), "%s%s/badblocks", root, DISK);
 	f = fopen(p, "w");
 	assert_non_null(f);
@@ -150,7 +129,7 @@ static int setup(void **state)
 	snprintf(file, sizeof(file), "%s/file", dir);
 	snprintf(pfile, sizeof(pfile), "%s/pool", dir);
 	snprintf(pgold, sizeof(pgold), "%s/pool.golden", dir);
-	xmkdirs(root);
+	fakesys_mkdirs(root, "");
 	if (statfs(dir, &sf))
 		return -1;
 	bsize = (uint64_t)sf.f_bsize;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "fakesys.h"
 #include "libpm.h"
 #include "map.h"
 #include "sysfs.h"
@@ -252,39 +253,6 @@ static void test_map_getters_null(void **state)
 
 /* ---- sysfs and eADR, on a fake tree under PM_SYSFS_ROOT ---- */
 
-static void mkdirs(const char *rel)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	for (char *s = p + strlen(dir) + 1; (s = strchr(s, '/')); s++) {
-		*s = '\0';
-		mkdir(p, 0755);
-		*s = '/';
-	}
-	mkdir(p, 0755);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char p[PATH_MAX];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static void link_to(const char *target, const char *rel)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	assert_int_equal(symlink(target, p), 0);
-}
-
 #define NS0 "sys/devices/ndbus0/region0/namespace0.0/block/pmem0"
 #define NS1 "sys/devices/ndbus0/region1/namespace1.0/block/pmem1"
 #define DM "sys/devices/virtual/block/"
@@ -292,31 +260,36 @@ static void link_to(const char *target, const char *rel)
 static int fake_tree(void **state)
 {
 	(void)state;
-	mkdirs(NS0 "/pmem0p1");
-	mkdirs(NS1);
-	mkdirs("sys/devices/pci0000:00/block/sda");
-	mkdirs(DM "dm-0/slaves");
-	mkdirs(DM "dm-1/slaves");
-	mkdirs("sys/dev/block");
-	put("sys/devices/ndbus0/region0/persistence_domain", "cpu_cache\n");
-	put("sys/devices/ndbus0/region1/persistence_domain",
-	    "memory_controller\n");
-	link_to("../../devices/ndbus0/region0/namespace0.0/block/pmem0",
-		"sys/dev/block/259:0");
-	link_to("../../devices/ndbus0/region0/namespace0.0/block/pmem0/pmem0p1",
-		"sys/dev/block/259:1");
-	link_to("../../devices/ndbus0/region1/namespace1.0/block/pmem1",
-		"sys/dev/block/259:2");
-	link_to("../../devices/pci0000:00/block/sda", "sys/dev/block/8:0");
-	link_to("../../devices/virtual/block/dm-0", "sys/dev/block/253:0");
-	link_to("../../devices/virtual/block/dm-1", "sys/dev/block/253:1");
-	link_to("/", "sys/dev/block/7:0");
-	link_to("../../../../ndbus0/region0/namespace0.0/block/pmem0",
-		DM "dm-0/slaves/pmem0");
-	link_to("../../../../ndbus0/region0/namespace0.0/block/pmem0",
-		DM "dm-1/slaves/pmem0");
-	link_to("../../../../ndbus0/region1/namespace1.0/block/pmem1",
-		DM "dm-1/slaves/pmem1");
+	fakesys_mkdirs(dir, NS0 "/pmem0p1");
+	fakesys_mkdirs(dir, NS1);
+	fakesys_mkdirs(dir, "sys/devices/pci0000:00/block/sda");
+	fakesys_mkdirs(dir, DM "dm-0/slaves");
+	fakesys_mkdirs(dir, DM "dm-1/slaves");
+	fakesys_mkdirs(dir, "sys/dev/block");
+	fakesys_put(dir, "sys/devices/ndbus0/region0/persistence_domain",
+		    "cpu_cache\n");
+	fakesys_put(dir, "sys/devices/ndbus0/region1/persistence_domain",
+		    "memory_controller\n");
+	fakesys_link(dir, "sys/dev/block/259:0",
+		     "../../devices/ndbus0/region0/namespace0.0/block/pmem0");
+	fakesys_link(dir, "sys/dev/block/259:1",
+		     "../../devices/ndbus0/region0/namespace0.0/block/pmem0"
+		     "/pmem0p1");
+	fakesys_link(dir, "sys/dev/block/259:2",
+		     "../../devices/ndbus0/region1/namespace1.0/block/pmem1");
+	fakesys_link(dir, "sys/dev/block/8:0",
+		     "../../devices/pci0000:00/block/sda");
+	fakesys_link(dir, "sys/dev/block/253:0",
+		     "../../devices/virtual/block/dm-0");
+	fakesys_link(dir, "sys/dev/block/253:1",
+		     "../../devices/virtual/block/dm-1");
+	fakesys_link(dir, "sys/dev/block/7:0", "/");
+	fakesys_link(dir, DM "dm-0/slaves/pmem0",
+		     "../../../../ndbus0/region0/namespace0.0/block/pmem0");
+	fakesys_link(dir, DM "dm-1/slaves/pmem0",
+		     "../../../../ndbus0/region0/namespace0.0/block/pmem0");
+	fakesys_link(dir, DM "dm-1/slaves/pmem1",
+		     "../../../../ndbus0/region1/namespace1.0/block/pmem1");
 	setenv("PM_SYSFS_ROOT", dir, 1);
 	return 0;
 }
