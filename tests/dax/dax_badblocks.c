@@ -31,7 +31,6 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,31 +40,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "libpm.h"
 
 #define POOL_SIZE (4UL << 20)
 #define PAGE 4096UL
 
-static int failures;
 static char pool_path[4096];
 static unsigned long long data_off, lane1_off;
 static const char *pool_dir;
 static char sysfs_bb[320]; /* /sys/block/pmemN/badblocks */
-
-__attribute__((format(printf, 2, 3)))
-static int check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond)
-		failures++;
-	return cond;
-}
 
 /* The pmem disk's bad-block file for the file system holding @dir. */
 static int find_disk(const char *dir)

@@ -13,13 +13,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "libpm.h"
 
 #ifndef STATX_ATTR_DAX
@@ -27,23 +27,6 @@
 #endif
 
 #define MAP_SIZE (4UL << 20)
-
-static int failures;
-
-__attribute__((format(printf, 2, 3)))
-static int check(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", cond ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!cond)
-		failures++;
-	return cond;
-}
 
 static const char *gran_name(enum pm_granularity g)
 {
