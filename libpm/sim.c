@@ -308,9 +308,9 @@ static int sim_drain(const struct pm_map *m)
 	return s->real->drain(m);
 }
 
-/* Cached copies are flushed and non-temporal ones write whole lines (the
- * unaligned head and tail are flushed): either way every touched line is
- * written back, in no particular order within the line. */
+/* Cached copies and fills are flushed and non-temporal ones write whole
+ * lines (the unaligned head and tail are flushed): either way every
+ * touched line is written back, in no particular order within the line. */
 static void snap_copy(const struct pm_map *m, void *dst, size_t len,
 		      unsigned flags)
 {
@@ -351,13 +351,7 @@ static void sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
 	struct pm_sim *s = m->sim;
 
 	s->real->memset(m, dst, c, len, flags);
-	if (flags & PM_MEM_NOFLUSH)
-		return;
-	pthread_mutex_lock(&s->lock);
-	snap_range(s, dst, len, 1);
-	if (s->flags & PM_SIM_FLUSH_POINTS)
-		point(s, PM_SIM_FLUSH, m->addr, m->size);
-	pthread_mutex_unlock(&s->lock);
+	snap_copy(m, dst, len, flags);
 }
 
 static const struct pm_persist_ops sim_ops = {
