@@ -37,18 +37,15 @@
 
 int pm_bb_add(struct pm_bb_list *l, uint64_t off, uint64_t len)
 {
+	void *v;
+
 	if (!len)
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		void *v = pm_realloc(l->v, cap * sizeof(*l->v));
-
-		if (!v)
-			return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
-				      "out of memory", cap);
-		l->v = v;
-		l->cap = cap;
-	}
+	v = pm_grow(l->v, &l->cap, l->n, sizeof(*l->v), 8);
+	if (!v)
+		return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
+			      "out of memory", l->n + 1);
+	l->v = v;
 	l->v[l->n].offset = off;
 	l->v[l->n].length = len;
 	l->n++;

@@ -32,16 +32,12 @@ struct pbb_list {
 static int pbb_add(struct pbb_list *l, uint64_t off, uint64_t len,
 		   enum pm_area area, unsigned lane)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		void *v = pm_realloc(l->v, cap * sizeof(*l->v));
+	void *v = pm_grow(l->v, &l->cap, l->n, sizeof(*l->v), 8);
 
-		if (!v)
-			return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
-				      "out of memory", cap);
-		l->v = v;
-		l->cap = cap;
-	}
+	if (!v)
+		return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
+			      "out of memory", l->n + 1);
+	l->v = v;
 	l->v[l->n++] = (struct pm_pool_badblock){ off, len, area, lane };
 	return 0;
 }

@@ -52,6 +52,7 @@ void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
 	struct pm_ck_finding *f;
 	char msg[256];
 	va_list ap;
+	void *v;
 
 	if (sev == PM_CHECK_INFO && !(c->flags & PM_CHECK_VERBOSE))
 		return;
@@ -59,17 +60,12 @@ void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
 		c->nfatal++;
 	else if (sev == PM_CHECK_REPAIRABLE)
 		c->nrepairable++;
-	if (c->nf == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		void *v = pm_realloc(c->f, cap * sizeof(*c->f));
-
-		if (!v) {
-			c->nomem = 1;
-			return;
-		}
-		c->f = v;
-		c->cap = cap;
+	v = pm_grow(c->f, &c->cap, c->nf, sizeof(*c->f), 16);
+	if (!v) {
+		c->nomem = 1;
+		return;
 	}
+	c->f = v;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -161,17 +157,14 @@ static int listed(const struct pm_ck *c, uint64_t off, uint64_t len)
 
 void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
 {
-	if (c->nclear == c->clear_cap) {
-		size_t cap = c->clear_cap ? 2 * c->clear_cap : 8;
-		void *v = pm_realloc(c->clear, cap * sizeof(*c->clear));
+	void *v = pm_grow(c->clear, &c->clear_cap, c->nclear,
+			  sizeof(*c->clear), 8);
 
-		if (!v) {
-			c->nomem = 1;
-			return;
-		}
-		c->clear = v;
-		c->clear_cap = cap;
+	if (!v) {
+		c->nomem = 1;
+		return;
 	}
+	c->clear = v;
 	c->clear[c->nclear++] = (struct pm_badblock){ off, len };
 }
 

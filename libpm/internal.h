@@ -39,6 +39,11 @@ int pm_err(int err, const char *fmt, ...)
 void *pm_malloc(size_t size);
 void *pm_zalloc(size_t size);
 void *pm_realloc(void *ptr, size_t size);
+/* Room for one more element in array @v of *@cap elements of @size bytes,
+ * @n in use: when full, a copy twice as long (@first long at first), with
+ * *@cap updated.  Return: the array, or NULL (@v untouched) if out of
+ * memory. */
+void *pm_grow(void *v, size_t *cap, size_t n, size_t size, size_t first);
 char *pm_strdup(const char *s);
 void pm_free(void *ptr);
 

@@ -150,6 +150,20 @@ void *pm_realloc(void *ptr, size_t size)
 	return p;
 }
 
+void *pm_grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t c = *cap ? 2 * *cap : first;
+
+	if (n < *cap)
+		return v;
+	if (c < *cap || c > SIZE_MAX / size)
+		return NULL;
+	v = pm_realloc(v, c * size);
+	if (v)
+		*cap = c;
+	return v;
+}
+
 char *pm_strdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
