@@ -75,6 +75,15 @@ static int run_child(void (*fn)(void))
 	return status;
 }
 
+/* Run @fn in a child, which must exit (not die) with status @code. */
+static void expect_exit(void (*fn)(void), int code)
+{
+	int st = run_child(fn);
+
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), code);
+}
+
 static void child_truncated(void)
 {
 	struct pm_map *m;
@@ -97,10 +106,7 @@ static void child_truncated(void)
 
 static void test_pm_read_safe_truncated_page(void **state)
 {
-	int st = run_child(child_truncated);
-
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit(child_truncated, 0);
 }
 
 static void *thread_reads(void *arg)
@@ -131,10 +137,7 @@ static void child_threads(void)
 
 static void test_pm_read_safe_threads(void **state)
 {
-	int st = run_child(child_threads);
-
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit(child_threads, 0);
 }
 
 static void own_sigbus(int sig, siginfo_t *si, void *uc)
@@ -163,10 +166,7 @@ static void child_foreign_chained(void)
 
 static void test_pm_read_safe_foreign_chained(void **state)
 {
-	int st = run_child(child_foreign_chained);
-
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 42);
+	expect_exit(child_foreign_chained, 42);
 }
 
 /* With no handler before libpm's, a foreign fault still kills. */
@@ -214,10 +214,7 @@ static void child_sent_signal(void)
 
 static void test_pm_read_safe_sent_signal(void **state)
 {
-	int st = run_child(child_sent_signal);
-
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit(child_sent_signal, 0);
 }
 
 static void test_pm_read_safe_bad_args(void **state)
@@ -285,11 +282,8 @@ static void child_log_truncated(void)
 
 static void test_pm_log_walk_truncated_ring(void **state)
 {
-	int st = run_child(child_log_truncated);
-
 	(void)state;
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit(child_log_truncated, 0);
 }
 
 /* A walk's callback may read safely itself: guards nest. */
@@ -328,11 +322,8 @@ static void child_log_nested(void)
 
 static void test_pm_log_walk_nested_read_safe(void **state)
 {
-	int st = run_child(child_log_nested);
-
 	(void)state;
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	expect_exit(child_log_nested, 0);
 }
 
 int main(void)
