@@ -61,6 +61,18 @@ static void default_sigbus(void)
 	signal(SIGBUS, SIG_DFL);
 }
 
+/* Map the stack the child will use before any fault: valgrind cannot
+ * grow a stack while it delivers a signal. */
+static void __attribute__((noinline)) grow_stack(void)
+{
+	volatile char pad[256 << 10];
+
+	pad[0] = 0;
+	pad[sizeof(pad) - 1] = 0;
+	for (size_t i = 0; i < sizeof(pad); i += 4096)
+		pad[i] = 0;
+}
+
 static int run_child(void (*fn)(void))
 {
 	int status;
@@ -68,6 +80,7 @@ static int run_child(void (*fn)(void))
 
 	assert_true(pid >= 0);
 	if (!pid) {
+		grow_stack();
 		fn();
 		_exit(0);
 	}
