@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "json.h"
 #include "libpm.h"
 
 #define EXIT_CLEAN 0
@@ -47,24 +48,6 @@ static int usage(FILE *f)
 		"  -q, --quiet    print nothing; the exit code tells\n"
 		"exit: 0 clean, 1 corrected, 4 left uncorrected, 8 error, 16 usage\n");
 	return f == stderr ? EXIT_USAGE : EXIT_CLEAN;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static void bar_clear(struct pmck *p)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "libpm.h"
 
 static const char *const gran_names[] = { "byte", "cacheline", "page" };
@@ -47,22 +48,6 @@ static int fail(const char *path, int err)
 	else
 		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(err));
 	return 1;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 /* "64M" -> 67108864; 0 and -1 on a malformed number. */
