@@ -154,13 +154,29 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 	char what[32];
 
 	snprintf(what, sizeof(what), "lane %u", ls->lane);
-	if (ls->hint_bad) {
+	if (ls->slot < 0) {
+		/* Guessing retired or hint could replay an entry older than
+		 * what is applied (rolling data back) or skip a committed
+		 * one: nothing safe to rebuild the header from. */
 		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what, off,
 			   sizeof(struct pm_lane_hdr),
 			   "none: recovery refuses the pool",
-			   "hint %" PRIu64 " is outside the lane's ring",
-			   ls->hint);
+			   "lane header damaged: neither slot is valid");
 		return 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		char slot[48], repair[64];
+
+		if (ls->slot_ok[i])
+			continue;
+		snprintf(slot, sizeof(slot), "lane %u header slot %d",
+			 ls->lane, i);
+		snprintf(repair, sizeof(repair),
+			 "recovery rewrites it from slot %d", !i);
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, slot,
+			   off + i * sizeof(struct pm_lane_slot),
+			   sizeof(struct pm_lane_slot), repair,
+			   "invalid (torn by a crash or damaged)");
 	}
 	if (ls->orphans)
 		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what,

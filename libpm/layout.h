@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define PM_POOL_MAGIC "LIBPMPL" /* 8 bytes with the NUL */
-#define PM_POOL_VERSION 1
+#define PM_POOL_VERSION 2
 #define PM_HDR_SIZE 4096
 #define PM_HDR_A_OFF 0
 #define PM_HDR_B_OFF 4096
@@ -66,12 +66,25 @@ _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
  * starts 64-byte aligned in the ring and is one or more range records
  * (each followed by its payload padded to 8 bytes) and a commit record
  * whose CRC32C (seeded from the pool UUID) covers the whole entry; only a
- * valid commit record makes an entry exist.  retired is stored before hint
- * in one line, so a durable hint implies its retired value is durable. */
-struct pm_lane_hdr {
+ * valid commit record makes an entry exist.  The lane header is two
+ * checksummed slots written alternately: a slot is rewritten whole only
+ * once the other one holds the newest durable state (a fence separates
+ * two writes to one lane header), so a crash leaves at least one valid
+ * slot, and the valid slot with the higher gen wins.  Both slots invalid
+ * is damage: open refuses the pool (PM_E_CORRUPT). */
+struct pm_lane_slot {
 	uint64_t retired; /* all entries with seq <= retired are applied */
 	uint64_t hint;	  /* ring offset at or before the oldest live entry */
-	uint8_t reserved[48];
+	uint64_t gen;	  /* >= 1, bumped by every slot write; higher wins */
+	uint32_t flags;	  /* 0 */
+	uint32_t crc;	  /* CRC32C of bytes [0, 28), seeded from the UUID */
+};
+_Static_assert(sizeof(struct pm_lane_slot) == 32, "pm_lane_slot size");
+_Static_assert(offsetof(struct pm_lane_slot, crc) == 28,
+	       "pm_lane_slot layout");
+
+struct pm_lane_hdr {
+	struct pm_lane_slot slot[2];
 };
 _Static_assert(sizeof(struct pm_lane_hdr) == 64, "pm_lane_hdr size");
 

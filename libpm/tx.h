@@ -61,6 +61,10 @@ struct pm_lane {
 	uint64_t ring_size;
 	uint64_t tail;	/* next entry starts here (64-byte aligned) */
 	uint64_t dhint; /* the durable hint: free space ends here */
+	uint64_t hretired; /* retired in the lane header's newest slot */
+	uint64_t hgen;	   /* that slot's gen */
+	int hslot;	   /* that slot: the next write goes to the other */
+	int hslot_bad;	   /* the other slot was invalid at open */
 	struct pm_fifo_ent *fifo;
 	unsigned fifo_cap, fifo_head, fifo_n;
 	unsigned trig_n;     /* advance the watermark at this many entries */
@@ -100,7 +104,9 @@ uint64_t pm_tx_watermark(struct pm_pool *pool);
 /* Make every entry of every lane durable and reusable; the caller holds
  * @own (or NULL at close).  Costs fences. */
 int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own);
-/* Store retired then hint in a lane header and flush it (no fence). */
+/* Write retired and hint into the lane header's older slot and flush it
+ * (no fence): durable at the caller's next fence, which must come before
+ * the next call for the same lane. */
 void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 		       uint64_t retired, uint64_t hint);
 
@@ -124,8 +130,10 @@ static inline struct pm_fifo_ent *pm_fifo_at(const struct pm_lane *l,
 /* What recovery would find in one lane (pm_tx_scan()). */
 struct pm_tx_lane_scan {
 	unsigned lane;
-	uint64_t retired, hint; /* the lane header */
-	int hint_bad;		/* hint outside the ring: open refuses */
+	uint64_t retired, hint; /* the lane header's slot in use */
+	int slot;		/* that slot; -1: neither is valid, open
+				 * refuses the pool */
+	int slot_ok[2];		/* which slots are valid */
 	uint64_t tail;		/* ring offset where the chain ends */
 	uint64_t pending;	/* valid entries with seq > R: replayed */
 	uint64_t first_pending, last_pending; /* their seqs */

@@ -7,6 +7,10 @@
  * with seq <= R is applied and its application durable (a fence by the
  * thread that flushed it, or a re-flush and fence by the thread that
  * claims it); hint is at or before the lane's oldest entry with seq > R.
+ * The header is two checksummed slots; a write goes to the slot not in
+ * use, and a fence separates two writes to one lane, so a crash leaves the
+ * slot in use valid and the newest valid slot (highest gen) is the
+ * header.  Neither slot valid is damage, never a crash: recovery refuses.
  * Recovery takes R as the maximum over the lanes, follows each lane's
  * chain from hint (64-byte aligned entries of strictly increasing seq,
  * wrapping to offset 0 at most once), replays every valid entry with
@@ -126,16 +130,45 @@ uint64_t pm_tx_watermark(struct pm_pool *pool)
 	return m - 1;
 }
 
+static uint32_t lane_slot_crc(uint32_t seed, const struct pm_lane_slot *s)
+{
+	return pm_crc_final(
+		pm_crc_update(seed, s, offsetof(struct pm_lane_slot, crc)));
+}
+
+static struct pm_lane_slot lane_slot_make(uint32_t seed, uint64_t retired,
+					  uint64_t hint, uint64_t gen)
+{
+	struct pm_lane_slot s = {
+		.retired = pm_le64(retired),
+		.hint = pm_le64(hint),
+		.gen = pm_le64(gen),
+	};
+
+	s.crc = pm_le32(lane_slot_crc(seed, &s));
+	return s;
+}
+
+/*
+ * The slot not in use is the one rewritten: the caller fenced since the
+ * previous write to this lane header, so the slot in use is durable and a
+ * crash during this write still finds it valid.  The whole slot goes in
+ * plain stores (a torn one fails its checksum) and one flush: no fence.
+ */
 void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 		       uint64_t retired, uint64_t hint)
 {
+	struct pm_lane_slot s;
+	int idx = !l->hslot;
+
 	/* A true claim stays true: never lower it. */
-	retired = PM_MAX(retired, pm_le64(l->hdr->retired));
-	/* Same line, retired first: a durable hint implies its retired
-	 * (pm_map_store64 tells the crash simulator about that order). */
-	pm_map_store64(pool->map, &l->hdr->retired, pm_le64(retired));
-	pm_map_store64(pool->map, &l->hdr->hint, pm_le64(hint));
-	pm_map_flush(pool->map, l->hdr, 2 * sizeof(uint64_t));
+	retired = PM_MAX(retired, l->hretired);
+	s = lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
+	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
+	pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
+	l->hslot = idx;
+	l->hgen++;
+	l->hretired = retired;
 }
 
 /* Re-flush the home ranges of lane @l's unretired entry (applied by some
@@ -265,18 +298,48 @@ static int hint_ok(const struct pm_lane *l, uint64_t hint)
 	return hint <= l->ring_size && !(hint % PM_CACHELINE);
 }
 
+static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
+			const struct pm_lane_slot *s)
+{
+	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) &&
+	       !s->flags && pm_le64(s->gen) && hint_ok(l, pm_le64(s->hint));
+}
+
+/* Pick lane @l's header slot: valid, highest gen.  Sets l->dhint and the
+ * slot state; returns the slot, or -1 if neither is valid. */
+static int lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
+			  int ok[2])
+{
+	const struct pm_lane_slot *s = l->hdr->slot;
+	int cur;
+
+	ok[0] = lane_slot_ok(pool, l, &s[0]);
+	ok[1] = lane_slot_ok(pool, l, &s[1]);
+	if (!ok[0] && !ok[1])
+		return -1;
+	cur = ok[1] && (!ok[0] || pm_le64(s[1].gen) > pm_le64(s[0].gen));
+	l->hslot = cur;
+	l->hgen = pm_le64(s[cur].gen);
+	l->hretired = pm_le64(s[cur].retired);
+	l->dhint = pm_le64(s[cur].hint);
+	return cur;
+}
+
 static int lanes_read(struct pm_pool *pool, struct scan *s)
 {
 	for (unsigned i = 0; i < pool->nlanes; i++) {
 		struct pm_lane *l = pm_lane_get(pool, i);
-		uint64_t hint = pm_le64(l->hdr->hint);
+		int ok[2];
 
-		if (!hint_ok(l, hint))
+		if (lane_slot_pick(pool, l, ok) < 0)
 			return pm_err(PM_E_CORRUPT,
-				      "%s: lane %u: hint %llu outside its ring",
-				      pool->path, i, (unsigned long long)hint);
-		l->dhint = hint;
-		s->r = PM_MAX(s->r, pm_le64(l->hdr->retired));
+				      "%s: lane %u: lane header damaged (no "
+				      "valid slot); committed transactions "
+				      "cannot be recovered safely",
+				      pool->path, i);
+		/* Recovery rewrites a lane header with a bad slot. */
+		l->hslot_bad = !ok[0] || !ok[1];
+		s->r = PM_MAX(s->r, l->hretired);
 	}
 	return 0;
 }
@@ -349,10 +412,11 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	for (unsigned i = 0; i < pool->nlanes; i++) {
 		struct pm_lane *l = pm_lane_get(pool, i);
 
-		if (pm_le64(l->hdr->retired) == r && l->dhint == l->tail)
+		if (l->hretired == r && l->dhint == l->tail && !l->hslot_bad)
 			continue;
 		pm_lane_hdr_store(pool, l, r, l->tail);
 		l->dhint = l->tail;
+		l->hslot_bad = 0;
 	}
 	pool->tx_replayed = s->n;
 	pool->lanes->seq = r + 1;
@@ -435,21 +499,24 @@ static int scan_lanes(struct pm_pool *pool, struct scan *s,
 		struct pm_lane *l = pm_lane_get(pool, i);
 
 		ls[i].lane = i;
-		ls[i].retired = pm_le64(l->hdr->retired);
-		ls[i].hint = pm_le64(l->hdr->hint);
-		ls[i].hint_bad = !hint_ok(l, ls[i].hint);
-		l->dhint = ls[i].hint_bad ? 0 : ls[i].hint;
+		ls[i].slot = lane_slot_pick(pool, l, ls[i].slot_ok);
+		if (ls[i].slot < 0) {
+			l->dhint = 0;
+			continue;
+		}
+		ls[i].retired = l->hretired;
+		ls[i].hint = l->dhint;
 		s->r = PM_MAX(s->r, ls[i].retired);
 	}
 	for (unsigned i = 0; !ret && i < pool->nlanes; i++) {
-		if (ls[i].hint_bad)
+		if (ls[i].slot < 0)
 			continue;
 		ret = chain(pool, i, s);
 		ls[i].tail = pm_lane_get(pool, i)->tail;
 		scan_lane_report(s, i, &ls[i]);
 	}
 	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		if (!ls[i].hint_bad)
+		if (ls[i].slot >= 0)
 			scan_orphans(pool, s, i, &ls[i]);
 	return ret;
 }
@@ -479,13 +546,18 @@ int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 
 int pm_tx_format(struct pm_pool *pool)
 {
-	struct pm_lane_hdr zero = { 0 };
+	/* Both slots valid from the start, so that either alone survives
+	 * damage to the other. */
+	struct pm_lane_hdr h = { .slot = {
+		lane_slot_make(pool->seed, 0, 0, 1),
+		lane_slot_make(pool->seed, 0, 0, 2),
+	} };
 
 	for (unsigned i = 0; i < pool->nlanes; i++)
 		pm_map_copy(pool->map,
 			    pm_pool_at(pool, pool->lanes_off +
 						     (uint64_t)i * pool->lane_size),
-			    &zero, sizeof(zero), PM_MEM_TEMPORAL);
+			    &h, sizeof(h), PM_MEM_TEMPORAL);
 	return pm_map_drain(pool->map);
 }
 
@@ -561,8 +633,7 @@ void pm_tx_shutdown(struct pm_pool *pool)
 		for (unsigned i = 0; i < ls->n; i++) {
 			struct pm_lane *l = &ls->lane[i];
 
-			if (pm_le64(l->hdr->retired) != r ||
-			    l->dhint != l->tail)
+			if (l->hretired != r || l->dhint != l->tail)
 				pm_lane_hdr_store(pool, l, r, l->tail);
 		}
 		if (pm_map_drain(pool->map))

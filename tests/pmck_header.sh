@@ -34,7 +34,7 @@ check_repair "$P" "error: header A .*(no pool magic|checksum)"
 
 # fields damaged with a valid checksum: pool.c's own geometry checks
 mkpool "$P"
-poke "$P" $((B + 8)) 02000000
+poke "$P" $((B + 8)) 03000000
 "$FIXTURE" seal "$P" $B
 check_repair "$P" "error: header B .*format version not supported"
 set64 "$P" $((A + 104)) 12345

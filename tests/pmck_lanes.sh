@@ -1,8 +1,8 @@
 #!/bin/sh
 # pmck on transaction lanes: committed transactions not yet applied are
-# replayed by --repair exactly as recovery would; a lane header whose hint
-# leaves the ring, and committed entries cut off by a damaged one, cannot
-# be repaired.
+# replayed by --repair exactly as recovery would; one damaged lane header
+# slot is rewritten from the other; a lane header with both slots damaged,
+# and committed entries cut off by a damaged one, cannot be repaired.
 . "${top_srcdir:-.}/tests/pmck_lib.sh"
 
 P=$T/pool
@@ -27,11 +27,20 @@ done
 run_pmck 0 -v "$P"
 expect "ok: lane 0: retired 7, nothing to replay"
 
-# a hint outside the ring: recovery refuses the pool; so does pmck
+# one lane header slot damaged: the other one is used, and recovery
+# rewrites the damaged one
 mkpool "$P"
 poke "$P" $((LANES + 2 * LANE + 8)) 0d
+check_repair "$P" "error: lane 2 header slot 0 at offset $((LANES + 2 * LANE)) \(32 bytes\): invalid \(torn by a crash or damaged\); repair: recovery rewrites it from slot 1"
+poke "$P" $((LANES + 1 * LANE + 32)) ff
+check_repair "$P" "error: lane 1 header slot 1 at offset $((LANES + LANE + 32)) \(32 bytes\): invalid .*; repair: recovery rewrites it from slot 0"
+
+# both slots damaged: recovery refuses the pool; so does pmck
+mkpool "$P"
+poke "$P" $((LANES + 2 * LANE + 8)) 0d
+poke "$P" $((LANES + 2 * LANE + 32 + 8)) 0d
 dry_run_unchanged 4 "$P"
-expect "fatal: lane 2 at offset $((LANES + 2 * LANE)) \(64 bytes\): hint 13 is outside the lane's ring; repair: none"
+expect "fatal: lane 2 at offset $((LANES + 2 * LANE)) \(64 bytes\): lane header damaged: neither slot is valid; repair: none"
 before=$(sum "$P")
 run_pmck 4 --repair "$P"
 [ "$(sum "$P")" = "$before" ] || fail "repair changed the pool"
@@ -41,6 +50,7 @@ mkpool "$P"
 "$FIXTURE" crash "$P" || fail "crash fixture"
 run_pmck 4 --json "$P"
 lane=$(sed -n 's/.*"structure":"lane \([0-9]\)".*/\1/p' "$OUT")
+# both header slots hold hint 0: the fixture's commits never advance it
 hint=$(le64 "$P" $((LANES + lane * LANE + 8)))
 poke "$P" $((LANES + lane * LANE + 64 + hint + 40)) ff
 dry_run_unchanged 4 "$P"

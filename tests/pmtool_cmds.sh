@@ -23,7 +23,7 @@ expect "^log: +65536 bytes at "
 expect "^granularity: "
 "$PMTOOL" --json info "$P" > "$OUT" 2>&1 || fail "info --json"
 json_ok "$OUT"
-expect '"pool":\{"version":1,'
+expect '"pool":\{"version":2,'
 expect '"nlanes":4,'
 
 # not a pool: the mapping only, exit 0

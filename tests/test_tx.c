@@ -429,6 +429,64 @@ static void test_tx_recovery_discards_torn(void **state)
 	assert_int_equal(*(uint64_t *)data, 0);
 }
 
+/* Raise the retired word of the chosen header slots of every lane (as if
+ * damaged): unchecked, it would make recovery skip the pending entry. */
+static void damage_lane_slots(const struct pm_pool_info *info, int slot0,
+			      int slot1)
+{
+	FILE *f = fopen(path, "r+b");
+
+	assert_non_null(f);
+	for (unsigned i = 0; i < info->nlanes; i++) {
+		uint64_t off = info->lanes_offset + i * info->lane_size;
+
+		for (int k = 0; k < 2; k++) {
+			if (!(k ? slot1 : slot0))
+				continue;
+			assert_int_equal(fseek(f, (long)(off + k * 32 +
+						  offsetof(struct pm_lane_slot,
+							   retired)),
+					       SEEK_SET), 0);
+			assert_int_equal(fputc(0xff, f), 0xff);
+		}
+	}
+	fclose(f);
+}
+
+static void test_tx_recovery_one_lane_slot_damaged(void **state)
+{
+	struct pm_pool_info info;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	in_child(commit_one);
+	damage_lane_slots(&info, 1, 0);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 1);
+	assert_int_equal(*(uint64_t *)data, 7);
+	/* Recovery rewrote slot 0: it alone carries the lanes now. */
+	pm_pool_close(pool);
+	damage_lane_slots(&info, 0, 1);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 0);
+	assert_int_equal(*(uint64_t *)data, 7);
+}
+
+static void test_tx_recovery_both_lane_slots_damaged(void **state)
+{
+	struct pm_pool_info info;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	in_child(commit_one);
+	damage_lane_slots(&info, 1, 1);
+	assert_int_equal(pm_pool_open(path, 0, &pool), PM_E_CORRUPT);
+	assert_null(pool);
+	assert_int_equal(raw64(info.data_offset), 0); /* nothing applied */
+}
+
 static void test_tx_recovery_discards_uncommitted(void **state)
 {
 	(void)state;
@@ -646,6 +704,8 @@ int main(void)
 		T(test_tx_recovery_replays_in_order),
 		T(test_tx_recovery_discards_torn),
 		T(test_tx_recovery_discards_uncommitted),
+		T(test_tx_recovery_one_lane_slot_damaged),
+		T(test_tx_recovery_both_lane_slots_damaged),
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
