@@ -318,6 +318,39 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 
 /* After [off, +len) of a pool file was cleared: rewrite a header copy in
  * it from the other, and say what was lost (@lost, from describe). */
+/*
+ * A lane header on the cleared range now reads as zeros, which no slot
+ * validates: write it empty again.  Its entries are lost either way (the
+ * clear reported them); an empty header cannot lower the pool's retire
+ * watermark, which is the maximum over all lanes, and new entries in the
+ * lane carry higher sequence numbers than anything left in its ring.
+ */
+static int lanes_rebuilt(int fd, const char *path, uint64_t off,
+			 uint64_t len, const struct pm_hdr *h)
+{
+	struct pm_lane_hdr lh;
+	struct pm_pool geo;
+	ssize_t w;
+	int ret;
+
+	pm_pool_view(&geo, h);
+	pm_tx_lane_hdr_empty(geo.seed, &lh);
+	for (unsigned i = 0; i < geo.nlanes; i++) {
+		uint64_t at = geo.lanes_off + (uint64_t)i * geo.lane_size;
+
+		if (off >= at + sizeof(lh) || off + len <= at)
+			continue;
+		w = pm_os_pwrite(fd, &lh, sizeof(lh), (off_t)at);
+		ret = w < 0 ? (int)w : w != (ssize_t)sizeof(lh) ? -EIO :
+			pm_os_fsync(fd);
+		if (ret)
+			return pm_err(ret, "%s: rewriting lane %u's header: %s",
+				      path, i, pm_strerror(ret));
+		pm_warn("%s: lane %u's header rewritten empty", path, i);
+	}
+	return 0;
+}
+
 int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 		       int was_pool, const char *lost)
 {
@@ -345,6 +378,9 @@ int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 		pm_warn("%s: header %c rebuilt from header %c", path, 'A' + i,
 			'A' + best);
 	}
+	ret = lanes_rebuilt(fd, path, off, len, &h[best]);
+	if (ret)
+		return ret;
 	if (lost[0])
 		pm_warn("%s: lost (now zero): %s", path, lost);
 	return 0;

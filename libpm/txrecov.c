@@ -544,15 +544,19 @@ int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 
 /* ---- module hooks -------------------------------------------------------- */
 
-int pm_tx_format(struct pm_pool *pool)
+void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)
 {
 	/* Both slots valid from the start, so that either alone survives
 	 * damage to the other. */
-	struct pm_lane_hdr h = { .slot = {
-		lane_slot_make(pool->seed, 0, 0, 1),
-		lane_slot_make(pool->seed, 0, 0, 2),
-	} };
+	h->slot[0] = lane_slot_make(seed, 0, 0, 1);
+	h->slot[1] = lane_slot_make(seed, 0, 0, 2);
+}
 
+int pm_tx_format(struct pm_pool *pool)
+{
+	struct pm_lane_hdr h;
+
+	pm_tx_lane_hdr_empty(pool->seed, &h);
 	for (unsigned i = 0; i < pool->nlanes; i++)
 		pm_map_copy(pool->map,
 			    pm_pool_at(pool, pool->lanes_off +

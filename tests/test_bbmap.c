@@ -291,6 +291,7 @@ static void test_pm_pool_badblocks_list_split(void **state)
 static void test_pm_badblocks_clear_rebuilds_header(void **state)
 {
 	struct pm_badblock bb = { 10, 20 };
+	struct pm_pool *p;
 	struct pm_hdr a, b;
 	int fd = open(path, O_RDWR);
 
@@ -306,6 +307,10 @@ static void test_pm_badblocks_clear_rebuilds_header(void **state)
 	logbuf[0] = '\0';
 	assert_int_equal(pm_badblocks_clear(path, &bb), 0);
 	assert_non_null(strstr(logbuf, "lost (now zero): lane 2"));
+	/* ...and its header is written empty again: the pool opens. */
+	assert_non_null(strstr(logbuf, "lane 2's header rewritten empty"));
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	pm_pool_close(p);
 	close(fd);
 }
 
