@@ -242,15 +242,11 @@ struct scan {
 static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
 		uint64_t off, unsigned lane)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 64;
-		struct found *v = pm_realloc(s->v, cap * sizeof(*v));
+	struct found *v = pm_grow(s->v, &s->cap, s->n, sizeof(*v), 64);
 
-		if (!v)
-			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-		s->v = v;
-		s->cap = cap;
-	}
+	if (!v)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	s->v = v;
 	s->v[s->n++] = (struct found){ seq, off, lane };
 	return 0;
 }
