@@ -69,6 +69,16 @@ static inline int pm_add_overflows(uint64_t a, uint64_t b, uint64_t *res)
 	return __builtin_add_overflow(a, b, res);
 }
 
+/* Of two copies (pool headers, lane headers, log headers), the one to
+ * trust: valid with the higher generation, copy 0 on a tie; -1 if
+ * neither is valid. */
+static inline int pm_pick_copy(const int ok[2], uint64_t gen0, uint64_t gen1)
+{
+	if (!ok[0] && !ok[1])
+		return -1;
+	return ok[1] && (!ok[0] || gen1 > gen0);
+}
+
 /* Is [off, off+len) inside [0, size)? Safe for any untrusted values. */
 static inline int pm_range_ok(uint64_t off, uint64_t len, uint64_t size)
 {

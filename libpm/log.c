@@ -272,10 +272,8 @@ static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
 {
 	ok[0] = slot_ok(&hdr->slot[0], cap, seed);
 	ok[1] = slot_ok(&hdr->slot[1], cap, seed);
-	if (!ok[0] && !ok[1])
-		return -1;
-	return ok[1] && (!ok[0] || pm_le64(hdr->slot[1].gen) >
-					   pm_le64(hdr->slot[0].gen));
+	return pm_pick_copy(ok, pm_le64(hdr->slot[0].gen),
+			    pm_le64(hdr->slot[1].gen));
 }
 
 /* What recovery reads of the area, all of it under one guard. */

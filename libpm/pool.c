@@ -93,13 +93,9 @@ int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size, const char **why)
 
 int pm_hdr_pick(const struct pm_hdr h[2], const int st[2])
 {
-	int best = -1;
+	const int ok[2] = { st[0] == 0, st[1] == 0 };
 
-	for (int i = 0; i < 2; i++)
-		if (st[i] == 0 &&
-		    (best < 0 || pm_le64(h[i].gen) > pm_le64(h[best].gen)))
-			best = i;
-	return best;
+	return pm_pick_copy(ok, pm_le64(h[0].gen), pm_le64(h[1].gen));
 }
 
 /* ---- header writes ---------------------------------------------------- */

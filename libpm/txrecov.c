@@ -311,9 +311,9 @@ static int lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
 
 	ok[0] = lane_slot_ok(pool, l, &s[0]);
 	ok[1] = lane_slot_ok(pool, l, &s[1]);
-	if (!ok[0] && !ok[1])
+	cur = pm_pick_copy(ok, pm_le64(s[0].gen), pm_le64(s[1].gen));
+	if (cur < 0)
 		return -1;
-	cur = ok[1] && (!ok[0] || pm_le64(s[1].gen) > pm_le64(s[0].gen));
 	l->hslot = cur;
 	l->hgen = pm_le64(s[cur].gen);
 	l->hretired = pm_le64(s[cur].retired);
