@@ -226,9 +226,6 @@ static void lane_release(struct pm_lane *l)
  * own flushes. */
 static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
-	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
-	struct pm_entry e;
-
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_TX_FIFO_MAX);
@@ -238,9 +235,7 @@ static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
 		l->trig_bytes = l->ring_size / 4;
 	}
-	if (u != PM_SEQ_NONE && !pm_entry_parse(pool, l, l->last_off, &e) &&
-	    e.seq == u)
-		pm_entry_apply(pool, l, l->last_off, PM_APPLY_FLUSH);
+	pm_lane_reflush(pool, l);
 	l->owner = me;
 	return 0;
 }
@@ -329,7 +324,7 @@ static int make_room(struct pm_tx *tx, uint64_t need)
 {
 	struct pm_pool *pool = tx->pool;
 	struct pm_lane *l = tx->lane;
-	uint64_t hint, r;
+	uint64_t hint;
 	unsigned k;
 	int ret, empty;
 
@@ -351,16 +346,14 @@ static int make_room(struct pm_tx *tx, uint64_t need)
 		if (room(l, need, &tx->start, &tx->limit))
 			return 0;
 		/*
-		 * Another lane's commit is in flight (its floor holds the
-		 * watermark; its thread may be preempted): wait for it to
-		 * move before spending fences on retiring again.  Floors are
-		 * set only inside commit, which waits for nothing, so it
-		 * moves.
+		 * The watermark is below this lane's oldest entry.  An entry
+		 * committed after the retire above is retired by the next
+		 * pass; a commit in flight (floor set, its thread maybe
+		 * preempted) is waited for, since it waits for nothing.
+		 * Nothing here waits for another thread to commit again: it
+		 * may be waiting for a lock the caller holds.
 		 */
-		r = pm_tx_watermark(pool);
-		do
-			sched_yield();
-		while (pm_tx_watermark(pool) == r);
+		pm_tx_wait_inflight(pool, pm_fifo_at(l, 0)->seq);
 	}
 }
 
@@ -696,28 +689,50 @@ static void put_commit(struct pm_tx *tx, uint64_t seq)
 	memcpy(c + offsetof(struct pm_tx_commit, crc), &crc, sizeof(crc));
 }
 
-/* Copy the entry at ring offset @off home (cached stores, written back at
- * the lane's next commit), or write back what such a copy stored. */
+/* Publish home range @n of the entry being applied (tx.h): the last slot
+ * grows to cover every range from there on. */
 static inline __attribute__((always_inline)) void
-apply(const struct pm_pool *pool, const struct pm_lane *l, uint64_t off,
-      int copy)
+pub_put(struct pm_lane *l, unsigned n, uint64_t roff, uint64_t len)
+{
+	struct pm_tx_pub *p = &l->pub[PM_MIN(n, PM_TX_PUB_MAX - 1)];
+
+	if (n >= PM_TX_PUB_MAX) {
+		uint64_t lo = __atomic_load_n(&p->off, __ATOMIC_RELAXED);
+		uint64_t hi = lo + __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+
+		lo = PM_MIN(lo, roff);
+		len = PM_MAX(hi, roff + len) - lo;
+		roff = lo;
+	}
+	__atomic_store_n(&p->off, roff, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->len, len, __ATOMIC_RELAXED);
+}
+
+/* Copy the entry at ring offset @off home (cached stores, written back at
+ * the lane's next commit) and publish its ranges, or write back what such
+ * a copy stored.  Returns the number of ranges. */
+static inline __attribute__((always_inline)) unsigned
+apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 {
 	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
 	uint64_t v, roff, len;
+	unsigned n = 0;
 
-	for (;;) {
+	for (;; n++) {
 		memcpy(&v, r, sizeof(v));
 		if ((uint32_t)pm_le64(v) != PM_REC_RANGE)
-			return;
+			return n;
 		memcpy(&roff, r + 8, sizeof(roff));
 		memcpy(&len, r + 16, sizeof(len));
 		roff = pm_le64(roff);
 		len = pm_le64(len);
 		r += sizeof(struct pm_tx_range);
-		if (copy)
+		if (copy) {
 			pm_map_store(pool->map, data + roff, r, len);
-		else
+			pub_put(l, n, roff, len);
+		} else {
 			pm_map_flush(pool->map, data + roff, len);
+		}
 		r += PM_ALIGN_UP(len, 8);
 	}
 }
@@ -727,9 +742,16 @@ static inline __attribute__((always_inline)) void
 finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 {
 	struct pm_lane *l = tx->lane;
+	unsigned n = 0;
 
+	/* The seqlock's write side (tx.h): the entry before is durable
+	 * since this commit's fence, and the floor still holds the
+	 * watermark below this one. */
+	__atomic_store_n(&l->unretired, PM_SEQ_NONE, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (!pm_tx_test_skip_apply)
-		apply(tx->pool, l, tx->start, 1);
+		n = apply(tx->pool, l, tx->start, 1);
+	__atomic_store_n(&l->pub_n, n, __ATOMIC_RELAXED);
 	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
 	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
 	/*
