@@ -603,11 +603,13 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	}
 	/* The header goes first: stored after a write-back of its line it
 	 * would have to read the line back. */
-	crc = pm_crc_update(crc, v->iov_base, len);
+	if (len) /* an empty record may have no payload pointer at all */
+		crc = pm_crc_update(crc, v->iov_base, len);
 	h.crc = pm_le32(pm_crc_final(crc));
 	pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
-	pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
-		    nt ? 0 : PM_MEM_NOFLUSH);
+	if (len)
+		pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
+			    nt ? 0 : PM_MEM_NOFLUSH);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
