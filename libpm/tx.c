@@ -53,6 +53,47 @@ static struct pm_thr *thr_all, *thr_free;
 /* membarrier() stands in for the fence of every begin (see lane_enter). */
 static int asym;
 
+/* ---- fork() ---------------------------------------------------------------
+ *
+ * A child shares the pool's file with its parent but not the lane state:
+ * its commits would take the seqs and ring space the parent uses next.
+ * Handles made before a fork() refuse work in the child.  The check costs
+ * the fast paths nothing: the child's one thread loses its cached lane
+ * (begin takes the slow path, which compares generations) and its slot
+ * (a transaction begun before the fork is no longer this thread's).
+ */
+unsigned pm_forks;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&thr_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+	__atomic_add_fetch(&pm_forks, 1, __ATOMIC_RELAXED);
+	tls.pool_id = 0;
+	tls.thr = NULL;
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+unsigned pm_fork_gen(void)
+{
+	pthread_once(&fork_once, fork_init);
+	return __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
+}
+
 /* ---- threads and their lanes ----------------------------------------------
  *
  * A lane stays with the thread that took it (holder), so beginning a
@@ -319,30 +360,41 @@ static void emptied(struct pm_lane *l)
 	l->trig_bytes = l->ring_size / 4;
 }
 
-/* The lane is full: retire every lane (extra fences; rare) and retry. */
+/* Retire every lane, then move this lane's header to the watermark (it
+ * restarts at offset 0 if all its entries are retired): extra fences. */
+static int retire_pass(struct pm_pool *pool, struct pm_lane *l)
+{
+	uint64_t hint;
+	unsigned k;
+	int ret = pm_tx_retire_all(pool, l), empty;
+
+	if (ret)
+		return ret;
+	k = advance(pool, l, 0, &hint);
+	empty = k == l->fifo_n;
+	if (empty && !k)
+		pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
+	ret = pm_map_drain(pool->map);
+	if (ret)
+		return ret;
+	if (empty)
+		emptied(l);
+	else
+		advanced(l, k, hint);
+	return 0;
+}
+
+/* The lane is full: retire (rare) and retry. */
 static int make_room(struct pm_tx *tx, uint64_t need)
 {
 	struct pm_pool *pool = tx->pool;
 	struct pm_lane *l = tx->lane;
-	uint64_t hint;
-	unsigned k;
-	int ret, empty;
+	int ret;
 
 	for (;;) {
-		ret = pm_tx_retire_all(pool, l);
+		ret = retire_pass(pool, l);
 		if (ret)
 			return ret;
-		k = advance(pool, l, 0, &hint);
-		empty = k == l->fifo_n;
-		if (empty && !k)
-			pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
-		ret = pm_map_drain(pool->map);
-		if (ret)
-			return ret;
-		if (empty)
-			emptied(l);
-		else
-			advanced(l, k, hint);
 		if (room(l, need, &tx->start, &tx->limit))
 			return 0;
 		/*
@@ -451,13 +503,17 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 static int begin_slow(struct pm_pool *pool, size_t reserve,
 		      struct pm_tx **txp)
 {
-	struct pm_thr *t = thr_get();
+	struct pm_thr *t;
 	struct pm_lane *l;
 	uint64_t need;
 	int ret;
 
 	if (!pool || !txp)
 		return pm_err(-EINVAL, "pm_tx_begin: NULL argument");
+	if (pool->lanes->forks != __atomic_load_n(&pm_forks, __ATOMIC_RELAXED))
+		return pm_err(PM_E_FORKED, "%s: pm_tx_begin: the pool was opened "
+			      "by the parent process; open it here", pool->path);
+	t = thr_get();
 	if (!t)
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	if (t->in_tx)
@@ -844,4 +900,45 @@ PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
 {
 	if (tx && tx->active && tx->token == my_token())
 		tx_end(tx);
+}
+
+/**
+ * pm_tx_retire - retire every committed transaction of a pool
+ * @pool: the pool
+ *
+ * Writes back the application of every transaction committed before the
+ * call (by any thread of this process), then moves a lane header past
+ * them with a fence: recovery never replays them, so data they wrote may
+ * then be written directly (pm_persist()) without a crash ever putting
+ * their bytes back.  Waits only for commits in flight in other threads.
+ * Costs two fences (one more per 64 lanes beyond the first 64) and a
+ * write-back of each lane's last transaction.
+ *
+ * Return: 0, -EINVAL, -EBUSY (this thread has a transaction open, or
+ * every lane is in a transaction), -ENOMEM, PM_E_FORKED, or the error of
+ * a failed write-back (page granularity: -EIO...).
+ */
+PM_EXPORT int pm_tx_retire(struct pm_pool *pool)
+{
+	struct pm_tx *tx;
+	struct pm_lane *l;
+	uint64_t target;
+	int ret = begin_slow(pool, 0, &tx);
+
+	if (ret)
+		return ret;
+	l = tx->lane;
+	/* Every commit that returned before this call has a seq below. */
+	target = __atomic_load_n(&pool->lanes->seq, __ATOMIC_ACQUIRE) - 1;
+	for (;;) {
+		ret = retire_pass(pool, l);
+		if (ret || l->hretired >= target)
+			break;
+		pm_tx_wait_inflight(pool, target);
+	}
+	tx_end(tx);
+	if (ret)
+		return pm_err(ret, "%s: pm_tx_retire: %s", pool->path,
+			      pm_strerror(ret));
+	return 0;
 }

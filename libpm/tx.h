@@ -95,6 +95,7 @@ struct pm_lanes {
 	void *raw; /* allocation of lane[] */
 	void *mem; /* allocation of this struct */
 	unsigned n;
+	unsigned forks; /* pm_fork_gen() at open */
 };
 
 /* What a valid entry holds. */

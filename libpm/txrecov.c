@@ -614,6 +614,7 @@ static int lanes_alloc(struct pm_pool *pool)
 	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
 				       (uintptr_t)PM_CACHELINE);
 	ls->n = pool->nlanes;
+	ls->forks = pm_fork_gen();
 	ls->seq = 1;
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
