@@ -663,7 +663,7 @@ void pm_tx_shutdown(struct pm_pool *pool)
 
 	if (!ls)
 		return;
-	if (pm_tx_retire_all(pool, NULL) == 0) {
+	if (!pm_tx_forked(pool) && pm_tx_retire_all(pool, NULL) == 0) {
 		r = pm_tx_watermark(pool);
 		for (unsigned i = 0; i < ls->n; i++) {
 			struct pm_lane *l = &ls->lane[i];
@@ -676,6 +676,13 @@ void pm_tx_shutdown(struct pm_pool *pool)
 				"open replays them", pool->path);
 	}
 	lanes_free(pool);
+}
+
+int pm_tx_forked(const struct pm_pool *pool)
+{
+	return pool->lanes &&
+	       pool->lanes->forks != __atomic_load_n(&pm_forks,
+						     __ATOMIC_RELAXED);
 }
 
 uint64_t pm_tx_next_seq(const struct pm_pool *pool)

@@ -714,6 +714,7 @@ static int forked_child(struct pm_tx *inherited, struct pm_log *log)
 		return 3;
 	if (strcmp(pm_strerror(PM_E_FORKED), "unknown error") == 0)
 		return 4;
+	pm_pool_close(pool); /* frees only: the file is the parent's */
 	return 0;
 }
 
@@ -724,6 +725,8 @@ static void test_tx_fork_child_refused(void **state)
 {
 	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };
 	uint64_t one = 1, two = 2, s;
+	struct pm_map *map;
+	uint8_t *snap;
 	struct pm_log *log;
 	struct pm_tx *tx;
 	pid_t pid;
@@ -737,6 +740,10 @@ static void test_tx_fork_child_refused(void **state)
 	assert_int_equal(pm_pool_log(pool, &log), 0);
 	assert_int_equal(tx_put(0, &one, sizeof(one)), 0);
 	assert_int_equal(pm_tx_begin(pool, 8, &tx), 0);
+	map = pm_pool_map(pool);
+	snap = malloc(pm_map_size(map));
+	assert_non_null(snap);
+	memcpy(snap, pm_map_addr(map), pm_map_size(map));
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -744,6 +751,9 @@ static void test_tx_fork_child_refused(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+	/* The child wrote nothing to the pool, its close included. */
+	assert_memory_equal(snap, pm_map_addr(map), pm_map_size(map));
+	free(snap);
 	assert_int_equal(pm_tx_write(tx, data + 8, &two, sizeof(two)), 0);
 	assert_int_equal(pm_tx_commit(tx), 0);
 	assert_int_equal(pm_log_append(log, &two, sizeof(two), &s), 0);
