@@ -193,24 +193,46 @@ static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t, st
 	return 0;
 }
 
-/* Take lane @l from its idle holder @h (see above): 1 if now ours. */
+/* Yields a thief waits for an old holder that began just before it could
+ * see the thief: one that backs off clears in_tx at once. */
+#define PM_STEAL_SPINS 64
+
+/* Give lane @l back to @h and leave the steal: 0. */
+static int steal_undo(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
+{
+	__atomic_compare_exchange_n(&l->holder, &t, h, 0, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+	__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Take lane @l from its idle holder @h (see above): 1 if now ours.  Our
+ * own in_tx is set meanwhile, so that no third thread takes the lane from
+ * us while @h may still be in it.  If @h is in a transaction after all,
+ * the lane goes back to it rather than waiting for its end: that
+ * transaction may be waiting for a lock our caller holds.
+ */
 static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 {
-	if (__atomic_load_n(&h->in_tx, __ATOMIC_RELAXED) ||
-	    !__atomic_compare_exchange_n(&l->holder, &h, t, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
 		return 0;
-	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
-	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))) {
-		/* Cannot make the old holder see us: hand it back. */
-		__atomic_compare_exchange_n(&l->holder, &t, h, 0,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&l->holder, &h, t, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
 		return 0;
 	}
-	/* It began just before it could see us: wait for its end. */
-	while (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
+	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
+	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
+		return steal_undo(t, l, h); /* cannot make @h see us */
+	for (unsigned spins = 0;
+	     __atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE); spins++) {
+		if (spins == PM_STEAL_SPINS)
+			return steal_undo(t, l, h);
 		sched_yield();
+	}
 	return 1;
 }
 
@@ -225,7 +247,7 @@ static struct pm_lane *lane_find(struct pm_pool *pool, struct pm_thr *t)
 		for (unsigned k = 0; k < n; k++) {
 			i = (start + k) % n;
 			l = pm_lane_get(pool, i);
-			h = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
+			h = __atomic_load_n(&l->holder, __ATOMIC_ACQUIRE);
 			if (pass == 1 && !h)
 				__atomic_compare_exchange_n(
 					&l->holder, &h, t, 0, __ATOMIC_ACQ_REL,

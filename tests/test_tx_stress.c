@@ -68,23 +68,28 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
-/* One transaction under mutex @m: the counter and the thread's slot. */
-static void commit_one(unsigned id, unsigned m, int nap)
+/* One transaction under mutex @m: the counter and the thread's slot.
+ * @inside: the mutex is taken inside the transaction. */
+static void commit_one(unsigned id, unsigned m, int nap, int inside)
 {
 	struct pm_tx *tx;
 	uint64_t c, v;
 	int ret;
 
 	for (;;) {
-		pthread_mutex_lock(&mu[m]);
+		if (!inside)
+			pthread_mutex_lock(&mu[m]);
 		ret = pm_tx_begin(pool, 64, &tx);
 		if (ret != -EBUSY)
 			break;
 		/* Every lane in a transaction: let their threads go on. */
-		pthread_mutex_unlock(&mu[m]);
+		if (!inside)
+			pthread_mutex_unlock(&mu[m]);
 		sched_yield();
 	}
 	assert_int_equal(ret, 0);
+	if (inside)
+		pthread_mutex_lock(&mu[m]);
 	c = *counter(m) + 1;
 	v = *slot(id) + 1;
 	assert_int_equal(pm_tx_write(tx, counter(m), &c, sizeof(c)), 0);
@@ -116,9 +121,10 @@ static void commit_then_lock(unsigned id, unsigned m)
 	pthread_mutex_unlock(&mu[m]);
 }
 
-/* Thread kinds by id % 4: 0 loops under the mutexes; 1 commits once and
- * exits; 2 loops and sleeps now and then; 3 commits outside the mutexes
- * and then takes one. */
+/* Thread kinds by id % 4: 0 loops under the mutexes (taken inside the
+ * transaction if id % 8 == 4); 1 commits once and exits; 2 loops and
+ * sleeps now and then; 3 commits outside the mutexes and then takes
+ * one. */
 static void *worker(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
@@ -130,7 +136,8 @@ static void *worker(void *arg)
 		if (id % 4 == 3)
 			commit_then_lock(id, m);
 		else
-			commit_one(id, m, id % 4 == 2 && i % 50 == 25);
+			commit_one(id, m, id % 4 == 2 && i % 50 == 25,
+				   id % 8 == 4);
 	}
 	return NULL;
 }
