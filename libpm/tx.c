@@ -103,11 +103,12 @@ unsigned pm_fork_gen(void)
  * its slot (in_tx = 1), then checks that it still holds the lane.  A
  * thread that finds no free lane takes an idle one from its holder: CAS
  * holder to itself, then membarrier() (a full barrier in every running
- * thread of the process), then wait until the old holder's slot shows no
- * transaction.  Either the old holder's in_tx store came before its
- * barrier, and the thief sees it and waits for the end (in_tx = 0 with
- * release: the thief then sees all of its lane state), or its holder load
- * comes after its barrier and sees the thief, and it backs off.  Without
+ * thread of the process), then look at the old holder's slot.  Either
+ * the old holder's in_tx store came before its barrier, and the thief
+ * sees it and hands the lane back (it never waits for a transaction: that
+ * one may wait for a lock the thief's caller holds), or its holder load
+ * comes after its barrier and sees the thief, and it backs off (in_tx = 0
+ * with release: the thief then sees all of its lane state).  Without
  * membarrier() begin pays a full fence instead (plain Dekker).
  */
 
