@@ -37,7 +37,8 @@ const char *pm_version(void);
 #define PM_E_UNSAFE_SHUTDOWN (-100008) /* possible ADR failure while open */
 #define PM_E_NO_LOG (-100009)	 /* pool has no append-log area */
 #define PM_E_TX_FAILED (-100010) /* transaction already failed: abort it */
-#define PM_E_LAST (-100010)
+#define PM_E_FORKED (-100011) /* handle opened by the parent of this process */
+#define PM_E_LAST (-100011)
 
 /* Human-readable name of an error code (negative errno or PM_E_*). */
 const char *pm_strerror(int err);
@@ -266,6 +267,10 @@ int pm_tx_read(struct pm_tx *tx, void *dst, const void *src, size_t len);
 int pm_tx_commit(struct pm_tx *tx);
 /* Drop all staged writes.  Ends @tx. */
 void pm_tx_abort(struct pm_tx *tx);
+/* Make every transaction committed so far applied and durable, and
+ * never replayed again: data they wrote may then be written directly
+ * (pm_persist) without a crash putting their bytes back.  Two fences. */
+int pm_tx_retire(struct pm_pool *pool);
 
 /* ---- append-only log ------------------------------------------------------ */
 

@@ -57,6 +57,7 @@ struct pm_log {
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	int err;	   /* atomic: sticky write-back error */
 	uint64_t bad_seq;  /* first seq not acknowledged, once err is set */
+	unsigned forks;	   /* pm_fork_gen() at open */
 };
 
 static __thread const struct pm_log *walking;
@@ -336,6 +337,7 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 	log->ring = (uint8_t *)area + sizeof(struct pm_log_hdr);
 	log->cap = PM_ALIGN_DOWN(size - sizeof(struct pm_log_hdr), 8);
 	log->seed = seed;
+	log->forks = pm_fork_gen();
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_rwlock_init(&log->walkers, NULL);
 	*logp = log;
@@ -603,11 +605,13 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	}
 	/* The header goes first: stored after a write-back of its line it
 	 * would have to read the line back. */
-	crc = pm_crc_update(crc, v->iov_base, len);
+	if (len) /* an empty record may have no payload pointer at all */
+		crc = pm_crc_update(crc, v->iov_base, len);
 	h.crc = pm_le32(pm_crc_final(crc));
 	pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
-	pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
-		    nt ? 0 : PM_MEM_NOFLUSH);
+	if (len)
+		pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
+			    nt ? 0 : PM_MEM_NOFLUSH);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
@@ -697,6 +701,10 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 
 	if (ret)
 		return ret;
+	if (PM_UNLIKELY(log->forks != __atomic_load_n(&pm_forks,
+						      __ATOMIC_RELAXED)))
+		return pm_err(PM_E_FORKED, "pm_log_append: the log was opened "
+			      "by the parent process; open the pool here");
 	ret = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
 	if (ret)
 		return ret;

@@ -587,11 +587,17 @@ PM_EXPORT int pm_pool_open(const char *path, unsigned flags,
 /**
  * pm_pool_close - retire all transactions, unlock and unmap the pool
  * @pool: the pool, or NULL
+ *
+ * In a child process, on a handle its parent opened, it only frees and
+ * unmaps: the pool file and its lock stay the parent's.
  */
 PM_EXPORT void pm_pool_close(struct pm_pool *pool)
 {
 	if (!pool)
 		return;
+	/* Inherited over fork(): the file is the parent's to write. */
+	if (pm_tx_forked(pool))
+		pool->usc_armed = 0;
 	pm_log_shutdown(pool);
 	pm_tx_shutdown(pool);
 	pm_usc_close(pool);

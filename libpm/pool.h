@@ -82,6 +82,8 @@ uint64_t pm_tx_next_seq(const struct pm_pool *pool);
  * transactions) at open; retire everything at close. */
 int pm_tx_boot(struct pm_pool *pool);
 void pm_tx_shutdown(struct pm_pool *pool);
+/* The handle was opened by the parent of this process (fork). */
+int pm_tx_forked(const struct pm_pool *pool);
 
 /* log.c: format the log area at create; rebuild the volatile state (scan
  * from the start hint) at open; free it at close. */

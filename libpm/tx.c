@@ -53,6 +53,47 @@ static struct pm_thr *thr_all, *thr_free;
 /* membarrier() stands in for the fence of every begin (see lane_enter). */
 static int asym;
 
+/* ---- fork() ---------------------------------------------------------------
+ *
+ * A child shares the pool's file with its parent but not the lane state:
+ * its commits would take the seqs and ring space the parent uses next.
+ * Handles made before a fork() refuse work in the child.  The check costs
+ * the fast paths nothing: the child's one thread loses its cached lane
+ * (begin takes the slow path, which compares generations) and its slot
+ * (a transaction begun before the fork is no longer this thread's).
+ */
+unsigned pm_forks;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&thr_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static void fork_child(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+	__atomic_add_fetch(&pm_forks, 1, __ATOMIC_RELAXED);
+	tls.pool_id = 0;
+	tls.thr = NULL;
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+unsigned pm_fork_gen(void)
+{
+	pthread_once(&fork_once, fork_init);
+	return __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
+}
+
 /* ---- threads and their lanes ----------------------------------------------
  *
  * A lane stays with the thread that took it (holder), so beginning a
@@ -62,11 +103,12 @@ static int asym;
  * its slot (in_tx = 1), then checks that it still holds the lane.  A
  * thread that finds no free lane takes an idle one from its holder: CAS
  * holder to itself, then membarrier() (a full barrier in every running
- * thread of the process), then wait until the old holder's slot shows no
- * transaction.  Either the old holder's in_tx store came before its
- * barrier, and the thief sees it and waits for the end (in_tx = 0 with
- * release: the thief then sees all of its lane state), or its holder load
- * comes after its barrier and sees the thief, and it backs off.  Without
+ * thread of the process), then look at the old holder's slot.  Either
+ * the old holder's in_tx store came before its barrier, and the thief
+ * sees it and hands the lane back (it never waits for a transaction: that
+ * one may wait for a lock the thief's caller holds), or its holder load
+ * comes after its barrier and sees the thief, and it backs off (in_tx = 0
+ * with release: the thief then sees all of its lane state).  Without
  * membarrier() begin pays a full fence instead (plain Dekker).
  */
 
@@ -152,24 +194,46 @@ static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t, st
 	return 0;
 }
 
-/* Take lane @l from its idle holder @h (see above): 1 if now ours. */
+/* Yields a thief waits for an old holder that began just before it could
+ * see the thief: one that backs off clears in_tx at once. */
+#define PM_STEAL_SPINS 64
+
+/* Give lane @l back to @h and leave the steal: 0. */
+static int steal_undo(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
+{
+	__atomic_compare_exchange_n(&l->holder, &t, h, 0, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+	__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Take lane @l from its idle holder @h (see above): 1 if now ours.  Our
+ * own in_tx is set meanwhile, so that no third thread takes the lane from
+ * us while @h may still be in it.  If @h is in a transaction after all,
+ * the lane goes back to it rather than waiting for its end: that
+ * transaction may be waiting for a lock our caller holds.
+ */
 static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 {
-	if (__atomic_load_n(&h->in_tx, __ATOMIC_RELAXED) ||
-	    !__atomic_compare_exchange_n(&l->holder, &h, t, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
 		return 0;
-	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
-	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))) {
-		/* Cannot make the old holder see us: hand it back. */
-		__atomic_compare_exchange_n(&l->holder, &t, h, 0,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
+	if (!__atomic_compare_exchange_n(&l->holder, &h, t, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
 		return 0;
 	}
-	/* It began just before it could see us: wait for its end. */
-	while (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
+	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
+	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
+		return steal_undo(t, l, h); /* cannot make @h see us */
+	for (unsigned spins = 0;
+	     __atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE); spins++) {
+		if (spins == PM_STEAL_SPINS)
+			return steal_undo(t, l, h);
 		sched_yield();
+	}
 	return 1;
 }
 
@@ -184,7 +248,7 @@ static struct pm_lane *lane_find(struct pm_pool *pool, struct pm_thr *t)
 		for (unsigned k = 0; k < n; k++) {
 			i = (start + k) % n;
 			l = pm_lane_get(pool, i);
-			h = __atomic_load_n(&l->holder, __ATOMIC_RELAXED);
+			h = __atomic_load_n(&l->holder, __ATOMIC_ACQUIRE);
 			if (pass == 1 && !h)
 				__atomic_compare_exchange_n(
 					&l->holder, &h, t, 0, __ATOMIC_ACQ_REL,
@@ -226,9 +290,6 @@ static void lane_release(struct pm_lane *l)
  * own flushes. */
 static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
-	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
-	struct pm_entry e;
-
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_TX_FIFO_MAX);
@@ -238,9 +299,7 @@ static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
 		l->trig_bytes = l->ring_size / 4;
 	}
-	if (u != PM_SEQ_NONE && !pm_entry_parse(pool, l, l->last_off, &e) &&
-	    e.seq == u)
-		pm_entry_apply(pool, l, l->last_off, PM_APPLY_FLUSH);
+	pm_lane_reflush(pool, l);
 	l->owner = me;
 	return 0;
 }
@@ -324,43 +383,52 @@ static void emptied(struct pm_lane *l)
 	l->trig_bytes = l->ring_size / 4;
 }
 
-/* The lane is full: retire every lane (extra fences; rare) and retry. */
+/* Retire every lane, then move this lane's header to the watermark (it
+ * restarts at offset 0 if all its entries are retired): extra fences. */
+static int retire_pass(struct pm_pool *pool, struct pm_lane *l)
+{
+	uint64_t hint;
+	unsigned k;
+	int ret = pm_tx_retire_all(pool, l), empty;
+
+	if (ret)
+		return ret;
+	k = advance(pool, l, 0, &hint);
+	empty = k == l->fifo_n;
+	if (empty && !k)
+		pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
+	ret = pm_map_drain(pool->map);
+	if (ret)
+		return ret;
+	if (empty)
+		emptied(l);
+	else
+		advanced(l, k, hint);
+	return 0;
+}
+
+/* The lane is full: retire (rare) and retry. */
 static int make_room(struct pm_tx *tx, uint64_t need)
 {
 	struct pm_pool *pool = tx->pool;
 	struct pm_lane *l = tx->lane;
-	uint64_t hint, r;
-	unsigned k;
-	int ret, empty;
+	int ret;
 
 	for (;;) {
-		ret = pm_tx_retire_all(pool, l);
+		ret = retire_pass(pool, l);
 		if (ret)
 			return ret;
-		k = advance(pool, l, 0, &hint);
-		empty = k == l->fifo_n;
-		if (empty && !k)
-			pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
-		ret = pm_map_drain(pool->map);
-		if (ret)
-			return ret;
-		if (empty)
-			emptied(l);
-		else
-			advanced(l, k, hint);
 		if (room(l, need, &tx->start, &tx->limit))
 			return 0;
 		/*
-		 * Another lane's commit is in flight (its floor holds the
-		 * watermark; its thread may be preempted): wait for it to
-		 * move before spending fences on retiring again.  Floors are
-		 * set only inside commit, which waits for nothing, so it
-		 * moves.
+		 * The watermark is below this lane's oldest entry.  An entry
+		 * committed after the retire above is retired by the next
+		 * pass; a commit in flight (floor set, its thread maybe
+		 * preempted) is waited for, since it waits for nothing.
+		 * Nothing here waits for another thread to commit again: it
+		 * may be waiting for a lock the caller holds.
 		 */
-		r = pm_tx_watermark(pool);
-		do
-			sched_yield();
-		while (pm_tx_watermark(pool) == r);
+		pm_tx_wait_inflight(pool, pm_fifo_at(l, 0)->seq);
 	}
 }
 
@@ -458,13 +526,17 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 static int begin_slow(struct pm_pool *pool, size_t reserve,
 		      struct pm_tx **txp)
 {
-	struct pm_thr *t = thr_get();
+	struct pm_thr *t;
 	struct pm_lane *l;
 	uint64_t need;
 	int ret;
 
 	if (!pool || !txp)
 		return pm_err(-EINVAL, "pm_tx_begin: NULL argument");
+	if (pool->lanes->forks != __atomic_load_n(&pm_forks, __ATOMIC_RELAXED))
+		return pm_err(PM_E_FORKED, "%s: pm_tx_begin: the pool was opened "
+			      "by the parent process; open it here", pool->path);
+	t = thr_get();
 	if (!t)
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	if (t->in_tx)
@@ -696,28 +768,50 @@ static void put_commit(struct pm_tx *tx, uint64_t seq)
 	memcpy(c + offsetof(struct pm_tx_commit, crc), &crc, sizeof(crc));
 }
 
-/* Copy the entry at ring offset @off home (cached stores, written back at
- * the lane's next commit), or write back what such a copy stored. */
+/* Publish home range @n of the entry being applied (tx.h): the last slot
+ * grows to cover every range from there on. */
 static inline __attribute__((always_inline)) void
-apply(const struct pm_pool *pool, const struct pm_lane *l, uint64_t off,
-      int copy)
+pub_put(struct pm_lane *l, unsigned n, uint64_t roff, uint64_t len)
+{
+	struct pm_tx_pub *p = &l->pub[PM_MIN(n, PM_TX_PUB_MAX - 1)];
+
+	if (n >= PM_TX_PUB_MAX) {
+		uint64_t lo = __atomic_load_n(&p->off, __ATOMIC_RELAXED);
+		uint64_t hi = lo + __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+
+		lo = PM_MIN(lo, roff);
+		len = PM_MAX(hi, roff + len) - lo;
+		roff = lo;
+	}
+	__atomic_store_n(&p->off, roff, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->len, len, __ATOMIC_RELAXED);
+}
+
+/* Copy the entry at ring offset @off home (cached stores, written back at
+ * the lane's next commit) and publish its ranges, or write back what such
+ * a copy stored.  Returns the number of ranges. */
+static inline __attribute__((always_inline)) unsigned
+apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 {
 	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
 	uint64_t v, roff, len;
+	unsigned n = 0;
 
-	for (;;) {
+	for (;; n++) {
 		memcpy(&v, r, sizeof(v));
 		if ((uint32_t)pm_le64(v) != PM_REC_RANGE)
-			return;
+			return n;
 		memcpy(&roff, r + 8, sizeof(roff));
 		memcpy(&len, r + 16, sizeof(len));
 		roff = pm_le64(roff);
 		len = pm_le64(len);
 		r += sizeof(struct pm_tx_range);
-		if (copy)
+		if (copy) {
 			pm_map_store(pool->map, data + roff, r, len);
-		else
+			pub_put(l, n, roff, len);
+		} else {
 			pm_map_flush(pool->map, data + roff, len);
+		}
 		r += PM_ALIGN_UP(len, 8);
 	}
 }
@@ -727,9 +821,16 @@ static inline __attribute__((always_inline)) void
 finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 {
 	struct pm_lane *l = tx->lane;
+	unsigned n = 0;
 
+	/* The seqlock's write side (tx.h): the entry before is durable
+	 * since this commit's fence, and the floor still holds the
+	 * watermark below this one. */
+	__atomic_store_n(&l->unretired, PM_SEQ_NONE, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (!pm_tx_test_skip_apply)
-		apply(tx->pool, l, tx->start, 1);
+		n = apply(tx->pool, l, tx->start, 1);
+	__atomic_store_n(&l->pub_n, n, __ATOMIC_RELAXED);
 	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
 	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
 	/*
@@ -822,4 +923,45 @@ PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
 {
 	if (tx && tx->active && tx->token == my_token())
 		tx_end(tx);
+}
+
+/**
+ * pm_tx_retire - retire every committed transaction of a pool
+ * @pool: the pool
+ *
+ * Writes back the application of every transaction committed before the
+ * call (by any thread of this process), then moves a lane header past
+ * them with a fence: recovery never replays them, so data they wrote may
+ * then be written directly (pm_persist()) without a crash ever putting
+ * their bytes back.  Waits only for commits in flight in other threads.
+ * Costs two fences (one more per 64 lanes beyond the first 64) and a
+ * write-back of each lane's last transaction.
+ *
+ * Return: 0, -EINVAL, -EBUSY (this thread has a transaction open, or
+ * every lane is in a transaction), -ENOMEM, PM_E_FORKED, or the error of
+ * a failed write-back (page granularity: -EIO...).
+ */
+PM_EXPORT int pm_tx_retire(struct pm_pool *pool)
+{
+	struct pm_tx *tx;
+	struct pm_lane *l;
+	uint64_t target;
+	int ret = begin_slow(pool, 0, &tx);
+
+	if (ret)
+		return ret;
+	l = tx->lane;
+	/* Every commit that returned before this call has a seq below. */
+	target = __atomic_load_n(&pool->lanes->seq, __ATOMIC_ACQUIRE) - 1;
+	for (;;) {
+		ret = retire_pass(pool, l);
+		if (ret || l->hretired >= target)
+			break;
+		pm_tx_wait_inflight(pool, target);
+	}
+	tx_end(tx);
+	if (ret)
+		return pm_err(ret, "%s: pm_tx_retire: %s", pool->path,
+			      pm_strerror(ret));
+	return 0;
 }

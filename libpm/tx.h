@@ -48,11 +48,27 @@ struct pm_thr {
 	struct pm_thr *next_free;
 } __attribute__((aligned(64)));
 
+/* Home ranges of a lane's unretired entry kept for other threads; an
+ * entry with more ranges publishes the span of the rest in the last. */
+#define PM_TX_PUB_MAX 4
+
+struct pm_tx_pub {
+	uint64_t off, len; /* data-area offset and length */
+};
+
 struct pm_lane {
 	/* Read by every thread that computes the retire watermark. */
 	uint64_t floor;	    /* in-flight commit gets a seq >= this */
 	uint64_t unretired; /* seq whose application may not be durable */
 	uint64_t last_off;  /* ring offset of that entry */
+	/*
+	 * That entry's home ranges, so that another thread retires it
+	 * without reading the ring, which the holder may be rewriting.  A
+	 * seqlock on unretired: the holder sets it to PM_SEQ_NONE (the
+	 * entry before is durable by then) while it rewrites them.
+	 */
+	uint64_t pub_n;
+	struct pm_tx_pub pub[PM_TX_PUB_MAX];
 	struct pm_thr *holder; /* the thread the lane stays with, or NULL */
 	uint64_t owner;	    /* token of the thread that used it last */
 	/* Private to the holder while its slot says in_tx. */
@@ -79,6 +95,7 @@ struct pm_lanes {
 	void *raw; /* allocation of lane[] */
 	void *mem; /* allocation of this struct */
 	unsigned n;
+	unsigned forks; /* pm_fork_gen() at open */
 };
 
 /* What a valid entry holds. */
@@ -101,9 +118,16 @@ void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 		    uint64_t off, enum pm_apply how);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_tx_watermark(struct pm_pool *pool);
+/* Write back the published home ranges of lane @l's unretired entry (any
+ * thread; no fence): its seq, or PM_SEQ_NONE if there was none or it
+ * changed meanwhile. */
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l);
 /* Make every entry of every lane durable and reusable; the caller holds
  * @own (or NULL at close).  Costs fences. */
 int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own);
+/* Wait until no commit with a seq <= @seq is in flight (floor set): the
+ * only thing that may hold the watermark below it once retired. */
+void pm_tx_wait_inflight(struct pm_pool *pool, uint64_t seq);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
  * the next call for the same lane. */

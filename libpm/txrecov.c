@@ -18,6 +18,7 @@
  * past them.  A torn, stale or foreign entry fails its checksum or its seq
  * order and ends the chain; nothing read from the ring is used unchecked.
  */
+#include <sched.h>
 #include <stdlib.h>
 
 #include "crc.h"
@@ -93,16 +94,22 @@ int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
 	}
 }
 
+/* Each range is read once and checked before it is used: a rewrite of the
+ * ring after pm_entry_parse() cannot send a copy or a flush elsewhere. */
 void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 		    uint64_t off, enum pm_apply how)
 {
 	uint8_t *data = pool->base + pool->data_off;
-	uint64_t p = off;
+	uint64_t p = off, roff, len;
 
-	while (rd32(l->ring + p) == PM_REC_RANGE) {
-		uint64_t roff = rd64(l->ring + p + 8), len = rd64(l->ring + p + 16);
-
+	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size) &&
+	       rd32(l->ring + p) == PM_REC_RANGE) {
+		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
+		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
 		p += sizeof(struct pm_tx_range);
+		if (!pm_range_ok(roff, len, pool->data_size) ||
+		    !pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
+			return;
 		if (how == PM_APPLY_FLUSH)
 			pm_map_flush(pool->map, data + roff, len);
 		else
@@ -171,19 +178,46 @@ void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 	l->hretired = retired;
 }
 
-/* Re-flush the home ranges of lane @l's unretired entry (applied by some
- * thread); returns its seq, or PM_SEQ_NONE. */
-static uint64_t reflush(struct pm_pool *pool, struct pm_lane *l)
+/* The seqlock's read side (tx.h): the ranges are copied, then unretired
+ * must still be @u, else the holder rewrote them meanwhile. */
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l)
 {
 	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
-	uint64_t off = __atomic_load_n(&l->last_off, __ATOMIC_ACQUIRE);
-	struct pm_entry e;
+	struct pm_tx_pub pub[PM_TX_PUB_MAX];
+	uint64_t n;
 
-	if (u == PM_SEQ_NONE || pm_entry_parse(pool, l, off, &e) ||
-	    e.seq != u)
+	if (u == PM_SEQ_NONE)
 		return PM_SEQ_NONE;
-	pm_entry_apply(pool, l, off, PM_APPLY_FLUSH);
+	n = PM_MIN(__atomic_load_n(&l->pub_n, __ATOMIC_RELAXED),
+		   (uint64_t)PM_TX_PUB_MAX);
+	for (uint64_t i = 0; i < n; i++) {
+		pub[i].off = __atomic_load_n(&l->pub[i].off, __ATOMIC_RELAXED);
+		pub[i].len = __atomic_load_n(&l->pub[i].len, __ATOMIC_RELAXED);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != u)
+		return PM_SEQ_NONE;
+	for (uint64_t i = 0; i < n; i++)
+		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
+			pm_map_flush(pool->map,
+				     pool->base + pool->data_off + pub[i].off,
+				     pub[i].len);
 	return u;
+}
+
+void pm_tx_wait_inflight(struct pm_pool *pool, uint64_t seq)
+{
+	struct pm_lanes *ls = pool->lanes;
+
+	for (unsigned i = 0; i < ls->n; i++) {
+		uint64_t f = __atomic_load_n(&ls->lane[i].floor,
+					     __ATOMIC_ACQUIRE);
+
+		/* A commit never waits for anything: its floor changes. */
+		while (f <= seq &&
+		       __atomic_load_n(&ls->lane[i].floor, __ATOMIC_ACQUIRE) == f)
+			sched_yield();
+	}
 }
 
 /* Lanes retired under one fence.  Their seqs are kept on the stack, so
@@ -199,7 +233,7 @@ static int retire_some(struct pm_pool *pool, unsigned from, unsigned n)
 
 	/* Applications are written back lazily: flush every one. */
 	for (unsigned i = 0; i < n; i++)
-		us[i] = reflush(pool, &ls->lane[from + i]);
+		us[i] = pm_lane_reflush(pool, &ls->lane[from + i]);
 	ret = pm_map_drain(pool->map);
 	for (unsigned i = 0; !ret && i < n; i++) {
 		struct pm_lane *l = &ls->lane[from + i];
@@ -580,6 +614,7 @@ static int lanes_alloc(struct pm_pool *pool)
 	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
 				       (uintptr_t)PM_CACHELINE);
 	ls->n = pool->nlanes;
+	ls->forks = pm_fork_gen();
 	ls->seq = 1;
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
@@ -628,7 +663,7 @@ void pm_tx_shutdown(struct pm_pool *pool)
 
 	if (!ls)
 		return;
-	if (pm_tx_retire_all(pool, NULL) == 0) {
+	if (!pm_tx_forked(pool) && pm_tx_retire_all(pool, NULL) == 0) {
 		r = pm_tx_watermark(pool);
 		for (unsigned i = 0; i < ls->n; i++) {
 			struct pm_lane *l = &ls->lane[i];
@@ -641,6 +676,13 @@ void pm_tx_shutdown(struct pm_pool *pool)
 				"open replays them", pool->path);
 	}
 	lanes_free(pool);
+}
+
+int pm_tx_forked(const struct pm_pool *pool)
+{
+	return pool->lanes &&
+	       pool->lanes->forks != __atomic_load_n(&pm_forks,
+						     __ATOMIC_RELAXED);
 }
 
 uint64_t pm_tx_next_seq(const struct pm_pool *pool)

@@ -99,6 +99,8 @@ static const char *const pm_errors[] = {
 		"unsafe shutdown while the pool was open: data may be lost",
 	[-(PM_E_NO_LOG - PM_E_BASE)] = "pool has no log area",
 	[-(PM_E_TX_FAILED - PM_E_BASE)] = "transaction failed and must be aborted",
+	[-(PM_E_FORKED - PM_E_BASE)] =
+		"pool opened by another process (fork): open it again",
 };
 
 PM_EXPORT const char *pm_strerror(int err)

@@ -621,6 +621,36 @@ static void test_log_append_invalid(void **state)
 			 -EINVAL);
 }
 
+static int lens_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	size_t *lens = arg;
+
+	(void)rec;
+	lens[seq - 1] = len;
+	return 0;
+}
+
+/* Empty records need no payload pointer, alone or in a batch. */
+static void test_log_append_empty_null(void **state)
+{
+	struct iovec v[3] = { { NULL, 0 }, { "ab", 2 }, { NULL, 0 } };
+	size_t lens[4] = { 9, 9, 9, 9 };
+	uint64_t s;
+
+	(void)state;
+	log_make(4096);
+	assert_int_equal(pm_log_append(fx.log, NULL, 0, &s), 0);
+	assert_int_equal(s, 1);
+	assert_int_equal(pm_log_append_batch(fx.log, v, 3, &s), 0);
+	assert_int_equal(s, 2);
+	log_reopen();
+	assert_int_equal(pm_log_walk(fx.log, 0, lens_cb, lens), 0);
+	assert_int_equal(lens[0], 0);
+	assert_int_equal(lens[1], 0);
+	assert_int_equal(lens[2], 2);
+	assert_int_equal(lens[3], 0);
+}
+
 #define NTHREADS 4
 #define PER_THREAD 2000
 
@@ -751,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_log_walk_from_seq),
 		cmocka_unit_test(test_log_truncate_inside_walk),
 		cmocka_unit_test(test_log_append_invalid),
+		cmocka_unit_test(test_log_append_empty_null),
 		cmocka_unit_test(test_log_append_threads),
 		cmocka_unit_test(test_pool_log_round_trip),
 	};

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -688,6 +689,161 @@ static void test_tx_commit_retires_idle_lane(void **state)
 	assert_int_equal(*(uint64_t *)(data + 64), 499);
 }
 
+static void *put_other(void *arg)
+{
+	uint64_t v = 6;
+
+	(void)arg;
+	assert_int_equal(tx_put(4096, &v, sizeof(v)), 0);
+	return NULL;
+}
+
+/* What a child forked after open gets from the parent's handles: 0 when
+ * each refuses with the right code and changes nothing. */
+static int forked_child(struct pm_tx *inherited, struct pm_log *log)
+{
+	struct pm_tx *tx;
+	uint64_t v = 7;
+
+	if (pm_tx_begin(pool, 8, &tx) != PM_E_FORKED)
+		return 1;
+	if (pm_tx_write(inherited, data, &v, sizeof(v)) != -EINVAL ||
+	    pm_tx_commit(inherited) != -EINVAL)
+		return 2;
+	if (pm_log_append(log, &v, sizeof(v), NULL) != PM_E_FORKED)
+		return 3;
+	if (strcmp(pm_strerror(PM_E_FORKED), "unknown error") == 0)
+		return 4;
+	pm_pool_close(pool); /* frees only: the file is the parent's */
+	return 0;
+}
+
+/* fork() after open: the child cannot commit into the parent's lanes (it
+ * would reuse the seq and ring space of the parent's next commit); the
+ * parent goes on, its open transaction included. */
+static void test_tx_fork_child_refused(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };
+	uint64_t one = 1, two = 2, s;
+	struct pm_map *map;
+	uint8_t *snap;
+	struct pm_log *log;
+	struct pm_tx *tx;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	pm_pool_close(pool);
+	unlink(path);
+	assert_int_equal(pm_pool_create(path, POOL_SIZE, &o, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	assert_int_equal(tx_put(0, &one, sizeof(one)), 0);
+	assert_int_equal(pm_tx_begin(pool, 8, &tx), 0);
+	map = pm_pool_map(pool);
+	snap = malloc(pm_map_size(map));
+	assert_non_null(snap);
+	memcpy(snap, pm_map_addr(map), pm_map_size(map));
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(forked_child(tx, log));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	/* The child wrote nothing to the pool, its close included. */
+	assert_memory_equal(snap, pm_map_addr(map), pm_map_size(map));
+	free(snap);
+	assert_int_equal(pm_tx_write(tx, data + 8, &two, sizeof(two)), 0);
+	assert_int_equal(pm_tx_commit(tx), 0);
+	assert_int_equal(pm_log_append(log, &two, sizeof(two), &s), 0);
+	assert_int_equal(s, 1);
+	reopen();
+	assert_int_equal(*(uint64_t *)data, 1);
+	assert_int_equal(*(uint64_t *)(data + 8), 2);
+}
+
+/*
+ * In a child that dies without closing (recovery then replays what is not
+ * retired): a transaction writes 1 at data[0], pm_tx_retire() if @retire,
+ * a direct pm_persist() writes 2 there, three transactions write
+ * elsewhere.  Returns what data[0] holds after the reopen.
+ */
+static uint64_t direct_after_tx(int retire)
+{
+	uint64_t one = 1, two = 2;
+	pid_t pid;
+	int st;
+
+	pm_pool_close(pool);
+	pool = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (pm_pool_open(path, 0, &pool))
+			_exit(2);
+		data = pm_pool_data(pool, &dsize);
+		if (tx_put(0, &one, sizeof(one)) ||
+		    (retire && pm_tx_retire(pool)))
+			_exit(3);
+		*(uint64_t *)data = two;
+		if (pm_persist(pm_pool_map(pool), data, sizeof(two)))
+			_exit(4);
+		for (uint64_t k = 0; k < 3; k++)
+			if (tx_put(64 + 8 * k, &k, sizeof(k)))
+				_exit(5);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	return *(uint64_t *)data;
+}
+
+/* Without the call replay puts the transaction's 1 back over the direct
+ * write; after it, never. */
+static void test_tx_retire_then_direct_write(void **state)
+{
+	(void)state;
+	assert_int_equal(direct_after_tx(0), 1);
+	assert_int_equal(direct_after_tx(1), 2);
+}
+
+/* Its cost: two fences with every lane holding an unretired entry. */
+static void test_tx_retire_cost(void **state)
+{
+	uint64_t v = 5;
+	struct pm_stats st;
+	struct timespec t0, t1;
+	pthread_t t;
+	struct pm_tx *tx;
+
+	(void)state;
+	assert_int_equal(tx_put(0, &v, sizeof(v)), 0);
+	/* another lane with an entry not yet written back */
+	assert_int_equal(pthread_create(&t, NULL, put_other, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(pm_tx_begin(pool, 8, &tx), 0);
+	assert_int_equal(pm_tx_retire(pool), -EBUSY);
+	pm_tx_abort(tx);
+	pm_stats_reset();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pm_tx_retire(pool), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pm_stats_get(&st);
+	assert_int_equal(st.fences, 2);
+	printf("# pm_tx_retire: %llu fences, %llu flushes, %.1f us\n",
+	       (unsigned long long)st.fences, (unsigned long long)st.flushes,
+	       ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+		(double)(t1.tv_nsec - t0.tv_nsec)) / 1e3);
+	reopen();
+	assert_int_equal(replayed(), 0);
+	assert_int_equal(*(uint64_t *)data, 5);
+	assert_int_equal(*(uint64_t *)(data + 4096), 6);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, each_setup, each_teardown)
@@ -710,6 +866,9 @@ int main(void)
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
 		T(test_tx_commit_retires_idle_lane),
+		T(test_tx_fork_child_refused),
+		T(test_tx_retire_then_direct_write),
+		T(test_tx_retire_cost),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -23,6 +23,7 @@ static const struct crash_workload *const workloads[] = {
 	&crash_wl_pool,
 	&crash_wl_tx,
 	&crash_wl_tx_mt,
+	&crash_wl_tx_direct,
 };
 
 static void usage(FILE *f)

@@ -81,6 +81,7 @@ extern const struct crash_workload crash_wl_log;
 extern const struct crash_workload crash_wl_pool;
 extern const struct crash_workload crash_wl_tx;
 extern const struct crash_workload crash_wl_tx_mt;
+extern const struct crash_workload crash_wl_tx_direct;
 
 struct crash_opts {
 	unsigned ops;
