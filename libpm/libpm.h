@@ -219,7 +219,12 @@ int pm_pool_info(struct pm_pool *pool, struct pm_pool_info *info);
 
 #define PM_CHECK_REPAIR (1U << 0)  /* fix what can be fixed */
 #define PM_CHECK_VERBOSE (1U << 1) /* also report what is fine */
-#define PM_CHECK_VALID (PM_CHECK_REPAIR | PM_CHECK_VERBOSE)
+/* With PM_CHECK_REPAIR: also repair damage that costs committed data (a
+ * lane header lost, transactions cut off), dropping that data; each such
+ * finding's repair says what was dropped (transactions, seqs, bytes). */
+#define PM_CHECK_DISCARD_DAMAGED (1U << 2)
+#define PM_CHECK_VALID                                                        \
+	(PM_CHECK_REPAIR | PM_CHECK_VERBOSE | PM_CHECK_DISCARD_DAMAGED)
 
 enum pm_check_severity {
 	PM_CHECK_INFO = 0,	/* verbose: a structure checked and fine */

@@ -91,7 +91,7 @@ int pm_pool_open_discard(const char *path, unsigned flags,
 /* tx.c: write empty lane headers at create. */
 int pm_tx_format(struct pm_pool *pool);
 /* tx.c: an empty lane header (nothing retired, ring from 0), as create
- * writes it; bad-block clearing rebuilds a lost lane header with it. */
+ * writes it. */
 void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h);
 /* tx.c: the sequence number the next commit gets. */
 uint64_t pm_tx_next_seq(const struct pm_pool *pool);
