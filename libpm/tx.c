@@ -382,15 +382,15 @@ static int make_room(struct pm_tx *tx, uint64_t need)
 			return 0;
 		/*
 		 * Another lane's commit is in flight (its floor holds the
-		 * watermark; its thread may be preempted): wait for it to
-		 * move before spending fences on retiring again.  Floors are
-		 * set only inside commit, which waits for nothing, so it
-		 * moves.
+		 * watermark; its thread may be preempted): wait a while for
+		 * it to move before spending fences on retiring again.
 		 */
 		r = pm_tx_watermark(pool);
-		do
+		/* Bounded: a lane whose thread committed after our retire
+		 * and exited moves it only by our next retire. */
+		for (int spin = 0; spin < 1000 && pm_tx_watermark(pool) == r;
+		     spin++)
 			sched_yield();
-		while (pm_tx_watermark(pool) == r);
 	}
 }
 
