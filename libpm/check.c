@@ -5,7 +5,9 @@
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
  * what opening the pool would do anyway (recovery in pool.c, tx.c, log.c)
- * plus clearing bad blocks, so it never leaves a pool worse than it was.
+ * plus clearing bad blocks, and nothing of it in an area with a fatal
+ * finding, so it never leaves a pool worse than it was.  Only
+ * PM_CHECK_DISCARD_DAMAGED drops committed data, and says what.
  *
  * The checker parses nothing itself: headers are judged by pool.c, lanes
  * by tx.c's chain scanner, the log by log.c's record scanner, each through
@@ -534,7 +536,7 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
 /**
  * pm_pool_check - check and optionally repair a pool file
  * @path: the pool file; it must not be open
- * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE
+ * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE, PM_CHECK_DISCARD_DAMAGED
  * @cb: called once per finding (may be NULL); non-zero stops the check
  * @arg: passed to @cb
  *
@@ -542,7 +544,10 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
  * readability of every byte of the pool.  Without PM_CHECK_REPAIR the file
  * is not written.  With it, damage that recovery can fix is fixed by the
  * same code that pm_pool_open() runs, bad blocks are cleared, and the file
- * is checked again; each finding then says whether it was repaired.
+ * is checked again; each finding then says whether it was repaired.  An
+ * area with a fatal finding is not touched.  PM_CHECK_DISCARD_DAMAGED
+ * (with PM_CHECK_REPAIR) also repairs what costs committed transactions,
+ * dropping them, and a finding says how many (seqs, bytes).
  *
  * Return: 0 if the pool is consistent (clean or repaired), PM_E_CORRUPT if
  * damage remains, -ECANCELED if @cb stopped the check, the repair's error

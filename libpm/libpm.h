@@ -248,9 +248,11 @@ typedef int (*pm_check_cb)(const struct pm_check_finding *f, void *arg);
 
 /*
  * Check (and with PM_CHECK_REPAIR repair) the pool file @path, which must
- * not be open.  Return: 0 if the pool is consistent (clean or repaired),
- * PM_E_CORRUPT if damage remains, another negative code if it could not be
- * checked.
+ * not be open.  A repair never drops committed data unless
+ * PM_CHECK_DISCARD_DAMAGED says so; an area with a PM_CHECK_FATAL finding
+ * is left as it is.  Return: 0 if the pool is consistent (clean or
+ * repaired), PM_E_CORRUPT if damage remains, another negative code if it
+ * could not be checked.
  */
 int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb, void *arg);
 

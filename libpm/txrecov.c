@@ -10,13 +10,22 @@
  * The header is two checksummed slots; a write goes to the slot not in
  * use, and a fence separates two writes to one lane, so a crash leaves the
  * slot in use valid and the newest valid slot (highest gen) is the
- * header.  Neither slot valid is damage, never a crash: recovery refuses.
+ * header.  Ring space is reused only once both slots hold the retired and
+ * hint that free it, so recovery from either slot alone (the other one
+ * damaged) never meets reused space, and every entry freed under it has a
+ * seq <= the retired value both slots hold.  Neither slot valid is damage,
+ * never a crash: recovery refuses.
  * Recovery takes R as the maximum over the lanes, follows each lane's
  * chain from hint (64-byte aligned entries of strictly increasing seq,
  * wrapping to offset 0 at most once), replays every valid entry with
- * seq > R in seq order, and only after a fence moves the lane headers
- * past them.  A torn, stale or foreign entry fails its checksum or its seq
- * order and ends the chain; nothing read from the ring is used unchecked.
+ * seq > R in seq order, and only after a fence moves both slots of every
+ * lane header past them, with retired = the highest seq present in any
+ * ring: no seq on media is issued again, so no new chain can reach an
+ * old entry.  A valid entry with seq > R that no chain reaches (an
+ * orphan: cut off by a damaged entry) makes recovery refuse, and pmck
+ * reports it from the same scan.  A torn, stale or foreign entry fails
+ * its checksum or its seq order and ends the chain; nothing read from the
+ * ring is used unchecked.
  */
 #include <stdlib.h>
 
