@@ -320,35 +320,27 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
  * it from the other, and say what was lost (@lost, from describe). */
 /*
  * A lane header on the cleared range now reads as zeros, which no slot
- * validates: write it empty again.  Its entries are lost either way (the
- * clear reported them); an empty header cannot lower the pool's retire
- * watermark, which is the maximum over all lanes, and new entries in the
- * lane carry higher sequence numbers than anything left in its ring.
+ * validates, and it stays so: its retired value is gone, and an empty
+ * header would lower the pool's retire watermark (letting recovery replay
+ * an entry of another lane over newer data) or hide committed entries
+ * left in the ring.  Open refuses the pool until pmck --discard-damaged
+ * drops what the lane held; say so.
  */
-static int lanes_rebuilt(int fd, const char *path, uint64_t off,
-			 uint64_t len, const struct pm_hdr *h)
+static void lanes_lost(const char *path, uint64_t off, uint64_t len,
+		       const struct pm_hdr *h)
 {
-	struct pm_lane_hdr lh;
 	struct pm_pool geo;
-	ssize_t w;
-	int ret;
 
 	pm_pool_view(&geo, h);
-	pm_tx_lane_hdr_empty(geo.seed, &lh);
 	for (unsigned i = 0; i < geo.nlanes; i++) {
 		uint64_t at = geo.lanes_off + (uint64_t)i * geo.lane_size;
 
-		if (off >= at + sizeof(lh) || off + len <= at)
+		if (off >= at + sizeof(struct pm_lane_hdr) || off + len <= at)
 			continue;
-		w = pm_os_pwrite(fd, &lh, sizeof(lh), (off_t)at);
-		ret = w < 0 ? (int)w : w != (ssize_t)sizeof(lh) ? -EIO :
-			pm_os_fsync(fd);
-		if (ret)
-			return pm_err(ret, "%s: rewriting lane %u's header: %s",
-				      path, i, pm_strerror(ret));
-		pm_warn("%s: lane %u's header rewritten empty", path, i);
+		pm_warn("%s: lane %u's header is lost: the pool does not open "
+			"until 'pmck --repair --discard-damaged' drops the "
+			"lane's transactions", path, i);
 	}
-	return 0;
 }
 
 int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
@@ -378,9 +370,7 @@ int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 		pm_warn("%s: header %c rebuilt from header %c", path, 'A' + i,
 			'A' + best);
 	}
-	ret = lanes_rebuilt(fd, path, off, len, &h[best]);
-	if (ret)
-		return ret;
+	lanes_lost(path, off, len, &h[best]);
 	if (lost[0])
 		pm_warn("%s: lost (now zero): %s", path, lost);
 	return 0;

@@ -5,7 +5,9 @@
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
  * what opening the pool would do anyway (recovery in pool.c, tx.c, log.c)
- * plus clearing bad blocks, so it never leaves a pool worse than it was.
+ * plus clearing bad blocks, and nothing of it in an area with a fatal
+ * finding, so it never leaves a pool worse than it was.  Only
+ * PM_CHECK_DISCARD_DAMAGED drops committed data, and says what.
  *
  * The checker parses nothing itself: headers are judged by pool.c, lanes
  * by tx.c's chain scanner, the log by log.c's record scanner, each through
@@ -56,8 +58,10 @@ void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
 
 	if (sev == PM_CHECK_INFO && !(c->flags & PM_CHECK_VERBOSE))
 		return;
-	if (sev == PM_CHECK_FATAL)
+	if (sev == PM_CHECK_FATAL) {
 		c->nfatal++;
+		c->fatal_areas |= 1U << area;
+	}
 	else if (sev == PM_CHECK_REPAIRABLE)
 		c->nrepairable++;
 	v = pm_grow(c->f, &c->cap, c->nf, sizeof(*c->f), 16);
@@ -319,11 +323,57 @@ static int ck_pass(struct pm_ck *c)
 
 /* ---- reporting and repair ---------------------------------------------- */
 
+/* The area of the pool that file offset @off is in. */
+static enum pm_area area_at(const struct pm_ck *c, uint64_t off)
+{
+	const struct pm_pool *v = &c->view;
+
+	if (off < PM_HDR_B_OFF)
+		return PM_AREA_HEADER_A;
+	if (off < v->lanes_off)
+		return PM_AREA_HEADER_B;
+	if (off < v->lanes_off + (uint64_t)v->nlanes * v->lane_size)
+		return PM_AREA_LANES;
+	if (v->log_size && off >= v->log_off && off < v->log_off + v->log_size)
+		return PM_AREA_LOG;
+	return PM_AREA_DATA;
+}
+
+/* Recovery touches lanes and log: with damage there that it must not
+ * repair, the pool is not opened (unless discarding was asked for). */
+#define RECOVERY_AREAS ((1U << PM_AREA_LANES) | (1U << PM_AREA_LOG))
+
+/* Open through recovery; when discarding, report what was dropped. */
+static int ck_recover(struct pm_ck *c)
+{
+	struct pm_pool *pool;
+	const struct pm_tx_drop *d;
+	int ret = pm_pool_open_discard(c->path, PM_POOL_IGNORE_BADBLOCKS |
+					       PM_POOL_IGNORE_SHUTDOWN, &pool);
+
+	if (ret)
+		return ret;
+	d = &pool->tx_dropped;
+	if (d->n)
+		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, "lanes",
+			   pool->lanes_off, (uint64_t)pool->nlanes *
+			   pool->lane_size, "discarded (--discard-damaged)",
+			   "discarded %" PRIu64 " committed transaction%s (seq "
+			   "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)", d->n,
+			   d->n == 1 ? "" : "s", d->first, d->last, d->bytes);
+	pm_pool_close(pool);
+	return 0;
+}
+
 /*
  * Repair = clearing bad blocks (badblocks.c, which also rebuilds a header
  * copy on one), then recovery: open the pool (header rewrite, transaction
- * replay, torn log tail) and close it cleanly (everything retired).  The
- * file is not open here: the read-only pass has closed it.
+ * replay, torn log tail) and close it cleanly (everything retired).  An
+ * area with a fatal finding is left alone: no block in it is cleared and
+ * recovery, which would write there, does not run.  Only with
+ * PM_CHECK_DISCARD_DAMAGED (then no finding is fatal) may recovery drop
+ * committed data, and it says what.  The file is not open here: the
+ * read-only pass has closed it.
  */
 static int ck_repair(struct pm_ck *c)
 {
@@ -332,6 +382,8 @@ static int ck_repair(struct pm_ck *c)
 	int ret;
 
 	for (size_t i = 0; i < c->nclear; i++) {
+		if (c->fatal_areas & (1U << area_at(c, c->clear[i].offset)))
+			continue;
 		ret = pm_badblocks_clear(c->path, &c->clear[i]);
 		if (ret)
 			return ret;
@@ -343,8 +395,10 @@ static int ck_repair(struct pm_ck *c)
 	/* An unsafe shutdown is for the user to acknowledge, not us: open
 	 * would refuse, and opening with IGNORE would acknowledge it.  The
 	 * finding stays fatal and the rest waits for the user. */
-	if (c->unsafe)
+	if (c->unsafe || (c->fatal_areas & RECOVERY_AREAS))
 		return 0;
+	if (c->flags & PM_CHECK_DISCARD_DAMAGED)
+		return ck_recover(c);
 	ret = pm_pool_open(c->path,
 			   PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
 			   &pool);
@@ -471,13 +525,18 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
 	if (o->flags & ~PM_CHECK_VALID)
 		return pm_err(-EINVAL, "pm_pool_check: unknown flags 0x%x",
 			      o->flags & ~PM_CHECK_VALID);
+	if ((o->flags & PM_CHECK_DISCARD_DAMAGED) &&
+	    !(o->flags & PM_CHECK_REPAIR))
+		return pm_err(-EINVAL, "pm_pool_check: "
+			      "PM_CHECK_DISCARD_DAMAGED without "
+			      "PM_CHECK_REPAIR");
 	return ck_run(path, o);
 }
 
 /**
  * pm_pool_check - check and optionally repair a pool file
  * @path: the pool file; it must not be open
- * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE
+ * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE, PM_CHECK_DISCARD_DAMAGED
  * @cb: called once per finding (may be NULL); non-zero stops the check
  * @arg: passed to @cb
  *
@@ -485,7 +544,10 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
  * readability of every byte of the pool.  Without PM_CHECK_REPAIR the file
  * is not written.  With it, damage that recovery can fix is fixed by the
  * same code that pm_pool_open() runs, bad blocks are cleared, and the file
- * is checked again; each finding then says whether it was repaired.
+ * is checked again; each finding then says whether it was repaired.  An
+ * area with a fatal finding is not touched.  PM_CHECK_DISCARD_DAMAGED
+ * (with PM_CHECK_REPAIR) also repairs what costs committed transactions,
+ * dropping them, and a finding says how many (seqs, bytes).
  *
  * Return: 0 if the pool is consistent (clean or repaired), PM_E_CORRUPT if
  * damage remains, -ECANCELED if @cb stopped the check, the repair's error

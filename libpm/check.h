@@ -55,6 +55,7 @@ struct pm_ck {
 	struct pm_ck_finding *f;
 	size_t nf, cap;
 	unsigned nfatal, nrepairable;
+	unsigned fatal_areas; /* bit (1 << area) per area with a fatal one */
 	int nomem;
 	int unreadable; /* a scan met unreadable pages */
 	int unsafe;	/* unsafe shutdown: repair must not acknowledge it */

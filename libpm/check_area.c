@@ -146,21 +146,46 @@ int pm_ck_headers(struct pm_ck *c)
 
 /* ---- lanes ------------------------------------------------------------- */
 
+/* Damage that costs committed data: fatal, or with
+ * PM_CHECK_DISCARD_DAMAGED repairable by dropping that data. */
+static enum pm_check_severity costly(const struct pm_ck *c)
+{
+	return (c->flags & PM_CHECK_DISCARD_DAMAGED) ? PM_CHECK_REPAIRABLE :
+							PM_CHECK_FATAL;
+}
+
+/* What repair does about lane damage that costs committed data. */
+static const char *drop_text(const struct pm_ck *c,
+			     const struct pm_tx_lane_scan *ls, char *buf,
+			     size_t len)
+{
+	if (!(c->flags & PM_CHECK_DISCARD_DAMAGED))
+		return "none: recovery refuses the pool; --discard-damaged "
+		       "drops the transactions";
+	if (!ls->dropped)
+		return "discard: no committed transaction is lost";
+	snprintf(buf, len, "discard %" PRIu64 " committed transaction%s (seq "
+		 "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)", ls->dropped,
+		 ls->dropped == 1 ? "" : "s", ls->first_dropped,
+		 ls->last_dropped, ls->dropped_bytes);
+	return buf;
+}
+
 static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 {
 	struct pm_ck *c = arg;
 	const struct pm_pool *v = &c->view;
 	uint64_t off = v->lanes_off + (uint64_t)ls->lane * v->lane_size;
-	char what[32];
+	char what[32], drop[128];
 
 	snprintf(what, sizeof(what), "lane %u", ls->lane);
 	if (ls->slot < 0) {
 		/* Guessing retired or hint could replay an entry older than
 		 * what is applied (rolling data back) or skip a committed
 		 * one: nothing safe to rebuild the header from. */
-		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what, off,
+		pm_ck_find(c, costly(c), PM_AREA_LANES, what, off,
 			   sizeof(struct pm_lane_hdr),
-			   "none: recovery refuses the pool",
+			   drop_text(c, ls, drop, sizeof(drop)),
 			   "lane header damaged: neither slot is valid");
 		return 0;
 	}
@@ -179,11 +204,11 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 			   "invalid (torn by a crash or damaged)");
 	}
 	if (ls->orphans)
-		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, what,
+		pm_ck_find(c, costly(c), PM_AREA_LANES, what,
 			   off + sizeof(struct pm_lane_hdr) + ls->tail,
 			   ls->orphan_off > ls->tail ? ls->orphan_off - ls->tail :
 						    PM_CACHELINE,
-			   "none: recovery cannot reach them",
+			   drop_text(c, ls, drop, sizeof(drop)),
 			   "%" PRIu64 " committed transaction%s from seq %" PRIu64
 			   " cut off by a damaged entry at the chain's end",
 			   ls->orphans, ls->orphans == 1 ? "" : "s",
@@ -335,6 +360,36 @@ static const char *bb_repair(enum pm_area area)
 	}
 }
 
+/* Does bad range @b cover part of a lane header? */
+static int lane_hdr_hit(const struct pm_ck *c, const struct pm_pool_badblock *b)
+{
+	uint64_t h = c->view.lanes_off + (uint64_t)b->lane * c->view.lane_size;
+
+	return b->area == PM_AREA_LANES && b->offset < h + sizeof(struct
+	       pm_lane_hdr) && h < b->offset + b->length;
+}
+
+/* Both slots of a lane header share a sector: on a bad block it has no
+ * stand-in, and clearing it loses the lane's record of what is applied
+ * (open then refuses the pool).  Fatal, unless discarding. */
+static void bb_lane_hdr(struct pm_ck *c, const struct pm_pool_badblock *b,
+			const char *what)
+{
+	int discard = c->flags & PM_CHECK_DISCARD_DAMAGED;
+
+	if (discard)
+		pm_ck_to_clear(c, b->offset, b->length);
+	pm_ck_find(c, costly(c), b->area, what, b->offset, b->length,
+		   discard ? "clear it; the lane header is lost: recovery "
+			     "discards the lane's transactions above the "
+			     "retire watermark and says how many" :
+			     "none: the lane header has no second copy; "
+			     "--discard-damaged clears it and drops the "
+			     "lane's unretired transactions",
+		   "%" PRIu64 " bytes the device reports unreadable, over "
+		   "lane %u's header", b->length, b->lane);
+}
+
 /* The bad blocks the device reports, named by the structure they hit
  * (bbmap.c does the mapping).  A list that cannot be had for another
  * reason than "the device cannot tell" stops the check. */
@@ -360,6 +415,10 @@ int pm_ck_badblocks(struct pm_ck *c)
 		else
 			snprintf(what, sizeof(what), "bad block in %s",
 				 pm_check_area_name(b->area));
+		if (lane_hdr_hit(c, b)) {
+			bb_lane_hdr(c, b, what);
+			continue;
+		}
 		pm_ck_to_clear(c, b->offset, b->length);
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, b->area, what, b->offset,
 			   b->length, bb_repair(b->area),

@@ -220,7 +220,12 @@ int pm_pool_info(struct pm_pool *pool, struct pm_pool_info *info);
 
 #define PM_CHECK_REPAIR (1U << 0)  /* fix what can be fixed */
 #define PM_CHECK_VERBOSE (1U << 1) /* also report what is fine */
-#define PM_CHECK_VALID (PM_CHECK_REPAIR | PM_CHECK_VERBOSE)
+/* With PM_CHECK_REPAIR: also repair damage that costs committed data (a
+ * lane header lost, transactions cut off), dropping that data; each such
+ * finding's repair says what was dropped (transactions, seqs, bytes). */
+#define PM_CHECK_DISCARD_DAMAGED (1U << 2)
+#define PM_CHECK_VALID                                                        \
+	(PM_CHECK_REPAIR | PM_CHECK_VERBOSE | PM_CHECK_DISCARD_DAMAGED)
 
 enum pm_check_severity {
 	PM_CHECK_INFO = 0,	/* verbose: a structure checked and fine */
@@ -244,9 +249,11 @@ typedef int (*pm_check_cb)(const struct pm_check_finding *f, void *arg);
 
 /*
  * Check (and with PM_CHECK_REPAIR repair) the pool file @path, which must
- * not be open.  Return: 0 if the pool is consistent (clean or repaired),
- * PM_E_CORRUPT if damage remains, another negative code if it could not be
- * checked.
+ * not be open.  A repair never drops committed data unless
+ * PM_CHECK_DISCARD_DAMAGED says so; an area with a PM_CHECK_FATAL finding
+ * is left as it is.  Return: 0 if the pool is consistent (clean or
+ * repaired), PM_E_CORRUPT if damage remains, another negative code if it
+ * could not be checked.
  */
 int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb, void *arg);
 

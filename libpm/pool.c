@@ -535,14 +535,30 @@ static int open_check(const char *path, const char *layout, unsigned flags,
  * PM_E_VERSION, PM_E_CORRUPT, PM_E_TRUNCATED, PM_E_LAYOUT, PM_E_NOT_DAX,
  * or another negative errno.
  */
+static int pool_open(const char *path, const char *layout, unsigned flags,
+		     unsigned priv, struct pm_pool **poolp);
+
 PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 				  unsigned flags, struct pm_pool **poolp)
+{
+	return pool_open(path, layout, flags, 0, poolp);
+}
+
+int pm_pool_open_discard(const char *path, unsigned flags,
+			 struct pm_pool **poolp)
+{
+	return pool_open(path, NULL, flags, PM_POOL_DISCARD, poolp);
+}
+
+/* @priv: internal PM_POOL_* flags, which callers cannot pass. */
+static int pool_open(const char *path, const char *layout, unsigned flags,
+		     unsigned priv, struct pm_pool **poolp)
 {
 	struct pm_pool *pool;
 	int ret = open_check(path, layout, flags, poolp);
 
 	if (!ret)
-		ret = pool_new(path, flags, &pool);
+		ret = pool_new(path, flags | priv, &pool);
 	if (ret)
 		return ret;
 	ret = map_pool(pool, 0, 0);

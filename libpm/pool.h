@@ -15,6 +15,17 @@
 
 struct pm_lanes; /* tx.c */
 
+/* Internal open flag (pmck --discard-damaged): recovery drops committed
+ * transactions it cannot replay instead of refusing the pool. */
+#define PM_POOL_DISCARD (1U << 31)
+
+/* What recovery with PM_POOL_DISCARD dropped. */
+struct pm_tx_drop {
+	uint64_t n;	      /* transactions */
+	uint64_t first, last; /* their lowest and highest seq */
+	uint64_t bytes;	      /* payload bytes they wrote */
+};
+
 struct pm_pool {
 	struct pm_map *map;
 	uint64_t id;	  /* unique within the process, for per-thread caches */
@@ -33,6 +44,7 @@ struct pm_pool {
 	/* what open found */
 	unsigned header_repaired;
 	uint64_t tx_replayed;
+	struct pm_tx_drop tx_dropped;
 	enum pm_shutdown_state shutdown;
 	int usc_armed; /* usc.c set the dirty flag: clear it at close */
 	int bb_status;
@@ -71,10 +83,15 @@ void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h);
  * PM_E_BADBLOCKS (nothing written) while a copy is on a bad block. */
 int pm_pool_hdr_write(struct pm_pool *pool);
 
+/* pm_pool_open() that may also drop what recovery cannot replay
+ * (PM_POOL_DISCARD; pool->tx_dropped says what): for the checker. */
+int pm_pool_open_discard(const char *path, unsigned flags,
+			 struct pm_pool **poolp);
+
 /* tx.c: write empty lane headers at create. */
 int pm_tx_format(struct pm_pool *pool);
 /* tx.c: an empty lane header (nothing retired, ring from 0), as create
- * writes it; bad-block clearing rebuilds a lost lane header with it. */
+ * writes it. */
 void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h);
 /* tx.c: the sequence number the next commit gets. */
 uint64_t pm_tx_next_seq(const struct pm_pool *pool);

@@ -8,9 +8,12 @@
  * costs one fence: the entry's lines (and the home ranges of the lane's
  * previous entry) are flushed and fenced, then the entry is applied home
  * with cached stores.  Its write-back waits for the lane's next commit
- * (or a retire).  Ring space is reused only behind a durable hint, which
- * moves (with the retire watermark, in the same lane-header line, before
- * the same commit fence) only past entries whose application is durable.
+ * (or a retire).  Ring space is reused only behind a hint that both lane
+ * header slots hold durably: a commit writes the watermark and hint into
+ * one slot (before its fence, only past entries whose application is
+ * durable), the lane's next commit the same into the other, and only
+ * after that one's fence does the space become free.  So recovery from
+ * either slot, should the other be damaged, never meets reused space.
  * Reservation at begin guarantees the commit never runs out of space.
  *
  * Speed: a locked instruction waits for every earlier flush, fence and
@@ -341,14 +344,10 @@ static uint64_t ring_used(const struct pm_lane *l, uint64_t tail)
 				  l->ring_size - l->dhint + tail;
 }
 
-/*
- * Advance the watermark into the lane header (store + flush, no fence):
- * entries up to it become reusable once the caller's next fence is done.
- * @cur: ring offset of the entry being committed (the oldest one left if
- * all listed entries are retired).  Returns how many entries to drop.
- */
-static unsigned advance(struct pm_pool *pool, struct pm_lane *l,
-			uint64_t cur, uint64_t *hintp)
+/* How many listed entries the watermark (*rp) covers, and the hint past
+ * them: the next listed entry, or @cur if there is none. */
+static unsigned retirable(struct pm_pool *pool, struct pm_lane *l,
+			  uint64_t cur, uint64_t *hintp, uint64_t *rp)
 {
 	uint64_t r = pm_tx_watermark(pool);
 	unsigned k = 0;
@@ -356,12 +355,30 @@ static unsigned advance(struct pm_pool *pool, struct pm_lane *l,
 	while (k < l->fifo_n && pm_fifo_at(l, k)->seq <= r)
 		k++;
 	*hintp = k < l->fifo_n ? pm_fifo_at(l, k)->off : cur;
+	*rp = r;
+	return k;
+}
+
+/*
+ * Advance the watermark into the lane header's newest slot (store +
+ * flush, no fence).  The ring space stays in use until the other slot
+ * says the same (the lane's next commit, see settle()), so that a
+ * recovery from either slot never meets reused space.
+ * @cur: ring offset of the entry being committed (the oldest one left if
+ * all listed entries are retired).  Returns how many entries to drop.
+ */
+static unsigned advance(struct pm_pool *pool, struct pm_lane *l,
+			uint64_t cur, uint64_t *hintp)
+{
+	uint64_t r;
+	unsigned k = retirable(pool, l, cur, hintp, &r);
+
 	if (k)
 		pm_lane_hdr_store(pool, l, r, *hintp);
 	return k;
 }
 
-/* After the fence that made an advance() durable. */
+/* After the fence that made both slots agree: drop the entries. */
 static void advanced(struct pm_lane *l, unsigned k, uint64_t hint)
 {
 	if (!k)
@@ -372,6 +389,20 @@ static void advanced(struct pm_lane *l, unsigned k, uint64_t hint)
 	l->trig_n = PM_MAX(l->fifo_cap / 4, l->fifo_n + l->fifo_cap / 8);
 	l->trig_bytes = PM_MAX(l->ring_size / 4,
 			       ring_used(l, l->tail) + l->ring_size / 8);
+}
+
+/* After a commit's fence: an advance() of this commit waits for the
+ * next one; one the previous commit made is now in both slots. */
+static void settle(struct pm_lane *l, unsigned k, uint64_t hint)
+{
+	if (l->hlag) {
+		l->hlag = 0;
+		advanced(l, l->hlag_k, l->hlag_hint);
+	} else if (k) {
+		l->hlag = 1;
+		l->hlag_k = k;
+		l->hlag_hint = hint;
+	}
 }
 
 /* Drop every listed entry; the lane restarts at ring offset 0. */
@@ -387,17 +418,16 @@ static void emptied(struct pm_lane *l)
  * restarts at offset 0 if all its entries are retired): extra fences. */
 static int retire_pass(struct pm_pool *pool, struct pm_lane *l)
 {
-	uint64_t hint;
+	uint64_t hint, r;
 	unsigned k;
 	int ret = pm_tx_retire_all(pool, l), empty;
 
 	if (ret)
 		return ret;
-	k = advance(pool, l, 0, &hint);
+	k = retirable(pool, l, 0, &hint, &r);
 	empty = k == l->fifo_n;
-	if (empty && !k)
-		pm_lane_hdr_store(pool, l, pm_tx_watermark(pool), 0);
-	ret = pm_map_drain(pool->map);
+	/* Both slots, each under its own fence, before space is reused. */
+	ret = k || empty ? pm_lane_hdr_set(pool, l, r, empty ? 0 : hint) : 0;
 	if (ret)
 		return ret;
 	if (empty)
@@ -859,8 +889,11 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
 
 	put_commit(tx, seq);
 	end = tx->pos + sizeof(struct pm_tx_commit);
-	if (l->fifo_n + 1 >= l->trig_n ||
-	    ring_used(l, end) >= l->trig_bytes || l->fifo_n + 1 == l->fifo_cap)
+	if (l->hlag) /* the other slot catches up: one write per fence */
+		pm_lane_hdr_store(pool, l, l->hretired, l->hhint);
+	else if (l->fifo_n + 1 >= l->trig_n ||
+		 ring_used(l, end) >= l->trig_bytes ||
+		 l->fifo_n + 1 == l->fifo_cap)
 		k = advance(pool, l, tx->start, &hint);
 	/* The previous entry's home ranges go back under this same fence. */
 	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
@@ -870,7 +903,7 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
 	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
 		      0 :
 		      pm_map_drain(pool->map);
-	advanced(l, k, hint);
+	settle(l, k, hint);
 	finish(tx, seq, end);
 	tx_end(tx);
 	if (ret)

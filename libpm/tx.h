@@ -78,9 +78,16 @@ struct pm_lane {
 	uint64_t tail;	/* next entry starts here (64-byte aligned) */
 	uint64_t dhint; /* the durable hint: free space ends here */
 	uint64_t hretired; /* retired in the lane header's newest slot */
+	uint64_t hhint;	   /* and its hint */
 	uint64_t hgen;	   /* that slot's gen */
 	int hslot;	   /* that slot: the next write goes to the other */
-	int hslot_bad;	   /* the other slot was invalid at open */
+	int hsynced;	   /* the other slot is valid and holds the same */
+	/* advance() wrote the newest slot only: the other one gets the same
+	 * at the next commit, and after that one's fence the first hlag_k
+	 * listed entries are dropped and dhint moves to hlag_hint */
+	int hlag;
+	unsigned hlag_k;
+	uint64_t hlag_hint;
 	struct pm_fifo_ent *fifo;
 	unsigned fifo_cap, fifo_head, fifo_n;
 	unsigned trig_n;     /* advance the watermark at this many entries */
@@ -133,6 +140,10 @@ void pm_tx_wait_inflight(struct pm_pool *pool, uint64_t seq);
  * the next call for the same lane. */
 void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 		       uint64_t retired, uint64_t hint);
+/* Write retired and hint into both slots, a fence after each (two
+ * fences): the ring behind @hint may be reused once it returns 0. */
+int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
+		    uint64_t retired, uint64_t hint);
 
 static inline struct pm_lane *pm_lane_get(const struct pm_pool *pool,
 					  unsigned i)
@@ -163,13 +174,20 @@ struct pm_tx_lane_scan {
 	uint64_t first_pending, last_pending; /* their seqs */
 	uint64_t pending_off;	/* ring offset of the first of them */
 	uint64_t orphans;	/* valid entries with seq > R the chain does
-				 * not reach: cut off by damage, lost */
-	uint64_t first_orphan;	/* the lowest seq of them */
-	uint64_t orphan_off;	/* and its ring offset */
+				 * not reach (all of them if slot is -1):
+				 * open refuses the pool */
+	uint64_t first_orphan, last_orphan; /* their lowest and highest seq */
+	uint64_t orphan_off;	/* the ring offset of the lowest */
+	uint64_t top;		/* highest seq of a valid entry checked */
+	/* what recovery with PM_POOL_DISCARD drops: the orphans, and chain
+	 * entries at or below what a lane without a valid header held */
+	uint64_t dropped, first_dropped, last_dropped;
+	uint64_t dropped_bytes;	/* their payload bytes */
 };
 typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
 /*
- * Follow every lane's chain as recovery does, without writing to the pool
+ * Run recovery's own scan (the one that decides whether open refuses),
+ * without writing to the pool
  * (which may be mapped read-only and has no lane state yet): *rp gets the
  * retire watermark R, then @cb is called for each lane in order; a
  * non-zero return stops the scan and is returned.

@@ -10,13 +10,22 @@
  * The header is two checksummed slots; a write goes to the slot not in
  * use, and a fence separates two writes to one lane, so a crash leaves the
  * slot in use valid and the newest valid slot (highest gen) is the
- * header.  Neither slot valid is damage, never a crash: recovery refuses.
+ * header.  Ring space is reused only once both slots hold the retired and
+ * hint that free it, so recovery from either slot alone (the other one
+ * damaged) never meets reused space, and every entry freed under it has a
+ * seq <= the retired value both slots hold.  Neither slot valid is damage,
+ * never a crash: recovery refuses.
  * Recovery takes R as the maximum over the lanes, follows each lane's
  * chain from hint (64-byte aligned entries of strictly increasing seq,
  * wrapping to offset 0 at most once), replays every valid entry with
- * seq > R in seq order, and only after a fence moves the lane headers
- * past them.  A torn, stale or foreign entry fails its checksum or its seq
- * order and ends the chain; nothing read from the ring is used unchecked.
+ * seq > R in seq order, and only after a fence moves both slots of every
+ * lane header past them, with retired = the highest seq present in any
+ * ring: no seq on media is issued again, so no new chain can reach an
+ * old entry.  A valid entry with seq > R that no chain reaches (an
+ * orphan: cut off by a damaged entry) makes recovery refuse, and pmck
+ * reports it from the same scan.  A torn, stale or foreign entry fails
+ * its checksum or its seq order and ends the chain; nothing read from the
+ * ring is used unchecked.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -173,9 +182,25 @@ void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 	s = lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
 	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
 	pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
+	/* The slot in use until now becomes the other one. */
+	l->hsynced = retired == l->hretired && hint == l->hhint;
 	l->hslot = idx;
 	l->hgen++;
 	l->hretired = retired;
+	l->hhint = hint;
+}
+
+int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
+		    uint64_t retired, uint64_t hint)
+{
+	int ret = 0;
+
+	for (int i = 0; i < 2 && !ret; i++) {
+		pm_lane_hdr_store(pool, l, retired, hint);
+		ret = pm_map_drain(pool->map);
+	}
+	l->hlag = 0;
+	return ret;
 }
 
 /* The seqlock's read side (tx.h): the ranges are copied, then unretired
@@ -267,10 +292,16 @@ struct found {
 	unsigned lane;
 };
 
+/* One scan of every lane, the same for recovery and pm_tx_scan(), so that
+ * what open refuses and what pmck calls unrepairable cannot differ. */
 struct scan {
-	struct found *v;
+	struct found *v; /* chain entries with seq > r, lane after lane */
 	size_t n, cap;
-	uint64_t r, maxseq;
+	uint64_t r;  /* the retire watermark: max over the valid headers */
+	uint64_t rd; /* r raised over the entries of lanes without a valid
+		      * header: what discarding retires without replay */
+	uint64_t top; /* the highest seq of a valid entry above r, or r */
+	struct pm_tx_lane_scan *ls; /* per lane */
 };
 
 static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
@@ -300,7 +331,7 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 				if (ret)
 					return ret;
 			}
-			s->maxseq = PM_MAX(s->maxseq, e.seq);
+			s->top = PM_MAX(s->top, e.seq);
 			last = e.seq;
 			pos = PM_ALIGN_UP(e.end, (uint64_t)PM_CACHELINE);
 			continue;
@@ -336,7 +367,8 @@ static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
 }
 
 /* Pick lane @l's header slot: valid, highest gen.  Sets l->dhint and the
- * slot state; returns the slot, or -1 if neither is valid. */
+ * slot state; returns the slot, or -1 if neither is valid (the lane then
+ * looks empty: its first write goes to slot 0, then slot 1). */
 static int lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
 			  int ok[2])
 {
@@ -346,30 +378,201 @@ static int lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
 	ok[0] = lane_slot_ok(pool, l, &s[0]);
 	ok[1] = lane_slot_ok(pool, l, &s[1]);
 	cur = pm_pick_copy(ok, pm_le64(s[0].gen), pm_le64(s[1].gen));
-	if (cur < 0)
-		return -1;
-	l->hslot = cur;
-	l->hgen = pm_le64(s[cur].gen);
-	l->hretired = pm_le64(s[cur].retired);
-	l->dhint = pm_le64(s[cur].hint);
+	l->hslot = cur < 0 ? 1 : cur;
+	l->hgen = cur < 0 ? 0 : pm_le64(s[cur].gen);
+	l->hretired = cur < 0 ? 0 : pm_le64(s[cur].retired);
+	l->hhint = cur < 0 ? UINT64_MAX : pm_le64(s[cur].hint);
+	l->dhint = cur < 0 ? 0 : l->hhint;
+	l->hsynced = ok[0] && ok[1] && s[0].retired == s[1].retired &&
+		     s[0].hint == s[1].hint;
 	return cur;
 }
 
-static int lanes_read(struct pm_pool *pool, struct scan *s)
+static void lanes_read(struct pm_pool *pool, struct scan *s)
 {
 	for (unsigned i = 0; i < pool->nlanes; i++) {
+		struct pm_tx_lane_scan *ls = &s->ls[i];
 		struct pm_lane *l = pm_lane_get(pool, i);
-		int ok[2];
 
-		if (lane_slot_pick(pool, l, ok) < 0)
+		ls->lane = i;
+		ls->slot = lane_slot_pick(pool, l, ls->slot_ok);
+		ls->retired = l->hretired;
+		ls->hint = l->dhint;
+		if (ls->slot >= 0)
+			s->r = PM_MAX(s->r, l->hretired);
+	}
+	s->top = s->r;
+}
+
+/* The seq in the commit record that the range records at @off lead to,
+ * or 0: a cheap filter before the checksum, nothing more. */
+static uint64_t seq_peek(const struct pm_lane *l, uint64_t off)
+{
+	uint64_t p = off;
+
+	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size)) {
+		if (rd32(l->ring + p) == PM_REC_COMMIT)
+			return pm_range_ok(p, sizeof(struct pm_tx_commit),
+					   l->ring_size) ?
+				       rd64(l->ring + p + 8) :
+				       0;
+		if (rd32(l->ring + p) != PM_REC_RANGE ||
+		    rd64(l->ring + p + 16) > l->ring_size)
+			return 0;
+		p += sizeof(struct pm_tx_range) +
+		     PM_ALIGN_UP(rd64(l->ring + p + 16), 8);
+	}
+	return 0;
+}
+
+/* Payload bytes of the valid entry at @off. */
+static uint64_t entry_bytes(const struct pm_lane *l, uint64_t off)
+{
+	uint64_t p = off, n = 0, len;
+
+	while (rd32(l->ring + p) == PM_REC_RANGE) {
+		len = rd64(l->ring + p + 16);
+		n += len;
+		p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
+	}
+	return n;
+}
+
+/* Is (seq, off) in the chain entries s->v[lo, hi), which rise in seq? */
+static int in_chain(const struct scan *s, size_t lo, size_t hi, uint64_t seq,
+		    uint64_t off)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].seq == seq)
+			return s->v[mid].off == off;
+		if (s->v[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void lane_drop(struct pm_tx_lane_scan *ls, uint64_t seq,
+		      uint64_t bytes)
+{
+	if (!ls->dropped || seq < ls->first_dropped)
+		ls->first_dropped = seq;
+	ls->last_dropped = PM_MAX(ls->last_dropped, seq);
+	ls->dropped_bytes += bytes;
+	ls->dropped++;
+}
+
+/*
+ * Valid entries of lane @i with seq > R that its chain (entries s->v[lo,
+ * s->n)) does not reach, or all of them in a lane without a valid header:
+ * committed transactions that recovery cannot replay.  Ring space is
+ * reused only below a retired value both header slots hold, so without
+ * damage nothing else is there.  Every 64-byte offset is tried, the type
+ * word and the seq before the checksum.
+ */
+static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
+			 size_t lo)
+{
+	const struct pm_lane *l = pm_lane_get(pool, i);
+	struct pm_tx_lane_scan *ls = &s->ls[i];
+	uint64_t floor = ls->slot < 0 ? 0 : s->r;
+	struct pm_entry e;
+
+	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
+		if (rd32(l->ring + off) != PM_REC_RANGE ||
+		    seq_peek(l, off) <= floor ||
+		    pm_entry_parse(pool, l, off, &e) || e.seq <= floor)
+			continue;
+		ls->top = PM_MAX(ls->top, e.seq);
+		if (e.seq <= s->r || in_chain(s, lo, s->n, e.seq, off))
+			continue;
+		if (!ls->orphans || e.seq < ls->first_orphan) {
+			ls->first_orphan = e.seq;
+			ls->orphan_off = off;
+		}
+		ls->last_orphan = PM_MAX(ls->last_orphan, e.seq);
+		ls->orphans++;
+		lane_drop(ls, e.seq, entry_bytes(l, off));
+		s->top = PM_MAX(s->top, e.seq);
+	}
+}
+
+/* What discarding drops besides the orphans: a lane without a valid
+ * header lost its retired value, so everything its ring holds counts as
+ * retired (rd), and chain entries of other lanes up to that are dropped,
+ * never replayed over what such a lane applied after them. */
+static void scan_discard(struct pm_pool *pool, struct scan *s)
+{
+	s->rd = s->r;
+	for (unsigned i = 0; i < pool->nlanes; i++)
+		if (s->ls[i].slot < 0)
+			s->rd = PM_MAX(s->rd, s->ls[i].top);
+	for (size_t k = 0; k < s->n && s->rd > s->r; k++)
+		if (s->v[k].seq <= s->rd)
+			lane_drop(&s->ls[s->v[k].lane], s->v[k].seq,
+				  entry_bytes(pm_lane_get(pool, s->v[k].lane),
+					      s->v[k].off));
+}
+
+/* The one scan: headers, chains, orphans, pending counts. */
+static int scan_run(struct pm_pool *pool, struct scan *s)
+{
+	int ret = 0;
+
+	s->ls = pm_zalloc(pool->nlanes * sizeof(*s->ls));
+	if (!s->ls)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	lanes_read(pool, s);
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++) {
+		struct pm_tx_lane_scan *ls = &s->ls[i];
+		size_t lo = s->n;
+
+		if (ls->slot >= 0)
+			ret = chain(pool, i, s);
+		ls->tail = pm_lane_get(pool, i)->tail;
+		for (size_t k = lo; k < s->n; k++) {
+			if (!ls->pending) {
+				ls->first_pending = s->v[k].seq;
+				ls->pending_off = s->v[k].off;
+			}
+			ls->last_pending = s->v[k].seq;
+			ls->pending++;
+		}
+		if (!ret)
+			scan_orphans(pool, s, i, lo);
+	}
+	if (!ret)
+		scan_discard(pool, s);
+	return ret;
+}
+
+/* Damage that recovery cannot get past without dropping committed data. */
+static int scan_damage(const struct pm_pool *pool, const struct scan *s)
+{
+	for (unsigned i = 0; i < pool->nlanes; i++) {
+		const struct pm_tx_lane_scan *ls = &s->ls[i];
+
+		if (ls->slot < 0)
 			return pm_err(PM_E_CORRUPT,
 				      "%s: lane %u: lane header damaged (no "
 				      "valid slot); committed transactions "
 				      "cannot be recovered safely",
 				      pool->path, i);
-		/* Recovery rewrites a lane header with a bad slot. */
-		l->hslot_bad = !ok[0] || !ok[1];
-		s->r = PM_MAX(s->r, l->hretired);
+		if (ls->orphans)
+			return pm_err(PM_E_CORRUPT,
+				      "%s: lane %u: committed transaction "
+				      "%llu (%llu in all, up to seq %llu) cut "
+				      "off by a damaged entry at ring offset "
+				      "%#llx: it cannot be replayed; 'pmck "
+				      "--discard-damaged' drops it",
+				      pool->path, i,
+				      (unsigned long long)ls->first_orphan,
+				      (unsigned long long)ls->orphans,
+				      (unsigned long long)ls->last_orphan,
+				      (unsigned long long)ls->tail);
 	}
 	return 0;
 }
@@ -423,10 +626,71 @@ static int homes_ok(const struct pm_pool *pool, const struct scan *s)
 	return 0;
 }
 
-/* Replay in seq order, fence, then move every lane header past it. */
+/*
+ * Make both slots of every lane header hold (@r, the lane's tail), so
+ * that either slot alone is a safe start for a later recovery; only then
+ * may the ring behind the tail be reused.  Up to two fences.
+ */
+static int lanes_park(struct pm_pool *pool, uint64_t r)
+{
+	int ret = 0;
+
+	for (int pass = 0; pass < 2 && !ret; pass++) {
+		int wrote = 0;
+
+		for (unsigned i = 0; i < pool->nlanes; i++) {
+			struct pm_lane *l = pm_lane_get(pool, i);
+
+			if (l->hsynced && l->hretired >= r &&
+			    l->hhint == l->tail)
+				continue;
+			pm_lane_hdr_store(pool, l, r, l->tail);
+			wrote = 1;
+		}
+		if (wrote)
+			ret = pm_map_drain(pool->map);
+	}
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
+		pm_lane_get(pool, i)->dhint = pm_lane_get(pool, i)->tail;
+	return ret;
+}
+
+/* Discarding (pmck --discard-damaged): keep only what is replayed, and
+ * say what is dropped. */
+static void discard(struct pm_pool *pool, struct scan *s)
+{
+	struct pm_tx_drop *d = &pool->tx_dropped;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < pool->nlanes; i++) {
+		const struct pm_tx_lane_scan *ls = &s->ls[i];
+
+		if (!ls->dropped)
+			continue;
+		if (!d->n || ls->first_dropped < d->first)
+			d->first = ls->first_dropped;
+		d->last = PM_MAX(d->last, ls->last_dropped);
+		d->bytes += ls->dropped_bytes;
+		d->n += ls->dropped;
+		if (ls->slot < 0)
+			pm_lane_get(pool, i)->tail = 0;
+	}
+	for (size_t k = 0; k < s->n; k++)
+		if (s->v[k].seq > s->rd)
+			s->v[n++] = s->v[k];
+	s->n = n;
+	if (d->n)
+		pm_warn("%s: discarded %llu committed transactions (seq "
+			"%llu..%llu, %llu bytes)", pool->path,
+			(unsigned long long)d->n, (unsigned long long)d->first,
+			(unsigned long long)d->last,
+			(unsigned long long)d->bytes);
+}
+
+/* Replay in seq order, fence, then move every lane header past it: every
+ * seq present in a ring is then retired, and none is issued again. */
 static int replay(struct pm_pool *pool, struct scan *s)
 {
-	uint64_t r = PM_MAX(s->r, s->maxseq);
 	int ret = homes_ok(pool, s);
 
 	if (ret)
@@ -437,34 +701,30 @@ static int replay(struct pm_pool *pool, struct scan *s)
 		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
 			       s->v[k].off, PM_APPLY_COPY_FLUSH);
 	ret = pm_map_drain(pool->map);
+	if (!ret)
+		ret = lanes_park(pool, s->top);
 	if (ret)
 		return ret;
-	for (unsigned i = 0; i < pool->nlanes; i++) {
-		struct pm_lane *l = pm_lane_get(pool, i);
-
-		if (l->hretired == r && l->dhint == l->tail && !l->hslot_bad)
-			continue;
-		pm_lane_hdr_store(pool, l, r, l->tail);
-		l->dhint = l->tail;
-		l->hslot_bad = 0;
-	}
 	pool->tx_replayed = s->n;
-	pool->lanes->seq = r + 1;
+	pool->lanes->seq = s->top + 1;
 	if (s->n)
 		pm_info("%s: replayed %zu committed transactions", pool->path,
 			s->n);
-	return pm_map_drain(pool->map);
+	return 0;
 }
 
 static int recover(struct pm_pool *pool)
 {
 	struct scan s = { 0 };
-	int ret = lanes_read(pool, &s);
+	int ret = scan_run(pool, &s);
 
-	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		ret = chain(pool, i, &s);
+	if (!ret && (pool->flags & PM_POOL_DISCARD))
+		discard(pool, &s);
+	else if (!ret)
+		ret = scan_damage(pool, &s);
 	if (!ret)
 		ret = replay(pool, &s);
+	pm_free(s.ls);
 	pm_free(s.v);
 	return ret;
 }
@@ -474,99 +734,19 @@ static void lanes_free(struct pm_pool *pool);
 
 /* ---- read-only scan (pmck) ------------------------------------------------ */
 
-static void scan_lane_report(const struct scan *s, unsigned i,
-			     struct pm_tx_lane_scan *ls)
-{
-	for (size_t k = 0; k < s->n; k++) {
-		const struct found *f = &s->v[k];
-
-		if (f->lane != i)
-			continue;
-		if (!ls->pending || f->seq < ls->first_pending) {
-			ls->first_pending = f->seq;
-			ls->pending_off = f->off;
-		}
-		ls->last_pending = PM_MAX(ls->last_pending, f->seq);
-		ls->pending++;
-	}
-}
-
-static int in_chain(const struct scan *s, unsigned i, uint64_t off)
-{
-	for (size_t k = 0; k < s->n; k++)
-		if (s->v[k].lane == i && s->v[k].off == off)
-			return 1;
-	return 0;
-}
-
-/* Valid entries with seq > R that the chain does not reach: committed
- * transactions cut off by a damaged entry before them.  Space is reused
- * only below a durable R, so nothing else can be there. */
-static void scan_orphans(struct pm_pool *pool, const struct scan *s,
-			 unsigned i, struct pm_tx_lane_scan *ls)
-{
-	const struct pm_lane *l = pm_lane_get(pool, i);
-	struct pm_entry e;
-
-	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
-		if (pm_entry_parse(pool, l, off, &e) || e.seq <= s->r ||
-		    in_chain(s, i, off))
-			continue;
-		if (!ls->orphans || e.seq < ls->first_orphan) {
-			ls->first_orphan = e.seq;
-			ls->orphan_off = off;
-		}
-		ls->orphans++;
-	}
-}
-
-static int scan_lanes(struct pm_pool *pool, struct scan *s,
-		      struct pm_tx_lane_scan *ls)
-{
-	int ret = 0;
-
-	for (unsigned i = 0; i < pool->nlanes; i++) {
-		struct pm_lane *l = pm_lane_get(pool, i);
-
-		ls[i].lane = i;
-		ls[i].slot = lane_slot_pick(pool, l, ls[i].slot_ok);
-		if (ls[i].slot < 0) {
-			l->dhint = 0;
-			continue;
-		}
-		ls[i].retired = l->hretired;
-		ls[i].hint = l->dhint;
-		s->r = PM_MAX(s->r, ls[i].retired);
-	}
-	for (unsigned i = 0; !ret && i < pool->nlanes; i++) {
-		if (ls[i].slot < 0)
-			continue;
-		ret = chain(pool, i, s);
-		ls[i].tail = pm_lane_get(pool, i)->tail;
-		scan_lane_report(s, i, &ls[i]);
-	}
-	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		if (ls[i].slot >= 0)
-			scan_orphans(pool, s, i, &ls[i]);
-	return ret;
-}
-
 int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 	       void *arg)
 {
-	struct pm_tx_lane_scan *ls;
 	struct scan s = { 0 };
 	int ret = lanes_alloc(pool);
 
 	if (ret)
 		return ret;
-	ls = pm_zalloc(pool->nlanes * sizeof(*ls));
-	ret = ls ? scan_lanes(pool, &s, ls) :
-		   pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	ret = scan_run(pool, &s);
 	*rp = s.r;
 	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		ret = cb(&ls[i], arg);
-	pm_free(ls);
+		ret = cb(&s.ls[i], arg);
+	pm_free(s.ls);
 	pm_free(s.v);
 	lanes_free(pool);
 	return ret;
@@ -665,13 +845,7 @@ void pm_tx_shutdown(struct pm_pool *pool)
 		return;
 	if (!pm_tx_forked(pool) && pm_tx_retire_all(pool, NULL) == 0) {
 		r = pm_tx_watermark(pool);
-		for (unsigned i = 0; i < ls->n; i++) {
-			struct pm_lane *l = &ls->lane[i];
-
-			if (l->hretired != r || l->dhint != l->tail)
-				pm_lane_hdr_store(pool, l, r, l->tail);
-		}
-		if (pm_map_drain(pool->map))
+		if (lanes_park(pool, r))
 			pm_warn("%s: lanes not retired at close; the next "
 				"open replays them", pool->path);
 	}

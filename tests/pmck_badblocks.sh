@@ -55,4 +55,26 @@ expect "error: bad block in header B at offset 4096 .*repair: clear it; header B
 run_pmck 0 "$P"
 [ "$(peek "$P" 4096 8)" = "$(peek "$P" 0 8)" ] || fail "header B not rebuilt"
 
+# a lane header over a committed, unretired transaction: both slots
+# share the sector, so it is fatal and --repair leaves it; only
+# --discard-damaged clears it, and open refuses until then
+LANES=8192
+mkpool "$P"
+"$FIXTURE" crash "$P" || fail "crash fixture"
+run_pmck 4 --json "$P"
+lane=$(sed -n 's/.*"structure":"lane \([0-9]\)".*/\1/p' "$OUT")
+bad_at "$P" $((LANES + lane * 4096))
+before=$(sum "$P")
+run_pmck 4 --repair "$P"
+expect "fatal: bad block in lane $lane at .*over lane $lane's header; repair: none.*\\[not repaired\\]"
+[ "$(sum "$P")" = "$before" ] || fail "repair cleared a lane header"
+"$PMTOOL" stats "$P" > /dev/null 2>&1 && fail "the pool opened"
+"$PMCK" --repair --discard-damaged "$P" > "$OUT" 2>&1
+rc=$?
+[ $rc -eq 1 ] || [ $rc -eq 4 ] || fail "repair exited $rc"
+expect "bad block in lane $lane .*repair: clear it; the lane header is lost"
+: > "$T/root$DISK/badblocks"
+run_pmck 0 "$P"
+"$PMTOOL" stats "$P" > /dev/null 2>&1 || fail "the pool does not open"
+
 done_tests

@@ -57,5 +57,31 @@ dry_run_unchanged 4 "$P"
 expect "fatal: lane $lane at offset .*: 2 committed transactions from seq 6 cut off by a damaged entry at the chain's end; repair: none"
 run_pmck 4 --repair "$P"
 expect "left uncorrected"
+expect "cut off by a damaged entry.*\\[not repaired\\]"
+
+# the same plus a repairable finding in the same area: --repair changes
+# nothing that the fatal finding protects, and says so
+other=$(((lane + 1) % 4))
+poke "$P" $((LANES + other * LANE + 8)) 0d
+before=$(sum "$P")
+run_pmck 4 --repair "$P"
+expect "fatal: lane $lane .*cut off.*\\[not repaired\\]"
+expect "error: lane $other header slot 0 .*\\[not repaired\\]"
+[ "$(sum "$P")" = "$before" ] || fail "repair touched a pool with a fatal finding"
+run_pmck 4 -n "$P"
+expect "fatal: lane $lane .*2 committed transactions from seq 6 cut off"
+
+# dropping them is asked for by name, and counted
+run_pmck 16 --discard-damaged "$P"
+run_pmck 1 --repair --discard-damaged "$P"
+expect "fatal|error: lane $lane .*cut off.*repair: discard 2 committed transactions \\(seq 6\\.\\.7, [0-9]+ bytes\\) \\[repaired\\]"
+expect "discarded 2 committed transactions \\(seq 6\\.\\.7, [0-9]+ bytes\\)"
+expect "lane $other header slot 0 .*\\[repaired\\]"
+run_pmck 0 -n "$P"
+# 1.0 (seq 5) was the damaged one; 1.1 and 1.2 were dropped, not applied
+for i in 0 1 2; do
+	[ "$(data_str $((128 * i)))" = "transaction 0.$i" ] ||
+		fail "a dropped transaction was applied"
+done
 
 done_tests

@@ -17,6 +17,7 @@
 
 #include "fences.h"
 #include "libpm.h"
+#include "pool.h"
 #include "tx.h"
 #include "tmpdir.h"
 
@@ -498,6 +499,72 @@ static void test_tx_recovery_discards_uncommitted(void **state)
 	assert_int_equal(*(uint64_t *)data, 0);
 }
 
+/* A, B, C committed in one lane, then one byte of B's payload flipped. */
+static void commit_abc(void)
+{
+	for (uint64_t v = 1; v <= 3; v++)
+		if (tx_put(v * 64, &v, sizeof(v)))
+			_exit(3);
+}
+
+static char errbuf[512];
+
+static void on_log(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == PM_LOG_ERR)
+		snprintf(errbuf, sizeof(errbuf), "%s", msg);
+}
+
+static void test_tx_recovery_refuses_cut_off(void **state)
+{
+	struct pm_pool_info info;
+	uint64_t b, v = 99;
+	char want[64];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	in_child(commit_abc);
+	/* The child's lane: the one whose ring starts with an entry. */
+	for (unsigned i = 0; i < info.nlanes; i++) {
+		b = info.lanes_offset + i * info.lane_size + 64;
+		if ((uint32_t)raw64(b) != PM_REC_RANGE)
+			continue;
+		f = fopen(path, "r+b");
+		assert_non_null(f);
+		fseek(f, (long)(b + 64 + 24), SEEK_SET); /* B's payload */
+		fputc(0x42, f);
+		fclose(f);
+		snprintf(want, sizeof(want), "lane %u: committed transaction "
+			 "3 ", i);
+	}
+	/* C (seq 3) is cut off: open refuses, naming lane and seq. */
+	pm_set_log_fn(on_log, NULL);
+	pm_set_log_level(PM_LOG_ERR);
+	assert_int_equal(pm_pool_open(path, 0, &pool), PM_E_CORRUPT);
+	pm_set_log_level(getenv("PM_LOG") ? 4 : 0);
+	pm_set_log_fn(NULL, NULL);
+	assert_non_null(strstr(errbuf, want));
+	assert_int_equal(raw64(info.data_offset + 64), 0); /* nothing applied */
+	/* Dropping it on purpose: A replayed, B and C gone for good. */
+	assert_int_equal(pm_pool_open_discard(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(pool->tx_dropped.n, 1);
+	assert_int_equal(pool->tx_dropped.first, 3);
+	assert_int_equal(pool->tx_dropped.bytes, 8);
+	assert_int_equal(*(uint64_t *)(data + 64), 1);
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	assert_true(info.next_seq > 3); /* C's seq is never issued again */
+	/* A new transaction over C's home survives reopening. */
+	assert_int_equal(tx_put(3 * 64, &v, sizeof(v)), 0);
+	reopen();
+	assert_int_equal(*(uint64_t *)(data + 3 * 64), 99);
+	assert_int_equal(replayed(), 0);
+	reopen();
+	assert_int_equal(*(uint64_t *)(data + 3 * 64), 99);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS 4
@@ -833,7 +900,8 @@ static void test_tx_retire_cost(void **state)
 	assert_int_equal(pm_tx_retire(pool), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pm_stats_get(&st);
-	assert_int_equal(st.fences, 2);
+	/* the homes, then each lane-header slot under its own fence */
+	assert_int_equal(st.fences, 3);
 	printf("# pm_tx_retire: %llu fences, %llu flushes, %.1f us\n",
 	       (unsigned long long)st.fences, (unsigned long long)st.flushes,
 	       ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
@@ -862,6 +930,7 @@ int main(void)
 		T(test_tx_recovery_discards_uncommitted),
 		T(test_tx_recovery_one_lane_slot_damaged),
 		T(test_tx_recovery_both_lane_slots_damaged),
+		T(test_tx_recovery_refuses_cut_off),
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),

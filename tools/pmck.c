@@ -40,9 +40,13 @@ static const char *const sev_json[] = { "info", "repairable", "fatal" };
 static int usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pmck [-n|--dry-run] [-y|--repair] [--json] [-v] [-q] FILE...\n"
+		"usage: pmck [-n|--dry-run] [-y|--repair [--discard-damaged]] [--json] [-v] [-q]\n"
+		"            FILE...\n"
 		"  -n, --dry-run  report only, change nothing (default)\n"
 		"  -y, --repair   repair what can be repaired\n"
+		"      --discard-damaged  with --repair: also repair what "
+		"costs committed\n"
+		"                 data, dropping it (says what was dropped)\n"
 		"      --json     one JSON object per file on stdout\n"
 		"  -v, --verbose  also report the structures that are fine\n"
 		"  -q, --quiet    print nothing; the exit code tells\n"
@@ -104,8 +108,7 @@ static void print_text_finding(struct pmck *p, const struct pm_check_finding *f)
 	       p->file, sev_names[f->severity], f->structure, f->offset,
 	       f->length, f->message, f->repair,
 	       f->repaired ? " [repaired]" :
-	       (p->flags & PM_CHECK_REPAIR) && f->severity != PM_CHECK_FATAL ?
-			     " [not repaired]" : "");
+	       (p->flags & PM_CHECK_REPAIR) ? " [not repaired]" : "");
 }
 
 static int finding(const struct pm_check_finding *f, void *arg)
@@ -227,6 +230,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "repair", no_argument, NULL, 'y' },
+		{ "discard-damaged", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -240,6 +244,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n': dry = 1; break;
 		case 'y': p.flags |= PM_CHECK_REPAIR; break;
+		case 'D': p.flags |= PM_CHECK_DISCARD_DAMAGED; break;
 		case 'j': p.json = 1; break;
 		case 'v': p.verbose = 1; break;
 		case 'q': p.quiet = 1; break;
@@ -248,6 +253,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc || (dry && (p.flags & PM_CHECK_REPAIR)) ||
+	    ((p.flags & PM_CHECK_DISCARD_DAMAGED) &&
+	     !(p.flags & PM_CHECK_REPAIR)) ||
 	    (p.quiet && p.verbose))
 		return usage(stderr);
 	if (p.verbose)

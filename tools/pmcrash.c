@@ -44,6 +44,10 @@ static void usage(FILE *f)
 		"      --flush-points    crash points at flushes, too\n"
 		"      --deep            exhaustive 4096, samples 256, more ops\n"
 		"      --strict          known weaknesses count as violations\n"
+		"      --damage          tx: also check each image with the\n"
+		"                        newer slot of every lane header\n"
+		"                        damaged (open refuses or is right;\n"
+		"                        pmck agrees)\n"
 		"      --break NAME      run the workload with a deliberate bug\n"
 		"      --expect-violation  succeed only if violations are found\n"
 		"      --all-breaks      run every deliberate bug of the chosen\n"
@@ -62,7 +66,7 @@ struct args {
 };
 
 enum { O_SEED = 256, O_POINT, O_EXH, O_SAMPLES, O_WORDS, O_FLUSHP, O_DEEP,
-       O_BREAK, O_EXPECT, O_ALLBRK, O_DIR, O_STRICT };
+       O_BREAK, O_EXPECT, O_ALLBRK, O_DIR, O_STRICT, O_DAMAGE };
 
 static const struct option longopts[] = {
 	{ "workload", required_argument, NULL, 'w' },
@@ -80,6 +84,7 @@ static const struct option longopts[] = {
 	{ "expect-violation", no_argument, NULL, O_EXPECT },
 	{ "all-breaks", no_argument, NULL, O_ALLBRK },
 	{ "strict", no_argument, NULL, O_STRICT },
+	{ "damage", no_argument, NULL, O_DAMAGE },
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -142,6 +147,9 @@ static int parse_opt(struct args *a, int ch)
 		return 0;
 	case O_STRICT:
 		a->o.strict = 1;
+		return 0;
+	case O_DAMAGE:
+		a->o.damage = 1;
 		return 0;
 	case O_DIR:
 		a->o.dir = optarg;

@@ -57,6 +57,8 @@ struct crash_ctx {
 	int verbose;
 	int deep;	 /* --deep: workloads run longer */
 	int strict;	 /* --strict: known weaknesses are violations */
+	int damage;	 /* --damage: each image also checked with the newer
+			  * slot of every lane header damaged */
 	uint64_t noted;	 /* images showing a known weakness */
 	struct pm_sim *sim;
 	void *priv; /* the workload's own state */
@@ -96,6 +98,7 @@ struct crash_opts {
 	int verbose;
 	int deep;
 	int strict;
+	int damage;
 	unsigned max_reports;
 };
 

@@ -191,14 +191,15 @@ static void report(struct explore *x, const struct pm_sim_image *img)
 		keep_image(x, img);
 	fprintf(stderr,
 		"  reproduce: pmcrash -w %s -n %u -t %u --seed 0x%llx "
-		"--exhaustive %u --samples %u --point %llu%s%s%s%s%s\n",
+		"--exhaustive %u --samples %u --point %llu%s%s%s%s%s%s\n",
 		c->wl->name, c->ops, c->threads,
 		(unsigned long long)pm_sim_seed(c->sim), x->o->max_exhaustive,
 		x->o->max_samples, (unsigned long long)img->point,
 		(x->o->sim_flags & PM_SIM_WORDS) ? " --words" : "",
 		(x->o->sim_flags & PM_SIM_FLUSH_POINTS) ? " --flush-points" :
 							  "",
-		c->strict ? " --strict" : "", c->brk ? " --break " : "",
+		c->strict ? " --strict" : "",
+		c->damage ? " --damage" : "", c->brk ? " --break " : "",
 		c->brk ? c->brk : "");
 }
 
@@ -299,6 +300,7 @@ static int ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
 	c->verbose = o->verbose;
 	c->deep = o->deep;
 	c->strict = o->strict;
+	c->damage = o->damage;
 	snprintf(c->dir, sizeof(c->dir), "%s/pmcrash.XXXXXX", o->dir);
 	if (!mkdtemp(c->dir)) {
 		fprintf(stderr, "pmcrash: %s: %s\n", c->dir, strerror(errno));

@@ -19,4 +19,6 @@ run() {
 run $deep
 run $deep --words -n 60
 run $deep --all-breaks
+# a damaged newer lane-header slot never rolls committed data back
+run $deep -w tx -w txmt -n 60 --damage
 exit $fail

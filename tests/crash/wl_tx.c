@@ -10,13 +10,20 @@
  * one in flight.
  *
  * --break tx-fence: commit skips its fence (pm_test_break).
+ *
+ * --damage: a copy of each image also has the newer slot of every lane
+ * header damaged; recovery then starts from the older slots.  Open must
+ * refuse the pool or give exactly what the image gives, and pmck must
+ * find fatal damage exactly when open refuses.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crash.h"
+#include "layout.h"
 #include "sim.h"
 
 #define POOL_SIZE (3 << 19) /* 1.5 MiB */
@@ -51,6 +58,7 @@ struct tx_state {
 	unsigned nstreams;
 	struct pm_pool *pool;
 	struct crash_ctx *c;
+	struct pm_pool_info geo; /* lanes_offset, lane_size, nlanes */
 };
 
 static uint64_t rnd(uint64_t *st)
@@ -219,7 +227,10 @@ static int tx_prepare_n(struct crash_ctx *c, unsigned nstreams)
 	if (ret)
 		return ret;
 	pm_pool_data(pool, &size);
+	ret = pm_pool_info(pool, &st->geo);
 	pm_pool_close(pool);
+	if (ret)
+		return ret;
 	for (unsigned i = 0; i < nstreams; i++) {
 		struct tx_stream *s = &st->s[i];
 
@@ -290,12 +301,14 @@ static int slice_check(struct crash_ctx *c, unsigned i, const uint8_t *got,
 				  "a committed transaction lost");
 }
 
-static int tx_check(struct crash_ctx *c, const struct pm_sim_image *img)
+/* Open @file (recovery) and compare every stream's slice. */
+static int slices_check(struct crash_ctx *c, const char *file,
+			const struct pm_sim_image *img)
 {
 	struct tx_state *st = c->priv;
 	struct pm_pool *pool;
 	const uint8_t *data;
-	int ret = pm_pool_open(c->image, 0, &pool);
+	int ret = pm_pool_open(file, 0, &pool);
 
 	if (ret)
 		return crash_fail(c, "pool open (recovery): %s",
@@ -306,6 +319,96 @@ static int tx_check(struct crash_ctx *c, const struct pm_sim_image *img)
 				  crash_at(c, i, img->point));
 	pm_pool_close(pool);
 	return ret;
+}
+
+static int count_fatal(const struct pm_check_finding *f, void *arg)
+{
+	*(unsigned *)arg += f->severity == PM_CHECK_FATAL;
+	return 0;
+}
+
+/* Damage the crc of the slot with the higher gen in every lane header. */
+static int damage_newer_slots(struct tx_state *st, FILE *f)
+{
+	for (unsigned i = 0; i < st->geo.nlanes; i++) {
+		long off = (long)(st->geo.lanes_offset +
+				  i * st->geo.lane_size);
+		struct pm_lane_slot s[2];
+		int k;
+
+		if (fseek(f, off, SEEK_SET) || fread(s, sizeof(s), 1, f) != 1)
+			return -EIO;
+		k = s[1].gen > s[0].gen;
+		s[k].crc ^= 0x5a;
+		if (fseek(f, off, SEEK_SET) || fwrite(s, sizeof(s), 1, f) != 1)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n;
+	int ret = in && out ? 0 : -1;
+
+	while (!ret && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ret = fwrite(buf, 1, n, out) == n ? 0 : -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ret = -1;
+	return ret;
+}
+
+/* --damage: see the top of the file.  Runs on a copy, before the image
+ * itself is opened (recovery writes to it). */
+static int damaged_check(struct crash_ctx *c, const struct pm_sim_image *img)
+{
+	struct tx_state *st = c->priv;
+	char copy[320];
+	struct pm_pool *pool;
+	unsigned fatal = 0;
+	FILE *f;
+	int ret;
+
+	snprintf(copy, sizeof(copy), "%s.dmg", c->image);
+	if (copy_file(c->image, copy))
+		return crash_fail(c, "cannot copy the image");
+	f = fopen(copy, "r+b");
+	ret = f ? damage_newer_slots(st, f) : -errno;
+	if (f)
+		fclose(f);
+	if (ret)
+		return crash_fail(c, "cannot damage the copy: %s",
+				  pm_strerror(ret));
+	ret = pm_pool_check(copy, 0, count_fatal, &fatal);
+	if (ret && ret != PM_E_CORRUPT)
+		return crash_fail(c, "newer slots damaged: pmck: %s",
+				  pm_strerror(ret));
+	ret = pm_pool_open(copy, 0, &pool);
+	if (!ret)
+		pm_pool_close(pool);
+	if (!ret != !fatal)
+		return crash_fail(c, "newer slots damaged: open says %s, pmck "
+				  "finds %u fatal", pm_strerror(ret), fatal);
+	ret = ret == PM_E_CORRUPT ? 0 : slices_check(c, copy, img);
+	unlink(copy);
+	if (ret) {
+		char why[sizeof(c->msg)];
+
+		snprintf(why, sizeof(why), "%s", c->msg);
+		return crash_fail(c, "newer slots damaged: %s", why);
+	}
+	return 0;
+}
+
+static int tx_check(struct crash_ctx *c, const struct pm_sim_image *img)
+{
+	int ret = c->damage ? damaged_check(c, img) : 0;
+
+	return ret ? ret : slices_check(c, c->image, img);
 }
 
 static void tx_cleanup(struct crash_ctx *c)
