@@ -276,7 +276,7 @@ int pm_tx_commit(struct pm_tx *tx);
 void pm_tx_abort(struct pm_tx *tx);
 /* Make every transaction committed so far applied and durable, and
  * never replayed again: data they wrote may then be written directly
- * (pm_persist) without a crash putting their bytes back.  Two fences. */
+ * (pm_persist) without a crash putting their bytes back.  Three fences. */
 int pm_tx_retire(struct pm_pool *pool);
 
 /* ---- append-only log ------------------------------------------------------ */

@@ -967,7 +967,7 @@ PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
  * them with a fence: recovery never replays them, so data they wrote may
  * then be written directly (pm_persist()) without a crash ever putting
  * their bytes back.  Waits only for commits in flight in other threads.
- * Costs two fences (one more per 64 lanes beyond the first 64) and a
+ * Costs three fences (one more per 64 lanes beyond the first 64) and a
  * write-back of each lane's last transaction.
  *
  * Return: 0, -EINVAL, -EBUSY (this thread has a transaction open, or
