@@ -5,7 +5,9 @@
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
  * what opening the pool would do anyway (recovery in pool.c, tx.c, log.c)
- * plus clearing bad blocks, so it never leaves a pool worse than it was.
+ * plus clearing bad blocks, so it never leaves a pool worse than it was;
+ * only PM_CHECK_DISCARD, asked for explicitly, drops what fatal damage cut
+ * off (pm_pool_open_discard()).
  *
  * The checker parses nothing itself: headers are judged by pool.c, lanes
  * by tx.c's chain scanner, the log by log.c's record scanner, each through
@@ -345,9 +347,10 @@ static int ck_repair(struct pm_ck *c)
 	 * finding stays fatal and the rest waits for the user. */
 	if (c->unsafe)
 		return 0;
-	ret = pm_pool_open(c->path,
-			   PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
-			   &pool);
+	ret = ((c->flags & PM_CHECK_DISCARD) ? pm_pool_open_discard :
+					       pm_pool_open)(
+		c->path, PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
+		&pool);
 	if (ret)
 		return ret;
 	pm_pool_close(pool);
@@ -433,7 +436,9 @@ static int ck_run(const char *path, const struct pm_check_opts *o)
 	ck_close(&first);
 	if (ret)
 		goto out;
-	if ((o->flags & PM_CHECK_REPAIR) && first.nrepairable) {
+	if ((o->flags & PM_CHECK_REPAIR) &&
+	    (first.nrepairable ||
+	     ((o->flags & PM_CHECK_DISCARD) && first.nfatal))) {
 		rret = ck_repair(&first);
 		ck_init(&second, path, o);
 		second.flags &= ~PM_CHECK_VERBOSE;
@@ -477,7 +482,7 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
 /**
  * pm_pool_check - check and optionally repair a pool file
  * @path: the pool file; it must not be open
- * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE
+ * @flags: PM_CHECK_REPAIR, PM_CHECK_VERBOSE, PM_CHECK_DISCARD
  * @cb: called once per finding (may be NULL); non-zero stops the check
  * @arg: passed to @cb
  *
@@ -485,7 +490,10 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
  * readability of every byte of the pool.  Without PM_CHECK_REPAIR the file
  * is not written.  With it, damage that recovery can fix is fixed by the
  * same code that pm_pool_open() runs, bad blocks are cleared, and the file
- * is checked again; each finding then says whether it was repaired.
+ * is checked again; each finding then says whether it was repaired.  Fatal
+ * damage is left alone unless PM_CHECK_DISCARD is also given: then log
+ * records a damaged one cut off are dropped (as the finding's repair text
+ * counts them) and a gap marker keeps their seqs from being issued again.
  *
  * Return: 0 if the pool is consistent (clean or repaired), PM_E_CORRUPT if
  * damage remains, -ECANCELED if @cb stopped the check, the repair's error

@@ -219,7 +219,11 @@ int pm_pool_info(struct pm_pool *pool, struct pm_pool_info *info);
 
 #define PM_CHECK_REPAIR (1U << 0)  /* fix what can be fixed */
 #define PM_CHECK_VERBOSE (1U << 1) /* also report what is fine */
-#define PM_CHECK_VALID (PM_CHECK_REPAIR | PM_CHECK_VERBOSE)
+/* With PM_CHECK_REPAIR: also drop what fatal damage made unreachable
+ * (log records cut off by a damaged one), so the pool opens again; the
+ * findings' repair texts say what is dropped.  Destructive. */
+#define PM_CHECK_DISCARD (1U << 2)
+#define PM_CHECK_VALID (PM_CHECK_REPAIR | PM_CHECK_VERBOSE | PM_CHECK_DISCARD)
 
 enum pm_check_severity {
 	PM_CHECK_INFO = 0,	/* verbose: a structure checked and fine */

@@ -520,6 +520,9 @@ static int open_check(const char *path, const char *layout, unsigned flags,
 	return 0;
 }
 
+static int open_pool(const char *path, const char *layout, unsigned flags,
+		     int discard, struct pm_pool **poolp);
+
 /**
  * pm_pool_open_layout - open a pool and check its layout name
  * @path: the pool file
@@ -538,6 +541,18 @@ static int open_check(const char *path, const char *layout, unsigned flags,
 PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 				  unsigned flags, struct pm_pool **poolp)
 {
+	return open_pool(path, layout, flags, 0, poolp);
+}
+
+int pm_pool_open_discard(const char *path, unsigned flags,
+			 struct pm_pool **poolp)
+{
+	return open_pool(path, NULL, flags, 1, poolp);
+}
+
+static int open_pool(const char *path, const char *layout, unsigned flags,
+		     int discard, struct pm_pool **poolp)
+{
 	struct pm_pool *pool;
 	int ret = open_check(path, layout, flags, poolp);
 
@@ -545,6 +560,7 @@ PM_EXPORT int pm_pool_open_layout(const char *path, const char *layout,
 		ret = pool_new(path, flags, &pool);
 	if (ret)
 		return ret;
+	pool->discard = discard;
 	ret = map_pool(pool, 0, 0);
 	if (!ret)
 		ret = pick_header(pool, pool->map->size);

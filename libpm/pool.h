@@ -19,6 +19,7 @@ struct pm_pool {
 	struct pm_map *map;
 	uint64_t id;	  /* unique within the process, for per-thread caches */
 	unsigned flags;	  /* PM_POOL_* given to create/open */
+	int discard;	  /* destructive repair (pm_pool_open_discard) */
 	uint8_t *base; /* == map->addr */
 	char *path;
 	struct pm_hdr hdr; /* the valid header copy, as on media */
@@ -70,6 +71,11 @@ void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h);
  * persist, then copy A, persist: one copy is valid at every instant.
  * PM_E_BADBLOCKS (nothing written) while a copy is on a bad block. */
 int pm_pool_hdr_write(struct pm_pool *pool);
+
+/* pm_pool_open() for a destructive repair (check.c): recovery drops
+ * acknowledged log records that damage cut off, instead of refusing. */
+int pm_pool_open_discard(const char *path, unsigned flags,
+			 struct pm_pool **poolp);
 
 /* tx.c: write empty lane headers at create. */
 int pm_tx_format(struct pm_pool *pool);
