@@ -286,7 +286,7 @@ static void log_past(struct pm_ck *c, const struct pm_log_scan *s)
 		 "none: open refuses the log; a destructive repair drops "
 		 "%" PRIu64 " record%s (seq %" PRIu64 "..%" PRIu64 ")",
 		 n, n == 1 ? "" : "s", s->drop_first, s->drop_last);
-	if (!s->past_n)
+	if (n == 1 && s->torn_off != UINT64_MAX)
 		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log record",
 			   ring + at, sizeof(struct pm_log_rec), repair,
 			   "acknowledged record seq %" PRIu64 " is damaged",
@@ -295,9 +295,9 @@ static void log_past(struct pm_ck *c, const struct pm_log_scan *s)
 		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log record",
 			   ring + at, sizeof(struct pm_log_rec), repair,
 			   "the log ends at seq %" PRIu64 " before a damaged "
-			   "record: %" PRIu64 " acknowledged record%s up to seq "
-			   "%" PRIu64 " cut off", s->next_seq - 1, s->past_n,
-			   s->past_n == 1 ? "" : "s", s->drop_last);
+			   "record: acknowledged records seq %" PRIu64 "..%"
+			   PRIu64 " are lost or cut off", s->next_seq - 1,
+			   s->drop_first, s->drop_last);
 }
 
 static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)

@@ -118,7 +118,8 @@ _Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
  * the gen it was appended under, and recovery requires gens not to go down
  * along the chain, so a record left over from before an earlier crash can
  * never continue a newer chain even if its seq happens to fit.  A clean
- * close writes a slot too, so records with a gen below the newest slot's
+ * close writes both slots alike, gen included (nothing else does), so
+ * records with a gen below the newest slot's, or any in a log so sealed,
  * were all acknowledged.  Both slots hold the same start and start_seq
  * except while a truncation is between its two slot writes (log.c). */
 struct pm_log_slot {
@@ -151,10 +152,12 @@ struct pm_log_rec {
 /* Recovery keeps records only up to the last one that ends an append, so
  * a batch survives a crash whole or not at all. */
 #define PM_LOG_REC_END (1U << 31)
-/* A gap marker: an empty record written by a destructive repair after it
- * dropped damaged records.  Its seq is above the last one dropped and may
- * exceed the previous record's seq + 1; walks do not return it.  Only a
- * repair writes one (a log without repairs never holds one). */
+/* A marker, not a record (walks do not return it), always empty.  A gap
+ * marker, written by a destructive repair after it dropped damaged
+ * records, has a seq above the last one dropped (above the previous
+ * record's seq + 1).  A close marker, written at a clean close after the
+ * last record, has the previous record's seq + 1; recovery ends the chain
+ * before it and gives its seq and space to the next append. */
 #define PM_LOG_REC_SKIP (1U << 30)
 #define PM_LOG_LEN_MASK (PM_LOG_REC_SKIP - 1)
 _Static_assert(sizeof(struct pm_log_rec) == 24, "pm_log_rec size");

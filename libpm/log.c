@@ -15,11 +15,12 @@
  * creates by writing both slots in turn with the new start (a fence each)
  * before any append may reuse it, never by erasing records.
  *
- * Slots: every slot write takes the other slot's gen + 1, at open, at
- * truncation (twice) and at a clean close, so both slots hold the same
- * start and start_seq except between a truncation's two writes, when the
- * older one still points at records nobody has overwritten (the truncation
- * has not returned).  Falling back to the older slot when the newer one is
+ * Slots: every slot write takes the other slot's gen + 1, at open and at
+ * truncation (twice), so both slots hold the same start and start_seq
+ * except between a truncation's two writes, when the older one still
+ * points at records nobody has overwritten (the truncation has not
+ * returned).  A clean close writes both alike, gen included ("sealed"),
+ * which nothing else does.  Falling back to the older slot when the newer one is
  * damaged therefore finds the same records; it only allows one gen more
  * (the damaged slot's) for them.
  *
@@ -31,7 +32,7 @@
  * clean close, open) happens after every append of the older gens has
  * returned.  So a valid record past the chain with a gen below the newest
  * slot's, or a failing record claiming the next seq with such a gen, is
- * damage: open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal,
+ * damage, and so is anything past the chain of a sealed log: open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal,
  * both from the same scan, unless a destructive repair asks to drop them;
  * then a gap marker above the highest dropped seq keeps it from reuse.
  * Every open writes a new slot with a higher gen before the first append,
@@ -76,6 +77,9 @@ struct pm_log {
 	uint64_t next_seq;
 	uint64_t stop; /* where recovery's scan looked for next_seq last */
 	uint64_t last_gen; /* gen of the chain's last record, 0 if empty */
+	int sealed;	   /* recovery found the log closed cleanly */
+	uint64_t closed;   /* ring offset of the close marker that ended
+			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	int err;	   /* atomic: sticky write-back error */
 	uint64_t bad_seq;  /* first seq not acknowledged, once err is set */
@@ -97,6 +101,13 @@ static struct pm_log_rec *rec_at(const struct pm_log *log, uint64_t pos)
 static uint32_t rec_len(const struct pm_log_rec *r)
 {
 	return pm_le32(r->len) & PM_LOG_LEN_MASK;
+}
+
+/* A marker, not a record: a gap marker (seq above the one expected) or a
+ * close marker (the seq expected; see pm_log_area_seal()). */
+static int is_marker(const struct pm_log_rec *r)
+{
+	return !!(pm_le32(r->len) & PM_LOG_REC_SKIP);
 }
 
 /* The checksum over a header's seq, gen and len word (flag included). */
@@ -240,8 +251,9 @@ static void scan(struct pm_log *log, uint64_t start)
 	struct scan_end e = { seq, start, 0, 0 };
 	int end;
 
+	log->closed = UINT64_MAX;
 	for (;;) {
-		uint64_t gap = 0, at = pos;
+		uint64_t gap = 0, at = pos, want = seq;
 
 		if (!rec_valid(log, at, &seq, gen, &size, &gen, &end)) {
 			if (!pos ||
@@ -252,6 +264,10 @@ static void scan(struct pm_log *log, uint64_t start)
 		}
 		if (used + gap + size > log->cap)
 			break;
+		if (seq == want && is_marker(rec_at(log, at))) {
+			log->closed = at; /* a close marker ends the chain */
+			break;
+		}
 		if (at != pos && n)
 			mark_wrap(log, pos);
 		if (!n)
@@ -282,7 +298,7 @@ static uint64_t torn_at(const struct pm_log *log)
 	uint64_t at[2] = { log->stop, 0 };
 
 	for (int i = 0; i < 2; i++)
-		if (log->cap - at[i] >= REC_HDR &&
+		if (log->cap - at[i] >= REC_HDR && at[i] != log->closed &&
 		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
 			return at[i];
 	return UINT64_MAX;
@@ -292,8 +308,8 @@ static uint64_t torn_at(const struct pm_log *log)
  * fails its checks, and valid records that could have continued it. */
 struct past {
 	uint64_t torn;	      /* torn_at(), UINT64_MAX if none */
-	uint64_t n;	      /* valid records past the end */
-	uint64_t first, last; /* their lowest and highest seq */
+	uint64_t n;	      /* valid records (and markers) past the end */
+	uint64_t first, last; /* lowest and highest seq they say is lost */
 	uint64_t off;	      /* ring offset of the first one met */
 	int acked;	      /* some were acknowledged: damage */
 };
@@ -330,7 +346,7 @@ static void erase(struct pm_log *log, uint64_t pos)
  * or an open wrote a slot after its append returned, and an open erases
  * what a crash left in flight before it writes its slot).  The record
  * claiming next_seq is judged by its gen the same way, if the chain is
- * not empty.
+ * not empty.  In a sealed log (closed cleanly) all of it was acknowledged.
  */
 static void find_past(struct pm_log *log, struct past *p, int wipe)
 {
@@ -342,9 +358,10 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 		gen = pm_le64(rec_at(log, p->torn)->gen);
 		/* A gen word a crash left stale is below the chain's last
 		 * one (a lap or a recovery came between); with no chain there
-		 * is no such bound, so it counts as torn. */
-		p->acked = log->last_gen && gen >= log->last_gen &&
-			   gen < log->gen;
+		 * is no such bound, so it counts as torn unless sealed. */
+		p->acked = log->sealed || (log->last_gen &&
+					   gen >= log->last_gen &&
+					   gen < log->gen);
 		if (wipe)
 			erase(log, p->torn);
 	}
@@ -356,14 +373,17 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 			pos = 0;
 			continue;
 		}
-		if (past_rec(log, pos, &seq, &size, &gen)) {
+		if (pos != log->closed &&
+		    past_rec(log, pos, &seq, &size, &gen) &&
+		    (!is_marker(rec_at(log, pos)) || seq-- > log->next_seq)) {
+			/* a marker is no record: the seqs below it are */
 			if (!p->n++) {
 				p->first = p->last = seq;
 				p->off = pos;
 			}
 			p->first = PM_MIN(p->first, seq);
 			p->last = PM_MAX(p->last, seq);
-			p->acked |= gen < log->gen;
+			p->acked |= log->sealed || gen < log->gen;
 			step = PM_MIN(size, left);
 			if (wipe)
 				erase(log, pos);
@@ -406,19 +426,18 @@ static int refuse(const struct pm_log *log, const struct past *p)
 	uint64_t lo, hi;
 
 	past_range(log, p, &lo, &hi);
-	if (!p->n)
+	if (hi == lo && p->torn != UINT64_MAX)
 		return pm_err(PM_E_CORRUPT, "log: acknowledged record seq %llu "
 			      "at ring offset %llu is damaged",
 			      (unsigned long long)lo,
 			      (unsigned long long)p->torn);
-	return pm_err(PM_E_CORRUPT, "log: the chain ends at seq %llu (a "
-		      "damaged record at ring offset %llu): %llu acknowledged "
-		      "record%s up to seq %llu cut off",
-		      (unsigned long long)(log->next_seq - 1),
+	return pm_err(PM_E_CORRUPT, "log: the chain ends at seq %llu before "
+		      "a damaged record (ring offset %llu): acknowledged "
+		      "records seq %llu..%llu are lost or cut off",
+		      (unsigned long long)(lo - 1),
 		      (unsigned long long)(p->torn != UINT64_MAX ? p->torn :
 							    log->stop),
-		      (unsigned long long)p->n, p->n == 1 ? "" : "s",
-		      (unsigned long long)hi);
+		      (unsigned long long)lo, (unsigned long long)hi);
 }
 
 /*
@@ -441,6 +460,13 @@ static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
 	return cur;
 }
 
+/* Both slots alike, gen included: only a clean close writes that. */
+static int is_sealed(const struct pm_log_hdr *hdr, const int ok[2])
+{
+	return ok[0] && ok[1] &&
+	       !memcmp(&hdr->slot[0], &hdr->slot[1], sizeof(hdr->slot[0]));
+}
+
 /* What recovery reads of the area, all of it under one guard. */
 struct recovery {
 	struct pm_log *log;
@@ -458,6 +484,7 @@ static int recover_reads(void *arg)
 	rc->cur = pick_slot(log->hdr, log->cap, log->seed, rc->ok, &log->gen);
 	if (rc->cur < 0)
 		return 0;
+	log->sealed = is_sealed(log->hdr, rc->ok);
 	slot = &log->hdr->slot[rc->cur];
 	log->first_seq = pm_le64(slot->start_seq);
 	scan(log, pm_le64(slot->start));
@@ -507,7 +534,7 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 	return 0;
 }
 
-static int gap_marker(struct pm_log *log, uint64_t last);
+static int put_marker(struct pm_log *log, uint64_t seq);
 
 /**
  * pm_log_area_recover - recover the log on a raw area, start a generation
@@ -561,8 +588,12 @@ int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
 	log->gen++;
 	log->done_seq = log->next_seq;
 	past_range(log, &rc.past, &lo, &hi);
-	if (rc.past.acked && (ret = gap_marker(log, hi)))
+	/* A gap marker: the seqs dropped are never issued again. */
+	if (rc.past.acked && (ret = put_marker(log, hi + 1))) {
+		pm_err(ret, "log: no room for a gap marker after seq %llu",
+		       (unsigned long long)hi);
 		goto err_free;
+	}
 	pm_dbg("log: %llu records from seq %llu, %llu of %llu bytes used",
 	       (unsigned long long)(log->next_seq - log->first_seq),
 	       (unsigned long long)log->first_seq,
@@ -641,12 +672,16 @@ int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
 }
 
 /**
- * pm_log_area_seal - write a slot that marks every record acknowledged
- * @log: an open log with no append in flight
+ * pm_log_area_seal - mark every record of a log acknowledged
+ * @log: an open log with no append in flight; no append may follow
  *
- * Called at a clean close: from then on a record that fails its checks
- * is damage, not a torn append.  Not written after a write-back error
- * (records after bad_seq were not acknowledged).
+ * Called at a clean close: a close marker after the last record (if 24
+ * bytes are free), so that damage to the last record leaves a valid
+ * record past the chain; then both slots alike, gen included (a fence
+ * each), which nothing else writes.  Until the next open writes a slot,
+ * anything that fails past the chain is damage, not a torn append.
+ * Not done after a write-back error (records after bad_seq were not
+ * acknowledged).
  *
  * Return: 0 or the write-back error.
  */
@@ -657,11 +692,15 @@ int pm_log_area_seal(struct pm_log *log)
 	if (!log || __atomic_load_n(&log->err, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&log->lock);
-	ret = slot_write(log->map, log->hdr, !log->slot, log->head,
-			 log->first_seq, log->gen + 1, log->seed);
-	if (!ret) {
-		log->slot = !log->slot;
-		log->gen++;
+	ret = put_marker(log, log->next_seq);
+	ret = ret == -ENOSPC ? 0 : ret;
+	for (int i = 0; i < 2 && !ret; i++) {
+		ret = slot_write(log->map, log->hdr, !log->slot, log->head,
+				 log->first_seq, log->gen + !i, log->seed);
+		if (!ret) {
+			log->slot = !log->slot;
+			log->gen += !i;
+		}
 	}
 	pthread_mutex_unlock(&log->lock);
 	return ret;
@@ -912,22 +951,27 @@ static uint64_t acked_end(const struct pm_log *log)
 }
 
 /*
- * After a destructive repair dropped acknowledged records up to seq
- * @last: an empty gap marker with seq last + 1, so that their seqs are
- * never issued again (the next append gets last + 2).  Recovery only.
+ * An empty marker with seq @seq at the tail, durable (one fence); no
+ * append in flight.  Above next_seq it is a gap marker (recovery, after a
+ * destructive repair dropped acknowledged records up to seq - 1: their
+ * seqs are never issued again); at next_seq a close marker (a clean
+ * close: recovery ends the chain there and reuses its seq and space).
+ * Return: 0, -ENOSPC (nothing written) or the write-back error.
  */
-static int gap_marker(struct pm_log *log, uint64_t last)
+static int put_marker(struct pm_log *log, uint64_t seq)
 {
 	static const uint8_t none;
 	struct iovec v = { .iov_base = (void *)&none, .iov_len = 0 };
 	struct reservation res;
+	uint64_t next = log->next_seq;
 	int ret;
 
-	log->next_seq = last + 1;
+	log->next_seq = seq;
 	ret = reserve(log, &v, 1, &res);
-	if (ret)
-		return pm_err(ret, "log: no room for a gap marker after seq "
-			      "%llu", (unsigned long long)last);
+	if (ret) {
+		log->next_seq = next;
+		return ret;
+	}
 	ret = write_batch(log, &v, 1, &res, PM_LOG_REC_END | PM_LOG_REC_SKIP);
 	log->done_seq = log->next_seq;
 	return ret;
@@ -1009,10 +1053,7 @@ static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
 	       rec_size(rec_len(r)) <= log->cap - pos;
 }
 
-static int is_marker(const struct pm_log_rec *r)
-{
-	return !!(pm_le32(r->len) & PM_LOG_REC_SKIP);
-}
+
 
 /* A walk in progress; seq and pos survive a jump out of walk_guarded(). */
 struct walk {

@@ -25,8 +25,6 @@ poke "$P" $((off + 24 + 3)) 21
 check_repair "$P" "error: log record at offset $off \(24 bytes\): records from seq 18 after the last valid one are an append a crash cut short; repair: drop 1 record \(seq 18\.\.18, never acknowledged\): the log ends at seq 17"
 run_pmck 0 -v "$P"
 expect "ok: log: 17 records \(seq 1\.\.17\)"
-[ "$(peek "$P" "$off" 8)" = 0000000000000000 ] ||
-	fail "the torn record's seq word was not cleared"
 
 # the last record of a closed pool damaged: acknowledged, so not torn
 mkpool "$P"
@@ -46,7 +44,7 @@ for at in 0 40; do
 	off=$("$FIXTURE" recoff "$P" 5) || fail "no record 5"
 	poke "$P" $((off + at)) 7f
 	dry_run_unchanged 4 "$P"
-	expect "fatal: log record at offset [0-9]+ \(24 bytes\): the log ends at seq 4 before a damaged record: 11 acknowledged records up to seq 16 cut off; repair: none: open refuses the log; a destructive repair drops 12 records \(seq 5\.\.16\)"
+	expect "fatal: log record at offset [0-9]+ \(24 bytes\): the log ends at seq 4 before a damaged record: acknowledged records seq 5\.\.16 are lost or cut off; repair: none: open refuses the log; a destructive repair drops 12 records \(seq 5\.\.16\)"
 	before=$(sum "$P")
 	run_pmck 4 --repair "$P"
 	[ "$(sum "$P")" = "$before" ] || fail "repair dropped records 6..16"
