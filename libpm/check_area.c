@@ -357,7 +357,8 @@ static const char *bb_repair(enum pm_area area)
 		return "clear it; its bytes are lost: transactions there are "
 		       "not replayed";
 	case PM_AREA_LOG:
-		return "clear it; its bytes are lost: the log ends before them";
+		return "clear it; records in it are lost: if acknowledged "
+		       "ones follow, open then refuses the log";
 	case PM_AREA_DATA:
 		return "clear it; its bytes are lost and read as zero";
 	default:

@@ -1225,7 +1225,8 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
  * @log: the log
  * @upto_seq: last seq to drop; values past the newest record drop all
  *
- * The space becomes free for appends.  Durable on return (one fence).
+ * The space becomes free for appends.  Durable on return (two fences:
+ * both header slots get the new start).
  * Waits for appends in progress to finish.
  *
  * Return: 0, -EDEADLK from inside pm_log_walk() on this log, -EINVAL, or
