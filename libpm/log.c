@@ -401,11 +401,19 @@ static void past_range(const struct pm_log *log, const struct past *p,
 	*hi = p->n ? PM_MAX(p->last, *lo) : *lo;
 }
 
-/* Recovery drops what lies past the chain for good, and says so. */
+static int put_marker(struct pm_log *log, uint64_t seq);
+
+/*
+ * Recovery drops what lies past the chain for good, and says so.  Records
+ * never acknowledged are erased.  Acknowledged ones (destructive repair)
+ * are put behind a gap marker above the highest seq, durable before the
+ * new slot, so that no crash can leave them gone with their seqs free.
+ */
 static int drop_past(struct pm_log *log, const struct past *p)
 {
 	uint64_t n, lo, hi;
 	struct past again;
+	int ret;
 
 	if (!p->n && p->torn == UINT64_MAX)
 		return 0;
@@ -416,6 +424,11 @@ static int drop_past(struct pm_log *log, const struct past *p)
 		(unsigned long long)lo, (unsigned long long)hi,
 		p->acked ? "acknowledged (destructive repair)" :
 			   "never acknowledged (appends cut short by a crash)");
+	if (p->acked) {
+		ret = put_marker(log, hi + 1);
+		return ret ? pm_err(ret, "log: no room for a gap marker after "
+				    "seq %llu", (unsigned long long)hi) : 0;
+	}
 	find_past(log, &again, 1);
 	return pm_map_drain(log->map);
 }
@@ -534,8 +547,6 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 	return 0;
 }
 
-static int put_marker(struct pm_log *log, uint64_t seq);
-
 /**
  * pm_log_area_recover - recover the log on a raw area, start a generation
  * @map: the mapping holding the area
@@ -559,7 +570,6 @@ int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
 	struct pm_log_hdr *hdr = area;
 	struct recovery rc;
 	struct pm_log *log;
-	uint64_t lo, hi;
 	int cur, ret;
 
 	ret = area_check(map, area, size);
@@ -587,13 +597,6 @@ int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
 	log->slot = !cur;
 	log->gen++;
 	log->done_seq = log->next_seq;
-	past_range(log, &rc.past, &lo, &hi);
-	/* A gap marker: the seqs dropped are never issued again. */
-	if (rc.past.acked && (ret = put_marker(log, hi + 1))) {
-		pm_err(ret, "log: no room for a gap marker after seq %llu",
-		       (unsigned long long)hi);
-		goto err_free;
-	}
 	pm_dbg("log: %llu records from seq %llu, %llu of %llu bytes used",
 	       (unsigned long long)(log->next_seq - log->first_seq),
 	       (unsigned long long)log->first_seq,
@@ -953,9 +956,10 @@ static uint64_t acked_end(const struct pm_log *log)
 /*
  * An empty marker with seq @seq at the tail, durable (one fence); no
  * append in flight.  Above next_seq it is a gap marker (recovery, after a
- * destructive repair dropped acknowledged records up to seq - 1: their
- * seqs are never issued again); at next_seq a close marker (a clean
- * close: recovery ends the chain there and reuses its seq and space).
+ * destructive repair dropped acknowledged records up to seq - 1, written
+ * over the first failing one under the current gen: their seqs are never
+ * issued again); at next_seq a close marker (a clean close: recovery ends
+ * the chain there and reuses its seq and space).
  * Return: 0, -ENOSPC (nothing written) or the write-back error.
  */
 static int put_marker(struct pm_log *log, uint64_t seq)
