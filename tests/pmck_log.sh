@@ -51,17 +51,23 @@ for at in 0 40; do
 	"$PMTOOL" log dump "$P" > "$OUT" 2>&1 && fail "pmtool log dump opened it"
 done
 
-# either header slot damaged, the newer one included: the other one holds
-# the same log, so nothing is lost
-for newer in 1 0; do
-	mkpool "$P"
-	g0=$(le64 "$P" $((LOG_OFF + 16)))
-	g1=$(le64 "$P" $((LOG_OFF + 32 + 16)))
-	i=$(( (g1 > g0) == newer ? 1 : 0 ))
-	poke "$P" $((LOG_OFF + 32 * i + 8)) 09
-	check_repair "$P" "error: log header slot $i at offset $((LOG_OFF + 32 * i)) \(32 bytes\): checksum or fields wrong \(slot $((1 - i)), gen [0-9]+, is used\); repair: recovery rewrites it from slot $((1 - i))"
-	run_pmck 0 -v "$P"
-	expect "ok: log: 16 records \(seq 1\.\.16\)"
+# either header slot damaged, the newer one included, in a pool closed
+# (both slots alike) or left open by a crash after two more appends: the
+# other slot holds the same log, so nothing is lost
+for crashed in 0 1; do
+	for newer in 1 0; do
+		mkpool "$P"
+		[ $crashed = 0 ] || "$FIXTURE" logcrash "$P" 2 ||
+			fail "logcrash"
+		g0=$(le64 "$P" $((LOG_OFF + 16)))
+		g1=$(le64 "$P" $((LOG_OFF + 32 + 16)))
+		i=$(( (g1 > g0) == newer ? 1 : 0 ))
+		poke "$P" $((LOG_OFF + 32 * i + 8)) 09
+		check_repair "$P" "error: log header slot $i at offset $((LOG_OFF + 32 * i)) \(32 bytes\): checksum or fields wrong \(slot $((1 - i)), gen [0-9]+, is used\); repair: recovery rewrites it from slot $((1 - i))"
+		run_pmck 0 -v "$P"
+		n=$((16 + 2 * crashed))
+		expect "ok: log: $n records \(seq 1\.\.$n\)"
+	done
 done
 
 # both slots damaged: the pool cannot be opened, nothing to rebuild from
