@@ -309,7 +309,7 @@ static uint64_t torn_at(const struct pm_log *log)
 struct past {
 	uint64_t torn;	      /* torn_at(), UINT64_MAX if none */
 	uint64_t n;	      /* valid records (and markers) past the end */
-	uint64_t first, last; /* lowest and highest seq they say is lost */
+	uint64_t last;	      /* highest seq they say is lost */
 	uint64_t off;	      /* ring offset of the first one met */
 	int acked;	      /* some were acknowledged: damage */
 };
@@ -322,7 +322,7 @@ static int past_rec(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 	uint64_t seq = pm_le64(rec_at(log, pos)->seq);
 	int end;
 
-	if (seq < log->next_seq || seq - log->next_seq > log->cap / REC_HDR)
+	if (seq < log->next_seq || seq - log->next_seq > log->cap / REC_HDR + 1)
 		return 0;
 	*seqp = seq;
 	return rec_valid(log, pos, seqp, log->last_gen, sizep, genp, &end);
@@ -377,11 +377,8 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 		    past_rec(log, pos, &seq, &size, &gen) &&
 		    (!is_marker(rec_at(log, pos)) || seq-- > log->next_seq)) {
 			/* a marker is no record: the seqs below it are */
-			if (!p->n++) {
-				p->first = p->last = seq;
+			if (!p->n++)
 				p->off = pos;
-			}
-			p->first = PM_MIN(p->first, seq);
 			p->last = PM_MAX(p->last, seq);
 			p->acked |= log->sealed || gen < log->gen;
 			step = PM_MIN(size, left);
