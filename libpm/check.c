@@ -546,8 +546,10 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
  * same code that pm_pool_open() runs, bad blocks are cleared, and the file
  * is checked again; each finding then says whether it was repaired.  An
  * area with a fatal finding is not touched.  PM_CHECK_DISCARD_DAMAGED
- * (with PM_CHECK_REPAIR) also repairs what costs committed transactions,
- * dropping them, and a finding says how many (seqs, bytes).
+ * (with PM_CHECK_REPAIR) also repairs what costs committed transactions
+ * or acknowledged log records, dropping them, and a finding says how many
+ * (seqs, bytes); a gap marker keeps dropped log seqs from being issued
+ * again.
  *
  * Return: 0 if the pool is consistent (clean or repaired), PM_E_CORRUPT if
  * damage remains, -ECANCELED if @cb stopped the check, the repair's error

@@ -163,7 +163,7 @@ static const char *drop_text(const struct pm_ck *c,
 		return "none: recovery refuses the pool; --discard-damaged "
 		       "drops the transactions";
 	if (!ls->dropped)
-		return "discard: no committed transaction is lost";
+		return "recovery rebuilds it: no committed transaction is lost";
 	snprintf(buf, len, "discard %" PRIu64 " committed transaction%s (seq "
 		 "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)", ls->dropped,
 		 ls->dropped == 1 ? "" : "s", ls->first_dropped,
@@ -283,21 +283,57 @@ static void log_slots(struct pm_ck *c, const struct pm_log_scan *s)
 	}
 }
 
-static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)
+/* What lies past the chain: damage that cut off acknowledged records
+ * (fatal: open refuses) or appends a crash cut short (recovery drops). */
+static void log_past(struct pm_ck *c, const struct pm_log_scan *s)
 {
 	uint64_t ring = c->view.log_off + sizeof(struct pm_log_hdr);
-	char repair[96];
+	uint64_t n = s->drop_last - s->drop_first + 1;
+	uint64_t at = s->torn_off != UINT64_MAX ? s->torn_off : s->past_off;
+	char repair[160];
 
-	if (s->torn_off != UINT64_MAX) {
+	if (at == UINT64_MAX)
+		return;
+	if (!s->acked) {
 		snprintf(repair, sizeof(repair),
-			 "drop it: the log ends at seq %" PRIu64,
+			 "drop %" PRIu64 " record%s (seq %" PRIu64 "..%" PRIu64
+			 ", never acknowledged): the log ends at seq %" PRIu64,
+			 n, n == 1 ? "" : "s", s->drop_first, s->drop_last,
 			 s->next_seq - 1);
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LOG, "log record",
-			   ring + s->torn_off, sizeof(struct pm_log_rec), repair,
-			   "record seq %" PRIu64 " after the last valid one fails "
-			   "its checks (a torn append, or damage)",
-			   s->next_seq);
+			   ring + at, sizeof(struct pm_log_rec), repair,
+			   "records from seq %" PRIu64 " after the last valid "
+			   "one are an append a crash cut short",
+			   s->drop_first);
+		return;
 	}
+	if (c->flags & PM_CHECK_DISCARD_DAMAGED)
+		snprintf(repair, sizeof(repair),
+			 "discard %" PRIu64 " acknowledged record%s (seq %"
+			 PRIu64 "..%" PRIu64 ")", n, n == 1 ? "" : "s",
+			 s->drop_first, s->drop_last);
+	else
+		snprintf(repair, sizeof(repair),
+			 "none: open refuses the log; --discard-damaged drops "
+			 "%" PRIu64 " record%s (seq %" PRIu64 "..%" PRIu64 ")",
+			 n, n == 1 ? "" : "s", s->drop_first, s->drop_last);
+	if (n == 1 && s->torn_off != UINT64_MAX)
+		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record",
+			   ring + at, sizeof(struct pm_log_rec), repair,
+			   "acknowledged record seq %" PRIu64 " is damaged",
+			   s->next_seq);
+	else
+		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record",
+			   ring + at, sizeof(struct pm_log_rec), repair,
+			   "the log ends at seq %" PRIu64 " before a damaged "
+			   "record: acknowledged records seq %" PRIu64 "..%"
+			   PRIu64 " are lost or cut off", s->next_seq - 1,
+			   s->drop_first, s->drop_last);
+}
+
+static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)
+{
+	log_past(c, s);
 	pm_ck_find(c, PM_CHECK_INFO, PM_AREA_LOG, "log", c->view.log_off,
 		   c->view.log_size, NULL,
 		   "%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
@@ -352,7 +388,8 @@ static const char *bb_repair(enum pm_area area)
 		return "clear it; its bytes are lost: transactions there are "
 		       "not replayed";
 	case PM_AREA_LOG:
-		return "clear it; its bytes are lost: the log ends before them";
+		return "clear it; records in it are lost: if acknowledged "
+		       "ones follow, open then refuses the log";
 	case PM_AREA_DATA:
 		return "clear it; its bytes are lost and read as zero";
 	default:

@@ -117,7 +117,11 @@ _Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
  * every slot write, i.e. at every open and truncation; a record carries
  * the gen it was appended under, and recovery requires gens not to go down
  * along the chain, so a record left over from before an earlier crash can
- * never continue a newer chain even if its seq happens to fit. */
+ * never continue a newer chain even if its seq happens to fit.  A clean
+ * close writes both slots alike, gen included (nothing else does), so
+ * records with a gen below the newest slot's, or any in a log so sealed,
+ * were all acknowledged.  Both slots hold the same start and start_seq
+ * except while a truncation is between its two slot writes (log.c). */
 struct pm_log_slot {
 	uint64_t start;	    /* ring offset of record start_seq (0: empty) */
 	uint64_t start_seq; /* oldest live sequence number */
@@ -141,13 +145,21 @@ struct pm_log_rec {
 	uint64_t seq; /* first: 0 here marks a wrap to offset 0 */
 	uint64_t gen; /* slot gen when appended */
 	uint32_t len; /* payload bytes (PM_LOG_LEN_MASK), padded to 8;
-		       * PM_LOG_REC_END on the last record of an append */
+		       * PM_LOG_REC_END on the last record of an append,
+		       * PM_LOG_REC_SKIP on a gap marker */
 	uint32_t crc; /* CRC32C of bytes [0, 20) and payload, UUID seed */
 };
 /* Recovery keeps records only up to the last one that ends an append, so
  * a batch survives a crash whole or not at all. */
 #define PM_LOG_REC_END (1U << 31)
-#define PM_LOG_LEN_MASK (PM_LOG_REC_END - 1)
+/* A marker, not a record (walks do not return it), always empty.  A gap
+ * marker, written by a destructive repair after it dropped damaged
+ * records, has a seq above the last one dropped (above the previous
+ * record's seq + 1).  A close marker, written at a clean close after the
+ * last record, has the previous record's seq + 1; recovery ends the chain
+ * before it and gives its seq and space to the next append. */
+#define PM_LOG_REC_SKIP (1U << 30)
+#define PM_LOG_LEN_MASK (PM_LOG_REC_SKIP - 1)
 _Static_assert(sizeof(struct pm_log_rec) == 24, "pm_log_rec size");
 _Static_assert(offsetof(struct pm_log_rec, crc) == 20, "pm_log_rec layout");
 

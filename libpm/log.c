@@ -5,14 +5,36 @@
  * Crash-consistency invariant: the log is the chain of records that starts
  * at the position and sequence number of the valid slot with the highest
  * gen, and continues while the next record (at the end of the previous one,
- * or at offset 0 if it is not there) has seq == previous + 1, a gen neither
- * lower than the previous one's nor higher than the slot's, a length that
- * fits the ring and a matching CRC32C.  An append copies its records,
- * flushes them and issues one fence; it returns only after every record
- * with a lower seq is durable too, so recovery, which stops at the first
- * record that fails, never loses an acknowledged record and never returns
- * a torn one.  Records are written only into free space, which truncation
- * creates by writing a new slot (one fence), never by erasing records.
+ * or at offset 0 if it is not there) has seq == previous + 1 (or is a gap
+ * marker with a higher seq), a gen neither lower than the previous one's
+ * nor higher than the slot's, a length that fits the ring and a matching
+ * CRC32C.  An append copies its records, flushes them and issues one
+ * fence; it returns only after every record with a lower seq is durable
+ * too, so the chain holds every acknowledged record unless the media was
+ * damaged.  Records are written only into free space, which truncation
+ * creates by writing both slots in turn with the new start (a fence each)
+ * before any append may reuse it, never by erasing records.
+ *
+ * Slots: every slot write takes the other slot's gen + 1, at open and at
+ * truncation (twice), so both slots hold the same start and start_seq
+ * except between a truncation's two writes, when the older one still
+ * points at records nobody has overwritten (the truncation has not
+ * returned).  A clean close writes both alike, gen included ("sealed"),
+ * which nothing else does.  Falling back to the older slot when the newer one is
+ * damaged therefore finds the same records; it only allows one gen more
+ * (the damaged slot's) for them.
+ *
+ * What lies past the chain: the free space holds either records of
+ * appends in flight when a session crashed, all of the newest slot's gen,
+ * or acknowledged records cut off by damage.  The first kind are dropped
+ * by recovery (erased, then a fence, then the new slot), so they never
+ * outlive the open after the crash; any later slot write (truncation,
+ * clean close, open) happens after every append of the older gens has
+ * returned.  So a valid record past the chain with a gen below the newest
+ * slot's, or a failing record claiming the next seq with such a gen, is
+ * damage, and so is anything past the chain of a sealed log: open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal,
+ * both from the same scan, unless a destructive repair asks to drop them;
+ * then a gap marker above the highest dropped seq keeps it from reuse.
  * Every open writes a new slot with a higher gen before the first append,
  * which makes records left behind a torn tail unable to join the chain.
  */
@@ -54,6 +76,10 @@ struct pm_log {
 	uint64_t used; /* bytes from head to tail, wrap gaps included */
 	uint64_t next_seq;
 	uint64_t stop; /* where recovery's scan looked for next_seq last */
+	uint64_t last_gen; /* gen of the chain's last record, 0 if empty */
+	int sealed;	   /* recovery found the log closed cleanly */
+	uint64_t closed;   /* ring offset of the close marker that ended
+			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	int err;	   /* atomic: sticky write-back error */
 	uint64_t bad_seq;  /* first seq not acknowledged, once err is set */
@@ -76,6 +102,13 @@ static struct pm_log_rec *rec_at(const struct pm_log *log, uint64_t pos)
 static uint32_t rec_len(const struct pm_log_rec *r)
 {
 	return pm_le32(r->len) & PM_LOG_LEN_MASK;
+}
+
+/* A marker, not a record: a gap marker (seq above the one expected) or a
+ * close marker (the seq expected; see pm_log_area_seal()). */
+static int is_marker(const struct pm_log_rec *r)
+{
+	return !!(pm_le32(r->len) & PM_LOG_REC_SKIP);
 }
 
 /* The checksum over a header's seq, gen and len word (flag included). */
@@ -154,29 +187,40 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
 
 /* ---- recovery ---- */
 
-/* Is there a valid record @seq at @pos?  Sets *sizep, *genp and *endp
- * (it ends an append). */
-static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t seq,
+/* Does the record at @pos carry @seq (or is it a gap marker above it)? */
+static int seq_fits(const struct pm_log_rec *r, uint64_t seq)
+{
+	uint64_t s = pm_le64(r->seq);
+
+	return s == seq || (s > seq && (pm_le32(r->len) & PM_LOG_REC_SKIP));
+}
+
+/* Is there a valid record *seqp at @pos (or a gap marker above it, whose
+ * seq *seqp is then set to)?  Sets *sizep, *genp and *endp (it ends an
+ * append). */
+static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 		     uint64_t min_gen, uint64_t *sizep, uint64_t *genp,
 		     int *endp)
 {
 	const struct pm_log_rec *r;
-	uint64_t gen;
+	uint64_t gen, seq;
 	uint32_t word, len, crc;
 
-	if (log->cap - pos < REC_HDR)
+	if (pos > log->cap || log->cap - pos < REC_HDR)
 		return 0;
 	r = rec_at(log, pos);
 	gen = pm_le64(r->gen);
 	word = pm_le32(r->len);
 	len = word & PM_LOG_LEN_MASK;
-	if (pm_le64(r->seq) != seq || gen < min_gen || gen > log->gen ||
+	seq = pm_le64(r->seq);
+	if (!seq_fits(r, *seqp) || gen < min_gen || gen > log->gen ||
 	    rec_size(len) > log->cap - pos)
 		return 0;
 	crc = rec_crc_start(log, seq, gen, word);
 	crc = pm_crc_final(pm_crc_update(crc, r + 1, len));
 	if (crc != pm_le32(r->crc))
 		return 0;
+	*seqp = seq;
 	*sizep = rec_size(len);
 	*genp = gen;
 	*endp = !!(word & PM_LOG_REC_END);
@@ -195,7 +239,7 @@ static void mark_wrap(struct pm_log *log, uint64_t pos)
 
 /* Where the chain stood after the last record that ended an append. */
 struct scan_end {
-	uint64_t seq, pos, used;
+	uint64_t seq, pos, used, gen;
 };
 
 /* Follow the chain from the slot's start; sets head, tail, used, next.
@@ -205,21 +249,26 @@ static void scan(struct pm_log *log, uint64_t start)
 {
 	uint64_t pos = start, seq = log->first_seq, gen = 0;
 	uint64_t size, used = 0, n = 0;
-	struct scan_end e = { seq, start, 0 };
+	struct scan_end e = { seq, start, 0, 0 };
 	int end;
 
+	log->closed = UINT64_MAX;
 	for (;;) {
-		uint64_t gap = 0, at = pos;
+		uint64_t gap = 0, at = pos, want = seq;
 
-		if (!rec_valid(log, at, seq, gen, &size, &gen, &end)) {
+		if (!rec_valid(log, at, &seq, gen, &size, &gen, &end)) {
 			if (!pos ||
-			    !rec_valid(log, 0, seq, gen, &size, &gen, &end))
+			    !rec_valid(log, 0, &seq, gen, &size, &gen, &end))
 				break;
 			at = 0;
 			gap = n ? log->cap - pos : 0;
 		}
 		if (used + gap + size > log->cap)
 			break;
+		if (seq == want && is_marker(rec_at(log, at))) {
+			log->closed = at; /* a close marker ends the chain */
+			break;
+		}
 		if (at != pos && n)
 			mark_wrap(log, pos);
 		if (!n)
@@ -229,10 +278,11 @@ static void scan(struct pm_log *log, uint64_t start)
 		seq++;
 		n++;
 		if (end)
-			e = (struct scan_end){ seq, pos, used };
+			e = (struct scan_end){ seq, pos, used, gen };
 	}
 	log->next_seq = e.seq;
 	log->stop = e.pos;
+	log->last_gen = e.gen;
 	log->used = e.used;
 	log->tail = e.used ? e.pos : 0;
 	if (!e.used)
@@ -249,40 +299,191 @@ static uint64_t torn_at(const struct pm_log *log)
 	uint64_t at[2] = { log->stop, 0 };
 
 	for (int i = 0; i < 2; i++)
-		if (log->cap - at[i] >= REC_HDR &&
+		if (log->cap - at[i] >= REC_HDR && at[i] != log->closed &&
 		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
 			return at[i];
 	return UINT64_MAX;
 }
 
-/* Recovery drops a torn tail for good: its seq word is zeroed (made
- * durable by the slot write that follows), so no later scan meets it. */
-static void drop_torn(struct pm_log *log, uint64_t at)
+/* What lies past the chain's end: a record claiming the next seq that
+ * fails its checks, and valid records that could have continued it. */
+struct past {
+	uint64_t torn;	      /* torn_at(), UINT64_MAX if none */
+	uint64_t n;	      /* valid records (and markers) past the end */
+	uint64_t last;	      /* highest seq they say is lost */
+	uint64_t off;	      /* ring offset of the first one met */
+	int acked;	      /* some were acknowledged: damage */
+};
+
+/* A valid record at @pos that could continue the chain: seq from next_seq
+ * on, gen from the chain's last record's up to the newest slot's. */
+static int past_rec(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
+		    uint64_t *sizep, uint64_t *genp)
 {
-	if (at == UINT64_MAX)
-		return;
-	pm_warn("log: torn record seq %llu at ring offset %llu dropped",
-		(unsigned long long)log->next_seq, (unsigned long long)at);
-	pm_map_fill(log->map, rec_at(log, at), 0, 8, PM_MEM_NOFLUSH);
-	pm_map_flush(log->map, rec_at(log, at), 8);
+	uint64_t seq = pm_le64(rec_at(log, pos)->seq);
+	int end;
+
+	if (seq < log->next_seq || seq - log->next_seq > log->cap / REC_HDR + 1)
+		return 0;
+	*seqp = seq;
+	return rec_valid(log, pos, seqp, log->last_gen, sizep, genp, &end);
 }
 
-/* The slot recovery trusts: valid, highest gen; -1 if neither is. */
-static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
-		     uint32_t seed, int ok[2])
+/* Zero the seq word at @pos (made durable by a fence before the slot
+ * write that follows), so that no later scan meets the record. */
+static void erase(struct pm_log *log, uint64_t pos)
 {
+	pm_map_fill(log->map, rec_at(log, pos), 0, 8, PM_MEM_NOFLUSH);
+	pm_map_flush(log->map, rec_at(log, pos), 8);
+}
+
+/*
+ * Look through the free part of the ring, from where the scan stopped to
+ * the head, for what lies past the chain (and erase it if @wipe).  Appends
+ * write only there, in seq order, so a valid record found there is either
+ * of an append in flight when the last session crashed (its gen is the
+ * newest slot's: no slot was written after it) or acknowledged and cut
+ * off by damage (gen below the newest slot's: a truncation, a clean close
+ * or an open wrote a slot after its append returned, and an open erases
+ * what a crash left in flight before it writes its slot).  The record
+ * claiming next_seq is judged by its gen the same way, if the chain is
+ * not empty.  In a sealed log (closed cleanly) all of it was acknowledged.
+ */
+static void find_past(struct pm_log *log, struct past *p, int wipe)
+{
+	uint64_t pos = log->stop, left = log->cap - log->used;
+	uint64_t seq, size, gen;
+
+	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
+	if (p->torn != UINT64_MAX) {
+		gen = pm_le64(rec_at(log, p->torn)->gen);
+		/* A gen word a crash left stale is below the chain's last
+		 * one (a lap or a recovery came between); with no chain there
+		 * is no such bound, so it counts as torn unless sealed. */
+		p->acked = log->sealed || (log->last_gen &&
+					   gen >= log->last_gen &&
+					   gen < log->gen);
+		if (wipe)
+			erase(log, p->torn);
+	}
+	while (left >= REC_HDR) {
+		uint64_t step = 8;
+
+		if (pos > log->cap - REC_HDR) {
+			left -= PM_MIN(left, log->cap - pos);
+			pos = 0;
+			continue;
+		}
+		if (pos != log->closed &&
+		    past_rec(log, pos, &seq, &size, &gen) &&
+		    (!is_marker(rec_at(log, pos)) || seq-- > log->next_seq)) {
+			/* a marker is no record: the seqs below it are */
+			if (!p->n++)
+				p->off = pos;
+			p->last = PM_MAX(p->last, seq);
+			p->acked |= log->sealed || gen < log->gen;
+			step = PM_MIN(size, left);
+			if (wipe)
+				erase(log, pos);
+		}
+		pos += step;
+		left -= step;
+	}
+}
+
+/* The seqs lost past the chain: from next_seq to the highest found. */
+static void past_range(const struct pm_log *log, const struct past *p,
+		       uint64_t *lo, uint64_t *hi)
+{
+	*lo = log->next_seq;
+	*hi = p->n ? PM_MAX(p->last, *lo) : *lo;
+}
+
+static int put_marker(struct pm_log *log, uint64_t seq);
+
+/*
+ * Recovery drops what lies past the chain for good, and says so.  Records
+ * never acknowledged are erased.  Acknowledged ones (destructive repair)
+ * are put behind a gap marker above the highest seq, durable before the
+ * new slot, so that no crash can leave them gone with their seqs free.
+ */
+static int drop_past(struct pm_log *log, const struct past *p)
+{
+	uint64_t n, lo, hi;
+	struct past again;
+	int ret;
+
+	if (!p->n && p->torn == UINT64_MAX)
+		return 0;
+	past_range(log, p, &lo, &hi);
+	n = hi - lo + 1;
+	pm_warn("log: dropped %llu record%s, seq %llu..%llu, %s",
+		(unsigned long long)n, n == 1 ? "" : "s",
+		(unsigned long long)lo, (unsigned long long)hi,
+		p->acked ? "acknowledged (destructive repair)" :
+			   "never acknowledged (appends cut short by a crash)");
+	if (p->acked) {
+		ret = put_marker(log, hi + 1);
+		return ret ? pm_err(ret, "log: no room for a gap marker after "
+				    "seq %llu", (unsigned long long)hi) : 0;
+	}
+	find_past(log, &again, 1);
+	return pm_map_drain(log->map);
+}
+
+/* Open refuses a log whose acknowledged records the chain cannot reach. */
+static int refuse(const struct pm_log *log, const struct past *p)
+{
+	uint64_t lo, hi;
+
+	past_range(log, p, &lo, &hi);
+	if (hi == lo && p->torn != UINT64_MAX)
+		return pm_err(PM_E_CORRUPT, "log: acknowledged record seq %llu "
+			      "at ring offset %llu is damaged",
+			      (unsigned long long)lo,
+			      (unsigned long long)p->torn);
+	return pm_err(PM_E_CORRUPT, "log: the chain ends at seq %llu before "
+		      "a damaged record (ring offset %llu): acknowledged "
+		      "records seq %llu..%llu are lost or cut off",
+		      (unsigned long long)(lo - 1),
+		      (unsigned long long)(p->torn != UINT64_MAX ? p->torn :
+							    log->stop),
+		      (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/*
+ * The slot recovery trusts: valid, highest gen; -1 if neither is.  Every
+ * slot write gives the other slot's gen + 1, so a slot invalid now held at
+ * most the valid one's gen + 1, and records of that gen may exist: *genp
+ * is the highest gen a record may have.
+ */
+static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
+		     uint32_t seed, int ok[2], uint64_t *genp)
+{
+	int cur;
+
 	ok[0] = slot_ok(&hdr->slot[0], cap, seed);
 	ok[1] = slot_ok(&hdr->slot[1], cap, seed);
-	return pm_pick_copy(ok, pm_le64(hdr->slot[0].gen),
-			    pm_le64(hdr->slot[1].gen));
+	cur = pm_pick_copy(ok, pm_le64(hdr->slot[0].gen),
+			   pm_le64(hdr->slot[1].gen));
+	if (cur >= 0)
+		*genp = pm_le64(hdr->slot[cur].gen) + !ok[!cur];
+	return cur;
+}
+
+/* Both slots alike, gen included: only a clean close writes that. */
+static int is_sealed(const struct pm_log_hdr *hdr, const int ok[2])
+{
+	return ok[0] && ok[1] &&
+	       !memcmp(&hdr->slot[0], &hdr->slot[1], sizeof(hdr->slot[0]));
 }
 
 /* What recovery reads of the area, all of it under one guard. */
 struct recovery {
 	struct pm_log *log;
 	int ok[2];
-	int cur;	/* the slot trusted, -1 if none */
-	uint64_t torn;	/* torn_at(), UINT64_MAX if none */
+	int cur;	  /* the slot trusted, -1 if none */
+	struct past past; /* what lies past the chain */
 };
 
 static int recover_reads(void *arg)
@@ -291,14 +492,14 @@ static int recover_reads(void *arg)
 	struct pm_log *log = rc->log;
 	const struct pm_log_slot *slot;
 
-	rc->cur = pick_slot(log->hdr, log->cap, log->seed, rc->ok);
+	rc->cur = pick_slot(log->hdr, log->cap, log->seed, rc->ok, &log->gen);
 	if (rc->cur < 0)
 		return 0;
+	log->sealed = is_sealed(log->hdr, rc->ok);
 	slot = &log->hdr->slot[rc->cur];
-	log->gen = pm_le64(slot->gen);
 	log->first_seq = pm_le64(slot->start_seq);
 	scan(log, pm_le64(slot->start));
-	rc->torn = torn_at(log);
+	find_past(log, &rc->past, 0);
 	return 0;
 }
 
@@ -315,7 +516,8 @@ static int recover(struct pm_log *log, const char *what,
 {
 	int ret;
 
-	*rc = (struct recovery){ .log = log, .cur = -1, .torn = UINT64_MAX };
+	*rc = (struct recovery){ .log = log, .cur = -1 };
+	rc->past.torn = UINT64_MAX;
 	ret = pm_safe_run(log->hdr, area_len(log), recover_reads, rc);
 	if (ret)
 		return pm_err(ret, "%s: the log area cannot be read: %s", what,
@@ -345,17 +547,24 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 }
 
 /**
- * pm_log_area_open - recover the log on a raw area and start a generation
+ * pm_log_area_recover - recover the log on a raw area, start a generation
  * @map: the mapping holding the area
  * @area: start of the log header
  * @size: bytes of the area
  * @seed: CRC32C seed it was formatted with
+ * @flags: 0, or PM_LOG_DISCARD to drop acknowledged records that damage
+ *         cut off (a gap marker then keeps their seqs from reuse)
  * @logp: the log on success
  *
- * Return: 0, PM_E_CORRUPT if neither header slot is valid, or -errno.
+ * Records of appends cut short by a crash are dropped (never
+ * acknowledged); acknowledged ones are dropped only with PM_LOG_DISCARD.
+ *
+ * Return: 0; PM_E_CORRUPT if neither header slot is valid, or if a
+ * damaged record cuts off acknowledged records (or is one) and @flags
+ * lacks PM_LOG_DISCARD; or -errno.
  */
-int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
-		     uint32_t seed, struct pm_log **logp)
+int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
+			uint32_t seed, unsigned flags, struct pm_log **logp)
 {
 	struct pm_log_hdr *hdr = area;
 	struct recovery rc;
@@ -373,10 +582,15 @@ int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 		ret = pm_err(PM_E_CORRUPT, "log header: no valid slot");
 		goto err_free;
 	}
-	drop_torn(log, rc.torn);
+	if (rc.past.acked && !(flags & PM_LOG_DISCARD)) {
+		ret = refuse(log, &rc.past);
+		goto err_free;
+	}
+	ret = drop_past(log, &rc.past);
 	/* A new gen before any append: see the invariant above. */
-	ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
-			 log->gen + 1, seed);
+	if (!ret)
+		ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
+				 log->gen + 1, seed);
 	if (ret)
 		goto err_free;
 	log->slot = !cur;
@@ -394,11 +608,27 @@ err_free:
 }
 
 /**
+ * pm_log_area_open - recover the log on a raw area and start a generation
+ * @map: the mapping holding the area
+ * @area: start of the log header
+ * @size: bytes of the area
+ * @seed: CRC32C seed it was formatted with
+ * @logp: the log on success
+ *
+ * Return: as pm_log_area_recover() without PM_LOG_DISCARD.
+ */
+int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
+		     uint32_t seed, struct pm_log **logp)
+{
+	return pm_log_area_recover(map, area, size, seed, 0, logp);
+}
+
+/**
  * pm_log_area_scan - what recovery would find in a log area, read-only
  * @area: start of the log header (not written)
  * @size: bytes of the area
  * @seed: CRC32C seed it was formatted with
- * @s: filled with the slots, the chain and any torn record after it
+ * @s: filled with the slots, the chain and what lies past it
  *
  * Return: 0 (s->slot is -1 if no slot is valid), -EINVAL if the area is
  * too small, -EIO if a page of it cannot be read (poisoned), -ENOMEM.
@@ -411,7 +641,7 @@ int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
 	int ret;
 
 	memset(s, 0, sizeof(*s));
-	s->torn_off = UINT64_MAX;
+	s->torn_off = s->past_off = UINT64_MAX;
 	if (size < PM_LOG_MIN_SIZE || ((uintptr_t)area & 7))
 		return -EINVAL;
 	ret = log_alloc(NULL, (void *)area, size, seed, &log);
@@ -427,16 +657,55 @@ int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
 	s->slot_ok[0] = rc.ok[0];
 	s->slot_ok[1] = rc.ok[1];
 	if (s->slot >= 0) {
-		s->gen = log->gen;
+		s->gen = pm_le64(log->hdr->slot[rc.cur].gen);
 		s->first_seq = log->first_seq;
 		s->next_seq = log->next_seq;
 		s->head = log->head;
 		s->tail = log->tail;
 		s->used = log->used;
-		s->torn_off = rc.torn;
+		s->torn_off = rc.past.torn;
+		s->past_n = rc.past.n;
+		s->past_off = rc.past.off;
+		s->acked = rc.past.acked;
+		past_range(log, &rc.past, &s->drop_first, &s->drop_last);
 	}
 	pm_log_area_close(log);
 	return 0;
+}
+
+/**
+ * pm_log_area_seal - mark every record of a log acknowledged
+ * @log: an open log with no append in flight; no append may follow
+ *
+ * Called at a clean close: a close marker after the last record (if 24
+ * bytes are free), so that damage to the last record leaves a valid
+ * record past the chain; then both slots alike, gen included (a fence
+ * each), which nothing else writes.  Until the next open writes a slot,
+ * anything that fails past the chain is damage, not a torn append.
+ * Not done after a write-back error (records after bad_seq were not
+ * acknowledged).
+ *
+ * Return: 0 or the write-back error.
+ */
+int pm_log_area_seal(struct pm_log *log)
+{
+	int ret;
+
+	if (!log || __atomic_load_n(&log->err, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&log->lock);
+	ret = put_marker(log, log->next_seq);
+	ret = ret == -ENOSPC ? 0 : ret;
+	for (int i = 0; i < 2 && !ret; i++) {
+		ret = slot_write(log->map, log->hdr, !log->slot, log->head,
+				 log->first_seq, log->gen + !i, log->seed);
+		if (!ret) {
+			log->slot = !log->slot;
+			log->gen += !i;
+		}
+	}
+	pthread_mutex_unlock(&log->lock);
+	return ret;
 }
 
 void pm_log_area_close(struct pm_log *log)
@@ -463,12 +732,20 @@ int pm_log_boot(struct pm_pool *pool)
 	pool->log = NULL;
 	if (!pool->log_size)
 		return 0;
-	return pm_log_area_open(pool->map, pm_pool_at(pool, pool->log_off),
-				pool->log_size, pool->seed, &pool->log);
+	return pm_log_area_recover(pool->map, pm_pool_at(pool, pool->log_off),
+				   pool->log_size, pool->seed,
+				   (pool->flags & PM_POOL_DISCARD) ? PM_LOG_DISCARD : 0,
+				   &pool->log);
 }
 
 void pm_log_shutdown(struct pm_pool *pool)
 {
+	/* Inherited over fork(): the file is the parent's to write. */
+	int ret = pm_tx_forked(pool) ? 0 : pm_log_area_seal(pool->log);
+
+	if (ret)
+		pm_warn("%s: log: the close could not be recorded: %s",
+			pool->path, pm_strerror(ret));
 	pm_log_area_close(pool->log);
 	pool->log = NULL;
 }
@@ -583,9 +860,9 @@ static void flush_done(struct flusher *f)
 
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 		      const struct iovec *v, uint64_t seq, uint64_t gen,
-		      int end)
+		      uint32_t flags)
 {
-	uint32_t word = (uint32_t)v->iov_len | (end ? PM_LOG_REC_END : 0);
+	uint32_t word = (uint32_t)v->iov_len | flags;
 	struct pm_log_rec h = {
 		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(word),
 	};
@@ -615,9 +892,10 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
-/* Copy and write back a reserved batch, then the one fence. */
+/* Copy and write back a reserved batch, then the one fence; the last
+ * record gets @last_flags. */
 static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
-		       const struct reservation *res)
+		       const struct reservation *res, uint32_t last_flags)
 {
 	struct flusher f = { .map = log->map };
 	uint64_t pos = res->pos;
@@ -633,7 +911,7 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 			flush_add(&f, rec_at(log, pos), 8);
 		}
 		write_rec(log, &f, at, &recs[i], res->seq + (uint64_t)i,
-			  res->gen, i == n - 1);
+			  res->gen, i == n - 1 ? last_flags : 0);
 		pos = at + size;
 	}
 	flush_done(&f);
@@ -677,6 +955,34 @@ static uint64_t acked_end(const struct pm_log *log)
 	return end;
 }
 
+/*
+ * An empty marker with seq @seq at the tail, durable (one fence); no
+ * append in flight.  Above next_seq it is a gap marker (recovery, after a
+ * destructive repair dropped acknowledged records up to seq - 1, written
+ * over the first failing one under the current gen: their seqs are never
+ * issued again); at next_seq a close marker (a clean close: recovery ends
+ * the chain there and reuses its seq and space).
+ * Return: 0, -ENOSPC (nothing written) or the write-back error.
+ */
+static int put_marker(struct pm_log *log, uint64_t seq)
+{
+	static const uint8_t none;
+	struct iovec v = { .iov_base = (void *)&none, .iov_len = 0 };
+	struct reservation res;
+	uint64_t next = log->next_seq;
+	int ret;
+
+	log->next_seq = seq;
+	ret = reserve(log, &v, 1, &res);
+	if (ret) {
+		log->next_seq = next;
+		return ret;
+	}
+	ret = write_batch(log, &v, 1, &res, PM_LOG_REC_END | PM_LOG_REC_SKIP);
+	log->done_seq = log->next_seq;
+	return ret;
+}
+
 /**
  * pm_log_append_batch - append records with one fence
  * @log: the log
@@ -713,7 +1019,7 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 	pthread_mutex_unlock(&log->lock);
 	if (ret)
 		return ret;
-	ret = write_batch(log, recs, n, &res);
+	ret = write_batch(log, recs, n, &res, PM_LOG_REC_END);
 	ret = publish(log, res.seq, res.seq + (uint64_t)n, ret);
 	if (!ret && first_seqp)
 		*first_seqp = res.seq;
@@ -739,10 +1045,11 @@ PM_EXPORT int pm_log_append(struct pm_log *log, const void *rec, size_t len,
 
 /* ---- walk, truncate, info ---- */
 
-/* Position of record @seq, the previous one having ended at @pos. */
+/* Position of record @seq (or of a gap marker above it), the previous
+ * one having ended at @pos. */
 static uint64_t locate(const struct pm_log *log, uint64_t pos, uint64_t seq)
 {
-	if (pos <= log->cap - REC_HDR && pm_le64(rec_at(log, pos)->seq) == seq)
+	if (pos <= log->cap - REC_HDR && seq_fits(rec_at(log, pos), seq))
 		return pos;
 	return 0;
 }
@@ -752,9 +1059,11 @@ static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
 {
 	const struct pm_log_rec *r = rec_at(log, pos);
 
-	return pos <= log->cap - REC_HDR && pm_le64(r->seq) == seq &&
+	return pos <= log->cap - REC_HDR && seq_fits(r, seq) &&
 	       rec_size(rec_len(r)) <= log->cap - pos;
 }
+
+
 
 /* A walk in progress; seq and pos survive a jump out of walk_guarded(). */
 struct walk {
@@ -791,7 +1100,9 @@ static int walk_guarded(void *arg)
 		if (!rec_sane(log, w->pos, w->seq))
 			return WALK_DAMAGED;
 		r = rec_at(log, w->pos);
-		if (w->seq >= w->from) {
+		if (is_marker(r)) {
+			w->seq = pm_le64(r->seq); /* not a record: skipped */
+		} else if (w->seq >= w->from) {
 			touch((const uint8_t *)(r + 1), rec_len(r));
 			tok = pm_safe_pause();
 			w->ret = w->cb(w->seq, r + 1, rec_len(r), w->arg);
@@ -858,16 +1169,20 @@ PM_EXPORT int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
 	return ret;
 }
 
-/* Ring offset of record @seq, walking from the head (no checksums). */
+/* Ring offset of the first record with a seq from @seq on (a gap marker
+ * stands for the seqs it skips), walking from the head (no checksums). */
 static uint64_t find(const struct pm_log *log, uint64_t seq)
 {
-	uint64_t pos = log->head, s;
+	uint64_t pos = log->head, s = log->first_seq;
 
-	for (s = log->first_seq; s < seq; s++) {
+	for (;;) {
 		pos = locate(log, pos, s);
+		s = pm_le64(rec_at(log, pos)->seq);
+		if (s >= seq)
+			return pos;
 		pos += rec_size(rec_len(rec_at(log, pos)));
+		s++;
 	}
-	return locate(log, pos, seq);
 }
 
 static void wait_idle(struct pm_log *log)
@@ -896,12 +1211,17 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
 		used = (log->tail + log->cap - head) % log->cap;
 		used = used ? used : log->cap;
 	}
-	ret = slot_write(log->map, log->hdr, !log->slot, head, first,
-			 log->gen + 1, log->seed);
-	if (ret)
-		return ret;
-	log->slot = !log->slot;
-	log->gen++;
+	/* Both slots get the new start, one fence each, so that either one
+	 * alone recovers this log; the space freed is reused only once both
+	 * are durable (the lock keeps appends out until then). */
+	for (int i = 0; i < 2; i++) {
+		ret = slot_write(log->map, log->hdr, !log->slot, head, first,
+				 log->gen + 1, log->seed);
+		if (ret)
+			return ret;
+		log->slot = !log->slot;
+		log->gen++;
+	}
 	log->first_seq = first;
 	log->head = head;
 	log->used = used;
@@ -915,7 +1235,8 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
  * @log: the log
  * @upto_seq: last seq to drop; values past the newest record drop all
  *
- * The space becomes free for appends.  Durable on return (one fence).
+ * The space becomes free for appends.  Durable on return (two fences:
+ * both header slots get the new start).
  * Waits for appends in progress to finish.
  *
  * Return: 0, -EDEADLK from inside pm_log_walk() on this log, -EINVAL, or

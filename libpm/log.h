@@ -23,6 +23,15 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
  * a torn tail) and start a new generation.  Writes to the area. */
 int pm_log_area_open(struct pm_map *map, void *area, uint64_t size,
 		     uint32_t seed, struct pm_log **logp);
+/* pm_log_area_recover() flag: drop acknowledged records that damage made
+ * unreachable (destructive repair) instead of refusing the log. */
+#define PM_LOG_DISCARD (1U << 0)
+int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
+			uint32_t seed, unsigned flags, struct pm_log **logp);
+/* Record a clean close (a slot write): every record is acknowledged. */
+int pm_log_area_seal(struct pm_log *log);
+/* Free the state; writes nothing (after it, a reopen treats the log as
+ * after a crash unless pm_log_area_seal() ran). */
 void pm_log_area_close(struct pm_log *log);
 
 /* What recovery would find in a log area (for pmck). */
@@ -35,8 +44,14 @@ struct pm_log_scan {
 	uint64_t next_seq;
 	uint64_t head, tail; /* ring offsets of the chain */
 	uint64_t used;	     /* ring bytes the chain holds */
-	uint64_t torn_off;   /* ring offset of a torn record after the
-			      * chain (recovery drops it), or UINT64_MAX */
+	uint64_t torn_off;   /* ring offset of a record claiming next_seq
+			      * that fails its checks, or UINT64_MAX */
+	uint64_t past_n;     /* valid records past the chain's end */
+	uint64_t past_off;   /* ring offset of the first, or UINT64_MAX */
+	int acked;	     /* what lies past was acknowledged: damage,
+			      * open refuses; else a torn tail it drops */
+	uint64_t drop_first, drop_last; /* seqs lost past the chain: from
+					 * next_seq to the highest found */
 };
 /* Scan [area, area + size) as recovery does, without writing to it. */
 int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,

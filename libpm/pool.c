@@ -520,6 +520,7 @@ static int open_check(const char *path, const char *layout, unsigned flags,
 	return 0;
 }
 
+
 /**
  * pm_pool_open_layout - open a pool and check its layout name
  * @path: the pool file

@@ -16,7 +16,8 @@
 struct pm_lanes; /* tx.c */
 
 /* Internal open flag (pmck --discard-damaged): recovery drops committed
- * transactions it cannot replay instead of refusing the pool. */
+ * transactions and log records it cannot reach instead of refusing the
+ * pool. */
 #define PM_POOL_DISCARD (1U << 31)
 
 /* What recovery with PM_POOL_DISCARD dropped. */
@@ -84,7 +85,10 @@ void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h);
 int pm_pool_hdr_write(struct pm_pool *pool);
 
 /* pm_pool_open() that may also drop what recovery cannot replay
- * (PM_POOL_DISCARD; pool->tx_dropped says what): for the checker. */
+ * (PM_POOL_DISCARD): committed transactions cut off by damage
+ * (pool->tx_dropped says what) and acknowledged log records cut off by a
+ * damaged one (a gap marker keeps their seqs from being issued again).
+ * For the checker's destructive repair only. */
 int pm_pool_open_discard(const char *path, unsigned flags,
 			 struct pm_pool **poolp);
 

@@ -8,6 +8,8 @@
  *   pmck_fixture crash FILE       open FILE, commit 3 transactions without
  *                                 applying them (as if killed right after
  *                                 the commit fence) and exit unclosed
+ *   pmck_fixture logcrash FILE N  open FILE, append N log records and exit
+ *                                 unclosed (as if killed after the appends)
  *   pmck_fixture recoff FILE SEQ  print the file offset of log record SEQ
  *   pmck_fixture seal FILE OFF    recompute the checksum of the header
  *                                 copy at OFF (after editing a field)
@@ -89,6 +91,18 @@ static int do_appends(struct pm_pool *pool, int n)
 			return die("pm_log_append", ret);
 	}
 	return 0;
+}
+
+static int logcrash(const char *path, const char *n_s)
+{
+	struct pm_pool *pool;
+	int ret = pm_pool_open(path, 0, &pool);
+
+	if (ret)
+		return die("pm_pool_open", ret);
+	if (do_appends(pool, atoi(n_s)))
+		return 1;
+	_exit(0);
 }
 
 static int make(const char *path, const char *size_s)
@@ -174,6 +188,8 @@ int main(int argc, char **argv)
 		return seal(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "crash"))
 		return crash(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "logcrash"))
+		return logcrash(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "recoff"))
 		return recoff(argv[2], argv[3]);
 	fprintf(stderr, "usage: pmck_fixture make FILE SIZE | seal FILE OFF | "

@@ -74,7 +74,7 @@ expect "fatal: lane $lane .*2 committed transactions from seq 6 cut off"
 # dropping them is asked for by name, and counted
 run_pmck 16 --discard-damaged "$P"
 run_pmck 1 --repair --discard-damaged "$P"
-expect "fatal|error: lane $lane .*cut off.*repair: discard 2 committed transactions \\(seq 6\\.\\.7, [0-9]+ bytes\\) \\[repaired\\]"
+expect "fatal|error: lane $lane .*cut off.*repair: discard 2 committed transactions \\(seq 6\\.\\.7, [0-9]+ bytes\\) \\[data dropped by a destructive repair\\]"
 expect "discarded 2 committed transactions \\(seq 6\\.\\.7, [0-9]+ bytes\\)"
 expect "lane $other header slot 0 .*\\[repaired\\]"
 run_pmck 0 -n "$P"

@@ -758,6 +758,197 @@ static void test_pool_log_round_trip(void **state)
 	unlink(p);
 }
 
+/* A clean close (as pool close does): from then on the records are
+ * acknowledged, and damage to them is not a torn tail. */
+static void log_seal_reopen(void)
+{
+	assert_int_equal(pm_log_area_seal(fx.log), 0);
+	log_reopen();
+}
+
+static int recover_flags(unsigned flags)
+{
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	return pm_log_area_recover(fx.map, fx.area, fx.size, SEED, flags,
+				   &fx.log);
+}
+
+/*
+ * Ten acknowledged records, one byte of record 5 damaged at @at: open
+ * refuses (it would drop 6..10), the scan agrees; only a destructive
+ * recovery drops 5..10, and the seqs it dropped are never issued again.
+ */
+static void damaged_acked(size_t at)
+{
+	struct pm_log_scan sc;
+	uint64_t i, s;
+
+	log_make(64 << 10);
+	for (i = 1; i <= 10; i++)
+		append_seq(i, 40);
+	log_seal_reopen();
+	rec_ptr(5, 40)[at] ^= 0x40;
+	assert_int_equal(recover_flags(0), PM_E_CORRUPT);
+	assert_int_equal(pm_log_area_scan(fx.area, fx.size, SEED, &sc), 0);
+	assert_true(sc.acked);
+	assert_int_equal(sc.next_seq, 5);
+	assert_int_equal(sc.past_n, 6); /* 6..10 and the close marker */
+	assert_int_equal(sc.drop_first, 5);
+	assert_int_equal(sc.drop_last, 10);
+	/* Refusing changed nothing: still refused. */
+	assert_int_equal(recover_flags(0), PM_E_CORRUPT);
+	assert_int_equal(recover_flags(PM_LOG_DISCARD), 0);
+	expect_records(1, 4, 0, 40);
+	assert_int_equal(pm_log_append(fx.log, "x", 1, &s), 0);
+	assert_int_equal(s, 12); /* 11 is the gap marker */
+	log_reopen();
+	assert_int_equal(pm_log_append(fx.log, "y", 1, &s), 0);
+	assert_int_equal(s, 13);
+	log_seal_reopen();
+	assert_int_equal(pm_log_area_scan(fx.area, fx.size, SEED, &sc), 0);
+	assert_int_equal(sc.torn_off, UINT64_MAX);
+	assert_int_equal(sc.past_n, 0);
+	assert_int_equal(sc.next_seq, 14);
+	/* Truncating into the gap keeps what follows it. */
+	assert_int_equal(pm_log_truncate(fx.log, 7), 0);
+	log_reopen();
+	assert_int_equal(pm_log_append(fx.log, "z", 1, &s), 0);
+	assert_int_equal(s, 14);
+}
+
+static void test_log_damaged_acked_seq(void **state)
+{
+	(void)state;
+	damaged_acked(0);
+}
+
+static void test_log_damaged_acked_payload(void **state)
+{
+	(void)state;
+	damaged_acked(24 + 20);
+}
+
+/* The last acknowledged record damaged: nothing follows it, but it is
+ * not a torn append either. */
+static void test_log_damaged_acked_last(void **state)
+{
+	uint64_t i;
+
+	(void)state;
+	log_make(64 << 10);
+	for (i = 1; i <= 10; i++)
+		append_seq(i, 40);
+	log_seal_reopen();
+	rec_ptr(10, 40)[24 + 3] ^= 1;
+	assert_int_equal(recover_flags(0), PM_E_CORRUPT);
+	assert_int_equal(recover_flags(PM_LOG_DISCARD), 0);
+	expect_records(1, 9, 0, 40);
+	append_seq(12, 40);
+}
+
+/*
+ * Item 10: after a truncation whose freed space was reused, damage to the
+ * newer header slot alone falls back to the older one, which must give
+ * the same log (same start), with or without a clean close after it.
+ */
+static void test_log_newer_slot_damaged(void **state)
+{
+	for (int sealed = 0; sealed < 2; sealed++) {
+		struct pm_log_info info;
+		uint64_t i, g0, g1;
+		int newer;
+
+		(void)state;
+		log_make(4096);
+		for (i = 1; i <= 60; i++)
+			append_seq(i, 40);
+		assert_int_equal(pm_log_truncate(fx.log, 40), 0);
+		for (i = 61; i <= 90; i++)
+			append_seq(i, 40); /* wraps over 1..30 */
+		if (sealed)
+			assert_int_equal(pm_log_area_seal(fx.log), 0);
+		memcpy(&g0, fx.area + 16, 8);
+		memcpy(&g1, fx.area + 32 + 16, 8);
+		newer = g1 > g0;
+		fx.area[32 * newer + 8] ^= 1;
+		log_reopen();
+		assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+		assert_int_equal(info.first_seq, 41);
+		assert_int_equal(info.next_seq, 91);
+		expect_records(41, 50, 0, 40);
+	}
+}
+
+/* Through pm_pool_check(): fatal, repair changes nothing, open refuses;
+ * PM_CHECK_DISCARD_DAMAGED drops 5..10 and new appends start above them. */
+struct ck_count {
+	unsigned fatal, repaired;
+};
+
+static int ck_cb(const struct pm_check_finding *f, void *arg)
+{
+	struct ck_count *c = arg;
+
+	c->fatal += f->severity == PM_CHECK_FATAL;
+	c->repaired += f->repaired;
+	return 0;
+}
+
+static void test_pool_log_damaged_discard(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };
+	struct expect e = { .next = 1, .fixed_len = 100 };
+	struct ck_count cc = { 0 };
+	struct pm_pool_info pi;
+	struct pm_pool *pool;
+	struct pm_log *log;
+	uint8_t buf[100];
+	uint64_t i, s, off;
+	char p[300];
+	FILE *f;
+	int c;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/test_log_ck.%d", test_tmpdir("/dev/shm"),
+		 getpid());
+	unlink(p);
+	assert_int_equal(pm_pool_create(p, 4 << 20, &o, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	for (i = 1; i <= 10; i++) {
+		pay_fill(buf, i, sizeof(buf));
+		assert_int_equal(pm_log_append(log, buf, sizeof(buf), NULL), 0);
+	}
+	assert_int_equal(pm_pool_info(pool, &pi), 0);
+	pm_pool_close(pool);
+	/* A payload byte of record 5 (records of 100 bytes from offset 0). */
+	off = pi.log_offset + 64 + 4 * PM_ALIGN_UP(24 + 100, 8) + 50;
+	f = fopen(p, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
+	c = fgetc(f);
+	assert_int_equal(fseek(f, (long)off, SEEK_SET), 0);
+	fputc(c ^ 0x20, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(pm_pool_check(p, 0, ck_cb, &cc), PM_E_CORRUPT);
+	assert_int_equal(cc.fatal, 1);
+	assert_int_equal(pm_pool_open(p, 0, &pool), PM_E_CORRUPT);
+	assert_int_equal(pm_pool_check(p, PM_CHECK_REPAIR, NULL, NULL),
+			 PM_E_CORRUPT);
+	assert_int_equal(pm_pool_open(p, 0, &pool), PM_E_CORRUPT);
+	assert_int_equal(pm_pool_check(p, PM_CHECK_REPAIR | PM_CHECK_DISCARD_DAMAGED,
+				       NULL, NULL), 0);
+	assert_int_equal(pm_pool_check(p, 0, NULL, NULL), 0);
+	assert_int_equal(pm_pool_open(p, 0, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	assert_int_equal(pm_log_walk(log, 0, check_cb, &e), 0);
+	assert_int_equal(e.count, 4);
+	assert_int_equal(pm_log_append(log, "x", 1, &s), 0);
+	assert_int_equal(s, 12);
+	pm_pool_close(pool);
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -784,6 +975,11 @@ int main(void)
 		cmocka_unit_test(test_log_append_empty_null),
 		cmocka_unit_test(test_log_append_threads),
 		cmocka_unit_test(test_pool_log_round_trip),
+		cmocka_unit_test(test_log_damaged_acked_seq),
+		cmocka_unit_test(test_log_damaged_acked_payload),
+		cmocka_unit_test(test_log_damaged_acked_last),
+		cmocka_unit_test(test_log_newer_slot_damaged),
+		cmocka_unit_test(test_pool_log_damaged_discard),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

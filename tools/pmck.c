@@ -28,6 +28,7 @@ struct pmck {
 	int json, quiet, verbose, tty;
 	const char *file;
 	unsigned nrepairable, nfatal, nrepaired;
+	unsigned ndropped; /* fatal findings gone: a destructive repair */
 	int first_json; /* no finding printed yet in this file's array */
 	int bar_shown;
 	int bar_pct;
@@ -97,6 +98,14 @@ static void print_json_finding(struct pmck *p, const struct pm_check_finding *f)
 	printf(",\"repaired\":%s}", f->repaired ? "true" : "false");
 }
 
+/* Repaired by dropping data: --discard-damaged's repair texts say
+ * "discard N ..." (what was dropped, counted). */
+static int dropped(const struct pmck *p, const struct pm_check_finding *f)
+{
+	return f->repaired && (p->flags & PM_CHECK_DISCARD_DAMAGED) &&
+	       !strncmp(f->repair, "discard", 7);
+}
+
 static void print_text_finding(struct pmck *p, const struct pm_check_finding *f)
 {
 	if (f->severity == PM_CHECK_INFO) {
@@ -107,6 +116,8 @@ static void print_text_finding(struct pmck *p, const struct pm_check_finding *f)
 	       "repair: %s%s\n",
 	       p->file, sev_names[f->severity], f->structure, f->offset,
 	       f->length, f->message, f->repair,
+	       dropped(p, f) ?
+			     " [data dropped by a destructive repair]" :
 	       f->repaired ? " [repaired]" :
 	       (p->flags & PM_CHECK_REPAIR) ? " [not repaired]" : "");
 }
@@ -121,6 +132,8 @@ static int finding(const struct pm_check_finding *f, void *arg)
 		p->nrepairable++;
 	if (f->repaired)
 		p->nrepaired++;
+	if (dropped(p, f))
+		p->ndropped++;
 	if (p->quiet)
 		return 0;
 	bar_clear(p);
@@ -168,6 +181,10 @@ static void summary_text(const struct pmck *p, int ret, int code)
 	}
 	if (code == EXIT_CLEAN && !p->nrepaired)
 		printf("%s: clean\n", p->file);
+	else if (code == EXIT_CORRECTED && p->ndropped)
+		printf("%s: %u error%s corrected, %u of them by dropping data\n",
+		       p->file, p->nrepaired, p->nrepaired == 1 ? "" : "s",
+		       p->ndropped);
 	else if (code == EXIT_CORRECTED)
 		printf("%s: %u error%s corrected\n", p->file, p->nrepaired,
 		       p->nrepaired == 1 ? "" : "s");
@@ -203,7 +220,7 @@ static int check_one(struct pmck *p, const char *file)
 	int ret, code;
 
 	p->file = file;
-	p->nrepairable = p->nfatal = p->nrepaired = 0;
+	p->nrepairable = p->nfatal = p->nrepaired = p->ndropped = 0;
 	p->lasterr[0] = '\0';
 	p->first_json = 1;
 	p->bar_pct = -1;

@@ -6,14 +6,24 @@
  * records [first, next) of the last operation that returned, or of the
  * one in flight, each with its own length and bytes.
  *
+ * Then damage after recovery (every image with --deep, one in four else):
+ * the image, opened and closed (every record it holds is now
+ * acknowledged), gets one byte of a live record or of a log header slot
+ * flipped.  Open must refuse it (PM_E_CORRUPT) exactly when
+ * pm_pool_check() finds fatal damage, and otherwise give back every
+ * record it held, intact.
+ *
  * --break log-fence: appends skip their fence (pm_test_break), so an
  * acknowledged record can still be lost.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crash.h"
+#include "layout.h"
 #include "sim.h"
 
 #define POOL_SIZE (1 << 20)
@@ -257,11 +267,118 @@ static int log_verify(struct crash_ctx *c, struct pm_log *log,
 			  (unsigned long long)s->next[at.done + 1]);
 }
 
+/* Where to flip: byte @want of the live records' headers and payloads. */
+struct pick {
+	uint64_t want, seen;
+	const uint8_t *at;
+};
+
+static int pick_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct pick *p = arg;
+	uint64_t n = sizeof(struct pm_log_rec) + len;
+
+	(void)seq;
+	if (p->want < p->seen + n) {
+		p->at = (const uint8_t *)rec - sizeof(struct pm_log_rec) +
+			(p->want - p->seen);
+		return 1;
+	}
+	p->seen += n;
+	return 0;
+}
+
+/* File offset of the byte to flip: one in a slot about one time in four,
+ * else one of a live record (header or payload). */
+static uint64_t flip_where(struct crash_ctx *c, const struct pm_sim_image *img,
+			   struct pm_pool *pool, struct pm_log *log,
+			   const struct pm_log_info *info)
+{
+	uint64_t st = c->seed ^ (img->point << 20) ^ img->index, r = rnd(&st);
+	const uint8_t *base = pm_map_addr(pm_pool_map(pool));
+	struct pm_pool_info pi;
+	struct pick p = { 0 };
+
+	pm_pool_info(pool, &pi);
+	if (info->nrecords && r % 4) {
+		p.want = rnd(&st) % info->used;
+		pm_log_walk(log, 0, pick_cb, &p);
+	}
+	return p.at ? (uint64_t)(p.at - base) : pi.log_offset + r % 64;
+}
+
+static int flip(const char *path, uint64_t off)
+{
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = pread(fd, &b, 1, (off_t)off) == 1;
+	b ^= 0x10;
+	ok = ok && pwrite(fd, &b, 1, (off_t)off) == 1;
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+static int count_fatal(const struct pm_check_finding *f, void *arg)
+{
+	*(unsigned *)arg += f->severity == PM_CHECK_FATAL;
+	return 0;
+}
+
+/* Open after the flip: refused exactly when pmck says fatal, else the
+ * same records, intact. */
+static int flip_check(struct crash_ctx *c, uint64_t off,
+		      const struct pm_log_info *before)
+{
+	struct walk w = { .c = c };
+	struct pm_log_info info;
+	struct pm_pool *pool;
+	struct pm_log *log;
+	unsigned fatal = 0;
+	int ck = pm_pool_check(c->image, 0, count_fatal, &fatal);
+	int ret = pm_pool_open(c->image, 0, &pool);
+
+	if (ret == PM_E_CORRUPT)
+		return fatal ? 0 : crash_fail(c, "byte %llu flipped: open "
+					      "refuses, pmck finds nothing "
+					      "fatal (%s)",
+					      (unsigned long long)off,
+					      pm_strerror(ck));
+	if (ret)
+		return crash_fail(c, "byte %llu flipped: pool open: %s",
+				  (unsigned long long)off, pm_strerror(ret));
+	ret = fatal ? crash_fail(c, "byte %llu flipped: pmck finds fatal "
+				 "damage, open succeeds",
+				 (unsigned long long)off) : 0;
+	if (!ret && !pm_pool_log(pool, &log)) {
+		ret = pm_log_walk(log, 0, walk_cb, &w);
+		pm_log_get_info(log, &info);
+		if (w.bad)
+			ret = 1;
+		else if (ret || info.first_seq != before->first_seq ||
+			 info.next_seq != before->next_seq)
+			ret = crash_fail(c, "byte %llu flipped: log holds "
+					 "[%llu, %llu), not [%llu, %llu)",
+					 (unsigned long long)off,
+					 (unsigned long long)info.first_seq,
+					 (unsigned long long)info.next_seq,
+					 (unsigned long long)before->first_seq,
+					 (unsigned long long)before->next_seq);
+	}
+	pm_pool_close(pool);
+	return ret;
+}
+
 static int log_check(struct crash_ctx *c, const struct pm_sim_image *img)
 {
 	struct crash_at at = crash_at(c, 0, img->point);
+	struct pm_log_info info;
 	struct pm_pool *pool;
 	struct pm_log *log;
+	uint64_t off = 0;
 	int ret = pm_pool_open(c->image, 0, &pool);
 
 	if (ret)
@@ -269,8 +386,18 @@ static int log_check(struct crash_ctx *c, const struct pm_sim_image *img)
 	ret = pm_pool_log(pool, &log);
 	ret = ret ? crash_fail(c, "no log: %s", pm_strerror(ret)) :
 		    log_verify(c, log, at);
+	if (!ret) {
+		pm_log_get_info(log, &info);
+		off = flip_where(c, img, pool, log, &info);
+	}
 	pm_pool_close(pool);
-	return ret;
+	/* The flip costs a check and an open: one image in four unless deep. */
+	if (ret || (!c->deep && (img->point + img->index) % 4))
+		return ret;
+	ret = flip(c->image, off);
+	if (ret)
+		return crash_fail(c, "flip: %s", pm_strerror(ret));
+	return flip_check(c, off, &info);
 }
 
 static void log_cleanup(struct crash_ctx *c)
