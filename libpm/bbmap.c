@@ -413,9 +413,9 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 		return pm_err(-EINVAL, "pm_pool_badblocks_list: NULL argument");
 	*bbs = NULL;
 	*nbbs = 0;
-	fd = pm_os_open(path, O_RDONLY, 0);
+	fd = pm_os_open_file(path, O_RDONLY, 0, PM_OS_DEV);
 	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
+		return fd;
 	ret = read_headers(fd, file_size(fd), h, ok);
 	if (ret >= 0) {
 		pm_pool_view(&geo, &h[ret]);

@@ -437,7 +437,8 @@ static int read_file(const char *path, uint8_t **bufp, size_t *sizep)
 	struct stat st;
 	uint8_t *buf;
 	size_t done = 0;
-	int fd = pm_os_open(path, O_RDONLY, 0);
+	/* O_NONBLOCK: a FIFO is refused below instead of hanging here */
+	int fd = pm_os_open(path, O_RDONLY | O_NONBLOCK, 0);
 
 	*bufp = NULL;
 	*sizep = 0;

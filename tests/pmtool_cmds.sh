@@ -49,4 +49,15 @@ expect '"records":16,'
 "$PMTOOL" log dump "$T/text" > "$OUT" 2>&1 && fail "log dump on a file"
 expect "not a pool"
 
+# a FIFO without a writer (a plain open for reading blocks): every command
+# refuses it at once; timeout turns a hang into a failure (124)
+mkfifo "$T/fifo"
+for cmd in info stats "log dump" "badblocks list" "badblocks clear"; do
+	# shellcheck disable=SC2086
+	timeout 10 "$PMTOOL" $cmd "$T/fifo" > "$OUT" 2>&1
+	rc=$?
+	[ "$rc" -eq 1 ] || fail "pmtool $cmd on a FIFO exited $rc, expected 1"
+	expect "fifo: a FIFO, not a regular file"
+done
+
 echo "PASS: pmtool"

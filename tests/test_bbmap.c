@@ -285,7 +285,7 @@ static void test_pm_pool_badblocks_list_split(void **state)
 	assert_int_equal(bbs[1].offset, PM_LANES_OFF);
 	assert_int_equal(bbs[1].length, 4096);
 	pm_pool_badblocks_free(bbs);
-	assert_int_equal(pm_pool_badblocks_list(dir, &bbs, &n), PM_E_NOT_POOL);
+	assert_int_equal(pm_pool_badblocks_list(dir, &bbs, &n), -EINVAL);
 }
 
 static void test_pm_badblocks_clear_rebuilds_header(void **state)
@@ -327,6 +327,22 @@ static void test_pm_badblocks_clear_both_headers_lost(void **state)
 	unlink(p2);
 }
 
+/* A FIFO would block a plain open for reading (the alarm fails that). */
+static void test_pm_pool_badblocks_list_fifo(void **state)
+{
+	struct pm_pool_badblock *bbs;
+	char fifo[300];
+	size_t n;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	alarm(10);
+	assert_int_equal(pm_pool_badblocks_list(fifo, &bbs, &n), -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(logbuf, "a FIFO, not a regular file"));
+	unlink(fifo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +357,7 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_pm_pool_badblocks_list_split,
 				       setup),
+		cmocka_unit_test_setup(test_pm_pool_badblocks_list_fifo, setup),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_rebuilds_header,
 				       setup),
 		cmocka_unit_test_setup(
