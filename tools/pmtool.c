@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "json.h"
 #include "libpm.h"
 
@@ -48,27 +50,6 @@ static int fail(const char *path, int err)
 	else
 		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(err));
 	return 1;
-}
-
-/* "64M" -> 67108864; 0 and -1 on a malformed number. */
-static int parse_size(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long n = strtoull(s, &end, 0);
-	int shift = 0;
-
-	if (end == s || *s == '-')
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	}
-	if (*end || (shift && n > (~0ULL >> shift)))
-		return -1;
-	*v = (uint64_t)n << shift;
-	return 0;
 }
 
 /* ---- info -------------------------------------------------------------- */
@@ -220,25 +201,34 @@ static int cmd_create(int argc, char **argv)
 	struct pm_pool_opts o = { .sz = sizeof(o) };
 	struct pm_pool *pool;
 	uint64_t v, size;
-	int c, ret;
+	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* 0 lanes or lane size would silently mean the default: refused */
+	while (!ret && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'L') {
 			o.layout = optarg;
-			continue;
-		}
-		if (c == '?' || parse_size(optarg, &v))
+		} else if (c == 'n') {
+			ret = arg_uint("--lanes", optarg, 1, UINT_MAX,
+				       &o.nlanes);
+		} else if (c == 's') {
+			ret = arg_u64("--lane-size", optarg, 1, SIZE_MAX,
+				      ARG_SUFFIX, &v);
+			o.lane_size = (size_t)v;
+		} else if (c == 'l') {
+			ret = arg_u64("--log-size", optarg, 0, SIZE_MAX,
+				      ARG_SUFFIX, &v);
+			o.log_size = (size_t)v;
+		} else {
 			return usage(stderr);
-		if (c == 'n')
-			o.nlanes = (unsigned)v;
-		else if (c == 's')
-			o.lane_size = v;
-		else
-			o.log_size = v;
+		}
 	}
-	if (optind + 2 != argc || parse_size(argv[optind + 1], &size))
+	if (ret)
+		return 2;
+	if (optind + 2 != argc)
 		return usage(stderr);
+	if (arg_u64("SIZE", argv[optind + 1], 1, SIZE_MAX, ARG_SUFFIX, &size))
+		return 2;
 	ret = pm_pool_create(argv[optind], size, &o, &pool);
 	if (ret)
 		return fail(argv[optind], ret);
@@ -280,9 +270,12 @@ static int cmd_log_dump(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'f' || parse_size(optarg, &from))
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'f')
 			return usage(stderr);
+		if (arg_u64("--from", optarg, 0, UINT64_MAX, 0, &from))
+			return 2;
+	}
 	if (optind + 1 != argc)
 		return usage(stderr);
 	ret = pm_pool_open(argv[optind], 0, &pool);
