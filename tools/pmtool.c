@@ -38,7 +38,7 @@ static int usage(FILE *f)
 		"  info FILE\n"
 		"  log dump [--from SEQ] FILE\n"
 		"  stats FILE\n"
-		"  badblocks list|clear FILE\n"
+		"  badblocks list|clear [--force] FILE\n"
 		"sizes take a K, M or G suffix (powers of 1024)\n");
 	return f == stderr ? 2 : 0;
 }
@@ -444,77 +444,174 @@ static void bb_head(const char *path, const struct bb_set *s)
 	}
 }
 
+#define AREA(a) (1U << (a))
+#define HDRS (AREA(PM_AREA_HEADER_A) | AREA(PM_AREA_HEADER_B))
+
+static int is_hdr(enum pm_area a)
+{
+	return a == PM_AREA_HEADER_A || a == PM_AREA_HEADER_B;
+}
+
+/* The pool areas the ranges of @s hit (1 << enum pm_area each). */
+static unsigned bb_areas(const struct bb_set *s)
+{
+	unsigned m = 0;
+
+	for (size_t i = 0; s->pool && i < s->n; i++)
+		m |= AREA(s->v[i].area);
+	return m;
+}
+
+static const char *const headers_lost_note =
+	"both pool header copies are on bad blocks: the pool cannot be "
+	"opened, and clearing them (--force) loses it";
+
 static int cmd_bb_list(const char *path)
 {
 	struct bb_set s = { 0 };
-	int ret = bb_get(path, &s);
+	int ret = bb_get(path, &s), lost;
 
 	if (ret)
 		return fail(path, ret);
+	lost = (bb_areas(&s) & HDRS) == HDRS;
 	bb_head(path, &s);
 	for (size_t i = 0; i < s.n; i++)
 		bb_print(&s, i, NULL);
 	if (json)
-		printf("]}\n");
+		printf("],\"headers_lost\":%s}\n", lost ? "true" : "false");
+	else if (lost)
+		printf("note: %s\n", headers_lost_note);
 	bb_put(&s);
 	return 0;
 }
 
+/* Why range @i of a pool is not cleared without --force, or NULL: it is
+ * metadata with no copy left to rebuild it from. */
+static const char *bb_needs_force(const struct bb_set *s, size_t i,
+				  unsigned areas)
+{
+	enum pm_area a = s->v[i].area;
+
+	if (!s->pool)
+		return NULL;
+	if (is_hdr(a) && (areas & HDRS) == HDRS)
+		return headers_lost_note;
+	if (a == PM_AREA_LANES)
+		return "a lane has no copy: clearing loses its header and "
+		       "the committed transactions in it not yet applied";
+	if (a == PM_AREA_LOG)
+		return "the log has no copy: clearing loses its header and "
+		       "the records there";
+	return NULL;
+}
+
+/* What clearing does to the file, over all ranges. */
+struct bb_clear {
+	int force;
+	unsigned areas;		/* bb_areas() before the clear */
+	unsigned refused;	/* ranges left alone for want of --force */
+	int failed;
+	int headers_lost;	/* the file is no longer a pool */
+	uint64_t lost;		/* metadata bytes lost with --force */
+};
+
 static const char *bb_clear_one(const char *path, const struct bb_set *s,
-				size_t i, char *buf, size_t len)
+				size_t i, struct bb_clear *c, char *buf,
+				size_t len)
 {
 	struct pm_badblock bb = { s->v[i].offset, s->v[i].length };
+	const char *why = bb_needs_force(s, i, c->areas);
 	enum pm_area a = s->v[i].area;
 	int ret;
 
+	if (why && !c->force) {
+		c->refused++;
+		snprintf(buf, len, "refused: %s", why);
+		return buf;
+	}
 	lasterr[0] = '\0';
 	ret = pm_badblocks_clear(path, &bb);
-	if (ret)
+	/* both header copies gone: the library says so, and it is what
+	 * --force asked for */
+	if (why && is_hdr(a) && (ret == PM_E_CORRUPT || c->headers_lost)) {
+		c->headers_lost = 1;
+		ret = 0;
+	} else if (s->pool && is_hdr(a) && !ret) {
+		snprintf(buf, len, "rebuilt from the other header copy");
+		return buf;
+	}
+	if (ret) {
+		c->failed = 1;
 		snprintf(buf, len, "failed: %s",
 			 lasterr[0] ? lasterr : pm_strerror(ret));
-	else if (s->pool && (a == PM_AREA_HEADER_A || a == PM_AREA_HEADER_B))
-		snprintf(buf, len, "rebuilt from the other header copy");
-	else
+	} else if (why) {
+		c->lost += bb.length;
+		snprintf(buf, len, "cleared (--force), lost: %" PRIu64 " bytes "
+			 "of %s", bb.length, is_hdr(a) ? "pool header" :
+			 a == PM_AREA_LOG ? "log header and records" :
+			 "lane header and entries");
+	} else {
 		snprintf(buf, len, "cleared, contents lost (now zero)");
+	}
 	return buf;
 }
 
-static int cmd_bb_clear(const char *path)
+static void bb_clear_summary(const struct bb_clear *c, size_t remaining)
+{
+	if (json) {
+		printf("],\"remaining\":%zu,\"refused\":%u,"
+		       "\"lost_metadata_bytes\":%" PRIu64 ","
+		       "\"headers_lost\":%s}\n", remaining, c->refused, c->lost,
+		       c->headers_lost ? "true" : "false");
+		return;
+	}
+	if (c->refused)
+		printf("refused: %u range%s of pool metadata with no copy "
+		       "(--force clears them, losing their contents)\n",
+		       c->refused, c->refused == 1 ? "" : "s");
+	if (c->lost)
+		printf("lost with --force: %" PRIu64 " bytes of pool "
+		       "metadata\n", c->lost);
+	if (c->headers_lost)
+		printf("pool headers lost: the file is no longer a libpm "
+		       "pool\n");
+	printf("remaining: %zu\n", remaining);
+}
+
+static int cmd_bb_clear(const char *path, int force)
 {
 	struct bb_set s = { 0 }, after = { 0 };
+	struct bb_clear c = { .force = force };
 	char buf[600];
-	int ret = bb_get(path, &s), bad = 0;
+	int ret = bb_get(path, &s);
 
 	if (ret)
 		return fail(path, ret);
+	c.areas = bb_areas(&s);
 	bb_head(path, &s);
-	for (size_t i = 0; i < s.n; i++) {
-		const char *r = bb_clear_one(path, &s, i, buf, sizeof(buf));
-
-		bad |= !strncmp(r, "failed", 6);
-		bb_print(&s, i, r);
-	}
+	for (size_t i = 0; i < s.n; i++)
+		bb_print(&s, i, bb_clear_one(path, &s, i, &c, buf,
+					     sizeof(buf)));
 	/* The device's list keeps entries that no longer belong to the file:
 	 * only a fresh mapping says what is still bad. */
 	ret = bb_get(path, &after);
-	if (json)
-		printf("],\"remaining\":%zu}\n", ret ? s.n : after.n);
-	else if (!ret)
-		printf("remaining: %zu\n", after.n);
-	bad |= ret || after.n;
+	bb_clear_summary(&c, ret ? s.n : after.n);
 	bb_put(&s);
 	if (!ret)
 		bb_put(&after);
-	return bad ? 1 : 0;
+	return ret || after.n || c.failed || c.refused ? 1 : 0;
 }
 
 static int cmd_badblocks(int argc, char **argv)
 {
 	const char *path = NULL;
+	int force = 0;
 
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--force"))
+			force = 1;
 		else if (!path)
 			path = argv[i];
 		else
@@ -522,10 +619,10 @@ static int cmd_badblocks(int argc, char **argv)
 	}
 	if (!path)
 		return usage(stderr);
-	if (!strcmp(argv[1], "list"))
+	if (!strcmp(argv[1], "list") && !force)
 		return cmd_bb_list(path);
 	if (!strcmp(argv[1], "clear"))
-		return cmd_bb_clear(path);
+		return cmd_bb_clear(path, force);
 	return usage(stderr);
 }
 
