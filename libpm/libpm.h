@@ -33,7 +33,9 @@ const char *pm_version(void);
 #define PM_E_LAYOUT (-100004)	 /* layout name differs from the one asked */
 #define PM_E_TRUNCATED (-100005) /* file shorter than its header says */
 #define PM_E_NOT_DAX (-100006)	 /* MAP_SYNC required, file is not DAX */
-#define PM_E_BADBLOCKS (-100007) /* bad blocks in metadata, no stand-in */
+/* bad blocks where open must read or write: metadata with no stand-in, or
+ * the user data a committed transaction's replay writes; see pm_pool_open(3) */
+#define PM_E_BADBLOCKS (-100007)
 #define PM_E_UNSAFE_SHUTDOWN (-100008) /* possible ADR failure while open */
 #define PM_E_NO_LOG (-100009)	 /* pool has no append-log area */
 #define PM_E_TX_FAILED (-100010) /* transaction already failed: abort it */
@@ -147,7 +149,11 @@ struct pm_pool_opts {
 };
 
 #define PM_POOL_SYNC_REQUIRED (1U << 0) /* fail unless real DAX */
-#define PM_POOL_IGNORE_BADBLOCKS (1U << 1) /* open despite metadata damage */
+/* Open although listed bad blocks hit lanes, the log or both header copies,
+ * provided each such range can still be read (else still PM_E_BADBLOCKS:
+ * recovery must read it); the replay of a committed transaction into user
+ * data on a bad block is refused all the same.  See pm_pool_open(3). */
+#define PM_POOL_IGNORE_BADBLOCKS (1U << 1)
 #define PM_POOL_IGNORE_SHUTDOWN (1U << 2)  /* open after possible ADR loss */
 #define PM_POOL_VALID                                                         \
 	(PM_POOL_SYNC_REQUIRED | PM_POOL_IGNORE_BADBLOCKS |                   \

@@ -231,6 +231,12 @@ static void test_pm_pool_open_replay_onto_bad_block(void **state)
 	bad_at(at);
 	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
 	assert_non_null(strstr(logbuf, "writes to user data on a bad block"));
+	/* the code's text fits: this is user data, not metadata */
+	assert_string_equal(pm_strerror(PM_E_BADBLOCKS),
+			    "bad blocks where the pool must be read or written");
+	/* the flag is about metadata: a replay onto a bad block is refused */
+	assert_int_equal(pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS, &p),
+			 PM_E_BADBLOCKS);
 	bad_at((const uint64_t[]){ UINT64_MAX });
 	assert_int_equal(pm_pool_open(path, 0, &p), 0);
 	assert_int_equal(pm_pool_info(p, &info), 0);
