@@ -83,7 +83,7 @@ out=$("$B" badblocks clear --force "$L" || true)
 echo "$out"
 echo "$out" | grep -q "lane 0: cleared (--force), lost: $BS bytes of lane header"
 echo "$out" | grep -q "^lost with --force: $BS bytes of pool metadata$"
-! echo "$out" | grep -q "pool headers lost"
+if echo "$out" | grep -q "pool headers lost"; then exit 1; fi
 
 rm "$T/root$DISK/badblocks"
 "$B" badblocks list "$T/pool" | grep -q "cannot report bad blocks"
