@@ -483,8 +483,10 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 		return pm_err(-EINVAL, "%s: offset %#llx is past the end",
 			      path, (unsigned long long)bb->offset);
 	end = PM_MIN(end, fend);
-	pool = pm_bb_pool_probe(fd);
 	/* Everything that can run out of memory, before the clear. */
+	pool = pm_bb_pool_probe(fd);
+	if (pool < 0)
+		return pool;
 	ret = pm_bb_pool_describe(fd, off, end - off, lost, sizeof(lost));
 	if (ret)
 		return ret;

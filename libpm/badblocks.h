@@ -78,7 +78,8 @@ int pm_bb_pool_open(struct pm_pool *pool);
  * What the file @fd is (bbmap.c): PM_BB_POOL if a header copy has the
  * pool magic; PM_BB_POOL_HDRS_LOST if neither copy is valid and both are
  * unreadable (EIO, or on the file's bad-block list), so that it may be a
- * pool whose headers are lost; else PM_BB_NOT_POOL.
+ * pool whose headers are lost; else PM_BB_NOT_POOL.  -ENOMEM if the
+ * file's bad blocks could not be listed for want of memory.
  */
 enum { PM_BB_NOT_POOL, PM_BB_POOL, PM_BB_POOL_HDRS_LOST };
 int pm_bb_pool_probe(int fd);

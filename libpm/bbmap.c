@@ -316,9 +316,12 @@ int pm_bb_pool_probe(int fd)
 	int ok[2], ret;
 
 	ret = pm_bb_fd(fd, &l);
-	ret = read_headers(fd, file_size(fd), ret ? 0 : hdrs_listed(&l), h,
-			   ok);
+	if (ret != -ENOMEM) /* other errors: no list, as at open */
+		ret = read_headers(fd, file_size(fd), ret ? 0 : hdrs_listed(&l),
+				   h, ok);
 	pm_bb_list_free(&l);
+	if (ret == -ENOMEM)
+		return ret;
 	if (ret == PM_E_BADBLOCKS)
 		return PM_BB_POOL_HDRS_LOST;
 	return ret == PM_E_NOT_POOL ? PM_BB_NOT_POOL : PM_BB_POOL;
@@ -465,7 +468,9 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 	lret = pm_bb_fd(fd, &l);
 	ret = read_headers(fd, file_size(fd), lret ? 0 : hdrs_listed(&l), h,
 			   ok);
-	if (ret >= 0) {
+	if (lret == -ENOMEM) {
+		ret = lret;
+	} else if (ret >= 0) {
 		pm_pool_view(&geo, &h[ret]);
 		ret = lret;
 	} else if (ret == PM_E_BADBLOCKS) {
