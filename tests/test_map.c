@@ -175,6 +175,7 @@ static void test_map_file_directory(void **state)
 static void test_map_file_not_regular(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pm_map *m;
 	char fifo[160];
 	int s;
 
@@ -186,6 +187,11 @@ static void test_map_file_not_regular(void **state)
 	assert_true(s >= 0);
 	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	alarm(10);
+	/* once first: a sanitizer's allocator maps memory on first use,
+	 * which expect_fail() would count as a mapping left behind */
+	assert_int_equal(pm_map_file(fifo, 4096, PM_MAP_CREATE, &m), -EINVAL);
+	assert_int_equal(pm_map_file("/dev/null", 0, PM_MAP_READONLY, &m),
+			 -EINVAL);
 	expect_fail(fifo, 0, PM_MAP_READONLY, -EINVAL);
 	expect_fail(fifo, 0, 0, -EINVAL);
 	expect_fail(fifo, 4096, PM_MAP_CREATE, -EINVAL);
