@@ -177,7 +177,8 @@ enum pm_area {
 	PM_AREA_LANES = 2,
 	PM_AREA_LOG = 3,
 	PM_AREA_DATA = 4,
-	PM_AREA_NONE = 5, /* past the pool's end or in padding */
+	PM_AREA_NONE = 5, /* past the pool's end, padding, or unknown (both
+			   * header copies lost) */
 };
 
 struct pm_badblock {
@@ -313,7 +314,8 @@ int pm_badblocks_list(const char *path, struct pm_badblock **bbs,
 void pm_badblocks_free(struct pm_badblock *bbs);
 /* Bad ranges of a pool file, split by the structure they hit, read
  * without opening or mapping the pool; free with
- * pm_pool_badblocks_free(). */
+ * pm_pool_badblocks_free().  Both header copies unreadable and on bad
+ * blocks: listed as a pool whose headers are lost (it cannot be opened). */
 int pm_pool_badblocks_list(const char *path, struct pm_pool_badblock **bbs,
 			   size_t *nbbs);
 void pm_pool_badblocks_free(struct pm_pool_badblock *bbs);
