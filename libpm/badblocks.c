@@ -384,9 +384,9 @@ PM_EXPORT int pm_badblocks_list(const char *path, struct pm_badblock **bbs,
 		return pm_err(-EINVAL, "pm_badblocks_list: NULL argument");
 	*bbs = NULL;
 	*nbbs = 0;
-	fd = pm_os_open(path, O_RDONLY, 0);
+	fd = pm_os_open_file(path, O_RDONLY, 0, PM_OS_DEV);
 	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
+		return fd;
 	ret = pm_bb_fd(fd, &l);
 	close(fd);
 	if (ret) {
@@ -483,8 +483,10 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 		return pm_err(-EINVAL, "%s: offset %#llx is past the end",
 			      path, (unsigned long long)bb->offset);
 	end = PM_MIN(end, fend);
-	pool = pm_bb_pool_probe(fd);
 	/* Everything that can run out of memory, before the clear. */
+	pool = pm_bb_pool_probe(fd);
+	if (pool < 0)
+		return pool;
 	ret = pm_bb_pool_describe(fd, off, end - off, lost, sizeof(lost));
 	if (ret)
 		return ret;
@@ -519,9 +521,9 @@ PM_EXPORT int pm_badblocks_clear(const char *path,
 	    pm_add_overflows(bb->offset, bb->length, &end) ||
 	    end > (uint64_t)INT64_MAX)
 		return pm_err(-EINVAL, "pm_badblocks_clear: bad argument");
-	fd = pm_os_open(path, O_RDWR, 0);
+	fd = pm_os_open_file(path, O_RDWR, 0, PM_OS_DEV);
 	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
+		return fd;
 	ret = clear_fd(fd, path, bb);
 	close(fd);
 	return ret;

@@ -74,7 +74,14 @@ const char *pm_area_name(enum pm_area a);
  */
 int pm_bb_pool_open(struct pm_pool *pool);
 
-/* 1 if a header copy of the file @fd has the pool magic (bbmap.c). */
+/*
+ * What the file @fd is (bbmap.c): PM_BB_POOL if a header copy has the
+ * pool magic; PM_BB_POOL_HDRS_LOST if neither copy is valid and both are
+ * unreadable (EIO, or on the file's bad-block list), so that it may be a
+ * pool whose headers are lost; else PM_BB_NOT_POOL.  -ENOMEM if the
+ * file's bad blocks could not be listed for want of memory.
+ */
+enum { PM_BB_NOT_POOL, PM_BB_POOL, PM_BB_POOL_HDRS_LOST };
 int pm_bb_pool_probe(int fd);
 
 /*
@@ -88,9 +95,11 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 
 /*
  * After [off, +len) of the file @fd was cleared (bbmap.c): if it is (or,
- * per @was_pool, was) a pool, rewrite a header copy in the range from the
- * other copy and log @lost (from pm_bb_pool_describe()).  0, PM_E_CORRUPT
- * if no copy is valid, or -errno of the rewrite; allocates nothing.
+ * per @was_pool from pm_bb_pool_probe(), was) a pool, rewrite a header
+ * copy in the range from the other copy and log @lost (from
+ * pm_bb_pool_describe()).  0, PM_E_CORRUPT if no copy is valid (saying
+ * that the headers are lost if both were unreadable), or -errno of the
+ * rewrite; allocates nothing.
  */
 int pm_bb_pool_cleared(int fd, const char *path, uint64_t off,
 		       uint64_t len, int was_pool, const char *lost);

@@ -250,28 +250,56 @@ int pm_bb_pool_open(struct pm_pool *pool)
 
 /* ---- pools from a path (not open) ------------------------------------- */
 
-/* Read both header copies with pread (a bad block gives EIO, not SIGBUS)
- * and choose the copy open would (pm_hdr_pick()).  @ok[i]: copy i valid.
- * Return its index, PM_E_CORRUPT if a copy has the magic but none is
- * valid, else PM_E_NOT_POOL. */
-static int read_headers(int fd, uint64_t fsize, struct pm_hdr h[2], int ok[2])
+static const uint64_t hdr_offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+
+/* Which header copies (bit 0: A, bit 1: B) ranges of @l cover. */
+static unsigned hdrs_listed(const struct pm_bb_list *l)
 {
-	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
+	unsigned m = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		for (int c = 0; c < 2; c++)
+			if (l->v[i].offset < hdr_offs[c] + PM_HDR_SIZE &&
+			    l->v[i].offset + l->v[i].length > hdr_offs[c])
+				m |= 1U << c;
+	return m;
+}
+
+/*
+ * Read both header copies with pread (a bad block gives EIO, not SIGBUS)
+ * and choose the copy open would (pm_hdr_pick()).  @ok[i]: copy i valid.
+ * A copy that is not valid and either fails to read (EIO) or is in
+ * @listed (bit 0: A, bit 1: B; on the file's bad-block list) is
+ * unreadable: nothing says whether it was a pool header.  Return the
+ * chosen index; PM_E_BADBLOCKS if both copies are unreadable (the file
+ * may be a pool whose headers are lost); PM_E_CORRUPT if a copy has the
+ * magic but none is valid; else PM_E_NOT_POOL.
+ */
+static int read_headers(int fd, uint64_t fsize, unsigned listed,
+			struct pm_hdr h[2], int ok[2])
+{
 	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best;
+	unsigned unreadable = 0;
 	const char *why;
 
 	for (int i = 0; i < 2; i++) {
-		ssize_t n = pread(fd, &h[i], sizeof(h[i]), (off_t)offs[i]);
+		ssize_t n = pread(fd, &h[i], sizeof(h[i]), (off_t)hdr_offs[i]);
 
 		if (n == (ssize_t)sizeof(h[i]))
 			st[i] = pm_hdr_check(&h[i], fsize, &why);
+		else if (n < 0 && errno == EIO)
+			unreadable |= 1U << i;
 		ok[i] = st[i] == 0;
+		if (!ok[i] && (listed & (1U << i)))
+			unreadable |= 1U << i;
 	}
 	best = pm_hdr_pick(h, st);
-	if (best < 0)
-		return st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL ?
-			PM_E_NOT_POOL : PM_E_CORRUPT;
-	return best;
+	if (best >= 0)
+		return best;
+	if (unreadable == 3)
+		return PM_E_BADBLOCKS;
+	return st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL ?
+		PM_E_NOT_POOL : PM_E_CORRUPT;
 }
 
 static uint64_t file_size(int fd)
@@ -281,13 +309,22 @@ static uint64_t file_size(int fd)
 	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
 }
 
-/* 1 if a header copy of the file @fd has the pool magic. */
 int pm_bb_pool_probe(int fd)
 {
+	struct pm_bb_list l = { 0 };
 	struct pm_hdr h[2];
-	int ok[2];
+	int ok[2], ret;
 
-	return read_headers(fd, file_size(fd), h, ok) != PM_E_NOT_POOL;
+	ret = pm_bb_fd(fd, &l);
+	if (ret != -ENOMEM) /* other errors: no list, as at open */
+		ret = read_headers(fd, file_size(fd), ret ? 0 : hdrs_listed(&l),
+				   h, ok);
+	pm_bb_list_free(&l);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret == PM_E_BADBLOCKS)
+		return PM_BB_POOL_HDRS_LOST;
+	return ret == PM_E_NOT_POOL ? PM_BB_NOT_POOL : PM_BB_POOL;
 }
 
 /* Before [off, +len) of a pool file is cleared: which structures will
@@ -303,7 +340,7 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 	int ok[2], best, ret = 0;
 
 	buf[0] = 0;
-	best = read_headers(fd, file_size(fd), h, ok);
+	best = read_headers(fd, file_size(fd), 0, h, ok);
 	if (best < 0)
 		return 0;
 	pm_pool_view(&geo, &h[best]);
@@ -346,22 +383,29 @@ static void lanes_lost(const char *path, uint64_t off, uint64_t len,
 int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 		       int was_pool, const char *lost)
 {
-	static const uint64_t offs[2] = { PM_HDR_A_OFF, PM_HDR_B_OFF };
 	struct pm_hdr h[2];
 	int ok[2], best, ret;
 	ssize_t w;
 
-	best = read_headers(fd, file_size(fd), h, ok);
-	if (best == PM_E_NOT_POOL && !was_pool)
+	best = read_headers(fd, file_size(fd), 0, h, ok);
+	if (best == PM_E_NOT_POOL && was_pool == PM_BB_NOT_POOL)
 		return 0;
+	if (best < 0 && was_pool == PM_BB_POOL_HDRS_LOST)
+		return pm_err(PM_E_CORRUPT, "%s: both pool header copies were "
+			      "on bad blocks: the pool's headers are lost "
+			      "(%#llx bytes cleared at %#llx), the file is no "
+			      "longer a libpm pool", path,
+			      (unsigned long long)len,
+			      (unsigned long long)off);
 	if (best < 0)
 		return pm_err(PM_E_CORRUPT, "%s: no valid pool header copy is "
 			      "left to rebuild from", path);
 	for (int i = 0; i < 2; i++) {
-		if (ok[i] || off >= offs[i] + PM_HDR_SIZE ||
-		    off + len <= offs[i])
+		if (ok[i] || off >= hdr_offs[i] + PM_HDR_SIZE ||
+		    off + len <= hdr_offs[i])
 			continue;
-		w = pm_os_pwrite(fd, &h[best], sizeof(h[best]), (off_t)offs[i]);
+		w = pm_os_pwrite(fd, &h[best], sizeof(h[best]),
+				 (off_t)hdr_offs[i]);
 		ret = w < 0 ? (int)w : w != (ssize_t)sizeof(h[best]) ? -EIO :
 			pm_os_fsync(fd);
 		if (ret)
@@ -384,10 +428,15 @@ int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
  *
  * The pool is not opened or mapped: its headers are read with pread(), so
  * a header on a bad block costs an error, not a signal.  A range that
- * spans structures is split at their borders.
+ * spans structures is split at their borders.  When both header copies
+ * are on bad blocks and neither reads as valid, the file is taken for a
+ * pool whose headers are lost: the ranges there are "header A" and
+ * "header B", the rest PM_AREA_NONE (the geometry is unknown).
  *
  * Return: 0, -ENOTSUP if the device cannot report bad blocks,
- * PM_E_NOT_POOL, PM_E_CORRUPT if no header copy is valid, or -errno.
+ * PM_E_NOT_POOL if no header copy has the pool magic (and not both are
+ * on bad blocks), PM_E_CORRUPT if a copy has the magic but none is
+ * valid, or -errno.
  */
 PM_EXPORT int pm_pool_badblocks_list(const char *path,
 				     struct pm_pool_badblock **bbs,
@@ -397,19 +446,30 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 	struct pbb_list out = { 0 };
 	struct pm_pool geo;
 	struct pm_hdr h[2];
-	int fd, ok[2], ret;
+	int fd, ok[2], ret, lret;
 
 	if (!path || !bbs || !nbbs)
 		return pm_err(-EINVAL, "pm_pool_badblocks_list: NULL argument");
 	*bbs = NULL;
 	*nbbs = 0;
-	fd = pm_os_open(path, O_RDONLY, 0);
+	fd = pm_os_open_file(path, O_RDONLY, 0, PM_OS_DEV);
 	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
-	ret = read_headers(fd, file_size(fd), h, ok);
-	if (ret >= 0) {
+		return fd;
+	lret = pm_bb_fd(fd, &l);
+	ret = read_headers(fd, file_size(fd), lret ? 0 : hdrs_listed(&l), h,
+			   ok);
+	if (lret == -ENOMEM) {
+		ret = lret;
+	} else if (ret >= 0) {
 		pm_pool_view(&geo, &h[ret]);
-		ret = pm_bb_fd(fd, &l);
+		ret = lret;
+	} else if (ret == PM_E_BADBLOCKS) {
+		/* only the header copies' places are known */
+		memset(&geo, 0, sizeof(geo));
+		pm_warn("%s: both pool header copies are on bad blocks: the "
+			"pool cannot be opened, and clearing them loses it",
+			path);
+		ret = lret;
 	} else {
 		ret = pm_err(ret, "%s: %s", path, pm_strerror(ret));
 	}

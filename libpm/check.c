@@ -255,15 +255,13 @@ static int ck_open(struct pm_ck *c)
 	struct stat st;
 	int ret;
 
-	c->fd = pm_os_open(c->path, O_RDONLY, 0);
+	c->fd = pm_os_open_file(c->path, O_RDONLY, 0, 0);
 	if (c->fd < 0)
-		return pm_err(c->fd, "%s: %s", c->path, pm_strerror(c->fd));
+		return c->fd;
 	if (fstat(c->fd, &st)) {
 		ret = -errno;
 		return pm_err(ret, "%s: stat: %s", c->path, pm_strerror(ret));
 	}
-	if (!S_ISREG(st.st_mode))
-		return pm_err(-EINVAL, "%s: not a regular file", c->path);
 	c->file_size = (uint64_t)st.st_size;
 	ret = pm_os_flock(c->fd, LOCK_SH | LOCK_NB);
 	if (ret == -EWOULDBLOCK)

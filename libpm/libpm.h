@@ -33,7 +33,9 @@ const char *pm_version(void);
 #define PM_E_LAYOUT (-100004)	 /* layout name differs from the one asked */
 #define PM_E_TRUNCATED (-100005) /* file shorter than its header says */
 #define PM_E_NOT_DAX (-100006)	 /* MAP_SYNC required, file is not DAX */
-#define PM_E_BADBLOCKS (-100007) /* bad blocks in metadata, no stand-in */
+/* bad blocks where open must read or write: metadata with no stand-in, or
+ * the user data a committed transaction's replay writes; see pm_pool_open(3) */
+#define PM_E_BADBLOCKS (-100007)
 #define PM_E_UNSAFE_SHUTDOWN (-100008) /* possible ADR failure while open */
 #define PM_E_NO_LOG (-100009)	 /* pool has no append-log area */
 #define PM_E_TX_FAILED (-100010) /* transaction already failed: abort it */
@@ -148,7 +150,11 @@ struct pm_pool_opts {
 };
 
 #define PM_POOL_SYNC_REQUIRED (1U << 0) /* fail unless real DAX */
-#define PM_POOL_IGNORE_BADBLOCKS (1U << 1) /* open despite metadata damage */
+/* Open although listed bad blocks hit lanes, the log or both header copies,
+ * provided each such range can still be read (else still PM_E_BADBLOCKS:
+ * recovery must read it); the replay of a committed transaction into user
+ * data on a bad block is refused all the same.  See pm_pool_open(3). */
+#define PM_POOL_IGNORE_BADBLOCKS (1U << 1)
 #define PM_POOL_IGNORE_SHUTDOWN (1U << 2)  /* open after possible ADR loss */
 #define PM_POOL_VALID                                                         \
 	(PM_POOL_SYNC_REQUIRED | PM_POOL_IGNORE_BADBLOCKS |                   \
@@ -172,7 +178,8 @@ enum pm_area {
 	PM_AREA_LANES = 2,
 	PM_AREA_LOG = 3,
 	PM_AREA_DATA = 4,
-	PM_AREA_NONE = 5, /* past the pool's end or in padding */
+	PM_AREA_NONE = 5, /* past the pool's end, padding, or unknown (both
+			   * header copies lost) */
 };
 
 struct pm_badblock {
@@ -319,7 +326,8 @@ int pm_badblocks_list(const char *path, struct pm_badblock **bbs,
 void pm_badblocks_free(struct pm_badblock *bbs);
 /* Bad ranges of a pool file, split by the structure they hit, read
  * without opening or mapping the pool; free with
- * pm_pool_badblocks_free(). */
+ * pm_pool_badblocks_free().  Both header copies unreadable and on bad
+ * blocks: listed as a pool whose headers are lost (it cannot be opened). */
 int pm_pool_badblocks_list(const char *path, struct pm_pool_badblock **bbs,
 			   size_t *nbbs);
 void pm_pool_badblocks_free(struct pm_pool_badblock *bbs);

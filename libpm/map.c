@@ -81,7 +81,8 @@ static int size_file(int fd, size_t size)
 	return ret;
 }
 
-/* Open (or create: *createdp says whether this call made the file). */
+/* Open (or create: *createdp says whether this call made the file); a
+ * file that exists must be a regular one.  Failures are logged. */
 static int open_fd(const char *path, unsigned flags, int *createdp)
 {
 	int oflags = (flags & PM_MAP_READONLY) ? O_RDONLY : O_RDWR;
@@ -89,15 +90,19 @@ static int open_fd(const char *path, unsigned flags, int *createdp)
 
 	*createdp = 0;
 	if (flags & PM_MAP_CREATE) {
+		/* O_EXCL: what this opens is the regular file it made */
 		fd = pm_os_open(path, oflags | O_CREAT | O_EXCL, 0644);
 		if (fd >= 0) {
 			*createdp = 1;
 			return fd;
 		}
+		if (fd == -ENOENT)
+			return pm_err(fd, "%s: directory does not exist",
+				      path);
 		if (fd != -EEXIST || (flags & PM_MAP_EXCL))
-			return fd;
+			return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	}
-	return pm_os_open(path, oflags, 0);
+	return pm_os_open_file(path, oflags, 0, 0);
 }
 
 /* Settle m->size against the file's size, growing the file if asked. */
@@ -134,13 +139,8 @@ static int open_file(struct pm_map *m)
 	int created, ret;
 
 	m->fd = open_fd(m->path, m->flags, &created);
-	if (m->fd < 0) {
-		ret = m->fd;
-		if (ret == -ENOENT && (m->flags & PM_MAP_CREATE))
-			return pm_err(ret, "%s: directory does not exist",
-				      m->path);
-		return pm_err(ret, "%s: %s", m->path, pm_strerror(ret));
-	}
+	if (m->fd < 0)
+		return m->fd;
 	ret = fstat(m->fd, &st) ? -errno : check_size(m, &st);
 	if (ret) {
 		pm_err(ret, "%s: cannot open with size %zu: %s", m->path,

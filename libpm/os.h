@@ -12,6 +12,17 @@
 #include <sys/types.h>
 
 int pm_os_open(const char *path, int flags, mode_t mode);
+/*
+ * Open @path given by a caller of the library: without blocking, and
+ * only a regular file, or with PM_OS_DEV in @types also a block or
+ * character device (device-dax); anything else (FIFO, socket, directory)
+ * gives -EINVAL.  Every failure is logged with the path and the cause.
+ * Return: the descriptor (O_NONBLOCK cleared unless @flags has it), or
+ * -errno.
+ */
+#define PM_OS_DEV 1U
+int pm_os_open_file(const char *path, int flags, mode_t mode,
+		    unsigned types);
 /* Open a sysfs file read-only.  Its own fault kind, "sysfs": every sysfs
  * read probes the platform, and a failed probe may answer "no" (no eADR,
  * bad blocks unknown) rather than fail the caller. */

@@ -486,9 +486,9 @@ static int short_file(const char *path, struct stat *st)
 
 	if (st->st_size >= (off_t)sizeof(struct pm_hdr))
 		return 0;
-	fd = pm_os_open(path, O_RDONLY, 0);
+	fd = pm_os_open_file(path, O_RDONLY, 0, 0);
 	if (fd < 0)
-		return pm_err(fd, "%s: %s", path, pm_strerror(fd));
+		return fd;
 	if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
 	    !memcmp(magic, PM_POOL_MAGIC, sizeof(magic))) {
 		close(fd);

@@ -437,7 +437,8 @@ static int read_file(const char *path, uint8_t **bufp, size_t *sizep)
 	struct stat st;
 	uint8_t *buf;
 	size_t done = 0;
-	int fd = pm_os_open(path, O_RDONLY, 0);
+	/* O_NONBLOCK: a FIFO is refused below instead of hanging here */
+	int fd = pm_os_open(path, O_RDONLY | O_NONBLOCK, 0);
 
 	*bufp = NULL;
 	*sizep = 0;
@@ -506,6 +507,19 @@ static uint64_t pick_seed(uint64_t seed)
 	return seed ? seed : 1;
 }
 
+/* Free a session that is not (or no longer) recording. */
+static void sim_release(struct pm_sim *s)
+{
+	pthread_mutex_destroy(&s->lock);
+	pm_free(s->trace);
+	pm_free(s->pend);
+	pm_free(s->dur);
+	pm_free(s->dur_seq);
+	pm_free(s->d0);
+	pm_free(s->path);
+	pm_free(s);
+}
+
 static int sim_new(const char *path, const struct pm_sim_opts *o,
 		   struct pm_sim **simp)
 {
@@ -530,7 +544,8 @@ static int sim_new(const char *path, const struct pm_sim_opts *o,
 		s->tlen = 0; /* D0 is the starting point, not an event */
 	}
 	if (ret) {
-		pm_sim_free(s);
+		/* not pm_sim_free(): our caller holds active_lock */
+		sim_release(s);
 		return ret == -ENOMEM ? pm_err(ret, "pm_sim_start: out of memory") :
 					ret;
 	}
@@ -649,12 +664,5 @@ PM_EXPORT void pm_sim_free(struct pm_sim *sim)
 	if (!sim)
 		return;
 	pm_sim_stop(sim);
-	pthread_mutex_destroy(&sim->lock);
-	pm_free(sim->trace);
-	pm_free(sim->pend);
-	pm_free(sim->dur);
-	pm_free(sim->dur_seq);
-	pm_free(sim->d0);
-	pm_free(sim->path);
-	pm_free(sim);
+	sim_release(sim);
 }

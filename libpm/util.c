@@ -94,7 +94,7 @@ static const char *const pm_errors[] = {
 	[-(PM_E_LAYOUT - PM_E_BASE)] = "pool layout name does not match",
 	[-(PM_E_TRUNCATED - PM_E_BASE)] = "pool file is shorter than its header says",
 	[-(PM_E_NOT_DAX - PM_E_BASE)] = "file is not on DAX (MAP_SYNC failed)",
-	[-(PM_E_BADBLOCKS - PM_E_BASE)] = "bad blocks in pool metadata",
+	[-(PM_E_BADBLOCKS - PM_E_BASE)] = "bad blocks where the pool must be read or written",
 	[-(PM_E_UNSAFE_SHUTDOWN - PM_E_BASE)] =
 		"unsafe shutdown while the pool was open: data may be lost",
 	[-(PM_E_NO_LOG - PM_E_BASE)] = "pool has no log area",

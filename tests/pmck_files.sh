@@ -18,6 +18,19 @@ run_pmck 8 "$T/missing"
 expect "No such file"
 run_pmck 8 "$T"
 expect "not a regular file"
+# a FIFO without a writer (a plain open for reading blocks) and a device:
+# refused at once; timeout turns a hang into a failure (124)
+mkfifo "$T/fifo"
+for f in "$T/fifo" /dev/null; do
+	for opt in -n --repair; do
+		NTESTS=$((NTESTS + 1))
+		timeout 10 "$PMCK" $opt "$f" > "$OUT" 2>&1
+		rc=$?
+		[ "$rc" -eq 8 ] || fail "pmck $opt $f exited $rc, expected 8"
+		expect "not a regular file"
+	done
+done
+rm "$T/fifo"
 
 # empty, zero-filled, random, text, another format: "not a pool", 8
 : > "$T/empty"

@@ -49,4 +49,50 @@ expect '"records":16,'
 "$PMTOOL" log dump "$T/text" > "$OUT" 2>&1 && fail "log dump on a file"
 expect "not a pool"
 
+# numbers: overflow, junk, negative, out of range are usage errors (2)
+# naming the option; --lanes 4294967300 once made 4 lanes
+bad_number() {
+	"$PMTOOL" "$@" > "$OUT" 2>&1
+	rc=$?
+	[ "$rc" -eq 2 ] || fail "pmtool $*: exit $rc, expected 2"
+	[ ! -e "$T/n" ] || fail "pmtool $*: created a pool"
+}
+bad_number create --lanes 4294967300 "$T/n" 1M
+expect "^pmtool: --lanes: '4294967300' is out of range \(1\.\.4294967295\)$"
+bad_number create --lanes -1 "$T/n" 1M
+expect "^pmtool: --lanes: '-1' is negative$"
+bad_number create --lanes 0 "$T/n" 1M
+expect "out of range"
+bad_number create --lanes 4x "$T/n" 1M
+expect "^pmtool: --lanes: '4x' is not a number$"
+bad_number create --lane-size 99999999999999999999 "$T/n" 1M
+expect "^pmtool: --lane-size: '99999999999999999999' is out of range"
+bad_number create --log-size 17179869184G "$T/n" 1M
+expect "^pmtool: --log-size: '17179869184G' is out of range"
+bad_number create "$T/n" 16777216T
+expect "^pmtool: SIZE: '16777216T' is out of range"
+bad_number create "$T/n" ""
+expect "^pmtool: SIZE: '' is not a number$"
+bad_number log dump --from 1K "$P"
+expect "^pmtool: --from: '1K' is not a number$"
+if [ -x "${top_builddir:-.}/tools/pmbench" ]; then
+	for bad in "--reps 0" "--reps 1x" "--secs -1" "--secs nan"; do
+		# shellcheck disable=SC2086
+		"${top_builddir:-.}/tools/pmbench" $bad > "$OUT" 2>&1
+		[ $? -eq 2 ] || fail "pmbench $bad: not a usage error"
+		expect "^pmbench: ${bad%% *}: '${bad#* }' "
+	done
+fi
+
+# a FIFO without a writer (a plain open for reading blocks): every command
+# refuses it at once; timeout turns a hang into a failure (124)
+mkfifo "$T/fifo"
+for cmd in info stats "log dump" "badblocks list" "badblocks clear"; do
+	# shellcheck disable=SC2086
+	timeout 10 "$PMTOOL" $cmd "$T/fifo" > "$OUT" 2>&1
+	rc=$?
+	[ "$rc" -eq 1 ] || fail "pmtool $cmd on a FIFO exited $rc, expected 1"
+	expect "fifo: a FIFO, not a regular file"
+done
+
 echo "PASS: pmtool"

@@ -389,6 +389,25 @@ static void test_pm_badblocks_clear_busy(void **state)
 	assert_int_equal(pm_badblocks_clear(file, &bb), -EINVAL);
 }
 
+/* A FIFO without a writer would block a plain open for reading (the
+ * alarm fails that): refused at once, as a socket or directory is. */
+static void test_pm_badblocks_list_not_regular(void **state)
+{
+	struct pm_badblock bb = { 0, 4096 }, *bbs;
+	char fifo[300];
+	size_t n;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	alarm(10);
+	assert_int_equal(pm_badblocks_list(fifo, &bbs, &n), -EINVAL);
+	assert_int_equal(pm_badblocks_clear(fifo, &bb), -EINVAL);
+	assert_int_equal(pm_badblocks_list(dir, &bbs, &n), -EINVAL);
+	alarm(0);
+	unlink(fifo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +429,7 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_pm_badblocks_list_malformed,
 				       setup),
+		cmocka_unit_test(test_pm_badblocks_list_not_regular),
 		cmocka_unit_test(test_pm_bb_parse_clip),
 		cmocka_unit_test(test_pm_sysfs_region_path),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_zeroes_blocks,

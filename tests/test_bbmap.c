@@ -231,6 +231,12 @@ static void test_pm_pool_open_replay_onto_bad_block(void **state)
 	bad_at(at);
 	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
 	assert_non_null(strstr(logbuf, "writes to user data on a bad block"));
+	/* the code's text fits: this is user data, not metadata */
+	assert_string_equal(pm_strerror(PM_E_BADBLOCKS),
+			    "bad blocks where the pool must be read or written");
+	/* the flag is about metadata: a replay onto a bad block is refused */
+	assert_int_equal(pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS, &p),
+			 PM_E_BADBLOCKS);
 	bad_at((const uint64_t[]){ UINT64_MAX });
 	assert_int_equal(pm_pool_open(path, 0, &p), 0);
 	assert_int_equal(pm_pool_info(p, &info), 0);
@@ -285,7 +291,7 @@ static void test_pm_pool_badblocks_list_split(void **state)
 	assert_int_equal(bbs[1].offset, PM_LANES_OFF);
 	assert_int_equal(bbs[1].length, 4096);
 	pm_pool_badblocks_free(bbs);
-	assert_int_equal(pm_pool_badblocks_list(dir, &bbs, &n), PM_E_NOT_POOL);
+	assert_int_equal(pm_pool_badblocks_list(dir, &bbs, &n), -EINVAL);
 }
 
 static void test_pm_badblocks_clear_rebuilds_header(void **state)
@@ -334,6 +340,59 @@ static void test_pm_badblocks_clear_both_headers_lost(void **state)
 	unlink(p2);
 }
 
+/* Both header copies on bad blocks (they read as zeros here; a real
+ * device fails the read): still a pool, whose headers are lost. */
+static void test_pm_pool_badblocks_list_headers_lost(void **state)
+{
+	const uint64_t at[] = { 100, PM_HDR_B_OFF + 100, UINT64_MAX };
+	static char saved[2 * PM_HDR_SIZE], zero[2 * PM_HDR_SIZE];
+	struct pm_badblock bb = { PM_HDR_A_OFF, PM_HDR_SIZE };
+	struct pm_pool_badblock *bbs;
+	struct pm_pool *p;
+	size_t n;
+	int fd = open(path, O_RDWR);
+
+	assert_int_equal(pread(fd, saved, sizeof(saved), 0), sizeof(saved));
+	assert_int_equal(pwrite(fd, zero, sizeof(zero), 0), sizeof(zero));
+	bad_at(at);
+	assert_int_equal(pm_pool_badblocks_list(path, &bbs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(bbs[0].area, PM_AREA_HEADER_A);
+	assert_int_equal(bbs[1].area, PM_AREA_HEADER_B);
+	assert_int_equal(bbs[1].offset, PM_HDR_B_OFF);
+	pm_pool_badblocks_free(bbs);
+	assert_non_null(strstr(logbuf, "both pool header copies are on bad "
+				       "blocks: the pool cannot be opened"));
+	/* clearing one says the pool is lost, not "cleared" */
+	assert_int_equal(pm_badblocks_clear(path, &bb), PM_E_CORRUPT);
+	assert_non_null(strstr(logbuf, "the pool's headers are lost"));
+	assert_non_null(strstr(logbuf, "no longer a libpm pool"));
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_NOT_POOL);
+	/* one unreadable copy and one that reads without the magic: not a
+	 * pool (the list alone does not make one) */
+	bad_at(at + 1);
+	assert_int_equal(pm_pool_badblocks_list(path, &bbs, &n),
+			 PM_E_NOT_POOL);
+	assert_int_equal(pwrite(fd, saved, sizeof(saved), 0), sizeof(saved));
+	close(fd);
+}
+
+/* A FIFO would block a plain open for reading (the alarm fails that). */
+static void test_pm_pool_badblocks_list_fifo(void **state)
+{
+	struct pm_pool_badblock *bbs;
+	char fifo[300];
+	size_t n;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	alarm(10);
+	assert_int_equal(pm_pool_badblocks_list(fifo, &bbs, &n), -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(logbuf, "a FIFO, not a regular file"));
+	unlink(fifo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +407,9 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_pm_pool_badblocks_list_split,
 				       setup),
+		cmocka_unit_test_setup(test_pm_pool_badblocks_list_fifo, setup),
+		cmocka_unit_test_setup(
+			test_pm_pool_badblocks_list_headers_lost, setup),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_rebuilds_header,
 				       setup),
 		cmocka_unit_test_setup(

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -410,6 +411,25 @@ static void test_pool_open_bad_args(void **state)
 	assert_null(pm_pool_data(NULL, NULL));
 }
 
+/* Paths that are not regular files are refused at once; a FIFO without
+ * a writer would block a plain open for reading (the alarm fails that). */
+static void test_pool_open_not_regular(void **state)
+{
+	struct pm_pool *p = NULL;
+
+	(void)state;
+	assert_int_equal(mkfifo(path, 0644), 0);
+	alarm(10);
+	assert_int_equal(pm_pool_open(path, 0, &p), -EINVAL);
+	assert_int_equal(pm_pool_check(path, 0, NULL, NULL), -EINVAL);
+	assert_int_equal(pm_pool_check(path, PM_CHECK_REPAIR, NULL, NULL),
+			 -EINVAL);
+	assert_int_equal(pm_pool_open("/dev/null", 0, &p), -EINVAL);
+	assert_int_equal(pm_pool_check("/dev/null", 0, NULL, NULL), -EINVAL);
+	alarm(0);
+	assert_null(p);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, each)
@@ -430,6 +450,7 @@ int main(void)
 		T(test_pool_open_layout_mismatch),
 		T(test_pool_open_busy),
 		T(test_pool_open_bad_args),
+		T(test_pool_open_not_regular),
 	};
 
 	return cmocka_run_group_tests(tests, setup, each);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -311,6 +312,14 @@ static void test_pm_sim_start_bad_opts(void **state)
 	(void)state;
 	assert_int_equal(pm_sim_start(path, &o, &a), -EINVAL);
 	assert_int_equal(pm_sim_start(NULL, NULL, &a), -EINVAL);
+	/* a FIFO without a writer would block a plain open (the alarm
+	 * fails that) */
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	alarm(10);
+	assert_int_equal(pm_sim_start(path, NULL, &a), -EINVAL);
+	alarm(0);
+	unlink(path);
 }
 
 int main(void)

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "crash.h"
 
 static const struct crash_workload *const workloads[] = {
@@ -101,6 +103,8 @@ static void list(void)
 
 static int parse_opt(struct args *a, int ch)
 {
+	uint64_t point;
+
 	switch (ch) {
 	case 'w':
 		if (a->nnames < 16)
@@ -110,23 +114,21 @@ static int parse_opt(struct args *a, int ch)
 		list();
 		exit(0);
 	case 'n':
-		a->o.ops = (unsigned)strtoul(optarg, NULL, 0);
-		return 0;
+		return arg_uint("--ops", optarg, 0, UINT_MAX, &a->o.ops);
 	case 't':
-		a->o.threads = (unsigned)strtoul(optarg, NULL, 0);
-		return a->o.threads > CRASH_STREAMS ? -1 : 0;
+		return arg_uint("--threads", optarg, 0, CRASH_STREAMS,
+				&a->o.threads);
 	case O_SEED:
-		a->o.seed = strtoull(optarg, NULL, 0);
-		return 0;
+		return arg_u64("--seed", optarg, 0, UINT64_MAX, 0, &a->o.seed);
 	case O_POINT:
-		a->o.only_point = strtoll(optarg, NULL, 0);
-		return 0;
+		return arg_u64("--point", optarg, 0, INT64_MAX, 0, &point) ?
+			-1 : (a->o.only_point = (int64_t)point, 0);
 	case O_EXH:
-		a->o.max_exhaustive = (unsigned)strtoul(optarg, NULL, 0);
-		return 0;
+		return arg_uint("--exhaustive", optarg, 0, UINT_MAX,
+				&a->o.max_exhaustive);
 	case O_SAMPLES:
-		a->o.max_samples = (unsigned)strtoul(optarg, NULL, 0);
-		return 0;
+		return arg_uint("--samples", optarg, 0, UINT_MAX,
+				&a->o.max_samples);
 	case O_WORDS:
 		a->o.sim_flags |= PM_SIM_WORDS;
 		return 0;

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "json.h"
 #include "libpm.h"
 
@@ -36,7 +38,7 @@ static int usage(FILE *f)
 		"  info FILE\n"
 		"  log dump [--from SEQ] FILE\n"
 		"  stats FILE\n"
-		"  badblocks list|clear FILE\n"
+		"  badblocks list|clear [--force] FILE\n"
 		"sizes take a K, M or G suffix (powers of 1024)\n");
 	return f == stderr ? 2 : 0;
 }
@@ -48,27 +50,6 @@ static int fail(const char *path, int err)
 	else
 		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(err));
 	return 1;
-}
-
-/* "64M" -> 67108864; 0 and -1 on a malformed number. */
-static int parse_size(const char *s, uint64_t *v)
-{
-	char *end;
-	unsigned long long n = strtoull(s, &end, 0);
-	int shift = 0;
-
-	if (end == s || *s == '-')
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': shift = 10; end++; break;
-	case 'M': shift = 20; end++; break;
-	case 'G': shift = 30; end++; break;
-	case 'T': shift = 40; end++; break;
-	}
-	if (*end || (shift && n > (~0ULL >> shift)))
-		return -1;
-	*v = (uint64_t)n << shift;
-	return 0;
 }
 
 /* ---- info -------------------------------------------------------------- */
@@ -220,25 +201,34 @@ static int cmd_create(int argc, char **argv)
 	struct pm_pool_opts o = { .sz = sizeof(o) };
 	struct pm_pool *pool;
 	uint64_t v, size;
-	int c, ret;
+	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	/* 0 lanes or lane size would silently mean the default: refused */
+	while (!ret && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'L') {
 			o.layout = optarg;
-			continue;
-		}
-		if (c == '?' || parse_size(optarg, &v))
+		} else if (c == 'n') {
+			ret = arg_uint("--lanes", optarg, 1, UINT_MAX,
+				       &o.nlanes);
+		} else if (c == 's') {
+			ret = arg_u64("--lane-size", optarg, 1, SIZE_MAX,
+				      ARG_SUFFIX, &v);
+			o.lane_size = (size_t)v;
+		} else if (c == 'l') {
+			ret = arg_u64("--log-size", optarg, 0, SIZE_MAX,
+				      ARG_SUFFIX, &v);
+			o.log_size = (size_t)v;
+		} else {
 			return usage(stderr);
-		if (c == 'n')
-			o.nlanes = (unsigned)v;
-		else if (c == 's')
-			o.lane_size = v;
-		else
-			o.log_size = v;
+		}
 	}
-	if (optind + 2 != argc || parse_size(argv[optind + 1], &size))
+	if (ret)
+		return 2;
+	if (optind + 2 != argc)
 		return usage(stderr);
+	if (arg_u64("SIZE", argv[optind + 1], 1, SIZE_MAX, ARG_SUFFIX, &size))
+		return 2;
 	ret = pm_pool_create(argv[optind], size, &o, &pool);
 	if (ret)
 		return fail(argv[optind], ret);
@@ -280,9 +270,12 @@ static int cmd_log_dump(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'f' || parse_size(optarg, &from))
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'f')
 			return usage(stderr);
+		if (arg_u64("--from", optarg, 0, UINT64_MAX, 0, &from))
+			return 2;
+	}
 	if (optind + 1 != argc)
 		return usage(stderr);
 	ret = pm_pool_open(argv[optind], 0, &pool);
@@ -451,77 +444,174 @@ static void bb_head(const char *path, const struct bb_set *s)
 	}
 }
 
+#define AREA(a) (1U << (a))
+#define HDRS (AREA(PM_AREA_HEADER_A) | AREA(PM_AREA_HEADER_B))
+
+static int is_hdr(enum pm_area a)
+{
+	return a == PM_AREA_HEADER_A || a == PM_AREA_HEADER_B;
+}
+
+/* The pool areas the ranges of @s hit (1 << enum pm_area each). */
+static unsigned bb_areas(const struct bb_set *s)
+{
+	unsigned m = 0;
+
+	for (size_t i = 0; s->pool && i < s->n; i++)
+		m |= AREA(s->v[i].area);
+	return m;
+}
+
+static const char *const headers_lost_note =
+	"both pool header copies are on bad blocks: the pool cannot be "
+	"opened, and clearing them (--force) loses it";
+
 static int cmd_bb_list(const char *path)
 {
 	struct bb_set s = { 0 };
-	int ret = bb_get(path, &s);
+	int ret = bb_get(path, &s), lost;
 
 	if (ret)
 		return fail(path, ret);
+	lost = (bb_areas(&s) & HDRS) == HDRS;
 	bb_head(path, &s);
 	for (size_t i = 0; i < s.n; i++)
 		bb_print(&s, i, NULL);
 	if (json)
-		printf("]}\n");
+		printf("],\"headers_lost\":%s}\n", lost ? "true" : "false");
+	else if (lost)
+		printf("note: %s\n", headers_lost_note);
 	bb_put(&s);
 	return 0;
 }
 
+/* Why range @i of a pool is not cleared without --force, or NULL: it is
+ * metadata with no copy left to rebuild it from. */
+static const char *bb_needs_force(const struct bb_set *s, size_t i,
+				  unsigned areas)
+{
+	enum pm_area a = s->v[i].area;
+
+	if (!s->pool)
+		return NULL;
+	if (is_hdr(a) && (areas & HDRS) == HDRS)
+		return headers_lost_note;
+	if (a == PM_AREA_LANES)
+		return "a lane has no copy: clearing loses its header and "
+		       "the committed transactions in it not yet applied";
+	if (a == PM_AREA_LOG)
+		return "the log has no copy: clearing loses its header and "
+		       "the records there";
+	return NULL;
+}
+
+/* What clearing does to the file, over all ranges. */
+struct bb_clear {
+	int force;
+	unsigned areas;		/* bb_areas() before the clear */
+	unsigned refused;	/* ranges left alone for want of --force */
+	int failed;
+	int headers_lost;	/* the file is no longer a pool */
+	uint64_t lost;		/* metadata bytes lost with --force */
+};
+
 static const char *bb_clear_one(const char *path, const struct bb_set *s,
-				size_t i, char *buf, size_t len)
+				size_t i, struct bb_clear *c, char *buf,
+				size_t len)
 {
 	struct pm_badblock bb = { s->v[i].offset, s->v[i].length };
+	const char *why = bb_needs_force(s, i, c->areas);
 	enum pm_area a = s->v[i].area;
 	int ret;
 
+	if (why && !c->force) {
+		c->refused++;
+		snprintf(buf, len, "refused: %s", why);
+		return buf;
+	}
 	lasterr[0] = '\0';
 	ret = pm_badblocks_clear(path, &bb);
-	if (ret)
+	/* both header copies gone: the library says so, and it is what
+	 * --force asked for */
+	if (why && is_hdr(a) && (ret == PM_E_CORRUPT || c->headers_lost)) {
+		c->headers_lost = 1;
+		ret = 0;
+	} else if (s->pool && is_hdr(a) && !ret) {
+		snprintf(buf, len, "rebuilt from the other header copy");
+		return buf;
+	}
+	if (ret) {
+		c->failed = 1;
 		snprintf(buf, len, "failed: %s",
 			 lasterr[0] ? lasterr : pm_strerror(ret));
-	else if (s->pool && (a == PM_AREA_HEADER_A || a == PM_AREA_HEADER_B))
-		snprintf(buf, len, "rebuilt from the other header copy");
-	else
+	} else if (why) {
+		c->lost += bb.length;
+		snprintf(buf, len, "cleared (--force), lost: %" PRIu64 " bytes "
+			 "of %s", bb.length, is_hdr(a) ? "pool header" :
+			 a == PM_AREA_LOG ? "log header and records" :
+			 "lane header and entries");
+	} else {
 		snprintf(buf, len, "cleared, contents lost (now zero)");
+	}
 	return buf;
 }
 
-static int cmd_bb_clear(const char *path)
+static void bb_clear_summary(const struct bb_clear *c, size_t remaining)
+{
+	if (json) {
+		printf("],\"remaining\":%zu,\"refused\":%u,"
+		       "\"lost_metadata_bytes\":%" PRIu64 ","
+		       "\"headers_lost\":%s}\n", remaining, c->refused, c->lost,
+		       c->headers_lost ? "true" : "false");
+		return;
+	}
+	if (c->refused)
+		printf("refused: %u range%s of pool metadata with no copy "
+		       "(--force clears them, losing their contents)\n",
+		       c->refused, c->refused == 1 ? "" : "s");
+	if (c->lost)
+		printf("lost with --force: %" PRIu64 " bytes of pool "
+		       "metadata\n", c->lost);
+	if (c->headers_lost)
+		printf("pool headers lost: the file is no longer a libpm "
+		       "pool\n");
+	printf("remaining: %zu\n", remaining);
+}
+
+static int cmd_bb_clear(const char *path, int force)
 {
 	struct bb_set s = { 0 }, after = { 0 };
+	struct bb_clear c = { .force = force };
 	char buf[600];
-	int ret = bb_get(path, &s), bad = 0;
+	int ret = bb_get(path, &s);
 
 	if (ret)
 		return fail(path, ret);
+	c.areas = bb_areas(&s);
 	bb_head(path, &s);
-	for (size_t i = 0; i < s.n; i++) {
-		const char *r = bb_clear_one(path, &s, i, buf, sizeof(buf));
-
-		bad |= !strncmp(r, "failed", 6);
-		bb_print(&s, i, r);
-	}
+	for (size_t i = 0; i < s.n; i++)
+		bb_print(&s, i, bb_clear_one(path, &s, i, &c, buf,
+					     sizeof(buf)));
 	/* The device's list keeps entries that no longer belong to the file:
 	 * only a fresh mapping says what is still bad. */
 	ret = bb_get(path, &after);
-	if (json)
-		printf("],\"remaining\":%zu}\n", ret ? s.n : after.n);
-	else if (!ret)
-		printf("remaining: %zu\n", after.n);
-	bad |= ret || after.n;
+	bb_clear_summary(&c, ret ? s.n : after.n);
 	bb_put(&s);
 	if (!ret)
 		bb_put(&after);
-	return bad ? 1 : 0;
+	return ret || after.n || c.failed || c.refused ? 1 : 0;
 }
 
 static int cmd_badblocks(int argc, char **argv)
 {
 	const char *path = NULL;
+	int force = 0;
 
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--force"))
+			force = 1;
 		else if (!path)
 			path = argv[i];
 		else
@@ -529,10 +619,10 @@ static int cmd_badblocks(int argc, char **argv)
 	}
 	if (!path)
 		return usage(stderr);
-	if (!strcmp(argv[1], "list"))
+	if (!strcmp(argv[1], "list") && !force)
 		return cmd_bb_list(path);
 	if (!strcmp(argv[1], "clear"))
-		return cmd_bb_clear(path);
+		return cmd_bb_clear(path, force);
 	return usage(stderr);
 }
 

@@ -16,6 +16,19 @@ run() {
 	"$pmcrash" "$@" || fail=1
 }
 
+# a number that overflows, has junk, is negative or out of range is a
+# usage error naming the option, never a different number
+for bad in "--ops 4294967296" "--threads 99" "--seed 1x" "--point -1" \
+	"--samples 99999999999999999999"; do
+	# shellcheck disable=SC2086
+	msg=$("$pmcrash" $bad 2>&1 >/dev/null)
+	rc=$?
+	case "$rc:$msg" in
+	"2:pmcrash: ${bad%% *}: '${bad#* }' "*) ;;
+	*) echo "pmcrash $bad: exit $rc: $msg"; fail=1 ;;
+	esac
+done
+
 run $deep
 run $deep --words -n 60
 run $deep --all-breaks

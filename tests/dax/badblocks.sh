@@ -9,6 +9,7 @@
 # away with `pmtool badblocks clear`.  A bad page in a lane or in header A
 # of a pool of its own: `pmtool info` says so without dying, pmck 4, 1, 0
 # (a lane header: pmck --repair 4, with --discard-damaged 1).
+# Both header copies bad: listed as such, cleared only with --force.
 set -u
 fail=0
 DAXBB=tests/dax/dax_badblocks
@@ -116,6 +117,27 @@ for area in lane1 header-a; do
 	expect_rc 0 "pmck after the repair of $area" pmck "$P"
 	expect_rc 0 "pmtool info after the repair of $area" pmtool info "$P"
 done
+
+# Both header copies on bad pages (their reads fail): a pool whose headers
+# are lost.  list names them, clear refuses them (exit 1) and --force says
+# that the pool is gone.
+P=$T/headers.pool
+"$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
+"$DAXBB" inject "$P" 0 >/dev/null || exit 1
+"$DAXBB" inject "$P" $PAGE >/dev/null || exit 1
+expect_rc 0 "pmtool badblocks list, both headers bad" \
+	pmtool badblocks list "$P"
+for want in " header A$" " header B$" "^note: both pool header copies"; do
+	grep -q "$want" "$T/out" || not_ok "list, both headers bad: no '$want'"
+done
+expect_rc 1 "pmtool badblocks clear, both headers bad" \
+	pmtool badblocks clear "$P"
+grep -q "header A: refused: both pool header copies" "$T/out" ||
+	not_ok "clear did not refuse the last header copies"
+expect_rc 0 "pmtool badblocks clear --force, both headers bad" \
+	pmtool badblocks clear --force "$P"
+grep -q "^pool headers lost: the file is no longer a libpm pool$" "$T/out" ||
+	not_ok "clear --force does not say that the pool is lost"
 
 bb_dev=${PM_BB_DEV:-/dev/null}
 echo "# device list now: $(tr '\n' ' ' </sys/block/"${bb_dev#/dev/}"/badblocks)"

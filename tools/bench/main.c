@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../args.h"
 #include "libpm.h"
 #include "pmbench.h"
 
@@ -160,15 +161,22 @@ int main(int argc, char **argv)
 	struct pmb_opts o = { .dir = "/dev/shm", .reps = 7, .secs = 0.2,
 			      .pool_size = (size_t)1 << 30 };
 	const char *only = NULL, *plot = NULL;
-	int json = 0, c, ret = 0, reps = 0;
+	unsigned reps = 0;
+	int json = 0, c, ret = 0;
 	double secs = 0, load;
 
 	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'Q': o.quick = 1; break;
 		case 'p': o.dir = optarg; break;
-		case 'r': reps = atoi(optarg); break;
-		case 's': secs = atof(optarg); break;
+		case 'r':
+			if (arg_uint("--reps", optarg, 1, 101, &reps))
+				return 2;
+			break;
+		case 's':
+			if (arg_double("--secs", optarg, 0, 3600, &secs))
+				return 2;
+			break;
 		case 'o': only = optarg; break;
 		case 'j': json = 1; break;
 		case 'P': plot = optarg; break;
@@ -177,7 +185,7 @@ int main(int argc, char **argv)
 		default: return usage(stderr);
 		}
 	}
-	if (optind != argc || (reps && (reps < 1 || reps > 101)) || secs < 0)
+	if (optind != argc)
 		return usage(stderr);
 	force_cacheline(argv);
 	atexit(remove_files);
@@ -186,7 +194,7 @@ int main(int argc, char **argv)
 		o.secs = 0.03;
 		o.pool_size = (size_t)256 << 20;
 	}
-	o.reps = reps ? reps : o.reps;
+	o.reps = reps ? (int)reps : o.reps;
 	o.secs = secs ? secs : o.secs;
 	load = loadavg();
 	pmb_progress("libpm %s, flush %s; load average %.2f", pm_version(),
