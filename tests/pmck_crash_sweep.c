@@ -1,0 +1,941 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmck_crash_sweep - damage every metadata byte of a crashed pool and
+ * check that nothing committed or acknowledged is ever lost silently.
+ *
+ * The pool (3 lanes, a log, a data area) is made in two sessions.  The
+ * first runs 72 transactions on three threads in turns (applied, so the
+ * rings wrap and hold stale retired entries) and 72 log appends with
+ * truncations (the log ring wraps), and closes.  The second commits 9
+ * transactions without applying them (pm_tx_test_skip_apply: killed right
+ * after each commit fence), three per lane, interleaved, whose homes
+ * overlap, and 9 more appends and a truncation, then exits unclosed.  The
+ * model is what those sessions wrote: the data area as if every committed
+ * transaction were applied in commit order, and the acknowledged records.
+ *
+ * Each case changes one byte of metadata (both header copies, lane
+ * headers, ring entries, log header, log records) to one of four values
+ * and, in a child with a watchdog, does:
+ *   a. pm_pool_open: if it succeeds, the data area and the log must equal
+ *      the model; the next tx seq and log seq must be past every one
+ *      issued; then a transaction over every home, an append, a clean
+ *      close and a reopen must show exactly that (a stale entry replayed
+ *      over newer data, or a reused seq, shows here);
+ *   b. pm_pool_check without repair: "clean" (0) while (a) did not give
+ *      the model is a violation;
+ *   c. pm_pool_check with PM_CHECK_REPAIR: "repaired" (0) and then an
+ *      open that does not give the model is a violation.
+ * Open and check must also agree: open refuses exactly when the check
+ * reports unrepairable damage.  Counts are printed; any violation, crash
+ * or hang fails the test.
+ *
+ * Bytes of pending entries, lane and log headers and live log records
+ * are all swept; bytes of retired entries and dead log records are
+ * sampled (seeded; SWEEP_SEED) unless SWEEP_FULL=1, which also tries four
+ * values per byte instead of two.  SWEEP_JOBS sets the worker count.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "libpm.h"
+#include "tmpdir.h"
+#include "tx.h"
+
+#define POOL_SIZE (32 * 1024)
+#define NLANES 3
+#define LANE_SIZE 4096
+#define LOG_SIZE 4096
+#define HOT 1024	   /* homes live in [0, 2 * HOT) of the data area */
+#define T1 72		   /* first session: applied transactions */
+#define T2A 15		   /* second session: applied transactions, */
+#define T2 9		   /* then committed ones, not applied */
+#define TX_RESERVE 2304	   /* the check's transaction rewrites every home */
+#define CASE_TIMEOUT 20	   /* seconds; a case taking longer hangs */
+#define NEXAMPLES 2 /* per kind and area */
+
+/* ---- the workload and its model ---------------------------------------- */
+
+struct wr {
+	uint64_t off, len;
+};
+
+/* Transaction @t of session @phase writes these two ranges. */
+static void plan(int phase, int t, struct wr w[2])
+{
+	if (phase == 1 || t < T2A) {
+		w[0] = (struct wr){ (uint64_t)(t * 56) % HOT,
+				    40 + (uint64_t)(t % 5) * 8 };
+		w[1] = (struct wr){ HOT + (uint64_t)(t * 88) % HOT, 24 };
+	} else { /* neighbours overlap, and every one hits [HOT, HOT+64) */
+		w[0] = (struct wr){ (uint64_t)(t * 72) % 512, 100 };
+		w[1] = (struct wr){ HOT + (uint64_t)(t % 3) * 16, 32 };
+	}
+}
+
+static uint8_t pat(int phase, int t, int r, uint64_t i)
+{
+	return (uint8_t)(phase * 97 + t * 31 + r * 53 + (int)i * 7 + 1);
+}
+
+/* Log record @seq's payload; returns its length. */
+static size_t rec_payload(uint64_t seq, uint8_t *buf)
+{
+	size_t len = 20 + (size_t)(seq * 13 % 50);
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seq * 7 + i * 3 + 5);
+	memcpy(buf, &seq, sizeof(seq));
+	return len;
+}
+
+/* After appending @seq in session @phase, truncate up to this (0: no). */
+static uint64_t truncate_after(int phase, uint64_t seq)
+{
+	if (phase == 1)
+		return seq % 10 == 0 ? seq - 6 : 0;
+	return seq == T1 + T2A + 5 ? seq - 8 : 0;
+}
+
+struct model {
+	uint8_t data[POOL_SIZE];
+	uint64_t data_size;
+	uint64_t first_rec, next_rec; /* live records [first, next) */
+	uint64_t tx_next;	       /* every tx seq below it was issued */
+};
+
+static struct model model;
+
+static void model_tx(uint8_t *data, int phase, int t)
+{
+	struct wr w[2];
+
+	plan(phase, t, w);
+	for (int r = 0; r < 2; r++)
+		for (uint64_t i = 0; i < w[r].len; i++)
+			data[w[r].off + i] = pat(phase, t, r, i);
+}
+
+static void model_build(void)
+{
+	uint64_t seq = 1, first = 1, up;
+
+	memset(model.data, 0, sizeof(model.data));
+	for (int phase = 1; phase <= 2; phase++)
+		for (int t = 0; t < (phase == 1 ? T1 : T2A + T2); t++, seq++) {
+			model_tx(model.data, phase, t);
+			up = truncate_after(phase, seq);
+			if (up)
+				first = up + 1;
+		}
+	model.first_rec = first;
+	model.next_rec = seq;
+}
+
+/* ---- making the pool ----------------------------------------------------- */
+
+struct turns {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int next, total, phase, err;
+	struct pm_pool *pool;
+	struct pm_log *log;
+};
+
+struct thr_arg {
+	struct turns *tr;
+	int idx;
+};
+
+static int do_turn(struct turns *tr, int t)
+{
+	uint8_t *d = pm_pool_data(tr->pool, NULL), buf[128];
+	uint64_t want = (uint64_t)t + 1 + (tr->phase == 2 ? T1 : 0), seq, up;
+	struct pm_tx *tx;
+	struct wr w[2];
+
+	plan(tr->phase, t, w);
+	pm_tx_test_skip_apply = tr->phase == 2 && t >= T2A;
+	if (pm_tx_begin(tr->pool, 256, &tx))
+		return -1;
+	for (int r = 0; r < 2; r++) {
+		for (uint64_t i = 0; i < w[r].len; i++)
+			buf[i] = pat(tr->phase, t, r, i);
+		if (pm_tx_write(tx, d + w[r].off, buf, w[r].len)) {
+			pm_tx_abort(tx);
+			return -1;
+		}
+	}
+	if (pm_tx_commit(tx) ||
+	    pm_log_append(tr->log, buf, rec_payload(want, buf), &seq) ||
+	    seq != want)
+		return -1;
+	up = truncate_after(tr->phase, seq);
+	return up ? pm_log_truncate(tr->log, up) : 0;
+}
+
+/* Threads take turns: turn t is thread t % NLANES's, on a lane of its own. */
+static void *thr_main(void *arg)
+{
+	struct thr_arg *a = arg;
+	struct turns *tr = a->tr;
+
+	for (int t = a->idx; t < tr->total; t += NLANES) {
+		pthread_mutex_lock(&tr->mu);
+		while (tr->next != t)
+			pthread_cond_wait(&tr->cv, &tr->mu);
+		pthread_mutex_unlock(&tr->mu);
+		if (do_turn(tr, t))
+			__atomic_store_n(&tr->err, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&tr->mu);
+		tr->next++;
+		pthread_cond_broadcast(&tr->cv);
+		pthread_mutex_unlock(&tr->mu);
+	}
+	return NULL;
+}
+
+static int run_turns(struct pm_pool *pool, int phase, int total)
+{
+	struct turns tr = { .mu = PTHREAD_MUTEX_INITIALIZER,
+			    .cv = PTHREAD_COND_INITIALIZER,
+			    .total = total, .phase = phase, .pool = pool };
+	struct thr_arg a[NLANES];
+	pthread_t th[NLANES];
+
+	if (pm_pool_log(pool, &tr.log))
+		return -1;
+	for (int i = 0; i < NLANES; i++) {
+		a[i] = (struct thr_arg){ &tr, i };
+		if (pthread_create(&th[i], NULL, thr_main, &a[i]))
+			return -1;
+	}
+	for (int i = 0; i < NLANES; i++)
+		pthread_join(th[i], NULL);
+	return tr.err ? -1 : 0;
+}
+
+/* Session 1 creates and closes; session 2 commits unapplied and dies. */
+static int session(const char *path, int phase)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = NLANES,
+				  .lane_size = LANE_SIZE,
+				  .log_size = LOG_SIZE };
+	struct pm_pool *pool;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (phase == 1 ? pm_pool_create(path, POOL_SIZE, &o, &pool) :
+				 pm_pool_open(path, 0, &pool))
+			_exit(1);
+		if (run_turns(pool, phase, phase == 1 ? T1 : T2A + T2))
+			_exit(1);
+		if (phase == 1)
+			pm_pool_close(pool);
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+			       WIFEXITED(status) && !WEXITSTATUS(status) ?
+		       0 :
+		       -1;
+}
+
+/* ---- checking one pool against the model -------------------------------- */
+
+enum { W_DATA = 1, W_LOG = 2, W_TXSEQ = 4, W_LOGSEQ = 8, W_REOPEN = 16,
+       W_REDATA = 32, W_RELOG = 64, W_NEWTX = 128, W_BACK = 256 };
+static const char *const why_names[] = { "data", "log", "tx-seq-reuse",
+					 "log-seq-reuse", "reopen-refused",
+					 "data-after-reopen",
+					 "log-after-reopen", "new-tx-failed",
+					 "truncated-records-back" };
+
+/* Records before the live ones may come back (a truncation undone, as
+ * when a log header slot falls back): no loss, if they are the records
+ * appended under those seqs. */
+struct walkst {
+	uint64_t first, expect; /* expect 0: no record seen yet */
+	int bad, back;
+};
+
+static int walk_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	struct walkst *w = arg;
+	uint8_t buf[128];
+
+	if (!w->expect)
+		w->expect = seq > w->first ? w->first : seq;
+	if (seq != w->expect++ || len != rec_payload(seq, buf) ||
+	    memcmp(rec, buf, len))
+		w->bad = 1;
+	w->back |= seq < w->first;
+	return w->bad;
+}
+
+/* Data area == @data and live records == [first, end)?  W_* bits. */
+static unsigned verify(struct pm_pool *pool, const uint8_t *data,
+		       uint64_t first, uint64_t end)
+{
+	struct walkst w = { .first = first };
+	struct pm_log *log;
+	size_t sz;
+	uint8_t *d = pm_pool_data(pool, &sz);
+	unsigned why = 0;
+
+	if (sz != model.data_size || memcmp(d, data, sz))
+		why |= W_DATA;
+	if (pm_pool_log(pool, &log) || pm_log_walk(log, 0, walk_cb, &w) ||
+	    w.bad || (w.expect ? w.expect : first) != end)
+		why |= W_LOG;
+	return why | (w.back ? W_BACK : 0);
+}
+
+/* The user's next steps: a transaction over every home, an append. */
+static unsigned carry_on(struct pm_pool *pool, uint8_t *data)
+{
+	struct pm_pool_info pi;
+	struct pm_log *log;
+	struct pm_tx *tx;
+	uint8_t *d = pm_pool_data(pool, NULL), buf[128];
+	unsigned why = 0;
+	uint64_t seq;
+
+	if (pm_pool_info(pool, &pi) || pi.next_seq < model.tx_next)
+		why |= W_TXSEQ;
+	for (int i = 0; i < 2 * HOT; i++)
+		data[i] = (uint8_t)(i * 5 + 3);
+	if (pm_tx_begin(pool, TX_RESERVE, &tx))
+		return why | W_NEWTX;
+	if (pm_tx_write(tx, d, data, 2 * HOT)) {
+		pm_tx_abort(tx);
+		return why | W_NEWTX;
+	}
+	if (pm_tx_commit(tx))
+		return why | W_NEWTX;
+	if (pm_pool_log(pool, &log) ||
+	    pm_log_append(log, buf, rec_payload(model.next_rec, buf), &seq))
+		return why | W_NEWTX;
+	if (seq != model.next_rec)
+		why |= W_LOGSEQ;
+	return why;
+}
+
+/* ---- one case ----------------------------------------------------------- */
+
+enum { O_REFUSED = 1, O_CORRECT, O_WRONG };
+enum { C_CLEAN = 1, C_REPAIRABLE, C_FATAL };
+enum { R_NOT = 1, R_CORRECT, R_LOST };
+enum { F_NONE = 0, F_CRASH, F_HANG };
+enum { S_OPEN = 1, S_CHECK, S_REPAIR };
+
+struct result {
+	uint8_t done, open, check, repair, fate, stage;
+	uint16_t why;
+	int open_ret;
+};
+
+struct kase {
+	uint64_t off;
+	uint8_t val;
+};
+
+static uint8_t img[POOL_SIZE];
+static char path_a[8][128], path_b[8][128];
+
+static int put_file(const char *p, const uint8_t *buf)
+{
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int ok = fd >= 0 && write(fd, buf, POOL_SIZE) == POOL_SIZE;
+
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+/* The findings of the undamaged crashed pool (its pending transactions):
+ * a check that reports nothing else calls the damage clean. */
+static uint64_t base_find[32];
+static unsigned nbase_find;
+static int collect_base;
+
+static uint64_t finding_hash(const struct pm_check_finding *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ f->severity ^ (f->offset << 8);
+	const char *p[2] = { f->structure, f->message };
+
+	for (int k = 0; k < 2; k++)
+		for (const char *c = p[k]; c && *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+	return h;
+}
+
+/* *arg: the worst severity among findings that are not the baseline's. */
+static int sev_cb(const struct pm_check_finding *f, void *arg)
+{
+	uint64_t h = finding_hash(f);
+	int *worst = arg;
+
+	if (collect_base) {
+		if (nbase_find < 32)
+			base_find[nbase_find++] = h;
+		return 0;
+	}
+	for (unsigned i = 0; i < nbase_find; i++)
+		if (base_find[i] == h)
+			return 0;
+	if ((int)f->severity > *worst)
+		*worst = (int)f->severity;
+	return 0;
+}
+
+static unsigned case_open(const char *p, struct result *r)
+{
+	static uint8_t data[POOL_SIZE];
+	struct pm_pool *pool;
+	unsigned why;
+
+	r->open_ret = pm_pool_open(p, 0, &pool);
+	if (r->open_ret)
+		return O_REFUSED;
+	memcpy(data, model.data, sizeof(data));
+	why = verify(pool, data, model.first_rec, model.next_rec);
+	if (!(why & ~W_BACK))
+		why |= carry_on(pool, data);
+	pm_pool_close(pool);
+	if (!(why & ~W_BACK)) {
+		if (pm_pool_open(p, 0, &pool)) {
+			why |= W_REOPEN;
+		} else {
+			unsigned w = verify(pool, data, model.first_rec,
+					    model.next_rec + 1);
+
+			why |= (w & W_DATA ? W_REDATA : 0) |
+			       (w & W_LOG ? W_RELOG : 0);
+			pm_pool_close(pool);
+		}
+	}
+	r->why = (uint16_t)why;
+	return why & ~W_BACK ? O_WRONG : O_CORRECT;
+}
+
+static void run_case(int job, const struct kase *k, struct result *r)
+{
+	static uint8_t buf[POOL_SIZE];
+	struct pm_pool *pool;
+	int worst = -1, ret;
+
+	memcpy(buf, img, sizeof(buf));
+	if (k)
+		buf[k->off] = k->val;
+	r->stage = S_OPEN;
+	if (put_file(path_a[job], buf))
+		_exit(98);
+	r->open = (uint8_t)case_open(path_a[job], r);
+
+	r->stage = S_CHECK;
+	if (put_file(path_b[job], buf))
+		_exit(98);
+	ret = pm_pool_check(path_b[job], 0, sev_cb, &worst);
+	r->check = ret && ret != PM_E_CORRUPT ? C_FATAL :
+		   worst == PM_CHECK_FATAL    ? C_FATAL :
+		   worst == PM_CHECK_REPAIRABLE ? C_REPAIRABLE :
+						C_CLEAN;
+
+	r->stage = S_REPAIR;
+	r->repair = R_NOT;
+	if (pm_pool_check(path_b[job], PM_CHECK_REPAIR, NULL, NULL) == 0) {
+		r->repair = R_LOST;
+		if (!pm_pool_open(path_b[job], 0, &pool)) {
+			if (!(verify(pool, model.data, model.first_rec,
+				     model.next_rec) & ~W_BACK))
+				r->repair = R_CORRECT;
+			pm_pool_close(pool);
+		}
+	}
+	r->done = 1;
+}
+
+/* ---- where a byte is ------------------------------------------------------ */
+
+enum { A_HDR_A, A_HDR_B, A_LANE_HDR, A_PENDING, A_RETIRED, A_LOG_HDR,
+       A_LOG_LIVE, A_LOG_DEAD, A_N };
+static const char *const area_names[] = {
+	"header A", "header B", "lane header", "unretired entry",
+	"retired entry", "log header", "live log record", "dead log ring"
+};
+
+struct region {
+	uint64_t off, len, seq;
+	int area, lane;
+};
+
+static struct region regions[512];
+static unsigned nregions;
+static struct pm_pool_info pinfo;
+
+static void add_region(uint64_t off, uint64_t len, int area, int lane,
+		       uint64_t seq)
+{
+	if (nregions < sizeof(regions) / sizeof(regions[0]))
+		regions[nregions++] =
+			(struct region){ off, len, seq, area, lane };
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* The entries in lane @i's ring (every 64-byte aligned range-commit
+ * sequence that parses; checksums are the library's business). */
+static unsigned find_entries(unsigned i, uint64_t first_pending)
+{
+	uint64_t ring = pinfo.lanes_offset + (uint64_t)i * pinfo.lane_size +
+			sizeof(struct pm_lane_hdr);
+	uint64_t rs = pinfo.lane_size - sizeof(struct pm_lane_hdr), p = 0, q;
+	unsigned pending = 0;
+
+	while (p + 64 <= rs) {
+		q = p;
+		while (q + sizeof(struct pm_tx_range) <= rs &&
+		       rd32(img + ring + q) == PM_REC_RANGE)
+			q += sizeof(struct pm_tx_range) +
+			     ((rd64(img + ring + q + 16) + 7) & ~7ULL);
+		if (q == p || q + sizeof(struct pm_tx_commit) > rs ||
+		    rd32(img + ring + q) != PM_REC_COMMIT) {
+			p += 64;
+			continue;
+		}
+		uint64_t seq = rd64(img + ring + q + 8);
+		int pend = seq >= first_pending;
+
+		pending += pend;
+		add_region(ring + p, q + sizeof(struct pm_tx_commit) - p,
+			   pend ? A_PENDING : A_RETIRED, (int)i, seq);
+		p = (q + sizeof(struct pm_tx_commit) + 63) & ~63ULL;
+	}
+	return pending;
+}
+
+static int rec_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	const uint8_t *base = arg;
+	uint64_t off = (uint64_t)((const uint8_t *)rec - base) -
+		       sizeof(struct pm_log_rec);
+
+	add_region(off, sizeof(struct pm_log_rec) + ((len + 7) & ~7ULL),
+		   A_LOG_LIVE, -1, seq);
+	return 0;
+}
+
+static const struct region *region_of(uint64_t off)
+{
+	for (unsigned i = 0; i < nregions; i++)
+		if (off >= regions[i].off &&
+		    off < regions[i].off + regions[i].len)
+			return &regions[i];
+	return NULL;
+}
+
+static int area_of(uint64_t off)
+{
+	const struct region *rg = region_of(off);
+
+	if (rg)
+		return rg->area;
+	if (off >= pinfo.log_offset + sizeof(struct pm_log_hdr) &&
+	    off < pinfo.log_offset + pinfo.log_size)
+		return A_LOG_DEAD;
+	return -1;
+}
+
+static void describe(uint64_t off, char *s, size_t n)
+{
+	const struct region *rg = region_of(off);
+	uint64_t in = rg ? off - rg->off : 0;
+
+	if (!rg)
+		snprintf(s, n, "%s +%" PRIu64, area_names[area_of(off)],
+			 off - pinfo.log_offset - sizeof(struct pm_log_hdr));
+	else if (rg->area == A_LANE_HDR)
+		snprintf(s, n, "lane %d header slot %" PRIu64 " +%" PRIu64,
+			 rg->lane, in / 32, in % 32);
+	else if (rg->area == A_PENDING || rg->area == A_RETIRED)
+		snprintf(s, n, "lane %d %s seq %" PRIu64 " +%" PRIu64 "/%"
+			 PRIu64, rg->lane, area_names[rg->area], rg->seq, in,
+			 rg->len);
+	else if (rg->area == A_LOG_LIVE)
+		snprintf(s, n, "log record seq %" PRIu64 " +%" PRIu64 "/%"
+			 PRIu64, rg->seq, in, rg->len);
+	else
+		snprintf(s, n, "%s +%" PRIu64, area_names[rg->area], in);
+}
+
+/* Map the crashed image's metadata; returns -1 if the fixture is off. */
+static int map_regions(void)
+{
+	uint8_t *base;
+	struct pm_pool *pool;
+	struct pm_log *log;
+	unsigned busy = 0;
+	int ret;
+
+	if (put_file(path_a[0], img) || pm_pool_open(path_a[0], 0, &pool))
+		return -1;
+	pm_pool_info(pool, &pinfo);
+	model.tx_next = pinfo.next_seq;
+	model.data_size = pinfo.data_size;
+	add_region(PM_HDR_A_OFF, sizeof(struct pm_hdr), A_HDR_A, -1, 0);
+	add_region(PM_HDR_B_OFF, sizeof(struct pm_hdr), A_HDR_B, -1, 0);
+	for (unsigned i = 0; i < pinfo.nlanes; i++) {
+		add_region(pinfo.lanes_offset + i * pinfo.lane_size,
+			   sizeof(struct pm_lane_hdr), A_LANE_HDR, (int)i, 0);
+		uint64_t lh = pinfo.lanes_offset + i * pinfo.lane_size;
+		unsigned n = find_entries(i, pinfo.next_seq - pinfo.tx_replayed);
+
+		printf("  lane %u: %u pending entries, header slot gens %"
+		       PRIu64 "/%" PRIu64 "\n", i, n,
+		       rd64(img + lh + offsetof(struct pm_lane_slot, gen)),
+		       rd64(img + lh + 32 + offsetof(struct pm_lane_slot, gen)));
+		busy += n >= 2;
+	}
+	printf("  tx seqs 1..%" PRIu64 " (%" PRIu64 " replayed), live log "
+	       "records %" PRIu64 "..%" PRIu64 "\n", pinfo.next_seq - 1,
+	       pinfo.tx_replayed, model.first_rec, model.next_rec - 1);
+	add_region(pinfo.log_offset, sizeof(struct pm_log_hdr), A_LOG_HDR, -1,
+		   0);
+	base = pm_map_addr(pm_pool_map(pool));
+	ret = pm_pool_log(pool, &log) || pm_log_walk(log, 0, rec_cb, base) ||
+	      busy < 2 || pinfo.tx_replayed < T2;
+	pm_pool_close(pool);
+	return ret ? -1 : 0;
+}
+
+/* ---- the sweep ----------------------------------------------------------- */
+
+static uint64_t rng;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static struct kase *cases;
+static size_t ncases;
+static unsigned per_area[A_N];
+
+static void add_case(uint64_t off, uint8_t v)
+{
+	if (v == img[off])
+		return;
+	cases[ncases++] = (struct kase){ off, v };
+	per_area[area_of(off)]++;
+}
+
+/* Every byte of the always-swept areas, a sample (1 in @every) of the
+ * rest; @nval values per byte. */
+static void build_cases(int full)
+{
+	const unsigned every = full ? 1 : 6;
+	uint64_t log_end = pinfo.log_offset + pinfo.log_size;
+
+	cases = calloc((size_t)log_end * 4, sizeof(*cases));
+	if (!cases)
+		exit(99);
+	for (uint64_t off = 0; off < log_end; off++) {
+		int a = area_of(off);
+		uint8_t o = img[off];
+		uint8_t v[4] = { o ^ 0x01, o ^ 0x80, 0xff, 0x00 };
+
+		if (a < 0)
+			continue;
+		if ((a == A_RETIRED || a == A_LOG_DEAD) &&
+		    next_rand() % every)
+			continue;
+		/* two values: a low bit, and a high bit or zero in turn */
+		for (unsigned k = 0; k < 4; k++)
+			if (full || k == 0 || k == 1 + off % 3)
+				add_case(off, v[k]);
+	}
+}
+
+static struct result *res; /* shared with the workers */
+static volatile size_t *cur;
+
+static void worker(int job, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		cur[job] = i;
+		alarm(CASE_TIMEOUT);
+		run_case(job, &cases[i], &res[i]);
+	}
+	alarm(0);
+	_exit(0);
+}
+
+/* Run cases [from, to) in children, a new one after each crash or hang. */
+static void run_all(int njobs)
+{
+	size_t lo[8], hi[8];
+	pid_t pid[8];
+	int status, live = 0;
+
+	for (int j = 0; j < njobs; j++) {
+		lo[j] = ncases * (size_t)j / (size_t)njobs;
+		hi[j] = ncases * (size_t)(j + 1) / (size_t)njobs;
+		pid[j] = 0;
+	}
+	for (;;) {
+		for (int j = 0; j < njobs; j++) {
+			if (pid[j] || lo[j] >= hi[j])
+				continue;
+			pid[j] = fork();
+			if (pid[j] == 0)
+				worker(j, lo[j], hi[j]);
+			if (pid[j] < 0)
+				exit(99);
+			live++;
+		}
+		if (!live)
+			return;
+		pid_t p = wait(&status);
+		int j;
+
+		for (j = 0; j < njobs && pid[j] != p; j++)
+			;
+		if (j == njobs)
+			continue;
+		live--;
+		pid[j] = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			lo[j] = hi[j];
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 98)
+			exit(99);
+		res[cur[j]].fate = WIFSIGNALED(status) &&
+						   WTERMSIG(status) == SIGALRM ?
+					   F_HANG :
+					   F_CRASH;
+		lo[j] = cur[j] + 1;
+	}
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+enum { V_CRASH, V_HANG, V_OPEN_WRONG, V_CLEAN_LOST, V_REPAIRED_LOST,
+       V_OPEN_NOT_FATAL, V_REFUSED_NOT_FATAL, V_N };
+static const char *const v_names[] = {
+	"crashes", "hangs", "opens-wrong", "pmck-clean-but-lost",
+	"repaired-but-lost", "open-ok-but-pmck-fatal",
+	"open-refused-but-pmck-not-fatal"
+};
+
+static int violation(const struct result *r, int v)
+{
+	switch (v) {
+	case V_CRASH:
+		return r->fate == F_CRASH;
+	case V_HANG:
+		return r->fate == F_HANG;
+	}
+	if (!r->done)
+		return 0;
+	switch (v) {
+	case V_OPEN_WRONG:
+		return r->open == O_WRONG;
+	case V_CLEAN_LOST:
+		return r->check == C_CLEAN && r->open != O_CORRECT;
+	case V_REPAIRED_LOST:
+		return r->repair == R_LOST;
+	case V_OPEN_NOT_FATAL:
+		return r->open != O_REFUSED && r->check == C_FATAL;
+	default:
+		return r->open == O_REFUSED && r->check != C_FATAL;
+	}
+}
+
+static void example(size_t i)
+{
+	static const char *const stage[] = { "-", "open", "check", "repair" };
+	const struct result *r = &res[i];
+	char where[96], why[160] = "";
+
+	describe(cases[i].off, where, sizeof(where));
+	for (unsigned b = 0; b < 9; b++)
+		if (r->why & (1U << b))
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+				 "%s%s", *why ? "," : "", why_names[b]);
+	printf("    byte %" PRIu64 " 0x%02x->0x%02x %s: open %s%s%s check "
+	       "%s repair %s%s%s\n",
+	       cases[i].off, img[cases[i].off], cases[i].val, where,
+	       r->open == O_REFUSED ? "refused" :
+	       r->open == O_CORRECT ? "ok" : r->open ? "WRONG" : "-",
+	       *why ? ":" : "", why,
+	       r->check == C_CLEAN ? "clean" :
+	       r->check == C_REPAIRABLE ? "repairable" :
+	       r->check ? "fatal" : "-",
+	       r->repair == R_CORRECT ? "ok" :
+	       r->repair == R_LOST ? "LOST" : r->repair ? "not done" : "-",
+	       r->fate ? " in " : "", r->fate ? stage[r->stage] : "");
+}
+
+/* Up to NEXAMPLES cases of violation @v in area @a, distinct bytes. */
+static void examples(int v, int a)
+{
+	uint64_t last = UINT64_MAX;
+	unsigned shown = 0;
+
+	for (size_t i = 0; i < ncases && shown < NEXAMPLES; i++)
+		if (cases[i].off != last && area_of(cases[i].off) == a &&
+		    violation(&res[i], v)) {
+			example(i);
+			last = cases[i].off;
+			shown++;
+		}
+}
+
+static int report(void)
+{
+	unsigned long refused = 0, correct = 0, wrong = 0, back = 0;
+	unsigned long nv[V_N] = { 0 }, byarea[V_N][A_N] = { { 0 } };
+	unsigned long total = 0;
+
+	for (size_t i = 0; i < ncases; i++) {
+		const struct result *r = &res[i];
+
+		refused += r->done && r->open == O_REFUSED;
+		correct += r->done && r->open == O_CORRECT;
+		wrong += r->done && r->open == O_WRONG;
+		back += r->done && r->open == O_CORRECT && (r->why & W_BACK);
+		for (int v = 0; v < V_N; v++)
+			if (violation(r, v)) {
+				nv[v]++;
+				byarea[v][area_of(cases[i].off)]++;
+			}
+	}
+	printf("cases %zu:", ncases);
+	for (int a = 0; a < A_N; a++)
+		printf(" %s %u%s", area_names[a], per_area[a],
+		       a + 1 < A_N ? "," : "\n");
+	printf("open: refused %lu, ok-correct %lu (%lu with truncated log "
+	       "records back), ok-wrong %lu\n", refused, correct, back, wrong);
+	for (int v = 0; v < V_N; v++) {
+		total += nv[v];
+		printf("%-32s %lu", v_names[v], nv[v]);
+		for (int a = 0; a < A_N && nv[v]; a++)
+			if (byarea[v][a])
+				printf("%s %s %lu", a ? "," : " (", area_names[a],
+				       byarea[v][a]);
+		printf("%s\n", nv[v] ? " )" : "");
+		for (int a = 0; a < A_N; a++)
+			examples(v, a);
+	}
+	return total ? 1 : 0;
+}
+
+static void quiet(int level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	(void)arg;
+}
+
+int main(void)
+{
+	const char *dir = test_tmpdir("/dev/shm");
+	const char *e = getenv("SWEEP_FULL");
+	int full = e && atoi(e), njobs, ret, fd;
+	struct result base = { 0 };
+	struct timespec t0, t1;
+	char path[96];
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	e = getenv("SWEEP_SEED");
+	rng = e ? strtoull(e, NULL, 0) : (uint64_t)time(NULL);
+	rng = rng ? rng : 1;
+	printf("pmck_crash_sweep: seed %" PRIu64 " (SWEEP_SEED), %s\n", rng,
+	       full ? "full" : "sampled (SWEEP_FULL=1 for all)");
+	e = getenv("SWEEP_JOBS");
+	njobs = e ? atoi(e) : 2;
+	njobs = njobs < 1 ? 1 : njobs > 8 ? 8 : njobs;
+	pm_set_log_fn(quiet, NULL);
+
+	snprintf(path, sizeof(path), "%s/crash_sweep.XXXXXX", dir);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return 99;
+	close(fd);
+	for (int j = 0; j < 8; j++) {
+		snprintf(path_a[j], sizeof(path_a[j]), "%s.a%d", path, j);
+		snprintf(path_b[j], sizeof(path_b[j]), "%s.b%d", path, j);
+	}
+	unlink(path);
+	model_build();
+	ret = session(path, 1) || session(path, 2);
+	fd = ret ? -1 : open(path, O_RDONLY);
+	ret = fd < 0 || read(fd, img, sizeof(img)) != sizeof(img);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	if (ret || map_regions()) {
+		fprintf(stderr, "FAIL: the crashed pool is not as planned\n");
+		return 99;
+	}
+	/* The harness itself: the undamaged image must pass every step. */
+	collect_base = 1;
+	run_case(0, NULL, &base);
+	collect_base = 0;
+	if (base.open != O_CORRECT || !nbase_find ||
+	    base.repair != R_CORRECT) {
+		fprintf(stderr, "FAIL: the undamaged crashed pool does not "
+				"check out (open %d why %#x, check %d, "
+				"repair %d)\n", base.open, base.why,
+			base.check, base.repair);
+		return 99;
+	}
+	build_cases(full);
+	res = mmap(NULL, ncases * sizeof(*res), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cur = mmap(NULL, 8 * sizeof(*cur), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (res == MAP_FAILED || cur == MAP_FAILED)
+		return 99;
+	run_all(njobs);
+	for (int j = 0; j < 8; j++) {
+		unlink(path_a[j]);
+		unlink(path_b[j]);
+	}
+	ret = report();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%s in %.1f s (%d workers)\n", ret ? "FAIL" : "PASS",
+	       (double)(t1.tv_sec - t0.tv_sec) +
+		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       njobs);
+	return ret;
+}
