@@ -3,36 +3,44 @@
  * pmck_crash_sweep - damage every metadata byte of a crashed pool and
  * check that nothing committed or acknowledged is ever lost silently.
  *
- * The pool (3 lanes, a log, a data area) is made in two sessions.  The
- * first runs 72 transactions on three threads in turns (applied, so the
- * rings wrap and hold stale retired entries) and 72 log appends with
- * truncations (the log ring wraps), and closes.  The second commits 9
- * transactions without applying them (pm_tx_test_skip_apply: killed right
- * after each commit fence), three per lane, interleaved, whose homes
- * overlap, and 9 more appends and a truncation, then exits unclosed.  The
- * model is what those sessions wrote: the data area as if every committed
- * transaction were applied in commit order, and the acknowledged records.
+ * The pool (3 lanes, a log, a data area) is made in two sessions, three
+ * threads taking turns, each on a lane of its own, and every turn one
+ * transaction and one log append (a truncation at every tenth).  The
+ * first session runs 144 turns (the rings and the log wrap; the rings
+ * keep retired entries) and closes.  The second runs 33 applied turns
+ * (which move the lane headers) and then 12 transactions committed but
+ * not applied (pm_tx_test_skip_apply: as if killed right after each
+ * commit fence), interleaved over the lanes and ending with a run of five
+ * on one lane, whose homes overlap; then it exits unclosed.  The model:
+ * the data area as if every committed transaction were applied in commit
+ * order, and the acknowledged records.
  *
- * Each case changes one byte of metadata (both header copies, lane
- * headers, ring entries, log header, log records) to one of four values
- * and, in a child with a watchdog, does:
- *   a. pm_pool_open: if it succeeds, the data area and the log must equal
- *      the model; the next tx seq and log seq must be past every one
- *      issued; then a transaction over every home, an append, a clean
- *      close and a reopen must show exactly that (a stale entry replayed
- *      over newer data, or a reused seq, shows here);
- *   b. pm_pool_check without repair: "clean" (0) while (a) did not give
- *      the model is a violation;
+ * Each case changes one byte of metadata and, in a child with a watchdog
+ * (a signal is a crash, the timeout a hang), does:
+ *   a. pm_pool_open: if it succeeds, the data area and the live records
+ *      must equal the model (truncated records coming back intact are
+ *      told apart and not counted); the next tx seq must be past every
+ *      one issued; then one transaction per lane over the same homes,
+ *      with appends, a clean close and a reopen: the reopened data must
+ *      be what the first open showed plus those writes (a stale entry
+ *      replayed over newer data shows here), the appends must get the
+ *      next seqs;
+ *   b. pm_pool_check without repair: "clean" (no finding beyond those of
+ *      the undamaged crashed pool, its pending transactions) while (a)
+ *      did not give the model is a violation;
  *   c. pm_pool_check with PM_CHECK_REPAIR: "repaired" (0) and then an
  *      open that does not give the model is a violation.
  * Open and check must also agree: open refuses exactly when the check
- * reports unrepairable damage.  Counts are printed; any violation, crash
- * or hang fails the test.
+ * reports unrepairable damage.  Counts are printed, per kind and area,
+ * with examples; any violation, crash or hang fails the test.
  *
- * Bytes of pending entries, lane and log headers and live log records
- * are all swept; bytes of retired entries and dead log records are
- * sampled (seeded; SWEEP_SEED) unless SWEEP_FULL=1, which also tries four
- * values per byte instead of two.  SWEEP_JOBS sets the worker count.
+ * Swept: both header copies, lane headers, log header (512/64/64 bytes),
+ * every byte of unretired entries and live log records, four values each
+ * (low bit, high bit, 0xff, 0).  Retired entries and the rest of the log
+ * ring are sampled, 1 byte in 8 with two values (seeded: SWEEP_SEED),
+ * unless SWEEP_FULL=1 (make check-sweep).  SWEEP_JOBS: workers (2).
+ * SWEEP_VERBOSE=1 lists every violating case; SWEEP_CASE=OFFSET:VALUE
+ * runs one case in the open, with the library's messages.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,15 +60,15 @@
 #include "tmpdir.h"
 #include "tx.h"
 
-#define POOL_SIZE (32 * 1024)
+#define POOL_SIZE (48 * 1024)
 #define NLANES 3
-#define LANE_SIZE 4096
+#define LANE_SIZE 8192
 #define LOG_SIZE 4096
 #define HOT 1024	   /* homes live in [0, 2 * HOT) of the data area */
-#define T1 72		   /* first session: applied transactions */
-#define T2A 15		   /* second session: applied transactions, */
-#define T2 9		   /* then committed ones, not applied */
-#define TX_RESERVE 2304	   /* the check's transaction rewrites every home */
+#define T1 144		   /* first session: applied transactions */
+#define T2A 33		   /* second session: applied transactions, */
+#define T2 12		   /* then committed ones, not applied */
+#define T3 NLANES	   /* each check: one transaction per lane */
 #define CASE_TIMEOUT 20	   /* seconds; a case taking longer hangs */
 #define NEXAMPLES 2 /* per kind and area */
 
@@ -73,6 +81,8 @@ struct wr {
 /* Transaction @t of session @phase writes these two ranges. */
 static void plan(int phase, int t, struct wr w[2])
 {
+	if (phase == 3) /* the homes and sizes of the unapplied ones again */
+		t += T2A;
 	if (phase == 1 || t < T2A) {
 		w[0] = (struct wr){ (uint64_t)(t * 56) % HOT,
 				    40 + (uint64_t)(t % 5) * 8 };
@@ -99,12 +109,11 @@ static size_t rec_payload(uint64_t seq, uint8_t *buf)
 	return len;
 }
 
-/* After appending @seq in session @phase, truncate up to this (0: no). */
-static uint64_t truncate_after(int phase, uint64_t seq)
+/* After appending @seq, truncate up to this (0: no); the last one comes
+ * among the unapplied transactions. */
+static uint64_t truncate_after(uint64_t seq)
 {
-	if (phase == 1)
-		return seq % 10 == 0 ? seq - 6 : 0;
-	return seq == T1 + T2A + 5 ? seq - 8 : 0;
+	return seq % 10 == 0 ? seq - 6 : 0;
 }
 
 struct model {
@@ -134,7 +143,7 @@ static void model_build(void)
 	for (int phase = 1; phase <= 2; phase++)
 		for (int t = 0; t < (phase == 1 ? T1 : T2A + T2); t++, seq++) {
 			model_tx(model.data, phase, t);
-			up = truncate_after(phase, seq);
+			up = truncate_after(seq);
 			if (up)
 				first = up + 1;
 		}
@@ -147,7 +156,7 @@ static void model_build(void)
 struct turns {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int next, total, phase, err;
+	int next, total, phase, err, seq_bad;
 	struct pm_pool *pool;
 	struct pm_log *log;
 };
@@ -160,7 +169,9 @@ struct thr_arg {
 static int do_turn(struct turns *tr, int t)
 {
 	uint8_t *d = pm_pool_data(tr->pool, NULL), buf[128];
-	uint64_t want = (uint64_t)t + 1 + (tr->phase == 2 ? T1 : 0), seq, up;
+	uint64_t want = tr->phase == 3 ? model.next_rec + (uint64_t)t :
+			(uint64_t)t + 1 + (tr->phase == 2 ? T1 : 0);
+	uint64_t seq, up;
 	struct pm_tx *tx;
 	struct wr w[2];
 
@@ -177,20 +188,34 @@ static int do_turn(struct turns *tr, int t)
 		}
 	}
 	if (pm_tx_commit(tx) ||
-	    pm_log_append(tr->log, buf, rec_payload(want, buf), &seq) ||
-	    seq != want)
+	    pm_log_append(tr->log, buf, rec_payload(want, buf), &seq))
 		return -1;
-	up = truncate_after(tr->phase, seq);
+	if (seq != want && tr->phase != 3)
+		return -1;
+	tr->seq_bad |= seq != want;
+	up = tr->phase == 3 ? 0 : truncate_after(seq);
 	return up ? pm_log_truncate(tr->log, up) : 0;
 }
 
-/* Threads take turns: turn t is thread t % NLANES's, on a lane of its own. */
+/* Whose turn @t of session @phase is.  The unapplied transactions end
+ * with a run of five on one lane, holding the newest seqs: losing one of
+ * them is where a reissued seq lets an older entry replay later. */
+static int owner(int phase, int t)
+{
+	static const int tail[T2] = { 0, 1, 2, 1, 2, 1, 2, 0, 0, 0, 0, 0 };
+
+	return phase == 2 && t >= T2A ? tail[t - T2A] : t % NLANES;
+}
+
+/* Threads take turns, each on a lane of its own. */
 static void *thr_main(void *arg)
 {
 	struct thr_arg *a = arg;
 	struct turns *tr = a->tr;
 
-	for (int t = a->idx; t < tr->total; t += NLANES) {
+	for (int t = 0; t < tr->total; t++) {
+		if (owner(tr->phase, t) != a->idx)
+			continue;
 		pthread_mutex_lock(&tr->mu);
 		while (tr->next != t)
 			pthread_cond_wait(&tr->cv, &tr->mu);
@@ -205,7 +230,8 @@ static void *thr_main(void *arg)
 	return NULL;
 }
 
-static int run_turns(struct pm_pool *pool, int phase, int total)
+static int run_turns(struct pm_pool *pool, int phase, int total,
+		     int *seq_bad)
 {
 	struct turns tr = { .mu = PTHREAD_MUTEX_INITIALIZER,
 			    .cv = PTHREAD_COND_INITIALIZER,
@@ -222,6 +248,7 @@ static int run_turns(struct pm_pool *pool, int phase, int total)
 	}
 	for (int i = 0; i < NLANES; i++)
 		pthread_join(th[i], NULL);
+	*seq_bad = tr.seq_bad;
 	return tr.err ? -1 : 0;
 }
 
@@ -232,14 +259,15 @@ static int session(const char *path, int phase)
 				  .lane_size = LANE_SIZE,
 				  .log_size = LOG_SIZE };
 	struct pm_pool *pool;
-	int status;
+	int status, seq_bad;
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		if (phase == 1 ? pm_pool_create(path, POOL_SIZE, &o, &pool) :
 				 pm_pool_open(path, 0, &pool))
 			_exit(1);
-		if (run_turns(pool, phase, phase == 1 ? T1 : T2A + T2))
+		if (run_turns(pool, phase, phase == 1 ? T1 : T2A + T2,
+			      &seq_bad))
 			_exit(1);
 		if (phase == 1)
 			pm_pool_close(pool);
@@ -305,30 +333,16 @@ static unsigned verify(struct pm_pool *pool, const uint8_t *data,
 static unsigned carry_on(struct pm_pool *pool, uint8_t *data)
 {
 	struct pm_pool_info pi;
-	struct pm_log *log;
-	struct pm_tx *tx;
-	uint8_t *d = pm_pool_data(pool, NULL), buf[128];
 	unsigned why = 0;
-	uint64_t seq;
+	int seq_bad;
 
 	if (pm_pool_info(pool, &pi) || pi.next_seq < model.tx_next)
 		why |= W_TXSEQ;
-	for (int i = 0; i < 2 * HOT; i++)
-		data[i] = (uint8_t)(i * 5 + 3);
-	if (pm_tx_begin(pool, TX_RESERVE, &tx))
+	if (run_turns(pool, 3, T3, &seq_bad))
 		return why | W_NEWTX;
-	if (pm_tx_write(tx, d, data, 2 * HOT)) {
-		pm_tx_abort(tx);
-		return why | W_NEWTX;
-	}
-	if (pm_tx_commit(tx))
-		return why | W_NEWTX;
-	if (pm_pool_log(pool, &log) ||
-	    pm_log_append(log, buf, rec_payload(model.next_rec, buf), &seq))
-		return why | W_NEWTX;
-	if (seq != model.next_rec)
-		why |= W_LOGSEQ;
-	return why;
+	for (int t = 0; t < T3; t++)
+		model_tx(data, 3, t);
+	return why | (seq_bad ? W_LOGSEQ : 0);
 }
 
 /* ---- one case ----------------------------------------------------------- */
@@ -381,10 +395,16 @@ static uint64_t finding_hash(const struct pm_check_finding *f)
 }
 
 /* *arg: the worst severity among findings that are not the baseline's. */
+static int debug; /* SWEEP_CASE: one case, told step by step */
+
 static int sev_cb(const struct pm_check_finding *f, void *arg)
 {
 	uint64_t h = finding_hash(f);
 	int *worst = arg;
+
+	if (debug)
+		printf("  finding: sev %d %s @%" PRIu64 ": %s\n", f->severity,
+		       f->structure, f->offset, f->message);
 
 	if (collect_base) {
 		if (nbase_find < 32)
@@ -408,20 +428,30 @@ static unsigned case_open(const char *p, struct result *r)
 	r->open_ret = pm_pool_open(p, 0, &pool);
 	if (r->open_ret)
 		return O_REFUSED;
-	memcpy(data, model.data, sizeof(data));
-	why = verify(pool, data, model.first_rec, model.next_rec);
-	if (!(why & ~W_BACK))
-		why |= carry_on(pool, data);
+	why = verify(pool, model.data, model.first_rec, model.next_rec);
+	if (debug) {
+		struct pm_pool_info pi;
+
+		pm_pool_info(pool, &pi);
+		printf("  open: replayed %" PRIu64 ", next seq %" PRIu64
+		       " (model %" PRIu64 "), verify %#x\n", pi.tx_replayed,
+		       pi.next_seq, model.tx_next, why);
+	}
+	/* Carry on even if it is wrong already: from what this open shows,
+	 * only the new transactions may change the data area, so stale
+	 * replays and reused seqs still show. */
+	memcpy(data, pm_pool_data(pool, NULL), model.data_size);
+	why |= carry_on(pool, data);
 	pm_pool_close(pool);
-	if (!(why & ~W_BACK)) {
+	if (!(why & W_NEWTX)) {
 		if (pm_pool_open(p, 0, &pool)) {
 			why |= W_REOPEN;
 		} else {
 			unsigned w = verify(pool, data, model.first_rec,
-					    model.next_rec + 1);
+					    model.next_rec + T3);
 
 			why |= (w & W_DATA ? W_REDATA : 0) |
-			       (w & W_LOG ? W_RELOG : 0);
+			       (w & W_LOG && !(why & W_LOG) ? W_RELOG : 0);
 			pm_pool_close(pool);
 		}
 	}
@@ -657,29 +687,29 @@ static void add_case(uint64_t off, uint8_t v)
 	per_area[area_of(off)]++;
 }
 
-/* Every byte of the always-swept areas, a sample (1 in @every) of the
- * rest; @nval values per byte. */
+/* Every byte of the always-swept areas with four values; a sample (1 in
+ * 8, two values) of retired entries and dead log ring bytes, unless
+ * @full. */
 static void build_cases(int full)
 {
-	const unsigned every = full ? 1 : 6;
 	uint64_t log_end = pinfo.log_offset + pinfo.log_size;
 
 	cases = calloc((size_t)log_end * 4, sizeof(*cases));
 	if (!cases)
 		exit(99);
 	for (uint64_t off = 0; off < log_end; off++) {
-		int a = area_of(off);
+		int a = area_of(off), sampled;
 		uint8_t o = img[off];
 		uint8_t v[4] = { o ^ 0x01, o ^ 0x80, 0xff, 0x00 };
 
 		if (a < 0)
 			continue;
-		if ((a == A_RETIRED || a == A_LOG_DEAD) &&
-		    next_rand() % every)
+		sampled = !full && (a == A_RETIRED || a == A_LOG_DEAD);
+		if (sampled && next_rand() % 8)
 			continue;
-		/* two values: a low bit, and a high bit or zero in turn */
+		/* sampled: a low bit, and a high bit or 0xff or 0 in turn */
 		for (unsigned k = 0; k < 4; k++)
-			if (full || k == 0 || k == 1 + off % 3)
+			if (!sampled || k == 0 || k == 1 + off % 3)
 				add_case(off, v[k]);
 	}
 }
@@ -805,14 +835,17 @@ static void example(size_t i)
 	       r->fate ? " in " : "", r->fate ? stage[r->stage] : "");
 }
 
+static int verbose; /* SWEEP_VERBOSE=1: every case of every violation */
+
 /* Up to NEXAMPLES cases of violation @v in area @a, distinct bytes. */
 static void examples(int v, int a)
 {
 	uint64_t last = UINT64_MAX;
 	unsigned shown = 0;
 
-	for (size_t i = 0; i < ncases && shown < NEXAMPLES; i++)
-		if (cases[i].off != last && area_of(cases[i].off) == a &&
+	for (size_t i = 0; i < ncases && (shown < NEXAMPLES || verbose); i++)
+		if ((cases[i].off != last || verbose) &&
+		    area_of(cases[i].off) == a &&
 		    violation(&res[i], v)) {
 			example(i);
 			last = cases[i].off;
@@ -824,6 +857,7 @@ static int report(void)
 {
 	unsigned long refused = 0, correct = 0, wrong = 0, back = 0;
 	unsigned long nv[V_N] = { 0 }, byarea[V_N][A_N] = { { 0 } };
+	unsigned long nwhy[9] = { 0 };
 	unsigned long total = 0;
 
 	for (size_t i = 0; i < ncases; i++) {
@@ -833,6 +867,8 @@ static int report(void)
 		correct += r->done && r->open == O_CORRECT;
 		wrong += r->done && r->open == O_WRONG;
 		back += r->done && r->open == O_CORRECT && (r->why & W_BACK);
+		for (unsigned b = 0; b < 9 && r->done && r->open == O_WRONG; b++)
+			nwhy[b] += !!(r->why & (1U << b));
 		for (int v = 0; v < V_N; v++)
 			if (violation(r, v)) {
 				nv[v]++;
@@ -844,7 +880,12 @@ static int report(void)
 		printf(" %s %u%s", area_names[a], per_area[a],
 		       a + 1 < A_N ? "," : "\n");
 	printf("open: refused %lu, ok-correct %lu (%lu with truncated log "
-	       "records back), ok-wrong %lu\n", refused, correct, back, wrong);
+	       "records back), ok-wrong %lu", refused, correct, back, wrong);
+	for (unsigned b = 0; b < 9; b++)
+		if (nwhy[b])
+			printf("%s%s %lu", b ? ", " : " (", why_names[b],
+			       nwhy[b]);
+	printf("%s\n", wrong ? ")" : "");
 	for (int v = 0; v < V_N; v++) {
 		total += nv[v];
 		printf("%-32s %lu", v_names[v], nv[v]);
@@ -881,6 +922,8 @@ int main(void)
 	rng = rng ? rng : 1;
 	printf("pmck_crash_sweep: seed %" PRIu64 " (SWEEP_SEED), %s\n", rng,
 	       full ? "full" : "sampled (SWEEP_FULL=1 for all)");
+	e = getenv("SWEEP_VERBOSE");
+	verbose = e && atoi(e);
 	e = getenv("SWEEP_JOBS");
 	njobs = e ? atoi(e) : 2;
 	njobs = njobs < 1 ? 1 : njobs > 8 ? 8 : njobs;
@@ -918,6 +961,24 @@ int main(void)
 				"repair %d)\n", base.open, base.why,
 			base.check, base.repair);
 		return 99;
+	}
+	e = getenv("SWEEP_CASE"); /* OFFSET:VALUE, one case in the open */
+	if (e) {
+		struct kase k = { strtoull(e, NULL, 0), 0 };
+		char where[96];
+
+		k.val = (uint8_t)strtoul(strchr(e, ':') ? strchr(e, ':') + 1 :
+							 "0", NULL, 0);
+		debug = 1;
+		pm_set_log_fn(NULL, NULL);
+		describe(k.off, where, sizeof(where));
+		printf("case: byte %" PRIu64 " (%s) 0x%02x -> 0x%02x\n", k.off,
+		       where, img[k.off], k.val);
+		run_case(0, &k, &base);
+		printf("open %d (ret %d) why %#x, check %d, repair %d\n",
+		       base.open, base.open_ret, base.why, base.check,
+		       base.repair);
+		return 0;
 	}
 	build_cases(full);
 	res = mmap(NULL, ncases * sizeof(*res), PROT_READ | PROT_WRITE,
