@@ -151,12 +151,25 @@ static void model_build(void)
 	model.next_rec = seq;
 }
 
+/* The model without transaction @seq. */
+static void model_without(uint64_t seq, uint8_t *data)
+{
+	uint64_t s = 1;
+
+	memset(data, 0, POOL_SIZE);
+	for (int phase = 1; phase <= 2; phase++)
+		for (int t = 0; t < (phase == 1 ? T1 : T2A + T2); t++, s++)
+			if (s != seq)
+				model_tx(data, phase, t);
+}
+
 /* ---- making the pool ----------------------------------------------------- */
 
 struct turns {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int next, total, phase, err, seq_bad;
+	int next, total, phase, err;
+	uint64_t first_seq; /* of the session's first append */
 	struct pm_pool *pool;
 	struct pm_log *log;
 };
@@ -169,12 +182,16 @@ struct thr_arg {
 static int do_turn(struct turns *tr, int t)
 {
 	uint8_t *d = pm_pool_data(tr->pool, NULL), buf[128];
-	uint64_t want = tr->phase == 3 ? model.next_rec + (uint64_t)t :
-			(uint64_t)t + 1 + (tr->phase == 2 ? T1 : 0);
-	uint64_t seq, up;
+	uint64_t want = (uint64_t)t + 1 + (tr->phase == 2 ? T1 : 0), seq, up;
+	struct pm_log_info li;
 	struct pm_tx *tx;
 	struct wr w[2];
 
+	if (tr->phase == 3) { /* after damage: whatever the log gives */
+		if (pm_log_get_info(tr->log, &li))
+			return -1;
+		want = li.next_seq;
+	}
 	plan(tr->phase, t, w);
 	pm_tx_test_skip_apply = tr->phase == 2 && t >= T2A;
 	if (pm_tx_begin(tr->pool, 256, &tx))
@@ -190,9 +207,10 @@ static int do_turn(struct turns *tr, int t)
 	if (pm_tx_commit(tx) ||
 	    pm_log_append(tr->log, buf, rec_payload(want, buf), &seq))
 		return -1;
-	if (seq != want && tr->phase != 3)
+	if (seq != want)
 		return -1;
-	tr->seq_bad |= seq != want;
+	if (!t)
+		tr->first_seq = seq;
 	up = tr->phase == 3 ? 0 : truncate_after(seq);
 	return up ? pm_log_truncate(tr->log, up) : 0;
 }
@@ -231,7 +249,7 @@ static void *thr_main(void *arg)
 }
 
 static int run_turns(struct pm_pool *pool, int phase, int total,
-		     int *seq_bad)
+		     uint64_t *first_seq)
 {
 	struct turns tr = { .mu = PTHREAD_MUTEX_INITIALIZER,
 			    .cv = PTHREAD_COND_INITIALIZER,
@@ -248,7 +266,7 @@ static int run_turns(struct pm_pool *pool, int phase, int total,
 	}
 	for (int i = 0; i < NLANES; i++)
 		pthread_join(th[i], NULL);
-	*seq_bad = tr.seq_bad;
+	*first_seq = tr.first_seq;
 	return tr.err ? -1 : 0;
 }
 
@@ -259,7 +277,8 @@ static int session(const char *path, int phase)
 				  .lane_size = LANE_SIZE,
 				  .log_size = LOG_SIZE };
 	struct pm_pool *pool;
-	int status, seq_bad;
+	uint64_t first_seq;
+	int status;
 	pid_t pid = fork();
 
 	if (pid == 0) {
@@ -267,7 +286,7 @@ static int session(const char *path, int phase)
 				 pm_pool_open(path, 0, &pool))
 			_exit(1);
 		if (run_turns(pool, phase, phase == 1 ? T1 : T2A + T2,
-			      &seq_bad))
+			      &first_seq))
 			_exit(1);
 		if (phase == 1)
 			pm_pool_close(pool);
@@ -282,12 +301,16 @@ static int session(const char *path, int phase)
 /* ---- checking one pool against the model -------------------------------- */
 
 enum { W_DATA = 1, W_LOG = 2, W_TXSEQ = 4, W_LOGSEQ = 8, W_REOPEN = 16,
-       W_REDATA = 32, W_RELOG = 64, W_NEWTX = 128, W_BACK = 256 };
+       W_REDATA = 32, W_RELOG = 64, W_NEWTX = 128, W_BACK = 256,
+       W_TORN = 512, W_NBITS = 10 };
+/* W_BACK and W_TORN are allowed outcomes, told apart for the counts. */
+#define W_WRONG (W_BACK - 1)
 static const char *const why_names[] = { "data", "log", "tx-seq-reuse",
 					 "log-seq-reuse", "reopen-refused",
 					 "data-after-reopen",
 					 "log-after-reopen", "new-tx-failed",
-					 "truncated-records-back" };
+					 "truncated-records-back",
+					 "torn-newest-dropped" };
 
 /* Records before the live ones may come back (a truncation undone, as
  * when a log header slot falls back): no loss, if they are the records
@@ -311,38 +334,84 @@ static int walk_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 	return w->bad;
 }
 
-/* Data area == @data and live records == [first, end)?  W_* bits. */
-static unsigned verify(struct pm_pool *pool, const uint8_t *data,
-		       uint64_t first, uint64_t end)
+/* W_LOG unless the records are the ones appended under their seqs, in
+ * a row from the first live one or before; *endp: where they end. */
+static unsigned walk_log(struct pm_pool *pool, uint64_t *endp)
 {
-	struct walkst w = { .first = first };
+	struct walkst w = { .first = model.first_rec };
 	struct pm_log *log;
-	size_t sz;
-	uint8_t *d = pm_pool_data(pool, &sz);
 	unsigned why = 0;
 
-	if (sz != model.data_size || memcmp(d, data, sz))
-		why |= W_DATA;
 	if (pm_pool_log(pool, &log) || pm_log_walk(log, 0, walk_cb, &w) ||
-	    w.bad || (w.expect ? w.expect : first) != end)
+	    w.bad)
 		why |= W_LOG;
+	*endp = w.expect ? w.expect : model.first_rec;
 	return why | (w.back ? W_BACK : 0);
 }
 
-/* The user's next steps: a transaction over every home, an append. */
-static unsigned carry_on(struct pm_pool *pool, uint8_t *data)
+struct region;
+static const struct region *torn_region(uint64_t off);
+static uint64_t region_seq(const struct region *rg, int *log);
+
+/*
+ * The first open after damage at @off against the model.  Damage to the
+ * newest entry of a lane or to the newest log record looks exactly like
+ * a commit or an append torn by the crash, which recovery drops (it was
+ * never acknowledged): the model without it is accepted then (W_TORN).
+ * *tx_floor, *rec_floor: the least next seqs allowed.
+ */
+static unsigned judge(struct pm_pool *pool, uint64_t off,
+		      uint64_t *tx_floor, uint64_t *rec_floor)
+{
+	static uint8_t alt[POOL_SIZE];
+	const struct region *rg = torn_region(off);
+	uint64_t end, seq = 0;
+	size_t sz;
+	uint8_t *d = pm_pool_data(pool, &sz);
+	unsigned why = walk_log(pool, &end);
+	int log = 0;
+
+	if (rg)
+		seq = region_seq(rg, &log);
+	*tx_floor = model.tx_next;
+	*rec_floor = model.next_rec;
+	if (sz != model.data_size) {
+		why |= W_DATA;
+	} else if (memcmp(d, model.data, sz)) {
+		if (rg && !log)
+			model_without(seq, alt);
+		if (!rg || log || memcmp(d, alt, sz))
+			why |= W_DATA;
+		else if (seq + 1 == model.tx_next)
+			*tx_floor = seq;
+		why |= why & W_DATA ? 0 : W_TORN;
+	}
+	if (end != model.next_rec) {
+		if (rg && log && end == seq)
+			*rec_floor = seq;
+		why |= rg && log && end == seq ? W_TORN : W_LOG;
+	}
+	return why;
+}
+
+/* The user's next steps: one transaction per lane over the homes of the
+ * unapplied ones, appends; *endp: where the log should end then. */
+static unsigned carry_on(struct pm_pool *pool, uint8_t *data,
+			 uint64_t tx_floor, uint64_t rec_floor,
+			 uint64_t *endp)
 {
 	struct pm_pool_info pi;
 	unsigned why = 0;
-	int seq_bad;
+	uint64_t first;
 
-	if (pm_pool_info(pool, &pi) || pi.next_seq < model.tx_next)
+	if (pm_pool_info(pool, &pi) || pi.next_seq < tx_floor)
 		why |= W_TXSEQ;
-	if (run_turns(pool, 3, T3, &seq_bad))
+	if (run_turns(pool, 3, T3, &first))
 		return why | W_NEWTX;
 	for (int t = 0; t < T3; t++)
 		model_tx(data, 3, t);
-	return why | (seq_bad ? W_LOGSEQ : 0);
+	*endp = first + T3;
+	return why | (first < rec_floor ? W_LOGSEQ : 0);
 }
 
 /* ---- one case ----------------------------------------------------------- */
@@ -419,44 +488,46 @@ static int sev_cb(const struct pm_check_finding *f, void *arg)
 	return 0;
 }
 
-static unsigned case_open(const char *p, struct result *r)
+static unsigned case_open(const char *p, uint64_t off, struct result *r)
 {
 	static uint8_t data[POOL_SIZE];
+	uint64_t tx_floor, rec_floor, end = 0, got;
 	struct pm_pool *pool;
 	unsigned why;
 
 	r->open_ret = pm_pool_open(p, 0, &pool);
 	if (r->open_ret)
 		return O_REFUSED;
-	why = verify(pool, model.data, model.first_rec, model.next_rec);
+	why = judge(pool, off, &tx_floor, &rec_floor);
 	if (debug) {
 		struct pm_pool_info pi;
 
 		pm_pool_info(pool, &pi);
 		printf("  open: replayed %" PRIu64 ", next seq %" PRIu64
-		       " (model %" PRIu64 "), verify %#x\n", pi.tx_replayed,
+		       " (model %" PRIu64 "), judged %#x\n", pi.tx_replayed,
 		       pi.next_seq, model.tx_next, why);
 	}
 	/* Carry on even if it is wrong already: from what this open shows,
 	 * only the new transactions may change the data area, so stale
 	 * replays and reused seqs still show. */
 	memcpy(data, pm_pool_data(pool, NULL), model.data_size);
-	why |= carry_on(pool, data);
+	why |= carry_on(pool, data, tx_floor, rec_floor, &end);
 	pm_pool_close(pool);
 	if (!(why & W_NEWTX)) {
 		if (pm_pool_open(p, 0, &pool)) {
 			why |= W_REOPEN;
 		} else {
-			unsigned w = verify(pool, data, model.first_rec,
-					    model.next_rec + T3);
-
-			why |= (w & W_DATA ? W_REDATA : 0) |
-			       (w & W_LOG && !(why & W_LOG) ? W_RELOG : 0);
+			if (memcmp(pm_pool_data(pool, NULL), data,
+				   model.data_size))
+				why |= W_REDATA;
+			if (!(why & W_LOG) &&
+			    ((walk_log(pool, &got) & W_LOG) || got != end))
+				why |= W_RELOG;
 			pm_pool_close(pool);
 		}
 	}
 	r->why = (uint16_t)why;
-	return why & ~W_BACK ? O_WRONG : O_CORRECT;
+	return why & W_WRONG ? O_WRONG : O_CORRECT;
 }
 
 static void run_case(int job, const struct kase *k, struct result *r)
@@ -471,7 +542,7 @@ static void run_case(int job, const struct kase *k, struct result *r)
 	r->stage = S_OPEN;
 	if (put_file(path_a[job], buf))
 		_exit(98);
-	r->open = (uint8_t)case_open(path_a[job], r);
+	r->open = (uint8_t)case_open(path_a[job], k ? k->off : UINT64_MAX, r);
 
 	r->stage = S_CHECK;
 	if (put_file(path_b[job], buf))
@@ -487,8 +558,10 @@ static void run_case(int job, const struct kase *k, struct result *r)
 	if (pm_pool_check(path_b[job], PM_CHECK_REPAIR, NULL, NULL) == 0) {
 		r->repair = R_LOST;
 		if (!pm_pool_open(path_b[job], 0, &pool)) {
-			if (!(verify(pool, model.data, model.first_rec,
-				     model.next_rec) & ~W_BACK))
+			uint64_t tf, rf;
+
+			if (!(judge(pool, k ? k->off : UINT64_MAX, &tf, &rf) &
+			      W_WRONG))
 				r->repair = R_CORRECT;
 			pm_pool_close(pool);
 		}
@@ -508,6 +581,7 @@ static const char *const area_names[] = {
 struct region {
 	uint64_t off, len, seq;
 	int area, lane;
+	int newest; /* the lane's newest unretired entry, the newest record */
 };
 
 static struct region regions[512];
@@ -519,7 +593,7 @@ static void add_region(uint64_t off, uint64_t len, int area, int lane,
 {
 	if (nregions < sizeof(regions) / sizeof(regions[0]))
 		regions[nregions++] =
-			(struct region){ off, len, seq, area, lane };
+			(struct region){ off, len, seq, area, lane, 0 };
 }
 
 static uint32_t rd32(const uint8_t *p)
@@ -545,7 +619,7 @@ static unsigned find_entries(unsigned i, uint64_t first_pending)
 	uint64_t ring = pinfo.lanes_offset + (uint64_t)i * pinfo.lane_size +
 			sizeof(struct pm_lane_hdr);
 	uint64_t rs = pinfo.lane_size - sizeof(struct pm_lane_hdr), p = 0, q;
-	unsigned pending = 0;
+	unsigned pending = 0, newest = UINT32_MAX;
 
 	while (p + 64 <= rs) {
 		q = p;
@@ -562,10 +636,15 @@ static unsigned find_entries(unsigned i, uint64_t first_pending)
 		int pend = seq >= first_pending;
 
 		pending += pend;
+		if (pend && (newest == UINT32_MAX ||
+			     regions[newest].seq < seq))
+			newest = nregions;
 		add_region(ring + p, q + sizeof(struct pm_tx_commit) - p,
 			   pend ? A_PENDING : A_RETIRED, (int)i, seq);
 		p = (q + sizeof(struct pm_tx_commit) + 63) & ~63ULL;
 	}
+	if (newest < nregions)
+		regions[newest].newest = 1;
 	return pending;
 }
 
@@ -577,6 +656,7 @@ static int rec_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 
 	add_region(off, sizeof(struct pm_log_rec) + ((len + 7) & ~7ULL),
 		   A_LOG_LIVE, -1, seq);
+	regions[nregions - 1].newest = seq + 1 == model.next_rec;
 	return 0;
 }
 
@@ -587,6 +667,19 @@ static const struct region *region_of(uint64_t off)
 		    off < regions[i].off + regions[i].len)
 			return &regions[i];
 	return NULL;
+}
+
+static const struct region *torn_region(uint64_t off)
+{
+	const struct region *rg = off == UINT64_MAX ? NULL : region_of(off);
+
+	return rg && rg->newest ? rg : NULL;
+}
+
+static uint64_t region_seq(const struct region *rg, int *log)
+{
+	*log = rg->area == A_LOG_LIVE;
+	return rg->seq;
 }
 
 static int area_of(uint64_t off)
@@ -817,7 +910,7 @@ static void example(size_t i)
 	char where[96], why[160] = "";
 
 	describe(cases[i].off, where, sizeof(where));
-	for (unsigned b = 0; b < 9; b++)
+	for (unsigned b = 0; b < W_NBITS; b++)
 		if (r->why & (1U << b))
 			snprintf(why + strlen(why), sizeof(why) - strlen(why),
 				 "%s%s", *why ? "," : "", why_names[b]);
@@ -855,9 +948,10 @@ static void examples(int v, int a)
 
 static int report(void)
 {
-	unsigned long refused = 0, correct = 0, wrong = 0, back = 0;
+	unsigned long refused = 0, correct = 0, wrong = 0, back = 0, torn = 0;
 	unsigned long nv[V_N] = { 0 }, byarea[V_N][A_N] = { { 0 } };
-	unsigned long nwhy[9] = { 0 };
+	unsigned long nwhy[W_NBITS] = { 0 };
+	const char *sep = " (";
 	unsigned long total = 0;
 
 	for (size_t i = 0; i < ncases; i++) {
@@ -867,7 +961,9 @@ static int report(void)
 		correct += r->done && r->open == O_CORRECT;
 		wrong += r->done && r->open == O_WRONG;
 		back += r->done && r->open == O_CORRECT && (r->why & W_BACK);
-		for (unsigned b = 0; b < 9 && r->done && r->open == O_WRONG; b++)
+		torn += r->done && r->open == O_CORRECT && (r->why & W_TORN);
+		for (unsigned b = 0; b < W_NBITS && r->done &&
+				     r->open == O_WRONG; b++)
 			nwhy[b] += !!(r->why & (1U << b));
 		for (int v = 0; v < V_N; v++)
 			if (violation(r, v)) {
@@ -879,21 +975,26 @@ static int report(void)
 	for (int a = 0; a < A_N; a++)
 		printf(" %s %u%s", area_names[a], per_area[a],
 		       a + 1 < A_N ? "," : "\n");
-	printf("open: refused %lu, ok-correct %lu (%lu with truncated log "
-	       "records back), ok-wrong %lu", refused, correct, back, wrong);
-	for (unsigned b = 0; b < 9; b++)
-		if (nwhy[b])
-			printf("%s%s %lu", b ? ", " : " (", why_names[b],
-			       nwhy[b]);
+	printf("open: refused %lu, ok-correct %lu (%lu dropping a torn-looking "
+	       "newest entry or record, %lu with truncated log records back), "
+	       "ok-wrong %lu", refused, correct, torn, back, wrong);
+	for (unsigned b = 0; b < W_NBITS; b++)
+		if (nwhy[b]) {
+			printf("%s%s %lu", sep, why_names[b], nwhy[b]);
+			sep = ", ";
+		}
 	printf("%s\n", wrong ? ")" : "");
 	for (int v = 0; v < V_N; v++) {
 		total += nv[v];
 		printf("%-32s %lu", v_names[v], nv[v]);
-		for (int a = 0; a < A_N && nv[v]; a++)
-			if (byarea[v][a])
-				printf("%s %s %lu", a ? "," : " (", area_names[a],
+		sep = " (";
+		for (int a = 0; a < A_N; a++)
+			if (byarea[v][a]) {
+				printf("%s%s %lu", sep, area_names[a],
 				       byarea[v][a]);
-		printf("%s\n", nv[v] ? " )" : "");
+				sep = ", ";
+			}
+		printf("%s\n", nv[v] ? ")" : "");
 		for (int a = 0; a < A_N; a++)
 			examples(v, a);
 	}
