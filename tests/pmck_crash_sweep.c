@@ -298,6 +298,49 @@ static int session(const char *path, int phase)
 		       -1;
 }
 
+/* ---- where a byte is ------------------------------------------------------ */
+
+enum { A_HDR_A, A_HDR_B, A_LANE_HDR, A_PENDING, A_RETIRED, A_LOG_HDR,
+       A_LOG_LIVE, A_LOG_DEAD, A_N };
+static const char *const area_names[] = {
+	"header A", "header B", "lane header", "unretired entry",
+	"retired entry", "log header", "live log record", "dead log ring"
+};
+
+struct region {
+	uint64_t off, len, seq;
+	int area, lane;
+	int newest; /* the lane's newest unretired entry, the newest record */
+};
+
+static struct region regions[512];
+static unsigned nregions;
+static struct pm_pool_info pinfo;
+
+static void add_region(uint64_t off, uint64_t len, int area, int lane,
+		       uint64_t seq)
+{
+	if (nregions < sizeof(regions) / sizeof(regions[0]))
+		regions[nregions++] =
+			(struct region){ off, len, seq, area, lane, 0 };
+}
+
+static const struct region *region_of(uint64_t off)
+{
+	for (unsigned i = 0; i < nregions; i++)
+		if (off >= regions[i].off &&
+		    off < regions[i].off + regions[i].len)
+			return &regions[i];
+	return NULL;
+}
+
+static const struct region *torn_region(uint64_t off)
+{
+	const struct region *rg = off == UINT64_MAX ? NULL : region_of(off);
+
+	return rg && rg->newest ? rg : NULL;
+}
+
 /* ---- checking one pool against the model -------------------------------- */
 
 enum { W_DATA = 1, W_LOG = 2, W_TXSEQ = 4, W_LOGSEQ = 8, W_REOPEN = 16,
@@ -349,10 +392,6 @@ static unsigned walk_log(struct pm_pool *pool, uint64_t *endp)
 	return why | (w.back ? W_BACK : 0);
 }
 
-struct region;
-static const struct region *torn_region(uint64_t off);
-static uint64_t region_seq(const struct region *rg, int *log);
-
 /*
  * The first open after damage at @off against the model.  Damage to the
  * newest entry of a lane or to the newest log record looks exactly like
@@ -365,14 +404,12 @@ static unsigned judge(struct pm_pool *pool, uint64_t off,
 {
 	static uint8_t alt[POOL_SIZE];
 	const struct region *rg = torn_region(off);
-	uint64_t end, seq = 0;
+	uint64_t end, seq = rg ? rg->seq : 0;
 	size_t sz;
 	uint8_t *d = pm_pool_data(pool, &sz);
 	unsigned why = walk_log(pool, &end);
-	int log = 0;
+	int log = rg && rg->area == A_LOG_LIVE;
 
-	if (rg)
-		seq = region_seq(rg, &log);
 	*tx_floor = model.tx_next;
 	*rec_floor = model.next_rec;
 	if (sz != model.data_size) {
@@ -569,32 +606,7 @@ static void run_case(int job, const struct kase *k, struct result *r)
 	r->done = 1;
 }
 
-/* ---- where a byte is ------------------------------------------------------ */
-
-enum { A_HDR_A, A_HDR_B, A_LANE_HDR, A_PENDING, A_RETIRED, A_LOG_HDR,
-       A_LOG_LIVE, A_LOG_DEAD, A_N };
-static const char *const area_names[] = {
-	"header A", "header B", "lane header", "unretired entry",
-	"retired entry", "log header", "live log record", "dead log ring"
-};
-
-struct region {
-	uint64_t off, len, seq;
-	int area, lane;
-	int newest; /* the lane's newest unretired entry, the newest record */
-};
-
-static struct region regions[512];
-static unsigned nregions;
-static struct pm_pool_info pinfo;
-
-static void add_region(uint64_t off, uint64_t len, int area, int lane,
-		       uint64_t seq)
-{
-	if (nregions < sizeof(regions) / sizeof(regions[0]))
-		regions[nregions++] =
-			(struct region){ off, len, seq, area, lane, 0 };
-}
+/* ---- the metadata of the crashed pool -------------------------------------- */
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -612,36 +624,51 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+/* Where the entry at ring offset @p ends (just past its commit record),
+ * or 0: range records, then a commit record, inside the ring. */
+static uint64_t entry_end(const uint8_t *ring, uint64_t rs, uint64_t p)
+{
+	uint64_t q = p, len;
+
+	while (q + sizeof(struct pm_tx_range) <= rs &&
+	       rd32(ring + q) == PM_REC_RANGE) {
+		len = rd64(ring + q + 16);
+		if (len > rs)
+			return 0;
+		q += sizeof(struct pm_tx_range) + ((len + 7) & ~7ULL);
+	}
+	if (q == p || q + sizeof(struct pm_tx_commit) > rs ||
+	    rd32(ring + q) != PM_REC_COMMIT)
+		return 0;
+	return q + sizeof(struct pm_tx_commit);
+}
+
 /* The entries in lane @i's ring (every 64-byte aligned range-commit
- * sequence that parses; checksums are the library's business). */
+ * sequence that parses; checksums are the library's business): those
+ * from @first_pending on are unretired.  Returns how many are. */
 static unsigned find_entries(unsigned i, uint64_t first_pending)
 {
-	uint64_t ring = pinfo.lanes_offset + (uint64_t)i * pinfo.lane_size +
-			sizeof(struct pm_lane_hdr);
-	uint64_t rs = pinfo.lane_size - sizeof(struct pm_lane_hdr), p = 0, q;
+	const uint8_t *ring = img + pinfo.lanes_offset +
+			      (uint64_t)i * pinfo.lane_size +
+			      sizeof(struct pm_lane_hdr);
+	uint64_t rs = pinfo.lane_size - sizeof(struct pm_lane_hdr), p, end;
 	unsigned pending = 0, newest = UINT32_MAX;
 
-	while (p + 64 <= rs) {
-		q = p;
-		while (q + sizeof(struct pm_tx_range) <= rs &&
-		       rd32(img + ring + q) == PM_REC_RANGE)
-			q += sizeof(struct pm_tx_range) +
-			     ((rd64(img + ring + q + 16) + 7) & ~7ULL);
-		if (q == p || q + sizeof(struct pm_tx_commit) > rs ||
-		    rd32(img + ring + q) != PM_REC_COMMIT) {
-			p += 64;
+	for (p = 0; p + 64 <= rs; p = (end + 63) & ~63ULL) {
+		end = entry_end(ring, rs, p);
+		if (!end) {
+			end = p + 1;
 			continue;
 		}
-		uint64_t seq = rd64(img + ring + q + 8);
+		uint64_t seq = rd64(ring + end - sizeof(struct pm_tx_commit) + 8);
 		int pend = seq >= first_pending;
 
 		pending += pend;
 		if (pend && (newest == UINT32_MAX ||
 			     regions[newest].seq < seq))
 			newest = nregions;
-		add_region(ring + p, q + sizeof(struct pm_tx_commit) - p,
+		add_region((uint64_t)(ring - img) + p, end - p,
 			   pend ? A_PENDING : A_RETIRED, (int)i, seq);
-		p = (q + sizeof(struct pm_tx_commit) + 63) & ~63ULL;
 	}
 	if (newest < nregions)
 		regions[newest].newest = 1;
@@ -658,28 +685,6 @@ static int rec_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 		   A_LOG_LIVE, -1, seq);
 	regions[nregions - 1].newest = seq + 1 == model.next_rec;
 	return 0;
-}
-
-static const struct region *region_of(uint64_t off)
-{
-	for (unsigned i = 0; i < nregions; i++)
-		if (off >= regions[i].off &&
-		    off < regions[i].off + regions[i].len)
-			return &regions[i];
-	return NULL;
-}
-
-static const struct region *torn_region(uint64_t off)
-{
-	const struct region *rg = off == UINT64_MAX ? NULL : region_of(off);
-
-	return rg && rg->newest ? rg : NULL;
-}
-
-static uint64_t region_seq(const struct region *rg, int *log)
-{
-	*log = rg->area == A_LOG_LIVE;
-	return rg->seq;
 }
 
 static int area_of(uint64_t off)
@@ -722,7 +727,8 @@ static int map_regions(void)
 	uint8_t *base;
 	struct pm_pool *pool;
 	struct pm_log *log;
-	unsigned busy = 0;
+	unsigned busy = 0, n;
+	uint64_t lh;
 	int ret;
 
 	if (put_file(path_a[0], img) || pm_pool_open(path_a[0], 0, &pool))
@@ -733,12 +739,11 @@ static int map_regions(void)
 	add_region(PM_HDR_A_OFF, sizeof(struct pm_hdr), A_HDR_A, -1, 0);
 	add_region(PM_HDR_B_OFF, sizeof(struct pm_hdr), A_HDR_B, -1, 0);
 	for (unsigned i = 0; i < pinfo.nlanes; i++) {
-		add_region(pinfo.lanes_offset + i * pinfo.lane_size,
-			   sizeof(struct pm_lane_hdr), A_LANE_HDR, (int)i, 0);
-		uint64_t lh = pinfo.lanes_offset + i * pinfo.lane_size;
-		unsigned n = find_entries(i, pinfo.next_seq - pinfo.tx_replayed);
-
-		printf("  lane %u: %u pending entries, header slot gens %"
+		lh = pinfo.lanes_offset + i * pinfo.lane_size;
+		add_region(lh, sizeof(struct pm_lane_hdr), A_LANE_HDR, (int)i,
+			   0);
+		n = find_entries(i, pinfo.next_seq - pinfo.tx_replayed);
+		printf("  lane %u: %u unretired entries, header slot gens %"
 		       PRIu64 "/%" PRIu64 "\n", i, n,
 		       rd64(img + lh + offsetof(struct pm_lane_slot, gen)),
 		       rd64(img + lh + 32 + offsetof(struct pm_lane_slot, gen)));
