@@ -262,7 +262,7 @@ static int run_turns(struct pm_pool *pool, int phase, int total,
 	for (int i = 0; i < NLANES; i++) {
 		a[i] = (struct thr_arg){ &tr, i };
 		if (pthread_create(&th[i], NULL, thr_main, &a[i]))
-			return -1;
+			_exit(98); /* not the library's failure: give up */
 	}
 	for (int i = 0; i < NLANES; i++)
 		pthread_join(th[i], NULL);
@@ -815,9 +815,11 @@ static void build_cases(int full)
 static struct result *res; /* shared with the workers */
 static volatile size_t *cur;
 
-static void worker(int job, size_t from, size_t to)
+/* Worker @job runs every njobs-th case from @from (interleaved: the cost
+ * of a case depends on the area it damages). */
+static void worker(int job, int njobs, size_t from)
 {
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = from; i < ncases; i += (size_t)njobs) {
 		cur[job] = i;
 		alarm(CASE_TIMEOUT);
 		run_case(job, &cases[i], &res[i]);
@@ -826,34 +828,31 @@ static void worker(int job, size_t from, size_t to)
 	_exit(0);
 }
 
-/* Run cases [from, to) in children, a new one after each crash or hang. */
+/* Run every case in children, a new one after each crash or hang. */
 static void run_all(int njobs)
 {
-	size_t lo[8], hi[8];
-	pid_t pid[8];
-	int status, live = 0;
+	size_t next[8];
+	pid_t pid[8], p;
+	int status, live = 0, j;
 
-	for (int j = 0; j < njobs; j++) {
-		lo[j] = ncases * (size_t)j / (size_t)njobs;
-		hi[j] = ncases * (size_t)(j + 1) / (size_t)njobs;
+	for (j = 0; j < njobs; j++) {
+		next[j] = (size_t)j;
 		pid[j] = 0;
 	}
 	for (;;) {
-		for (int j = 0; j < njobs; j++) {
-			if (pid[j] || lo[j] >= hi[j])
+		for (j = 0; j < njobs; j++) {
+			if (pid[j] || next[j] >= ncases)
 				continue;
 			pid[j] = fork();
 			if (pid[j] == 0)
-				worker(j, lo[j], hi[j]);
+				worker(j, njobs, next[j]);
 			if (pid[j] < 0)
 				exit(99);
 			live++;
 		}
 		if (!live)
 			return;
-		pid_t p = wait(&status);
-		int j;
-
+		p = wait(&status);
 		for (j = 0; j < njobs && pid[j] != p; j++)
 			;
 		if (j == njobs)
@@ -861,7 +860,7 @@ static void run_all(int njobs)
 		live--;
 		pid[j] = 0;
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			lo[j] = hi[j];
+			next[j] = ncases;
 			continue;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 98)
@@ -870,7 +869,7 @@ static void run_all(int njobs)
 						   WTERMSIG(status) == SIGALRM ?
 					   F_HANG :
 					   F_CRASH;
-		lo[j] = cur[j] + 1;
+		next[j] = cur[j] + (size_t)njobs;
 	}
 }
 
