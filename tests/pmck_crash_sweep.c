@@ -121,6 +121,8 @@ struct model {
 	uint64_t data_size;
 	uint64_t first_rec, next_rec; /* live records [first, next) */
 	uint64_t tx_next;	       /* every tx seq below it was issued */
+	uint64_t log_sync; /* last append before the crashed session's last
+			    * log header write (its open or a truncation) */
 };
 
 static struct model model;
@@ -137,7 +139,7 @@ static void model_tx(uint8_t *data, int phase, int t)
 
 static void model_build(void)
 {
-	uint64_t seq = 1, first = 1, up;
+	uint64_t seq = 1, first = 1, sync = T1, up;
 
 	memset(model.data, 0, sizeof(model.data));
 	for (int phase = 1; phase <= 2; phase++)
@@ -146,9 +148,12 @@ static void model_build(void)
 			up = truncate_after(seq);
 			if (up)
 				first = up + 1;
+			if (up && phase == 2)
+				sync = seq;
 		}
 	model.first_rec = first;
 	model.next_rec = seq;
+	model.log_sync = sync;
 }
 
 /* The model without transaction @seq. */
@@ -310,7 +315,7 @@ static const char *const area_names[] = {
 struct region {
 	uint64_t off, len, seq;
 	int area, lane;
-	int newest; /* the lane's newest unretired entry, the newest record */
+	int torn_ok; /* damage here may pass for a torn commit or append */
 };
 
 static struct region regions[512];
@@ -338,7 +343,7 @@ static const struct region *torn_region(uint64_t off)
 {
 	const struct region *rg = off == UINT64_MAX ? NULL : region_of(off);
 
-	return rg && rg->newest ? rg : NULL;
+	return rg && rg->torn_ok ? rg : NULL;
 }
 
 /* ---- checking one pool against the model -------------------------------- */
@@ -353,7 +358,7 @@ static const char *const why_names[] = { "data", "log", "tx-seq-reuse",
 					 "data-after-reopen",
 					 "log-after-reopen", "new-tx-failed",
 					 "truncated-records-back",
-					 "torn-newest-dropped" };
+					 "torn-looking-dropped" };
 
 /* Records before the live ones may come back (a truncation undone, as
  * when a log header slot falls back): no loss, if they are the records
@@ -393,11 +398,16 @@ static unsigned walk_log(struct pm_pool *pool, uint64_t *endp)
 }
 
 /*
- * The first open after damage at @off against the model.  Damage to the
- * newest entry of a lane or to the newest log record looks exactly like
- * a commit or an append torn by the crash, which recovery drops (it was
- * never acknowledged): the model without it is accepted then (W_TORN).
- * *tx_floor, *rec_floor: the least next seqs allowed.
+ * The first open after damage at @off against the model.  Some damage
+ * looks exactly like a commit or an append the crash cut short, which
+ * recovery drops as never acknowledged: in the newest entry of a lane (a
+ * lane commits one transaction at a time), or in a record appended after
+ * the crashed session's last log header write (appends may be in flight
+ * together: a torn one may be followed by complete ones, none of them
+ * acknowledged).  Then the model without that transaction, or without the
+ * records from the damaged one on, is accepted too (W_TORN), and their
+ * seqs may be issued again.  *tx_floor, *rec_floor: the least next seqs
+ * allowed.
  */
 static unsigned judge(struct pm_pool *pool, uint64_t off,
 		      uint64_t *tx_floor, uint64_t *rec_floor)
@@ -652,7 +662,7 @@ static unsigned find_entries(unsigned i, uint64_t first_pending)
 			      (uint64_t)i * pinfo.lane_size +
 			      sizeof(struct pm_lane_hdr);
 	uint64_t rs = pinfo.lane_size - sizeof(struct pm_lane_hdr), p, end;
-	unsigned pending = 0, newest = UINT32_MAX;
+	unsigned pending = 0, newest = UINT32_MAX; /* region index */
 
 	for (p = 0; p + 64 <= rs; p = (end + 63) & ~63ULL) {
 		end = entry_end(ring, rs, p);
@@ -671,7 +681,7 @@ static unsigned find_entries(unsigned i, uint64_t first_pending)
 			   pend ? A_PENDING : A_RETIRED, (int)i, seq);
 	}
 	if (newest < nregions)
-		regions[newest].newest = 1;
+		regions[newest].torn_ok = 1;
 	return pending;
 }
 
@@ -683,7 +693,7 @@ static int rec_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 
 	add_region(off, sizeof(struct pm_log_rec) + ((len + 7) & ~7ULL),
 		   A_LOG_LIVE, -1, seq);
-	regions[nregions - 1].newest = seq + 1 == model.next_rec;
+	regions[nregions - 1].torn_ok = seq > model.log_sync;
 	return 0;
 }
 
@@ -979,8 +989,9 @@ static int report(void)
 	for (int a = 0; a < A_N; a++)
 		printf(" %s %u%s", area_names[a], per_area[a],
 		       a + 1 < A_N ? "," : "\n");
-	printf("open: refused %lu, ok-correct %lu (%lu dropping a torn-looking "
-	       "newest entry or record, %lu with truncated log records back), "
+	printf("open: refused %lu, ok-correct %lu (%lu dropping what a torn "
+	       "commit or append looks like, %lu with truncated log records "
+	       "back), "
 	       "ok-wrong %lu", refused, correct, torn, back, wrong);
 	for (unsigned b = 0; b < W_NBITS; b++)
 		if (nwhy[b]) {
