@@ -19,12 +19,14 @@
  * (a signal is a crash, the timeout a hang), does:
  *   a. pm_pool_open: if it succeeds, the data area and the live records
  *      must equal the model (truncated records coming back intact are
- *      told apart and not counted); the next tx seq must be past every
- *      one issued; then one transaction per lane over the same homes,
- *      with appends, a clean close and a reopen: the reopened data must
- *      be what the first open showed plus those writes (a stale entry
- *      replayed over newer data shows here), the appends must get the
- *      next seqs;
+ *      told apart and not counted, and so is dropping what damage made
+ *      look like a commit or an append the crash cut short: see judge());
+ *      the next tx seq must be past every one issued; then one
+ *      transaction per lane over the same homes, with appends, a clean
+ *      close and a reopen: the reopened data must be what the first open
+ *      showed plus those writes (a stale entry replayed over newer data
+ *      shows here), the appends must get seqs past every acknowledged
+ *      one;
  *   b. pm_pool_check without repair: "clean" (no finding beyond those of
  *      the undamaged crashed pool, its pending transactions) while (a)
  *      did not give the model is a violation;
