@@ -289,10 +289,44 @@ static void scan(struct pm_log *log, uint64_t start)
 		log->head = 0;
 }
 
+/* Gens tried for a record whose header words may be damaged. */
+#define GEN_TRIES 64
+
+/*
+ * The gen with which the record at @pos checks out as the one the chain
+ * misses (seq next_seq): its own gen word, or, if that is damaged, one
+ * from the chain's last record's on.  UINT64_MAX if none: torn or stale.
+ */
+static uint64_t intact_gen(const struct pm_log *log, uint64_t pos)
+{
+	const struct pm_log_rec *r = rec_at(log, pos);
+	uint32_t word = pm_le32(r->len), crc;
+	uint64_t len = word & PM_LOG_LEN_MASK, g = pm_le64(r->gen);
+
+	if (rec_size(len) > log->cap - pos)
+		return UINT64_MAX;
+	for (uint64_t k = 0; k <= GEN_TRIES; k++) {
+		if (k)
+			g = log->last_gen + k - 1;
+		if (g > log->gen) {
+			if (k)
+				break;
+			continue;
+		}
+		crc = rec_crc_start(log, log->next_seq, g, word);
+		if (pm_crc_final(pm_crc_update(crc, r + 1, len)) ==
+		    pm_le32(r->crc))
+			return g;
+	}
+	return UINT64_MAX;
+}
+
 /*
  * Ring offset of a record that claims to be the one after the chain's end
  * (seq == next_seq where the scan stopped, or at 0 after a wrap) but fails
- * its checks: a torn append, or a damaged last record.  UINT64_MAX if none.
+ * its checks: a torn append, or a damaged last record (its seq or gen
+ * word included, if the rest checks out with next_seq).  UINT64_MAX if
+ * none.
  */
 static uint64_t torn_at(const struct pm_log *log)
 {
@@ -300,7 +334,8 @@ static uint64_t torn_at(const struct pm_log *log)
 
 	for (int i = 0; i < 2; i++)
 		if (log->cap - at[i] >= REC_HDR && at[i] != log->closed &&
-		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
+		    (pm_le64(rec_at(log, at[i])->seq) == log->next_seq ||
+		     intact_gen(log, at[i]) != UINT64_MAX))
 			return at[i];
 	return UINT64_MAX;
 }
@@ -356,7 +391,9 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 
 	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
 	if (p->torn != UINT64_MAX) {
-		gen = pm_le64(rec_at(log, p->torn)->gen);
+		gen = intact_gen(log, p->torn);
+		if (gen == UINT64_MAX)
+			gen = pm_le64(rec_at(log, p->torn)->gen);
 		/* A gen word a crash left stale is below the chain's last
 		 * one (a lap or a recovery came between); with no chain there
 		 * is no such bound, so it counts as torn unless sealed. */
