@@ -14,6 +14,7 @@
 #include "check.h"
 #include "json.h"
 #include "libpm.h"
+#include "msg.h"
 
 #define EXIT_CLEAN 0
 #define EXIT_CORRECTED 1
@@ -43,6 +44,7 @@ static int usage(FILE *f)
 	fprintf(f,
 		"usage: pmck [-n|--dry-run] [-y|--repair [--discard-damaged]] [--json] [-v] [-q]\n"
 		"            FILE...\n"
+		"       pmck -h|--help | -V|--version\n"
 		"  -n, --dry-run  report only, change nothing (default)\n"
 		"  -y, --repair   repair what can be repaired\n"
 		"      --discard-damaged  with --repair: also repair what "
@@ -175,8 +177,7 @@ static void summary_text(const struct pmck *p, int ret, int code)
 	unsigned left = p->nfatal + p->nrepairable - p->nrepaired;
 
 	if (code == EXIT_OPERATIONAL) {
-		fprintf(stderr, "pmck: %s: %s%s%s\n", p->file, pm_strerror(ret),
-			p->lasterr[0] ? ": " : "", p->lasterr);
+		msg_file_err("pmck", p->file, ret, p->lasterr);
 		return;
 	}
 	if (code == EXIT_CLEAN && !p->nrepaired)
@@ -252,12 +253,13 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pmck p = { 0 };
 	int dry = 0, c, code = 0;
 
-	while ((c = getopt_long(argc, argv, "nyvqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "nyvqhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': dry = 1; break;
 		case 'y': p.flags |= PM_CHECK_REPAIR; break;
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		case 'v': p.verbose = 1; break;
 		case 'q': p.quiet = 1; break;
 		case 'h': return usage(stdout);
+		case 'V': return msg_version("pmck");
 		default: return usage(stderr);
 		}
 	}

@@ -12,6 +12,7 @@
 #include "args.h"
 #include "json.h"
 #include "libpm.h"
+#include "msg.h"
 
 static const char *const gran_names[] = { "byte", "cacheline", "page" };
 static const char *const shutdown_names[] = { "clean", "unsupported",
@@ -33,6 +34,7 @@ static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: pmtool [--json] COMMAND ...\n"
+		"       pmtool -h|--help | -V|--version\n"
 		"  create [--layout NAME] [--lanes N] [--lane-size BYTES]\n"
 		"         [--log-size BYTES] FILE SIZE\n"
 		"  info FILE\n"
@@ -45,10 +47,7 @@ static int usage(FILE *f)
 
 static int fail(const char *path, int err)
 {
-	if (lasterr[0])
-		fprintf(stderr, "pmtool: %s\n", lasterr);
-	else
-		fprintf(stderr, "pmtool: %s: %s\n", path, pm_strerror(err));
+	msg_file_err("pmtool", path, err, lasterr);
 	return 1;
 }
 
@@ -631,16 +630,19 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, n;
 	char **v;
 
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
 		else if (c == 'h')
 			return usage(stdout);
+		else if (c == 'V')
+			return msg_version("pmtool");
 		else
 			return usage(stderr);
 	}
