@@ -119,9 +119,11 @@ _Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
  * along the chain, so a record left over from before an earlier crash can
  * never continue a newer chain even if its seq happens to fit.  A clean
  * close writes both slots alike, gen included (nothing else does), so
- * records with a gen below the newest slot's, or any in a log so sealed,
- * were all acknowledged.  Both slots hold the same start and start_seq
- * except while a truncation is between its two slot writes (log.c). */
+ * valid records with a gen below the newest slot's, or any in a log so
+ * sealed, were all acknowledged (the gen word of a record that fails its
+ * checks may be a crash's stale one).  Both slots hold the same start and
+ * start_seq except while a truncation is between its two slot writes
+ * (log.c). */
 struct pm_log_slot {
 	uint64_t start;	    /* ring offset of record start_seq (0: empty) */
 	uint64_t start_seq; /* oldest live sequence number */

@@ -31,10 +31,15 @@
  * outlive the open after the crash; any later slot write (truncation,
  * clean close, open) happens after every append of the older gens has
  * returned.  So a valid record past the chain with a gen below the newest
- * slot's, or a failing record claiming the next seq with such a gen, is
- * damage, and so is anything past the chain of a sealed log: open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal,
- * both from the same scan, unless a destructive repair asks to drop them;
- * then a gap marker above the highest dropped seq keeps it from reuse.
+ * slot's is damage, and so is anything past the chain of a sealed log:
+ * open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal, both
+ * from the same scan, unless a destructive repair asks to drop them; then
+ * a gap marker above the highest dropped seq keeps it from reuse.  A
+ * record that fails its checks says nothing by its gen: a crash may keep
+ * any 8-byte word of an append and lose the others, and the old gen word
+ * left under a new seq word may be below the newest slot's gen (that of
+ * the record or close marker overwritten, of payload bytes).  Unless the
+ * log is sealed, a failing record claiming the next seq is a torn append.
  * Every open writes a new slot with a higher gen before the first append,
  * which makes records left behind a torn tail unable to join the chain.
  */
@@ -291,14 +296,16 @@ static void scan(struct pm_log *log, uint64_t start)
 /*
  * Ring offset of a record that claims to be the one after the chain's end
  * (seq == next_seq where the scan stopped, or at 0 after a wrap) but fails
- * its checks: a torn append, or a damaged last record.  UINT64_MAX if none.
+ * its checks: a torn append, or a damaged last record.  UINT64_MAX if none,
+ * and if a close marker ends the chain: that is the one after it, and a
+ * header at 0 with its seq is left from a batch an earlier crash tore.
  */
 static uint64_t torn_at(const struct pm_log *log)
 {
 	uint64_t at[2] = { log->stop, 0 };
 
-	for (int i = 0; i < 2; i++)
-		if (log->cap - at[i] >= REC_HDR && at[i] != log->closed &&
+	for (int i = 0; i < 2 && log->closed == UINT64_MAX; i++)
+		if (log->cap - at[i] >= REC_HDR &&
 		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
 			return at[i];
 	return UINT64_MAX;
@@ -344,9 +351,9 @@ static void erase(struct pm_log *log, uint64_t pos)
  * newest slot's: no slot was written after it) or acknowledged and cut
  * off by damage (gen below the newest slot's: a truncation, a clean close
  * or an open wrote a slot after its append returned, and an open erases
- * what a crash left in flight before it writes its slot).  The record
- * claiming next_seq is judged by its gen the same way, if the chain is
- * not empty.  In a sealed log (closed cleanly) all of it was acknowledged.
+ * what a crash left in flight before it writes its slot).  A failing
+ * record claiming next_seq is a torn append, since its gen word may be
+ * stale.  In a sealed log (closed cleanly) all of it was acknowledged.
  */
 static void find_past(struct pm_log *log, struct past *p, int wipe)
 {
@@ -355,13 +362,10 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 
 	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
 	if (p->torn != UINT64_MAX) {
-		gen = pm_le64(rec_at(log, p->torn)->gen);
-		/* A gen word a crash left stale is below the chain's last
-		 * one (a lap or a recovery came between); with no chain there
-		 * is no such bound, so it counts as torn unless sealed. */
-		p->acked = log->sealed || (log->last_gen &&
-					   gen >= log->last_gen &&
-					   gen < log->gen);
+		/* Its gen word is no witness: a crash may have kept the new
+		 * seq word and an old gen word (payload or an older record
+		 * of the chain's last gen), so only a seal makes it damage. */
+		p->acked = log->sealed;
 		if (wipe)
 			erase(log, p->torn);
 	}
