@@ -119,17 +119,24 @@ _Static_assert(sizeof(struct pm_tx_commit) == 32, "pm_tx_commit size");
  * along the chain, so a record left over from before an earlier crash can
  * never continue a newer chain even if its seq happens to fit.  A clean
  * close writes both slots alike, gen included (nothing else does), so
- * records with a gen below the newest slot's, or any in a log so sealed,
- * were all acknowledged.  Both slots hold the same start and start_seq
- * except while a truncation is between its two slot writes (log.c). */
+ * valid records with a gen below the newest slot's, or any in a log so
+ * sealed, were all acknowledged (the gen word of a record that fails its
+ * checks may be a crash's stale one).  Both slots hold the same start and
+ * start_seq except while a truncation is between its two slot writes
+ * (log.c). */
 struct pm_log_slot {
 	uint64_t start;	    /* ring offset of record start_seq (0: empty) */
 	uint64_t start_seq; /* oldest live sequence number */
 	uint64_t gen;	    /* >= 1; higher wins */
-	uint32_t flags;	    /* 0 */
+	uint32_t acked;	    /* low 32 bits of the seq after the last record
+			     * acknowledged when the slot was written (0:
+			     * not recorded): a chain ending below it lost
+			     * acknowledged records, whatever they look like */
 	uint32_t crc;	    /* CRC32C of bytes [0, 28), seeded from the UUID */
 };
 _Static_assert(sizeof(struct pm_log_slot) == 32, "pm_log_slot size");
+_Static_assert(offsetof(struct pm_log_slot, acked) == 24,
+	       "pm_log_slot layout");
 _Static_assert(offsetof(struct pm_log_slot, crc) == 28, "pm_log_slot layout");
 
 struct pm_log_hdr {

@@ -31,12 +31,22 @@
  * outlive the open after the crash; any later slot write (truncation,
  * clean close, open) happens after every append of the older gens has
  * returned.  So a valid record past the chain with a gen below the newest
- * slot's, or a failing record claiming the next seq with such a gen, is
- * damage, and so is anything past the chain of a sealed log: open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal,
- * both from the same scan, unless a destructive repair asks to drop them;
- * then a gap marker above the highest dropped seq keeps it from reuse.
+ * slot's is damage, and so is anything past the chain of a sealed log:
+ * open refuses (PM_E_CORRUPT) and pm_pool_check() calls it fatal, both
+ * from the same scan, unless a destructive repair asks to drop them; then
+ * a gap marker above the highest dropped seq keeps it from reuse.  A
+ * record that fails its checks says nothing by its gen: a crash may keep
+ * any 8-byte word of an append and lose the others, and the old gen word
+ * left under a new seq word may be below the newest slot's gen (that of
+ * the record or close marker overwritten, of payload bytes).  Unless the
+ * log is sealed, a failing record claiming the next seq is a torn append.
  * Every open writes a new slot with a higher gen before the first append,
  * which makes records left behind a torn tail unable to join the chain.
+ * Every slot write also records (low 32 bits of) the seq after the last
+ * acknowledged record; no append is in flight then.  A chain that ends
+ * below the trusted slot's record lost acknowledged records, whatever the
+ * damage left (the last record before a truncation, hit in any byte, with
+ * only newer appends after it): open refuses that too.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -78,6 +88,7 @@ struct pm_log {
 	uint64_t stop; /* where recovery's scan looked for next_seq last */
 	uint64_t last_gen; /* gen of the chain's last record, 0 if empty */
 	int sealed;	   /* recovery found the log closed cleanly */
+	uint32_t acked32;  /* the trusted slot's acked (0: not recorded) */
 	uint64_t closed;   /* ring offset of the close marker that ended
 			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
@@ -132,7 +143,7 @@ static uint32_t slot_crc(uint32_t seed, const struct pm_log_slot *s)
 
 static int slot_ok(const struct pm_log_slot *s, uint64_t cap, uint32_t seed)
 {
-	return pm_le32(s->crc) == slot_crc(seed, s) && !s->flags &&
+	return pm_le32(s->crc) == slot_crc(seed, s) &&
 	       pm_le64(s->gen) && pm_le64(s->start_seq) &&
 	       pm_le64(s->start) < cap && !(pm_le64(s->start) & 7);
 }
@@ -140,12 +151,13 @@ static int slot_ok(const struct pm_log_slot *s, uint64_t cap, uint32_t seed)
 /* Write slot @idx whole and make it durable: one fence. */
 static int slot_write(struct pm_map *map, struct pm_log_hdr *hdr, int idx,
 		      uint64_t start, uint64_t start_seq, uint64_t gen,
-		      uint32_t seed)
+		      uint64_t acked, uint32_t seed)
 {
 	struct pm_log_slot s = {
 		.start = pm_le64(start),
 		.start_seq = pm_le64(start_seq),
 		.gen = pm_le64(gen),
+		.acked = pm_le32((uint32_t)acked),
 	};
 
 	s.crc = pm_le32(slot_crc(seed, &s));
@@ -182,7 +194,7 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
 		return ret;
 	pm_map_fill(map, &hdr->slot[1], 0, sizeof(hdr->slot[1]),
 		    PM_MEM_NOFLUSH);
-	return slot_write(map, hdr, 0, 0, 1, 1, seed);
+	return slot_write(map, hdr, 0, 0, 1, 1, 1, seed);
 }
 
 /* ---- recovery ---- */
@@ -289,53 +301,20 @@ static void scan(struct pm_log *log, uint64_t start)
 		log->head = 0;
 }
 
-/* Gens tried for a record whose header words may be damaged. */
-#define GEN_TRIES 64
-
-/*
- * The gen with which the record at @pos checks out as the one the chain
- * misses (seq next_seq): its own gen word, or, if that is damaged, one
- * from the chain's last record's on.  UINT64_MAX if none: torn or stale.
- */
-static uint64_t intact_gen(const struct pm_log *log, uint64_t pos)
-{
-	const struct pm_log_rec *r = rec_at(log, pos);
-	uint32_t word = pm_le32(r->len), crc;
-	uint64_t len = word & PM_LOG_LEN_MASK, g = pm_le64(r->gen);
-
-	if (rec_size(len) > log->cap - pos)
-		return UINT64_MAX;
-	for (uint64_t k = 0; k <= GEN_TRIES; k++) {
-		if (k)
-			g = log->last_gen + k - 1;
-		if (g > log->gen) {
-			if (k)
-				break;
-			continue;
-		}
-		crc = rec_crc_start(log, log->next_seq, g, word);
-		if (pm_crc_final(pm_crc_update(crc, r + 1, len)) ==
-		    pm_le32(r->crc))
-			return g;
-	}
-	return UINT64_MAX;
-}
-
 /*
  * Ring offset of a record that claims to be the one after the chain's end
  * (seq == next_seq where the scan stopped, or at 0 after a wrap) but fails
- * its checks: a torn append, or a damaged last record (its seq or gen
- * word included, if the rest checks out with next_seq).  UINT64_MAX if
- * none.
+ * its checks: a torn append, or a damaged last record.  UINT64_MAX if none,
+ * and if a close marker ends the chain: that is the one after it, and a
+ * header at 0 with its seq is left from a batch an earlier crash tore.
  */
 static uint64_t torn_at(const struct pm_log *log)
 {
 	uint64_t at[2] = { log->stop, 0 };
 
-	for (int i = 0; i < 2; i++)
-		if (log->cap - at[i] >= REC_HDR && at[i] != log->closed &&
-		    (pm_le64(rec_at(log, at[i])->seq) == log->next_seq ||
-		     intact_gen(log, at[i]) != UINT64_MAX))
+	for (int i = 0; i < 2 && log->closed == UINT64_MAX; i++)
+		if (log->cap - at[i] >= REC_HDR &&
+		    pm_le64(rec_at(log, at[i])->seq) == log->next_seq)
 			return at[i];
 	return UINT64_MAX;
 }
@@ -373,6 +352,24 @@ static void erase(struct pm_log *log, uint64_t pos)
 }
 
 /*
+ * The trusted slot says which seqs were acknowledged when it was written
+ * (a slot write waits for every append in flight): a chain that ends
+ * below that lost acknowledged records, however damage left them (a
+ * record that fails its checks, its seq or gen word hit, nothing at all).
+ */
+static void past_acked(const struct pm_log *log, struct past *p)
+{
+	uint32_t d = log->acked32 - (uint32_t)log->next_seq;
+
+	if (!log->acked32 || !d || d >= 1U << 31)
+		return;
+	p->acked = 1;
+	p->last = PM_MAX(p->last, log->next_seq + d - 1);
+	if (p->torn == UINT64_MAX && p->off == UINT64_MAX)
+		p->off = log->stop;
+}
+
+/*
  * Look through the free part of the ring, from where the scan stopped to
  * the head, for what lies past the chain (and erase it if @wipe).  Appends
  * write only there, in seq order, so a valid record found there is either
@@ -380,9 +377,9 @@ static void erase(struct pm_log *log, uint64_t pos)
  * newest slot's: no slot was written after it) or acknowledged and cut
  * off by damage (gen below the newest slot's: a truncation, a clean close
  * or an open wrote a slot after its append returned, and an open erases
- * what a crash left in flight before it writes its slot).  The record
- * claiming next_seq is judged by its gen the same way, if the chain is
- * not empty.  In a sealed log (closed cleanly) all of it was acknowledged.
+ * what a crash left in flight before it writes its slot).  A failing
+ * record claiming next_seq is a torn append, since its gen word may be
+ * stale.  In a sealed log (closed cleanly) all of it was acknowledged.
  */
 static void find_past(struct pm_log *log, struct past *p, int wipe)
 {
@@ -391,15 +388,10 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 
 	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
 	if (p->torn != UINT64_MAX) {
-		gen = intact_gen(log, p->torn);
-		if (gen == UINT64_MAX)
-			gen = pm_le64(rec_at(log, p->torn)->gen);
-		/* A gen word a crash left stale is below the chain's last
-		 * one (a lap or a recovery came between); with no chain there
-		 * is no such bound, so it counts as torn unless sealed. */
-		p->acked = log->sealed || (log->last_gen &&
-					   gen >= log->last_gen &&
-					   gen < log->gen);
+		/* Its gen word is no witness: a crash may have kept the new
+		 * seq word and an old gen word (payload or an older record
+		 * of the chain's last gen), so only a seal makes it damage. */
+		p->acked = log->sealed;
 		if (wipe)
 			erase(log, p->torn);
 	}
@@ -426,6 +418,7 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 		pos += step;
 		left -= step;
 	}
+	past_acked(log, p);
 }
 
 /* The seqs lost past the chain: from next_seq to the highest found. */
@@ -433,7 +426,7 @@ static void past_range(const struct pm_log *log, const struct past *p,
 		       uint64_t *lo, uint64_t *hi)
 {
 	*lo = log->next_seq;
-	*hi = p->n ? PM_MAX(p->last, *lo) : *lo;
+	*hi = p->n || p->last ? PM_MAX(p->last, *lo) : *lo;
 }
 
 static int put_marker(struct pm_log *log, uint64_t seq);
@@ -534,6 +527,7 @@ static int recover_reads(void *arg)
 		return 0;
 	log->sealed = is_sealed(log->hdr, rc->ok);
 	slot = &log->hdr->slot[rc->cur];
+	log->acked32 = pm_le32(slot->acked);
 	log->first_seq = pm_le64(slot->start_seq);
 	scan(log, pm_le64(slot->start));
 	find_past(log, &rc->past, 0);
@@ -627,7 +621,7 @@ int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
 	/* A new gen before any append: see the invariant above. */
 	if (!ret)
 		ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
-				 log->gen + 1, seed);
+				 log->gen + 1, log->next_seq, seed);
 	if (ret)
 		goto err_free;
 	log->slot = !cur;
@@ -726,16 +720,19 @@ int pm_log_area_scan(const void *area, uint64_t size, uint32_t seed,
  */
 int pm_log_area_seal(struct pm_log *log)
 {
+	uint64_t acked;
 	int ret;
 
 	if (!log || __atomic_load_n(&log->err, __ATOMIC_ACQUIRE))
 		return 0;
 	pthread_mutex_lock(&log->lock);
-	ret = put_marker(log, log->next_seq);
+	acked = log->next_seq; /* the close marker takes no seq for good */
+	ret = put_marker(log, acked);
 	ret = ret == -ENOSPC ? 0 : ret;
 	for (int i = 0; i < 2 && !ret; i++) {
 		ret = slot_write(log->map, log->hdr, !log->slot, log->head,
-				 log->first_seq, log->gen + !i, log->seed);
+				 log->first_seq, log->gen + !i, acked,
+				 log->seed);
 		if (!ret) {
 			log->slot = !log->slot;
 			log->gen += !i;
@@ -1253,7 +1250,7 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
 	 * are durable (the lock keeps appends out until then). */
 	for (int i = 0; i < 2; i++) {
 		ret = slot_write(log->map, log->hdr, !log->slot, head, first,
-				 log->gen + 1, log->seed);
+				 log->gen + 1, acked_end(log), log->seed);
 		if (ret)
 			return ret;
 		log->slot = !log->slot;

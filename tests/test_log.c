@@ -848,6 +848,72 @@ static void test_log_damaged_acked_last(void **state)
 }
 
 /*
+ * A crash may keep any 8-byte word of an append and lose the others.  The
+ * first append after a slot write that keeps only the new seq word (or
+ * the seq and len words) leaves the old gen word: that of the record it
+ * overwrites, of the chain's last gen (after a truncation), or of the
+ * close marker it replaces (after a clean close and an open).  Neither
+ * is damage to an acknowledged record: open drops the torn append.
+ */
+static void torn_first_append(uint64_t next, uint8_t *at, int len_too)
+{
+	struct pm_log_scan sc;
+	uint32_t word = 40 | PM_LOG_REC_END;
+
+	memcpy(at, &next, 8);
+	if (len_too)
+		memcpy(at + 16, &word, 4);
+	assert_int_equal(pm_log_area_scan(fx.area, fx.size, SEED, &sc), 0);
+	assert_int_equal(sc.next_seq, next);
+	assert_int_equal(sc.torn_off, (uint64_t)(at - fx.area - 64));
+	assert_false(sc.acked);
+	log_reopen();
+	expect_records(sc.first_seq, next - sc.first_seq, 0, 40);
+	append_seq(next, 40);
+}
+
+static void test_log_torn_stale_gen(void **state)
+{
+	uint64_t i;
+
+	(void)state;
+	/* 63 records of 64 bytes fill the ring; 64 goes to offset 0. */
+	log_make(4096);
+	for (i = 1; i <= 63; i++)
+		append_seq(i, 40);
+	assert_int_equal(pm_log_truncate(fx.log, 62), 0);
+	torn_first_append(64, rec_ptr(1, 40), 0);
+	/* Record 4 takes the place of the close marker (seq 4 already). */
+	log_make(64 << 10);
+	for (i = 1; i <= 3; i++)
+		append_seq(i, 40);
+	log_seal_reopen();
+	torn_first_append(4, rec_ptr(4, 40), 1);
+}
+
+/*
+ * A crash tore a batch whose second record went to offset 0, leaving only
+ * its seq word there; the next session appended the first record again
+ * and closed.  The close marker ends the chain with that seq: the header
+ * at 0 is not a damaged acknowledged record.
+ */
+static void test_log_sealed_stale_header_at_0(void **state)
+{
+	uint64_t i, seq = 126;
+
+	(void)state;
+	log_make(4096); /* records of 8 bytes take 32 of the 4032 */
+	for (i = 1; i <= 124; i++)
+		append_seq(i, 8);
+	assert_int_equal(pm_log_truncate(fx.log, 123), 0);
+	memcpy(fx.area + 64, &seq, 8);
+	log_reopen();
+	append_seq(125, 8);
+	log_seal_reopen();
+	expect_records(124, 2, 0, 8);
+}
+
+/*
  * Item 10: after a truncation whose freed space was reused, damage to the
  * newer header slot alone falls back to the older one, which must give
  * the same log (same start), with or without a clean close after it.
@@ -978,6 +1044,8 @@ int main(void)
 		cmocka_unit_test(test_log_damaged_acked_seq),
 		cmocka_unit_test(test_log_damaged_acked_payload),
 		cmocka_unit_test(test_log_damaged_acked_last),
+		cmocka_unit_test(test_log_torn_stale_gen),
+		cmocka_unit_test(test_log_sealed_stale_header_at_0),
 		cmocka_unit_test(test_log_newer_slot_damaged),
 		cmocka_unit_test(test_pool_log_damaged_discard),
 	};
