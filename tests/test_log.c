@@ -848,6 +848,38 @@ static void test_log_damaged_acked_last(void **state)
 }
 
 /*
+ * The last record damaged in a log not closed cleanly, after a truncation
+ * or after an open that followed a crash, with nothing after it: the log
+ * header recorded it as acknowledged, so open refuses.
+ */
+static void test_log_damaged_last_unsealed(void **state)
+{
+	struct pm_log_scan sc;
+	uint64_t i;
+
+	(void)state;
+	for (int trunc = 0; trunc < 2; trunc++) {
+		log_make(64 << 10);
+		for (i = 1; i <= 10; i++)
+			append_seq(i, 40);
+		if (trunc)
+			assert_int_equal(pm_log_truncate(fx.log, 5), 0);
+		else
+			log_reopen();
+		rec_ptr(10, 40)[24 + 3] ^= 1;
+		assert_int_equal(pm_log_area_scan(fx.area, fx.size, SEED, &sc),
+				 0);
+		assert_true(sc.acked);
+		assert_int_equal(sc.drop_first, 10);
+		assert_int_equal(sc.drop_last, 10);
+		assert_int_equal(recover_flags(0), PM_E_CORRUPT);
+		assert_int_equal(recover_flags(PM_LOG_DISCARD), 0);
+		expect_records(trunc ? 6 : 1, trunc ? 4 : 9, 0, 40);
+		append_seq(12, 40);
+	}
+}
+
+/*
  * A crash may keep any 8-byte word of an append and lose the others.  The
  * first append after a slot write that keeps only the new seq word (or
  * the seq and len words) leaves the old gen word: that of the record it
@@ -1044,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_log_damaged_acked_seq),
 		cmocka_unit_test(test_log_damaged_acked_payload),
 		cmocka_unit_test(test_log_damaged_acked_last),
+		cmocka_unit_test(test_log_damaged_last_unsealed),
 		cmocka_unit_test(test_log_torn_stale_gen),
 		cmocka_unit_test(test_log_sealed_stale_header_at_0),
 		cmocka_unit_test(test_log_newer_slot_damaged),
