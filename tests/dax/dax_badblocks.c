@@ -278,7 +278,7 @@ static int count_finding(const struct pm_check_finding *f, void *arg)
 static int check_and_repair(unsigned long long area)
 {
 	unsigned hits[PM_AREA_NONE + 1] = { 0 };
-	unsigned others = 0;
+	unsigned others = 0, flags = PM_CHECK_REPAIR;
 	int ret;
 
 	ret = pm_pool_check(pool_path, 0, count_finding, hits);
@@ -288,8 +288,19 @@ static int check_and_repair(unsigned long long area)
 	      "pm_pool_check finds the media error in area %llu only (%s, "
 	      "%u in it, %u elsewhere)",
 	      area, pm_strerror(ret), hits[area], others);
-	ret = pm_pool_check(pool_path, PM_CHECK_REPAIR, count_finding, hits);
-	check(ret == 0, "pm_pool_check --repair: %s", pm_strerror(ret));
+	if (area == PM_AREA_LANES) {
+		/* A lane header has no second copy: only a repair that may
+		 * drop the lane's transactions clears it. */
+		ret = pm_pool_check(pool_path, PM_CHECK_REPAIR, count_finding,
+				    hits);
+		check(ret == PM_E_CORRUPT, "pm_pool_check --repair leaves a "
+		      "lane header on a bad page alone: %s", pm_strerror(ret));
+		flags |= PM_CHECK_DISCARD_DAMAGED;
+	}
+	ret = pm_pool_check(pool_path, flags, count_finding, hits);
+	check(ret == 0, "pm_pool_check --repair%s: %s",
+	      flags & PM_CHECK_DISCARD_DAMAGED ? " --discard-damaged" : "",
+	      pm_strerror(ret));
 	ret = pm_pool_check(pool_path, 0, count_finding, hits);
 	check(ret == 0, "check after the repair is clean: %s",
 	      pm_strerror(ret));
