@@ -254,6 +254,19 @@ struct scan_end {
 	uint64_t seq, pos, used, gen;
 };
 
+/*
+ * A gap marker (seq above the one expected) was written by a destructive
+ * repair, whose open then recorded an acknowledged seq above it in the
+ * slot.  A close marker is no gap: met where a damaged record made the
+ * scan look at offset 0, it would skip acknowledged records.
+ */
+static int gap_ok(const struct pm_log *log, uint64_t seq)
+{
+	uint32_t d = log->acked32 - (uint32_t)seq;
+
+	return !log->acked32 || (d && d < 1U << 31);
+}
+
 /* Follow the chain from the slot's start; sets head, tail, used, next.
  * Records after the last one that ends an append (a batch cut short by a
  * crash) are left out. */
@@ -281,6 +294,8 @@ static void scan(struct pm_log *log, uint64_t start)
 			log->closed = at; /* a close marker ends the chain */
 			break;
 		}
+		if (seq != want && !gap_ok(log, seq))
+			break;
 		if (at != pos && n)
 			mark_wrap(log, pos);
 		if (!n)
