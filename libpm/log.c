@@ -99,6 +99,13 @@ struct pm_log {
 
 static __thread const struct pm_log *walking;
 
+/* Inherited over fork(): the log is the parent's to write. */
+static int forked(const struct pm_log *log)
+{
+	return log && log->forks != __atomic_load_n(&pm_forks,
+						    __ATOMIC_RELAXED);
+}
+
 static uint64_t rec_size(uint64_t len)
 {
 	return PM_ALIGN_UP(REC_HDR + len, 8);
@@ -790,7 +797,7 @@ int pm_log_boot(struct pm_pool *pool)
 void pm_log_shutdown(struct pm_pool *pool)
 {
 	/* Inherited over fork(): the file is the parent's to write. */
-	int ret = pm_tx_forked(pool) ? 0 : pm_log_area_seal(pool->log);
+	int ret = forked(pool->log) ? 0 : pm_log_area_seal(pool->log);
 
 	if (ret)
 		pm_warn("%s: log: the close could not be recorded: %s",
@@ -1056,8 +1063,7 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 
 	if (ret)
 		return ret;
-	if (PM_UNLIKELY(log->forks != __atomic_load_n(&pm_forks,
-						      __ATOMIC_RELAXED)))
+	if (PM_UNLIKELY(forked(log)))
 		return pm_err(PM_E_FORKED, "pm_log_append: the log was opened "
 			      "by the parent process; open the pool here");
 	ret = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
