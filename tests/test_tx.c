@@ -293,7 +293,9 @@ static uint64_t data_off;
 
 /* Close the pool, run @fn in a child that opens it and dies without
  * closing, reopen. */
-static void in_child(void (*fn)(void))
+/* @skip_apply: commits in the child are not applied, as if it died right
+ * after each commit's fence. */
+static void in_child_as(void (*fn)(void), int skip_apply)
 {
 	struct pm_pool_info info;
 	pid_t pid;
@@ -309,13 +311,18 @@ static void in_child(void (*fn)(void))
 		if (pm_pool_open(path, 0, &pool))
 			_exit(2);
 		data = pm_pool_data(pool, &dsize);
-		pm_tx_test_skip_apply = 1;
+		pm_tx_test_skip_apply = skip_apply;
 		fn();
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void in_child(void (*fn)(void))
+{
+	in_child_as(fn, 1);
 }
 
 static uint64_t raw64(uint64_t off)
@@ -836,34 +843,27 @@ static void test_tx_fork_child_refused(void **state)
  * a direct pm_persist() writes 2 there, three transactions write
  * elsewhere.  Returns what data[0] holds after the reopen.
  */
-static uint64_t direct_after_tx(int retire)
+static int direct_retire;
+
+static void direct_child(void)
 {
 	uint64_t one = 1, two = 2;
-	pid_t pid;
-	int st;
 
-	pm_pool_close(pool);
-	pool = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		if (pm_pool_open(path, 0, &pool))
-			_exit(2);
-		data = pm_pool_data(pool, &dsize);
-		if (tx_put(0, &one, sizeof(one)) ||
-		    (retire && pm_tx_retire(pool)))
-			_exit(3);
-		*(uint64_t *)data = two;
-		if (pm_persist(pm_pool_map(pool), data, sizeof(two)))
-			_exit(4);
-		for (uint64_t k = 0; k < 3; k++)
-			if (tx_put(64 + 8 * k, &k, sizeof(k)))
-				_exit(5);
-		_exit(0);
-	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	if (tx_put(0, &one, sizeof(one)) ||
+	    (direct_retire && pm_tx_retire(pool)))
+		_exit(3);
+	*(uint64_t *)data = two;
+	if (pm_persist(pm_pool_map(pool), data, sizeof(two)))
+		_exit(4);
+	for (uint64_t k = 0; k < 3; k++)
+		if (tx_put(64 + 8 * k, &k, sizeof(k)))
+			_exit(5);
+}
+
+static uint64_t direct_after_tx(int retire)
+{
+	direct_retire = retire;
+	in_child_as(direct_child, 0);
 	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 	data = pm_pool_data(pool, &dsize);
 	return *(uint64_t *)data;
