@@ -12,22 +12,23 @@ trap 'rm -rf "$dir"' EXIT
 pool=$dir/bank.pool
 
 echo "== a bank of 1000 accounts of 1000 each, in $pool"
-$B "$pool" init 1000
-$B "$pool" transfer 20000 1
+"$B" "$pool" init 1000
+"$B" "$pool" transfer 20000 1
 echo "== transfers killed with SIGKILL at random moments; the total must hold"
 for i in 1 2 3 4 5; do
-	$B "$pool" transfer 1000000000 "$i" &
+	"$B" "$pool" transfer 1000000000 "$i" &
 	pid=$!
 	sleep 0.$((i + 1))
-	kill -9 $pid
-	wait $pid 2>/dev/null || true
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
 	printf 'killed %d: ' "$i"
-	$B "$pool" --check
+	"$B" "$pool" --check
 done
 echo "== a key-value store: every put and delete is one transaction"
 kv=$dir/kv.pool
-$K "$kv" put pmem "persistent memory"
-$K "$kv" put dax "direct access"
-$K "$kv" del dax
-$K "$kv" list
-echo "== pmck: a full check of the bank's pool after the kills"; ${top_builddir:-.}/tools/pmck "$pool"
+"$K" "$kv" put pmem "persistent memory"
+"$K" "$kv" put dax "direct access"
+"$K" "$kv" del dax
+"$K" "$kv" list
+echo "== pmck: a full check of the bank's pool after the kills"
+"${top_builddir:-.}/tools/pmck" "$pool"

@@ -71,7 +71,7 @@ mkpool "$P"
 for h in $A $B; do
 	set64 "$P" $((h + 104)) $((POOL_SIZE * 2))
 	set64 "$P" $((h + 168)) $((POOL_SIZE * 2 - $(le64 "$P" $((h + 160)))))
-	"$FIXTURE" seal "$P" $h
+	"$FIXTURE" seal "$P" "$h"
 done
 dry_run_unchanged 4 "$P"
 expect "fatal: header A .*file is $POOL_SIZE bytes but pool_size is $((POOL_SIZE * 2))"
@@ -80,7 +80,7 @@ expect "fatal: header A .*file is $POOL_SIZE bytes but pool_size is $((POOL_SIZE
 mkpool "$P"
 for h in $A $B; do
 	poke "$P" $((h + 8)) 09000000
-	"$FIXTURE" seal "$P" $h
+	"$FIXTURE" seal "$P" "$h"
 done
 run_pmck 8 "$P"
 expect "unsupported pool format version"

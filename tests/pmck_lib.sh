@@ -9,6 +9,7 @@ set -u
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 PMCK=$top_builddir/tools/pmck
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PMTOOL=$top_builddir/tools/pmtool
 FIXTURE=$top_builddir/tests/pmck_fixture
 T=$(mktemp -d "${TMPDIR:-/tmp}/pmck.XXXXXX") || exit 99
@@ -35,8 +36,9 @@ mkpool() {
 }
 
 # poke FILE OFFSET HEXBYTES: overwrite bytes in place ("poke f 8 ff00").
+# Octal escapes: \xHH is not POSIX, and dash's printf prints it as is.
 poke() {
-	printf "$(echo "$3" | sed 's/\(..\)/\\x\1/g')" |
+	printf '%b' "$(echo "$3" | sed 's/../ 0x&/g' | xargs printf '\\0%03o')" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none ||
 		fail "poke $1 $2"
 }

@@ -214,6 +214,8 @@ static int under_valgrind(void)
 	return p && strstr(p, "vgpreload");
 }
 
+/* One path per line reads as a table. */
+/* clang-format off */
 static const struct path {
 	const char *arch, *env, *flush, *copy;
 	const char *need[2]; /* cpuinfo flags the path needs */
@@ -229,6 +231,7 @@ static const struct path {
 	{ "aarch64", "", "dc cvap", "temporal", { "dcpop", NULL } },
 	{ "aarch64", "PM_NO_CVAP=1", "dc cvac", "temporal", { NULL, NULL } },
 };
+/* clang-format on */
 
 static int path_present(const struct path *p)
 {

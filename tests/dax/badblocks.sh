@@ -48,7 +48,9 @@ T=$PM_BB_DIR
 
 P=$T/tools.pool
 "$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
-set -- $("$DAXBB" where "$P") || exit 1
+w=$("$DAXBB" where "$P") || exit 1
+# shellcheck disable=SC2086 # split "DATA LANES LANE_SIZE" into $1 $2 $3
+set -- $w
 data=$1
 off=$((data + 4 * PAGE))
 echo "# tools: pool $P, data at $data, bad page at $off"
@@ -89,7 +91,9 @@ fi
 for area in lane1 header-a; do
 	P=$T/$area.pool
 	"$FIXTURE" make "$P" $((1024 * 1024)) || exit 1
-	set -- $("$DAXBB" where "$P") || exit 1
+	w=$("$DAXBB" where "$P") || exit 1
+	# shellcheck disable=SC2086 # split "DATA LANES LANE_SIZE" into $1 $2 $3
+	set -- $w
 	if [ $area = lane1 ]; then off=$(($2 + $3)); else off=0; fi
 	echo "# $area: pool $P, bad page at $off"
 	"$DAXBB" inject "$P" "$off" >/dev/null || exit 1
