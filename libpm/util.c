@@ -9,7 +9,6 @@
 
 #include "fault.h"
 #include "internal.h"
-#include "os.h"
 
 #ifdef PM_FAULT_INJECTION
 #define NOTE_ALLOC(d) pm_fault_note_alloc(d)
