@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * util.c - messages, error names, the allocator entry, environment.
- * No persistent state lives here.
+ * util.c - messages, error names, the allocator entry, environment, the
+ * fork() generation.  No persistent state lives here.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
@@ -192,6 +193,25 @@ int pm_env_flag(const char *name)
 	const char *v = pm_getenv(name);
 
 	return v && *v && strcmp(v, "0") != 0;
+}
+
+unsigned pm_forks;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_child(void)
+{
+	__atomic_add_fetch(&pm_forks, 1, __ATOMIC_RELAXED);
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+unsigned pm_fork_gen(void)
+{
+	pthread_once(&fork_once, fork_init);
+	return __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
 }
 
 #ifdef PM_DEBUG
