@@ -22,7 +22,7 @@
 
 #include "crc.h"
 #include "os.h"
-#include "badblocks.h"
+#include "bbmap.h"
 #include "pool.h"
 #include "safe.h"
 #include "usc.h"
