@@ -340,6 +340,40 @@ static int pool_boot(struct pm_pool *pool)
 	return ret;
 }
 
+/* Judge the unsafe-shutdown record and, unless the platform cannot tell,
+ * record the current count with the dirty flag set. */
+static int usc_open(struct pm_pool *pool)
+{
+	struct pm_usc_rec rec;
+	int ret = pm_usc_open(pool->map->fd, pool->path, pool->flags,
+			      &pool->hdr, &pool->shutdown, &rec);
+
+	pool->usc_armed = 0;
+	if (ret <= 0)
+		return ret;
+	if (pool->hdr_bad) { /* pm_pool_hdr_write() would refuse */
+		pm_warn("%s: a header copy is on a bad block: the unsafe-"
+			"shutdown record is not updated", pool->path);
+		return 0;
+	}
+	pm_usc_put(&pool->hdr, &rec);
+	ret = pm_pool_hdr_write(pool);
+	pool->usc_armed = !ret;
+	return ret;
+}
+
+/* At close, last: clear the dirty flag if open set it. */
+static void usc_close(struct pm_pool *pool)
+{
+	if (!pool->usc_armed)
+		return;
+	pool->hdr.dirty = 0;
+	if (pm_pool_hdr_write(pool))
+		pm_warn("%s: the dirty flag stays set: the next open compares "
+			"the dirty-shutdown count", pool->path);
+	pool->usc_armed = 0;
+}
+
 /* ---- create ------------------------------------------------------------ */
 
 static int create_check(const char *path, size_t size,
@@ -411,7 +445,7 @@ PM_EXPORT int pm_pool_create(const char *path, size_t size,
 		goto err_unlink;
 	ret = create_format(pool, size, &o, &g);
 	if (!ret)
-		ret = pm_usc_open(pool);
+		ret = usc_open(pool);
 	if (ret)
 		goto err_unlink;
 	ret = pool_boot(pool);
@@ -575,7 +609,7 @@ static int pool_open(const char *path, const char *layout, unsigned flags,
 	}
 	ret = pm_bb_pool_open(pool);
 	if (!ret)
-		ret = pm_usc_open(pool);
+		ret = usc_open(pool);
 	if (!ret)
 		ret = pool_boot(pool);
 	if (ret)
@@ -617,7 +651,7 @@ PM_EXPORT void pm_pool_close(struct pm_pool *pool)
 		pool->usc_armed = 0;
 	pm_log_shutdown(pool);
 	pm_tx_shutdown(pool);
-	pm_usc_close(pool);
+	usc_close(pool);
 	pool_free(pool);
 }
 
