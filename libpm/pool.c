@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "crc.h"
+#include "log.h"
 #include "os.h"
 #include "bbmap.h"
 #include "pool.h"
@@ -327,14 +328,30 @@ static int map_pool(struct pm_pool *pool, size_t size, unsigned mflags)
 	return lock_file(pool);
 }
 
+/* Where the log lives, for the log's hooks. */
+static void log_place(const struct pm_pool *pool, struct pm_log_place *p)
+{
+	*p = (struct pm_log_place){
+		.map = pool->map,
+		.base = pool->base,
+		.off = pool->log_off,
+		.size = pool->log_size,
+		.seed = pool->seed,
+		.flags = (pool->flags & PM_POOL_DISCARD) ? PM_LOG_DISCARD : 0,
+		.path = pool->path,
+	};
+}
+
 /* Boot the modules in order; on failure undo those that booted. */
 static int pool_boot(struct pm_pool *pool)
 {
+	struct pm_log_place lp;
 	int ret = pm_tx_boot(pool);
 
 	if (ret)
 		return ret;
-	ret = pm_log_boot(pool);
+	log_place(pool, &lp);
+	ret = pm_log_boot(&lp, &pool->log);
 	if (ret)
 		pm_tx_shutdown(pool);
 	return ret;
@@ -396,6 +413,7 @@ static int create_check(const char *path, size_t size,
 static int create_format(struct pm_pool *pool, size_t size,
 			 const struct pm_pool_opts *o, const struct geom *g)
 {
+	struct pm_log_place lp;
 	int ret;
 
 	if (o->mode && fchmod(pool->map->fd, o->mode))
@@ -403,9 +421,10 @@ static int create_format(struct pm_pool *pool, size_t size,
 			      strerror(errno));
 	hdr_init(&pool->hdr, size, o->layout, g);
 	pm_pool_fill(pool);
+	log_place(pool, &lp);
 	ret = pm_tx_format(pool);
 	if (!ret)
-		ret = pm_log_format(pool);
+		ret = pm_log_format(&lp);
 	if (ret)
 		return ret;
 	/* Header B, then A: a file cut short before B has no header. */
@@ -649,7 +668,8 @@ PM_EXPORT void pm_pool_close(struct pm_pool *pool)
 	/* Inherited over fork(): the file is the parent's to write. */
 	if (pm_tx_forked(pool))
 		pool->usc_armed = 0;
-	pm_log_shutdown(pool);
+	pm_log_shutdown(pool->log, pool->path);
+	pool->log = NULL;
 	pm_tx_shutdown(pool);
 	usc_close(pool);
 	pool_free(pool);
@@ -714,3 +734,22 @@ PM_EXPORT int pm_pool_info(struct pm_pool *pool, struct pm_pool_info *info)
 	info->badblocks = pool->bbs;
 	return 0;
 }
+
+/**
+ * pm_pool_log - the append log of a pool
+ * @pool: an open pool
+ * @logp: set to the log, owned by the pool and valid until pm_pool_close()
+ *
+ * Return: 0, PM_E_NO_LOG if the pool was created without a log area, or
+ * -EINVAL.
+ */
+PM_EXPORT int pm_pool_log(struct pm_pool *pool, struct pm_log **logp)
+{
+	if (!pool || !logp)
+		return pm_err(-EINVAL, "pm_pool_log: NULL argument");
+	if (!pool->log)
+		return PM_E_NO_LOG;
+	*logp = pool->log;
+	return 0;
+}
+

@@ -14,6 +14,7 @@
 #include "persist.h"
 
 struct pm_lanes; /* tx.c */
+struct pm_log;	 /* log.c */
 
 /* Internal open flag (pmck --discard-damaged): recovery drops committed
  * transactions and log records it cannot reach instead of refusing the
@@ -105,11 +106,5 @@ int pm_tx_boot(struct pm_pool *pool);
 void pm_tx_shutdown(struct pm_pool *pool);
 /* The handle was opened by the parent of this process (fork). */
 int pm_tx_forked(const struct pm_pool *pool);
-
-/* log.c: format the log area at create; rebuild the volatile state (scan
- * from the start hint) at open; free it at close. */
-int pm_log_format(struct pm_pool *pool);
-int pm_log_boot(struct pm_pool *pool);
-void pm_log_shutdown(struct pm_pool *pool);
 
 #endif /* PM_POOL_H */
