@@ -4,7 +4,7 @@
  * tests.  The engine exists only in a build with PM_FAULT_INJECTION
  * (--enable-fault-injection, or the libpm-fault.la test library); without
  * it pm_fault() is a constant 0.  The library itself only calls
- * pm_fault(), from os.c and the allocator (util.c).
+ * pm_fault(), from os.c and the allocator (alloc.c).
  *
  * A fault fails exactly one call: the Nth injectable call of any kind, or
  * the Nth call of one kind ("malloc", "open", "mmap", "ftruncate",
@@ -59,7 +59,7 @@ int pm_fault_last_stack(void **frames, int max);
 int pm_fault_errno(const char *name);
 /* Allocations made by pm_malloc/pm_realloc and not yet freed. */
 long pm_fault_live_allocs(void);
-/* util.c bookkeeping for pm_fault_live_allocs(). */
+/* alloc.c bookkeeping for pm_fault_live_allocs(). */
 void pm_fault_note_alloc(long delta);
 
 #endif /* PM_FAULT_INJECTION */

@@ -40,7 +40,7 @@ int pm_err(int err, const char *fmt, ...)
 extern unsigned pm_forks;
 unsigned pm_fork_gen(void);
 
-/* The one allocator entry (util.c); fails under fault injection. */
+/* The one allocator entry (alloc.c); fails under fault injection. */
 void *pm_malloc(size_t size);
 void *pm_zalloc(size_t size);
 void *pm_realloc(void *ptr, size_t size);
