@@ -7,7 +7,8 @@
 #    include the header of a module of a higher layer, and the graph has
 #    no cycle;
 #  - calls: the objects of libpm.la in BUILDDIR/libpm (nm): an undefined
-#    symbol is an edge to the module that defines it; no cycle.
+#    symbol is an edge to the module that defines it; no cycle, neither
+#    in it nor in its union with the includes.
 # Exits 1 naming every offending include and every cycle (with the names
 # that tie it), 0 if both graphs are clean.
 set -euo pipefail
@@ -58,28 +59,33 @@ layer() {
 		<<<"$layers"
 }
 
-# Print the cycles of the edge list $1 ("from to why" lines), with the
-# edges that close each, and fail; tsort names each loop it breaks.
+# Print every cycle of the edge list $1 ("from to why" lines) as the set
+# of modules that reach each other (a strongly connected component), with
+# the edges inside it, and fail.
 cycles() {
-	local edges=$1 what=$2 loop
-	awk '$1 != $2 { print $1, $2 }' "$edges" | sort -u >"$work/pairs"
-	tsort "$work/pairs" >/dev/null 2>"$work/err" && return 0
-	fail=1
-	awk '/input contains a loop/ { if (l != "") print l; l = ""; next }
-	     { sub(/^tsort: /, ""); l = l " " $0 } END { if (l != "") print l }' \
-		"$work/err" >"$work/loops"
-	while read -r loop; do
-		echo "deps-check: $what cycle: $loop"
-		for a in $loop; do
-			for b in $loop; do
-				[ "$a" = "$b" ] && continue
-				awk -v a="$a" -v b="$b" '$1 == a && $2 == b {
-					w = w " " $3 } END {
-					if (w != "") print "    " a " -> " b ":" w }' \
-					"$edges"
-			done
-		done
-	done <"$work/loops"
+	local edges=$1 what=$2
+	awk -v what="$what" '
+	$1 != $2 {
+		n[$1]; n[$2]; r[$1, $2] = 1
+		if (index(w[$1, $2], " " $3 " ") == 0) w[$1, $2] = w[$1, $2] " " $3 " "
+	}
+	END {
+		for (k in n) for (i in n) if (r[i, k]) for (j in n)
+			if (r[k, j]) r[i, j] = 1
+		for (i in n) {
+			if (done[i] || !r[i, i]) continue
+			c = ""
+			for (j in n) if (r[i, j] && r[j, i]) { c = c " " j; done[j] = 1 }
+			print "deps-check: " what " cycle:" c
+			split(c, m, " ")
+			for (x in m) for (y in m) if (w[m[x], m[y]] != "") {
+				t = w[m[x], m[y]]; gsub(/  +/, " ", t)
+				print "    " m[x] " -> " m[y] ":" t
+			}
+			bad = 1
+		}
+		exit bad
+	}' "$edges" || fail=1
 }
 
 # ---- includes ----------------------------------------------------------
@@ -156,6 +162,10 @@ sort -u "$work/def" >"$work/def.s"
 sort -u "$work/und" >"$work/und.s"
 join "$work/und.s" "$work/def.s" | awk '{ print $2, $3, $1 }' >"$work/calls"
 cycles "$work/calls" call
+# A module may include another's header for its types and be called by
+# it: together they tie the same knot.
+cat "$work/inc" "$work/calls" >"$work/both"
+cycles "$work/both" include+call
 
 if [ "$fail" -ne 0 ]; then
 	echo "deps-check: FAILED"
