@@ -434,7 +434,7 @@ static int pool_cleared(int fd, const char *path, uint64_t off,
 	return 0;
 }
 
-/* Clear [bb] of the file @fd: what it means to a pool is settled first
+/* Clear @bb of the file @fd: what it means to a pool is settled first
  * (everything that can run out of memory), then the blocks are replaced,
  * then a header copy in them is rebuilt. */
 static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
