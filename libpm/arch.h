@@ -2,7 +2,7 @@
 /*
  * arch.h - the CPU primitives each arch folder provides.  pm_arch_init()
  * fills what the CPU has; NULL entries fall back to generic/.  The table is
- * chosen once per process (persist.c) and never changes afterwards, except
+ * chosen once per process (arch.c) and never changes afterwards, except
  * through pm_arch_reinit() in tests.
  */
 #ifndef PM_ARCH_H
@@ -44,8 +44,10 @@ struct pm_arch_ops {
 void pm_arch_init(struct pm_arch_ops *ops);
 /* generic/: portable fallbacks for the NULL entries. */
 void pm_generic_init(struct pm_arch_ops *ops);
+/* generic/crc.c: table-driven CRC32C, raw (the crc32c entry's fallback). */
+uint32_t pm_crc32c_table(uint32_t crc, const void *buf, size_t len);
 
-/* The process-wide table (persist.c). */
+/* The process-wide table (arch.c). */
 extern struct pm_arch_ops pm_arch;
 /* Re-read CPU features and PM_* environment overrides (tests); not
  * safe while other threads persist. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * badblocks.c - the kernel's bad-block list of the device behind a file,
- * translated to file offsets, and clearing.
+ * translated to file offsets, and clearing a range of a file.  Device
+ * level: what a range means to a pool is bbmap.c's.
  *
  * Invariant: a range is reported bad if any byte of the file's blocks maps
  * to a sector on the device's list (ranges are rounded out to whole file
@@ -458,12 +459,12 @@ static int fresh_blocks(int fd, uint64_t off, uint64_t len, uint64_t fsize)
 	return 0;
 }
 
-static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
+int pm_bb_clear_span(int fd, const char *path, const struct pm_badblock *bb,
+		     uint64_t *off, uint64_t *len)
 {
 	struct stat st;
-	uint64_t bsize, off, end, fend;
-	char lost[400];
-	int ret, pool;
+	uint64_t bsize, end, fend;
+	int ret;
 
 	if (fstat(fd, &st))
 		return -errno;
@@ -477,54 +478,26 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
 			      "%s: in use (pool open?)", path);
 	bsize = fs_block(fd, &st);
 	fend = PM_ALIGN_UP((uint64_t)st.st_size, bsize);
-	off = PM_ALIGN_DOWN(bb->offset, bsize);
+	*off = PM_ALIGN_DOWN(bb->offset, bsize);
 	end = PM_ALIGN_UP(bb->offset + bb->length, bsize);
-	if (off >= fend)
+	if (*off >= fend)
 		return pm_err(-EINVAL, "%s: offset %#llx is past the end",
 			      path, (unsigned long long)bb->offset);
-	end = PM_MIN(end, fend);
-	/* Everything that can run out of memory, before the clear. */
-	pool = pm_bb_pool_probe(fd);
-	if (pool < 0)
-		return pool;
-	ret = pm_bb_pool_describe(fd, off, end - off, lost, sizeof(lost));
-	if (ret)
-		return ret;
-	ret = fresh_blocks(fd, off, end - off, (uint64_t)st.st_size);
+	*len = PM_MIN(end, fend) - *off;
+	return 0;
+}
+
+int pm_bb_clear_range(int fd, const char *path, uint64_t off, uint64_t len)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(fd, &st))
+		return -errno;
+	ret = fresh_blocks(fd, off, len, (uint64_t)st.st_size);
 	if (ret)
 		return ret;
 	pm_warn("%s: cleared [%#llx, +%#llx): its contents are lost (zero)",
-		path, (unsigned long long)off, (unsigned long long)(end - off));
-	return pm_bb_pool_cleared(fd, path, off, end - off, pool, lost);
-}
-
-/**
- * pm_badblocks_clear - give a bad range of a file fresh blocks
- * @path: a file on a file system (not open as a pool)
- * @bb: the range, as listed by pm_badblocks_list(); rounded out to whole
- *	file system blocks
- *
- * The old contents of the blocks are lost; they read as zero afterwards.
- * If @path is a libpm pool and a header copy was in the range, it is
- * rewritten from the other copy.  What was lost is logged (PM_LOG_WARN).
- *
- * Return: 0, -EBUSY if the pool is open, -ENOTSUP for device-dax,
- * PM_E_CORRUPT if a header copy could not be rebuilt, or -errno.
- */
-PM_EXPORT int pm_badblocks_clear(const char *path,
-				 const struct pm_badblock *bb)
-{
-	uint64_t end;
-	int fd, ret;
-
-	if (!path || !bb || !bb->length ||
-	    pm_add_overflows(bb->offset, bb->length, &end) ||
-	    end > (uint64_t)INT64_MAX)
-		return pm_err(-EINVAL, "pm_badblocks_clear: bad argument");
-	fd = pm_os_open_file(path, O_RDWR, 0, PM_OS_DEV);
-	if (fd < 0)
-		return fd;
-	ret = clear_fd(fd, path, bb);
-	close(fd);
-	return ret;
+		path, (unsigned long long)off, (unsigned long long)len);
+	return 0;
 }

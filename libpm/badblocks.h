@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * badblocks.h - bad ranges of a file: where the device says they are, what
- * file offsets they are, which pool structure they hit.
+ * badblocks.h - bad ranges of a file (badblocks.c, badblocks_ndctl.c):
+ * where the device says they are, what file offsets they are, and
+ * clearing them.  Which pool structure they hit is bbmap.h's.
  */
 #ifndef PM_BADBLOCKS_H
 #define PM_BADBLOCKS_H 1
@@ -11,8 +12,6 @@
 #include <sys/types.h>
 
 #include "libpm.h"
-
-struct pm_pool;
 
 #define PM_SECTOR 512
 
@@ -61,47 +60,18 @@ int pm_bb_fiemap(int fd, uint64_t bsize, const struct pm_bb_list *dev,
 /* The bad ranges of open file @fd as merged file offsets. */
 int pm_bb_fd(int fd, struct pm_bb_list *out);
 
-/* Name of a pool area: "header A", "lane", "user data", ... */
-const char *pm_area_name(enum pm_area a);
-
 /*
- * At open, after the header is validated: list the pool file's bad
- * blocks into pool->bbs/nbbs/bb_status, each split by the structure it
- * hits, and apply the policy: metadata with no stand-in (both header
- * copies, a lane, the log area) gives PM_E_BADBLOCKS unless
- * PM_POOL_IGNORE_BADBLOCKS; one header copy or user data only warns.  A
- * device that cannot tell never blocks the open.
+ * Before clearing @bb in the file @fd (@path, for messages): lock the
+ * file (it must be a regular file not open as a pool) and round @bb out
+ * to whole file-system blocks inside the file: [*off, *off + *len).
+ * -ENOTSUP for device-dax, -EBUSY if locked, -EINVAL past the end.
  */
-int pm_bb_pool_open(struct pm_pool *pool);
-
+int pm_bb_clear_span(int fd, const char *path, const struct pm_badblock *bb,
+		     uint64_t *off, uint64_t *len);
 /*
- * What the file @fd is (bbmap.c): PM_BB_POOL if a header copy has the
- * pool magic; PM_BB_POOL_HDRS_LOST if neither copy is valid and both are
- * unreadable (EIO, or on the file's bad-block list), so that it may be a
- * pool whose headers are lost; else PM_BB_NOT_POOL.  -ENOMEM if the
- * file's bad blocks could not be listed for want of memory.
+ * Replace [off, +len) of the file @fd by fresh zeroed blocks, durable
+ * (fsync) on return; the old contents are lost, which is logged.
  */
-enum { PM_BB_NOT_POOL, PM_BB_POOL, PM_BB_POOL_HDRS_LOST };
-int pm_bb_pool_probe(int fd);
-
-/*
- * Before [off, +len) of the file @fd is cleared (bbmap.c): name the pool
- * structures in it that will lose their contents, into @buf ("" for none
- * or a file that is not a pool).  0 or -ENOMEM: the allocation is made
- * here, before anything is changed.
- */
-int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
-			size_t size);
-
-/*
- * After [off, +len) of the file @fd was cleared (bbmap.c): if it is (or,
- * per @was_pool from pm_bb_pool_probe(), was) a pool, rewrite a header
- * copy in the range from the other copy and log @lost (from
- * pm_bb_pool_describe()).  0, PM_E_CORRUPT if no copy is valid (saying
- * that the headers are lost if both were unreadable), or -errno of the
- * rewrite; allocates nothing.
- */
-int pm_bb_pool_cleared(int fd, const char *path, uint64_t off,
-		       uint64_t len, int was_pool, const char *lost);
+int pm_bb_clear_range(int fd, const char *path, uint64_t off, uint64_t len);
 
 #endif /* PM_BADBLOCKS_H */

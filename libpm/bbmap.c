@@ -2,7 +2,9 @@
 /*
  * bbmap.c - the bad-block map of a pool: which structure each bad range
  * hits (header copy, lane, log area, user data), the open policy, and
- * what a clear rebuilds.
+ * clearing a range of a pool file (pm_badblocks_clear(): what it loses,
+ * what it rebuilds).  The device-level lists and the clear itself are
+ * badblocks.c's.
  *
  * Invariant: a pool whose metadata is on a bad block with no stand-in is
  * not opened unless the caller says so; a header copy is only ever
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "badblocks.h"
+#include "bbmap.h"
 #include "internal.h"
 #include "os.h"
 #include "pool.h"
@@ -309,7 +312,16 @@ static uint64_t file_size(int fd)
 	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
 }
 
-int pm_bb_pool_probe(int fd)
+/*
+ * What the file @fd is: PM_BB_POOL if a header copy has the pool magic;
+ * PM_BB_POOL_HDRS_LOST if neither copy is valid and both are unreadable
+ * (EIO, or on the file's bad-block list), so that it may be a pool whose
+ * headers are lost; else PM_BB_NOT_POOL.  -ENOMEM if the file's bad
+ * blocks could not be listed for want of memory.
+ */
+enum { PM_BB_NOT_POOL, PM_BB_POOL, PM_BB_POOL_HDRS_LOST };
+
+static int pool_probe(int fd)
 {
 	struct pm_bb_list l = { 0 };
 	struct pm_hdr h[2];
@@ -330,8 +342,8 @@ int pm_bb_pool_probe(int fd)
 /* Before [off, +len) of a pool file is cleared: which structures will
  * lose their contents, into @buf ("" if none, or not a pool).  Allocates,
  * so that the clear and the header rebuild after it need not. */
-int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
-			size_t size)
+static int pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
+			 size_t size)
 {
 	struct pm_bb_list l = { 0 };
 	struct pbb_list out = { 0 };
@@ -353,8 +365,6 @@ int pm_bb_pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 	return ret;
 }
 
-/* After [off, +len) of a pool file was cleared: rewrite a header copy in
- * it from the other, and say what was lost (@lost, from describe). */
 /*
  * A lane header on the cleared range now reads as zeros, which no slot
  * validates, and it stays so: its retired value is gone, and an empty
@@ -380,8 +390,12 @@ static void lanes_lost(const char *path, uint64_t off, uint64_t len,
 	}
 }
 
-int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
-		       int was_pool, const char *lost)
+/* After [off, +len) of the file @fd was cleared: if it is (or, per
+ * @was_pool from pool_probe(), was) a pool, rewrite a header copy in it
+ * from the other and say what was lost (@lost, from pool_describe()).
+ * PM_E_CORRUPT if no copy is valid; allocates nothing. */
+static int pool_cleared(int fd, const char *path, uint64_t off,
+			uint64_t len, int was_pool, const char *lost)
 {
 	struct pm_hdr h[2];
 	int ok[2], best, ret;
@@ -418,6 +432,60 @@ int pm_bb_pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 	if (lost[0])
 		pm_warn("%s: lost (now zero): %s", path, lost);
 	return 0;
+}
+
+/* Clear @bb of the file @fd: what it means to a pool is settled first
+ * (everything that can run out of memory), then the blocks are replaced,
+ * then a header copy in them is rebuilt. */
+static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
+{
+	uint64_t off, len;
+	char lost[400];
+	int ret, pool;
+
+	ret = pm_bb_clear_span(fd, path, bb, &off, &len);
+	if (ret)
+		return ret;
+	pool = pool_probe(fd);
+	if (pool < 0)
+		return pool;
+	ret = pool_describe(fd, off, len, lost, sizeof(lost));
+	if (!ret)
+		ret = pm_bb_clear_range(fd, path, off, len);
+	if (ret)
+		return ret;
+	return pool_cleared(fd, path, off, len, pool, lost);
+}
+
+/**
+ * pm_badblocks_clear - give a bad range of a file fresh blocks
+ * @path: a file on a file system (not open as a pool)
+ * @bb: the range, as listed by pm_badblocks_list(); rounded out to whole
+ *	file system blocks
+ *
+ * The old contents of the blocks are lost; they read as zero afterwards.
+ * If @path is a libpm pool and a header copy was in the range, it is
+ * rewritten from the other copy.  What was lost is logged (PM_LOG_WARN).
+ *
+ * Return: 0, -EBUSY if the pool is open, -ENOTSUP for device-dax,
+ * PM_E_CORRUPT if a header copy could not be rebuilt, or -errno.
+ */
+PM_EXPORT int pm_badblocks_clear(const char *path,
+				 const struct pm_badblock *bb)
+{
+	uint64_t end;
+	int fd, ret;
+
+	if (!path || !bb || !bb->length ||
+	    pm_add_overflows(bb->offset, bb->length, &end) ||
+	    end > (uint64_t)INT64_MAX)
+		return pm_err(-EINVAL, "pm_badblocks_clear: bad argument");
+	fd = pm_os_open_file(path, O_RDWR, 0, PM_OS_DEV);
+	if (fd < 0)
+		return fd;
+	ret = clear_fd(fd, path, bb);
+	close(fd);
+	return ret;
 }
 
 /**

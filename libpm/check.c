@@ -27,6 +27,7 @@
 
 #define PM_CHECK_INTERNALS 1
 #include "check.h"
+#include "open.h"
 #include "internal.h"
 #include "os.h"
 

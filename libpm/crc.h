@@ -20,7 +20,5 @@ static inline uint32_t pm_crc_final(uint32_t crc)
 }
 /* Standard CRC32C of a buffer ("123456789" -> 0xe3069283). */
 uint32_t pm_crc32c(const void *buf, size_t len);
-/* Table-driven fallback (generic/). */
-uint32_t pm_crc32c_table(uint32_t crc, const void *buf, size_t len);
 
 #endif /* PM_CRC_H */

@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 
 #include "internal.h"
-#include "map.h"
+#include "eadr.h"
 #include "sysfs.h"
 
 #define MAX_DEPTH 8

@@ -17,7 +17,6 @@
 
 #include "fault.h"
 #include "internal.h"
-#include "os.h"
 
 /* Each kind fails the way the resource it stands for runs out. */
 static struct fault_kind {

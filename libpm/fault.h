@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fault.h - control of the fault-injection engine (fault.c), for tests.
- * Exists only in a build with PM_FAULT_INJECTION (--enable-fault-injection,
- * or the libpm-fault.la test library); the library itself only calls
- * pm_fault() through os.h and the allocator.
+ * fault.h - the fault-injection engine (fault.c) and its control, for
+ * tests.  The engine exists only in a build with PM_FAULT_INJECTION
+ * (--enable-fault-injection, or the libpm-fault.la test library); without
+ * it pm_fault() is a constant 0.  The library itself only calls
+ * pm_fault(), from os.c and the allocator (alloc.c).
  *
  * A fault fails exactly one call: the Nth injectable call of any kind, or
  * the Nth call of one kind ("malloc", "open", "mmap", "ftruncate",
@@ -15,6 +16,21 @@
  */
 #ifndef PM_FAULT_H
 #define PM_FAULT_H 1
+
+/*
+ * Fault injection (fault.c): returns the negative errno to fail with for
+ * this call of @name ("malloc", "mmap", ...), or 0.  Always 0 unless built
+ * with --enable-fault-injection and PM_FAULT is set.
+ */
+#ifdef PM_FAULT_INJECTION
+int pm_fault(const char *name);
+#else
+static inline int pm_fault(const char *name)
+{
+	(void)name;
+	return 0;
+}
+#endif
 
 #ifdef PM_FAULT_INJECTION
 
@@ -43,7 +59,7 @@ int pm_fault_last_stack(void **frames, int max);
 int pm_fault_errno(const char *name);
 /* Allocations made by pm_malloc/pm_realloc and not yet freed. */
 long pm_fault_live_allocs(void);
-/* util.c bookkeeping for pm_fault_live_allocs(). */
+/* alloc.c bookkeeping for pm_fault_live_allocs(). */
 void pm_fault_note_alloc(long delta);
 
 #endif /* PM_FAULT_INJECTION */

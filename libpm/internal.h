@@ -35,12 +35,12 @@ int pm_err(int err, const char *fmt, ...)
 #define pm_info(...) pm_msg(PM_LOG_INFO, __VA_ARGS__)
 #define pm_dbg(...) pm_msg(PM_LOG_DEBUG, __VA_ARGS__)
 
-/* fork() after open (tx.c): a handle records pm_fork_gen() when it is
+/* fork() after open (util.c): a handle records pm_fork_gen() when it is
  * made; pm_forks differs from it in a child process. */
 extern unsigned pm_forks;
 unsigned pm_fork_gen(void);
 
-/* The one allocator entry (util.c); fails under fault injection. */
+/* The one allocator entry (alloc.c); fails under fault injection. */
 void *pm_malloc(size_t size);
 void *pm_zalloc(size_t size);
 void *pm_realloc(void *ptr, size_t size);

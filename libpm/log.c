@@ -54,7 +54,6 @@
 #include "arch.h"
 #include "crc.h"
 #include "log.h"
-#include "pool.h"
 #include "safe.h"
 #include "sim.h"
 
@@ -775,53 +774,31 @@ void pm_log_area_close(struct pm_log *log)
 
 /* ---- pool hooks ---- */
 
-int pm_log_format(struct pm_pool *pool)
+int pm_log_format(const struct pm_log_place *p)
 {
-	if (!pool->log_size)
+	if (!p->size)
 		return 0;
-	return pm_log_area_format(pool->map, pm_pool_at(pool, pool->log_off),
-				  pool->log_size, pool->seed);
+	return pm_log_area_format(p->map, p->base + p->off, p->size, p->seed);
 }
 
-int pm_log_boot(struct pm_pool *pool)
+int pm_log_boot(const struct pm_log_place *p, struct pm_log **logp)
 {
-	pool->log = NULL;
-	if (!pool->log_size)
+	*logp = NULL;
+	if (!p->size)
 		return 0;
-	return pm_log_area_recover(pool->map, pm_pool_at(pool, pool->log_off),
-				   pool->log_size, pool->seed,
-				   (pool->flags & PM_POOL_DISCARD) ? PM_LOG_DISCARD : 0,
-				   &pool->log);
+	return pm_log_area_recover(p->map, p->base + p->off, p->size, p->seed,
+				   p->flags, logp);
 }
 
-void pm_log_shutdown(struct pm_pool *pool)
+void pm_log_shutdown(struct pm_log *log, const char *path)
 {
 	/* Inherited over fork(): the file is the parent's to write. */
-	int ret = forked(pool->log) ? 0 : pm_log_area_seal(pool->log);
+	int ret = forked(log) ? 0 : pm_log_area_seal(log);
 
 	if (ret)
-		pm_warn("%s: log: the close could not be recorded: %s",
-			pool->path, pm_strerror(ret));
-	pm_log_area_close(pool->log);
-	pool->log = NULL;
-}
-
-/**
- * pm_pool_log - the append log of a pool
- * @pool: an open pool
- * @logp: set to the log, owned by the pool and valid until pm_pool_close()
- *
- * Return: 0, PM_E_NO_LOG if the pool was created without a log area, or
- * -EINVAL.
- */
-PM_EXPORT int pm_pool_log(struct pm_pool *pool, struct pm_log **logp)
-{
-	if (!pool || !logp)
-		return pm_err(-EINVAL, "pm_pool_log: NULL argument");
-	if (!pool->log)
-		return PM_E_NO_LOG;
-	*logp = pool->log;
-	return 0;
+		pm_warn("%s: log: the close could not be recorded: %s", path,
+			pm_strerror(ret));
+	pm_log_area_close(log);
 }
 
 /* ---- append ---- */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * log.h - the append log on a raw area of a mapping.  pool.c reaches it
- * through the pm_log_format/boot/shutdown hooks (pool.h); tests and tools
+ * log.h - the append log on a raw area of a mapping.  open.c reaches it
+ * through the pm_log_format/boot/shutdown hooks below; tests and tools
  * can run it on any mapping.
  */
 #ifndef PM_LOG_H
@@ -33,6 +33,25 @@ int pm_log_area_seal(struct pm_log *log);
 /* Free the state; writes nothing (after it, a reopen treats the log as
  * after a crash unless pm_log_area_seal() ran). */
 void pm_log_area_close(struct pm_log *log);
+
+/* Where a pool keeps its log, as open.c describes it to the hooks. */
+struct pm_log_place {
+	struct pm_map *map;
+	uint8_t *base;	  /* the mapping's start */
+	uint64_t off;	  /* the log area is [base + off, + size) */
+	uint64_t size;	  /* 0: the pool has no log */
+	uint32_t seed;	  /* CRC32C seed of the pool */
+	unsigned flags;	  /* PM_LOG_DISCARD */
+	const char *path; /* the pool file, for messages */
+};
+
+/* At create: format the log area, if any. */
+int pm_log_format(const struct pm_log_place *p);
+/* At open: recover the log area into *@logp (NULL without a log area). */
+int pm_log_boot(const struct pm_log_place *p, struct pm_log **logp);
+/* At close: record a clean close unless the handle was inherited over
+ * fork(), then free @log (may be NULL). */
+void pm_log_shutdown(struct pm_log *log, const char *path);
 
 /* What recovery would find in a log area (for pmck). */
 struct pm_log_scan {

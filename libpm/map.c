@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "arch.h"
-#include "map.h"
+#include "eadr.h"
 #include "os.h"
 #include "persist.h"
 #include "sim.h"

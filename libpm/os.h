@@ -39,19 +39,4 @@ int pm_os_sigaction(int sig, const struct sigaction *act,
 ssize_t pm_os_pwrite(int fd, const void *buf, size_t len, off_t off);
 int pm_os_fsync(int fd);
 
-/*
- * Fault injection (fault.c): returns the negative errno to fail with for
- * this call of @name ("malloc", "mmap", ...), or 0.  Always 0 unless built
- * with --enable-fault-injection and PM_FAULT is set.
- */
-#ifdef PM_FAULT_INJECTION
-int pm_fault(const char *name);
-#else
-static inline int pm_fault(const char *name)
-{
-	(void)name;
-	return 0;
-}
-#endif
-
 #endif /* PM_OS_H */

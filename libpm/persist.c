@@ -13,7 +13,6 @@
 #include "os.h"
 #include "persist.h"
 
-struct pm_arch_ops pm_arch;
 /* initial-exec: a flush or fence must not cost a __tls_get_addr() call. */
 __thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
@@ -29,40 +28,6 @@ static __thread int nt_pending __attribute__((tls_model("initial-exec")));
  */
 __thread int pm_tls_wb_err __attribute__((tls_model("initial-exec")));
 static __thread int user_wb_err __attribute__((tls_model("initial-exec")));
-
-/* PM_MOVNT_THRESHOLD=<bytes> (decimal, 0x hex); garbage is ignored. */
-static void read_threshold(struct pm_arch_ops *ops)
-{
-	const char *v = pm_getenv("PM_MOVNT_THRESHOLD");
-	unsigned long long n;
-	char *end;
-
-	if (!v || !*v)
-		return;
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (errno || *end || *v == '-' || n > SIZE_MAX) {
-		pm_warn("PM_MOVNT_THRESHOLD=%s not understood, ignored", v);
-		return;
-	}
-	if (ops->memcpy_nt)
-		ops->movnt_threshold = (size_t)n;
-}
-
-void pm_arch_reinit(void)
-{
-	struct pm_arch_ops ops = { 0 };
-
-	pm_arch_init(&ops);
-	pm_generic_init(&ops);
-	read_threshold(&ops);
-	pm_arch = ops;
-}
-
-__attribute__((constructor)) static void persist_init(void)
-{
-	pm_arch_reinit();
-}
 
 PM_EXPORT const char *pm_flush_method(void)
 {

@@ -150,7 +150,7 @@ static inline int pm_map_contains(const struct pm_map *m, const void *addr,
 	return a >= b && pm_range_ok(a - b, len, m->size);
 }
 
-/* map.c: choose the table for a granularity. */
+/* The table for a granularity (map.c sets map->ops from it). */
 const struct pm_persist_ops *pm_persist_ops_for(enum pm_granularity g);
 
 #endif /* PM_PERSIST_H */

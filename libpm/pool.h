@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * pool.h - the open pool as the modules see it, and the hooks pool.c calls
- * at create, open and close.  Geometry fields are copies of the validated
- * header in host byte order; nothing here is read from media again without
- * a check.
+ * pool.h - the open pool as the modules see it (pool.c), and for now the
+ * lane hooks open.c calls at create, open and close.  Geometry fields are
+ * copies of the validated header in host byte order; nothing here is read
+ * from media again without a check.
  */
 #ifndef PM_POOL_H
 #define PM_POOL_H 1
@@ -14,8 +14,9 @@
 #include "persist.h"
 
 struct pm_lanes; /* tx.c */
+struct pm_log;	 /* log.c */
 
-/* Internal open flag (pmck --discard-damaged): recovery drops committed
+/* Internal open flag (pmck --discard-damaged, open.h): recovery drops committed
  * transactions and log records it cannot reach instead of refusing the
  * pool. */
 #define PM_POOL_DISCARD (1U << 31)
@@ -83,14 +84,11 @@ void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h);
  * persist, then copy A, persist: one copy is valid at every instant.
  * PM_E_BADBLOCKS (nothing written) while a copy is on a bad block. */
 int pm_pool_hdr_write(struct pm_pool *pool);
-
-/* pm_pool_open() that may also drop what recovery cannot replay
- * (PM_POOL_DISCARD): committed transactions cut off by damage
- * (pool->tx_dropped says what) and acknowledged log records cut off by a
- * damaged one (a gap marker keeps their seqs from being issued again).
- * For the checker's destructive repair only. */
-int pm_pool_open_discard(const char *path, unsigned flags,
-			 struct pm_pool **poolp);
+/* At open, on the mapped file of @fsize bytes: read both header copies,
+ * trust one into pool->hdr (pm_hdr_pick()) and rewrite the other from it
+ * unless it is on a bad block (then pool->hdr_bad says which).  0,
+ * PM_E_NOT_POOL, PM_E_VERSION, PM_E_CORRUPT, PM_E_TRUNCATED or -errno. */
+int pm_pool_hdr_load(struct pm_pool *pool, uint64_t fsize);
 
 /* tx.c: write empty lane headers at create. */
 int pm_tx_format(struct pm_pool *pool);
@@ -105,11 +103,5 @@ int pm_tx_boot(struct pm_pool *pool);
 void pm_tx_shutdown(struct pm_pool *pool);
 /* The handle was opened by the parent of this process (fork). */
 int pm_tx_forked(const struct pm_pool *pool);
-
-/* log.c: format the log area at create; rebuild the volatile state (scan
- * from the start hint) at open; free it at close. */
-int pm_log_format(struct pm_pool *pool);
-int pm_log_boot(struct pm_pool *pool);
-void pm_log_shutdown(struct pm_pool *pool);
 
 #endif /* PM_POOL_H */

@@ -60,13 +60,12 @@ static int asym;
  *
  * A child shares the pool's file with its parent but not the lane state:
  * its commits would take the seqs and ring space the parent uses next.
- * Handles made before a fork() refuse work in the child.  The check costs
- * the fast paths nothing: the child's one thread loses its cached lane
- * (begin takes the slow path, which compares generations) and its slot
- * (a transaction begun before the fork is no longer this thread's).
+ * Handles made before a fork() refuse work in the child (pm_fork_gen(),
+ * util.c).  The check costs the fast paths nothing: the child's one thread
+ * loses its cached lane (begin takes the slow path, which compares
+ * generations) and its slot (a transaction begun before the fork is no
+ * longer this thread's).
  */
-unsigned pm_forks;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 static void fork_prepare(void)
 {
@@ -81,21 +80,10 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	pthread_mutex_unlock(&thr_lock);
-	__atomic_add_fetch(&pm_forks, 1, __ATOMIC_RELAXED);
 	tls.pool_id = 0;
 	tls.thr = NULL;
 }
 
-static void fork_init(void)
-{
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-}
-
-unsigned pm_fork_gen(void)
-{
-	pthread_once(&fork_once, fork_init);
-	return __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
-}
 
 /* ---- threads and their lanes ----------------------------------------------
  *
@@ -139,6 +127,8 @@ static void thr_init(void)
 	asym = q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	       membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
 	thr_key_ok = pthread_key_create(&thr_key, thr_exit) == 0;
+	/* Before any thread has a slot or a cached lane to lose in a child. */
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 __attribute__((destructor)) static void thr_fini(void)

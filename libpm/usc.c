@@ -7,15 +7,14 @@
  * completing its flush (ADR failure) while the pool was open: stores the
  * library had made durable may be gone.
  *
- * Invariant: the record is only ever written through pm_pool_hdr_write()
- * (two copies, one valid at every instant); dirty = 1 is durable before
- * the pool is used, and cleared only after everything else at close.  A
- * platform that cannot tell (no libndctl, no DIMMs, no counter) never
- * blocks create or open and leaves the record untouched.
+ * Invariant: this module only judges the record and says what to write;
+ * open.c writes it, only ever through pm_pool_hdr_write() (two copies, one
+ * valid at every instant), so that dirty = 1 is durable before the pool
+ * is used and cleared only after everything else at close.  A platform
+ * that cannot tell (no libndctl, no DIMMs, no counter) never blocks
+ * create or open and leaves the record untouched.
  */
-#include "badblocks.h"
 #include "internal.h"
-#include "pool.h"
 #include "usc.h"
 
 enum pm_shutdown_state pm_usc_judge(const struct pm_hdr *h, int rret,
@@ -37,67 +36,59 @@ enum pm_shutdown_state pm_usc_judge(const struct pm_hdr *h, int rret,
 	return pm_le64(h->usc) == usc ? PM_SHUTDOWN_CLEAN : PM_SHUTDOWN_DIRTY;
 }
 
-static int refuse_dirty(struct pm_pool *pool, uint64_t usc)
+static int refuse_dirty(const char *path, unsigned flags,
+			const struct pm_hdr *h, uint64_t usc)
 {
-	unsigned long long was = pm_le64(pool->hdr.usc);
+	unsigned long long was = pm_le64(h->usc);
 
-	if (!(pool->flags & PM_POOL_IGNORE_SHUTDOWN))
+	if (!(flags & PM_POOL_IGNORE_SHUTDOWN))
 		return pm_err(PM_E_UNSAFE_SHUTDOWN, "%s: the DIMMs' dirty-"
 			      "shutdown count went from %llu to %llu while "
 			      "the pool was open: data made durable may be "
 			      "lost; check the pool, then open it with "
-			      "PM_POOL_IGNORE_SHUTDOWN", pool->path, was,
+			      "PM_POOL_IGNORE_SHUTDOWN", path, was,
 			      (unsigned long long)usc);
 	pm_warn("%s: unsafe shutdown while open (count %llu -> %llu), "
-		"opened as asked", pool->path, was, (unsigned long long)usc);
+		"opened as asked", path, was, (unsigned long long)usc);
 	return 0;
 }
 
-int pm_usc_open(struct pm_pool *pool)
+int pm_usc_open(int fd, const char *path, unsigned flags,
+		const struct pm_hdr *h, enum pm_shutdown_state *state,
+		struct pm_usc_rec *rec)
 {
 	uint64_t usc = 0, id = 0;
-	int rret = pm_usc_read(pool->map->fd, &usc, &id);
+	int rret = pm_usc_read(fd, &usc, &id);
 	int ret;
 
-	pool->shutdown = pm_usc_judge(&pool->hdr, rret, usc, id);
-	pool->usc_armed = 0;
-	switch (pool->shutdown) {
+	*state = pm_usc_judge(h, rret, usc, id);
+	switch (*state) {
 	case PM_SHUTDOWN_UNSUPPORTED:
 		return 0;
 	case PM_SHUTDOWN_ERROR:
 		pm_warn("%s: dirty-shutdown count unreadable (%s): an unsafe "
-			"shutdown would go unnoticed", pool->path,
+			"shutdown would go unnoticed", path,
 			pm_strerror(rret));
 		return rret == -ENOMEM ? rret : 0;
 	case PM_SHUTDOWN_DIRTY:
-		ret = refuse_dirty(pool, usc);
+		ret = refuse_dirty(path, flags, h, usc);
 		if (ret)
 			return ret;
 		break;
 	case PM_SHUTDOWN_CLEAN:
 		break;
 	}
-	if (pool->hdr_bad) { /* pm_pool_hdr_write() would refuse */
-		pm_warn("%s: a header copy is on a bad block: the unsafe-"
-			"shutdown record is not updated", pool->path);
-		return 0;
-	}
-	pool->hdr.usc = pm_le64(usc);
-	pool->hdr.dimm_id = pm_le64(id);
-	pool->hdr.dirty = pm_le32(1);
-	pool->hdr.sds_state = pm_le32(pool->shutdown);
-	ret = pm_pool_hdr_write(pool);
-	pool->usc_armed = !ret;
-	return ret;
+	rec->usc = usc;
+	rec->dimm_id = id;
+	rec->dirty = 1;
+	rec->sds_state = (uint32_t)*state;
+	return 1;
 }
 
-void pm_usc_close(struct pm_pool *pool)
+void pm_usc_put(struct pm_hdr *h, const struct pm_usc_rec *rec)
 {
-	if (!pool->usc_armed)
-		return;
-	pool->hdr.dirty = 0;
-	if (pm_pool_hdr_write(pool))
-		pm_warn("%s: the dirty flag stays set: the next open compares "
-			"the dirty-shutdown count", pool->path);
-	pool->usc_armed = 0;
+	h->usc = pm_le64(rec->usc);
+	h->dimm_id = pm_le64(rec->dimm_id);
+	h->dirty = pm_le32(rec->dirty);
+	h->sds_state = pm_le32(rec->sds_state);
 }

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "badblocks.h"
 #include "crc.h"
 #include "internal.h"
 #include "sysfs.h"

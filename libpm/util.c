@@ -1,21 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * util.c - messages, error names, the allocator entry, environment.
+ * util.c - messages, error names, environment, the fork() generation.
  * No persistent state lives here.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 
-#include "fault.h"
 #include "internal.h"
-#include "os.h"
-
-#ifdef PM_FAULT_INJECTION
-#define NOTE_ALLOC(d) pm_fault_note_alloc(d)
-#else
-#define NOTE_ALLOC(d) ((void)0)
-#endif
 
 static void default_log(int level, const char *msg, void *arg)
 {
@@ -119,70 +112,6 @@ PM_EXPORT const char *pm_version(void)
 	return PACKAGE_VERSION;
 }
 
-void *pm_malloc(size_t size)
-{
-	void *p;
-
-	if (pm_fault("malloc"))
-		return NULL;
-	p = malloc(size ? size : 1);
-	if (p)
-		NOTE_ALLOC(1);
-	return p;
-}
-
-void *pm_zalloc(size_t size)
-{
-	void *p = pm_malloc(size);
-
-	if (p)
-		memset(p, 0, size);
-	return p;
-}
-
-void *pm_realloc(void *ptr, size_t size)
-{
-	void *p;
-
-	if (pm_fault("malloc"))
-		return NULL;
-	p = realloc(ptr, size ? size : 1);
-	if (p && !ptr)
-		NOTE_ALLOC(1);
-	return p;
-}
-
-void *pm_grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
-{
-	size_t c = *cap ? 2 * *cap : first;
-
-	if (n < *cap)
-		return v;
-	if (c < *cap || c > SIZE_MAX / size)
-		return NULL;
-	v = pm_realloc(v, c * size);
-	if (v)
-		*cap = c;
-	return v;
-}
-
-char *pm_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = pm_malloc(n);
-
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
-
-void pm_free(void *ptr)
-{
-	if (ptr)
-		NOTE_ALLOC(-1);
-	free(ptr);
-}
-
 const char *pm_getenv(const char *name)
 {
 	return secure_getenv(name);
@@ -193,6 +122,25 @@ int pm_env_flag(const char *name)
 	const char *v = pm_getenv(name);
 
 	return v && *v && strcmp(v, "0") != 0;
+}
+
+unsigned pm_forks;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_child(void)
+{
+	__atomic_add_fetch(&pm_forks, 1, __ATOMIC_RELAXED);
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+unsigned pm_fork_gen(void)
+{
+	pthread_once(&fork_once, fork_init);
+	return __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
 }
 
 #ifdef PM_DEBUG

@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
+#include "eadr.h"
 #include "fakesys.h"
 #include "libpm.h"
-#include "map.h"
 #include "sysfs.h"
 
 static char dir[64];

@@ -17,6 +17,7 @@
 
 #include "fences.h"
 #include "libpm.h"
+#include "open.h"
 #include "pool.h"
 #include "tx.h"
 #include "tmpdir.h"

@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #include "../arch.h"
-#include "../crc.h"
 
 static void flush_none(const void *addr, size_t len)
 {

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * alloc.c - the one allocator entry of the library.  Every allocation
+ * asks the fault-injection engine first (fault.c), so a test can fail any
+ * of them, and is counted there so that a test can see leaks.
+ */
+#include "fault.h"
+#include "internal.h"
+
+#ifdef PM_FAULT_INJECTION
+#define NOTE_ALLOC(d) pm_fault_note_alloc(d)
+#else
+#define NOTE_ALLOC(d) ((void)0)
+#endif
+
+void *pm_malloc(size_t size)
+{
+	void *p;
+
+	if (pm_fault("malloc"))
+		return NULL;
+	p = malloc(size ? size : 1);
+	if (p)
+		NOTE_ALLOC(1);
+	return p;
+}
+
+void *pm_zalloc(size_t size)
+{
+	void *p = pm_malloc(size);
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void *pm_realloc(void *ptr, size_t size)
+{
+	void *p;
+
+	if (pm_fault("malloc"))
+		return NULL;
+	p = realloc(ptr, size ? size : 1);
+	if (p && !ptr)
+		NOTE_ALLOC(1);
+	return p;
+}
+
+void *pm_grow(void *v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t c = *cap ? 2 * *cap : first;
+
+	if (n < *cap)
+		return v;
+	if (c < *cap || c > SIZE_MAX / size)
+		return NULL;
+	v = pm_realloc(v, c * size);
+	if (v)
+		*cap = c;
+	return v;
+}
+
+char *pm_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = pm_malloc(n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+void pm_free(void *ptr)
+{
+	if (ptr)
+		NOTE_ALLOC(-1);
+	free(ptr);
+}
