@@ -61,9 +61,6 @@ int pm_bb_fiemap(int fd, uint64_t bsize, const struct pm_bb_list *dev,
 /* The bad ranges of open file @fd as merged file offsets. */
 int pm_bb_fd(int fd, struct pm_bb_list *out);
 
-/* Name of a pool area: "header A", "lane", "user data", ... */
-const char *pm_area_name(enum pm_area a);
-
 /*
  * At open, after the header is validated: list the pool file's bad
  * blocks into pool->bbs/nbbs/bb_status, each split by the structure it

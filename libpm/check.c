@@ -33,18 +33,6 @@
 #define SCAN_CHUNK (4UL << 20)
 #define SCAN_PAGE 4096UL
 
-static const char *const area_names[] = {
-	[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
-	[PM_AREA_LANES] = "lanes",	 [PM_AREA_LOG] = "log",
-	[PM_AREA_DATA] = "data",	 [PM_AREA_NONE] = "none",
-};
-
-const char *pm_check_area_name(enum pm_area area)
-{
-	return (unsigned)area < PM_ARRAY_SIZE(area_names) ? area_names[area] :
-							    "?";
-}
-
 /* ---- findings ---------------------------------------------------------- */
 
 void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,

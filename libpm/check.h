@@ -26,9 +26,6 @@ struct pm_check_opts {
 /* pm_pool_check() with a progress callback; same return values. */
 int pm_check_run(const char *path, const struct pm_check_opts *o);
 
-/* Name of an area for reports: "header A", "lanes", "log", ... */
-const char *pm_check_area_name(enum pm_area area);
-
 /* ---- inside the checker ------------------------------------------------ */
 
 #ifdef PM_CHECK_INTERNALS

@@ -182,6 +182,10 @@ enum pm_area {
 			   * header copies lost) */
 };
 
+/* "header A", "header B", "lanes", "log", "data", "none"; "unknown" for a
+ * value outside the enum. */
+const char *pm_area_name(enum pm_area a);
+
 struct pm_badblock {
 	uint64_t offset; /* bytes from the start of the file */
 	uint64_t length; /* bytes */

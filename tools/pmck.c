@@ -89,7 +89,7 @@ static void print_json_finding(struct pmck *p, const struct pm_check_finding *f)
 	fputs(p->first_json ? "" : ",", stdout);
 	p->first_json = 0;
 	printf("{\"severity\":\"%s\",\"area\":", sev_json[f->severity]);
-	json_str(pm_check_area_name(f->area));
+	json_str(pm_area_name(f->area));
 	fputs(",\"structure\":", stdout);
 	json_str(f->structure);
 	printf(",\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"message\":",
