@@ -10,8 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define PM_CHECK_INTERNALS 1
-#include "check.h"
+#include "check_area.h"
 #include "log.h"
 #include "tx.h"
 #include "usc.h"
