@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * check.c - the consistency checker behind pm_pool_check() and pmck.
+ * check.c - the consistency checker behind pm_pool_check() and pmck;
+ * its interface is public (libpm.h).
  *
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
@@ -18,7 +19,6 @@
 #include <inttypes.h>
 #include <stddef.h>
 
-#include "check.h"
 #include "check_area.h"
 #include "internal.h"
 
@@ -170,7 +170,7 @@ static int emit(const struct pm_check_opts *o, struct pm_ck_finding *f)
 	f->pub.structure = f->structure;
 	f->pub.message = f->message;
 	f->pub.repair = f->repair;
-	if (o->cb && o->cb(&f->pub, o->arg))
+	if (o->cb && o->cb(&f->pub, o->cb_arg))
 		return -ECANCELED;
 	return 0;
 }
@@ -258,9 +258,10 @@ out:
 	return ret;
 }
 
-int pm_check_run(const char *path, const struct pm_check_opts *o)
+/* Validate the arguments, then check. */
+static int ck_start(const char *path, const struct pm_check_opts *o)
 {
-	if (!path || !o)
+	if (!path)
 		return pm_err(-EINVAL, "pm_pool_check: NULL argument");
 	if (o->flags & ~PM_CHECK_VALID)
 		return pm_err(-EINVAL, "pm_pool_check: unknown flags 0x%x",
@@ -299,7 +300,58 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
 PM_EXPORT int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb,
 			    void *arg)
 {
-	struct pm_check_opts o = { .flags = flags, .cb = cb, .arg = arg };
+	struct pm_check_opts o = {
+		.sz = sizeof(o), .flags = flags, .cb = cb, .cb_arg = arg
+	};
 
-	return pm_check_run(path, &o);
+	return ck_start(path, &o);
+}
+
+/* Copy the fields of @in inside in->sz; unknown non-zero bytes past the
+ * fields this version knows are refused. */
+static int opts_get(const struct pm_check_opts *in, struct pm_check_opts *o)
+{
+	const size_t min = offsetof(struct pm_check_opts, flags) +
+			   sizeof(in->flags);
+
+	memset(o, 0, sizeof(*o));
+	if (in->sz < min)
+		return pm_err(-EINVAL, "pm_pool_check_opts: sz %zu too small",
+			      in->sz);
+	for (size_t i = sizeof(*o); i < in->sz; i++)
+		if (((const uint8_t *)in)[i])
+			return pm_err(-EINVAL, "pm_pool_check_opts: unknown "
+				      "non-zero byte at offset %zu (newer "
+				      "library?)", i);
+	memcpy(o, in, PM_MIN(in->sz, sizeof(*o)));
+	o->sz = sizeof(*o);
+	return 0;
+}
+
+/**
+ * pm_pool_check_opts - pm_pool_check() with options and progress
+ * @path: the pool file; it must not be open
+ * @opts: sz (sizeof(struct pm_check_opts) as the caller knows it), flags,
+ *	cb and cb_arg as for pm_pool_check(), and progress (may be NULL),
+ *	called with progress_arg as the first pass reads the file
+ *
+ * The same check as pm_pool_check().  @progress is called with the bytes
+ * examined so far and the total (the pool's size, or the file's while no
+ * header copy is known) during the first, read-only pass, not the one
+ * after a repair.  Fields past @opts->sz read as zero; non-zero bytes
+ * past the fields this library knows give -EINVAL.
+ *
+ * Return: as pm_pool_check(); -EINVAL also for a NULL @opts or an @opts->sz
+ * too small to hold flags.
+ */
+PM_EXPORT int pm_pool_check_opts(const char *path,
+				 const struct pm_check_opts *opts)
+{
+	struct pm_check_opts o;
+	int ret;
+
+	if (!opts)
+		return pm_err(-EINVAL, "pm_pool_check_opts: NULL argument");
+	ret = opts_get(opts, &o);
+	return ret ? ret : ck_start(path, &o);
 }

@@ -12,10 +12,6 @@
 #include "libpm.h"
 #include "pool.h"
 
-/* Bytes of the pool examined so far out of @total. */
-typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total,
-				     void *arg);
-
 struct pm_ck_finding {
 	struct pm_check_finding pub;
 	char *structure, *message, *repair; /* owned */

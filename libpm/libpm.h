@@ -268,6 +268,23 @@ typedef int (*pm_check_cb)(const struct pm_check_finding *f, void *arg);
  */
 int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb, void *arg);
 
+/* Bytes of the pool examined so far out of @total, as the check reads. */
+typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total,
+				     void *arg);
+
+struct pm_check_opts {
+	size_t sz;	 /* sizeof(struct pm_check_opts) */
+	unsigned flags;	 /* PM_CHECK_* */
+	pm_check_cb cb;	 /* once per finding; may be NULL */
+	void *cb_arg;
+	pm_check_progress_fn progress; /* may be NULL */
+	void *progress_arg;
+};
+
+/* pm_pool_check() with its arguments in @opts, plus a progress callback
+ * for the first (read-only) pass; the same return values. */
+int pm_pool_check_opts(const char *path, const struct pm_check_opts *opts);
+
 /* ---- transactions -------------------------------------------------------- */
 
 struct pm_tx;
