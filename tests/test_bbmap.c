@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "libpm.h"
 #include "pool.h"
+#include "testhook.h"
 #include "tx.h"
 
 #define POOL_SIZE (4UL << 20)

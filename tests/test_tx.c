@@ -18,6 +18,7 @@
 #include "fences.h"
 #include "libpm.h"
 #include "pool.h"
+#include "testhook.h"
 #include "tx.h"
 #include "tmpdir.h"
 
