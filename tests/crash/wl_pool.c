@@ -125,7 +125,11 @@ static int pool_check(struct crash_ctx *c, const struct pm_sim_image *img)
 
 const struct crash_workload crash_wl_pool = {
 	.name = "pool",
+#if HDR_UPDATES
 	.desc = "pool create, then header updates (layout renames)",
+#else
+	.desc = "pool create (header updates: pmcrash-test)",
+#endif
 	.breaks = "",
 	.run = pool_run,
 	.check = pool_check,
