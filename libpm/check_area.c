@@ -133,8 +133,9 @@ int pm_ck_headers(struct pm_ck *c)
 			report_bad_header(c, i, st[i], why[i], &h[i], best);
 		else
 			pm_ck_find(c, PM_CHECK_INFO, (enum pm_area)i,
-				   pm_area_name((enum pm_area)i), hdr_offs[i], sizeof(h[i]), NULL,
-				   "valid (gen %" PRIu64 ")", pm_le64(h[i].gen));
+				   pm_area_name((enum pm_area)i), hdr_offs[i],
+				   sizeof(h[i]), NULL, "valid (gen %" PRIu64 ")",
+				   pm_le64(h[i].gen));
 	}
 	if (best < 0)
 		return 0;
