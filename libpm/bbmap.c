@@ -97,15 +97,22 @@ static int classify(const struct pm_pool *pool, const struct pm_bb_list *l,
 	return 0;
 }
 
-const char *pm_area_name(enum pm_area a)
+/**
+ * pm_area_name - the name of a pool area, as reports and tools print it
+ * @a: an area of a pool
+ *
+ * Return: "header A", "header B", "lanes", "log", "data", "none", or
+ * "unknown" for a value outside enum pm_area; a static string.
+ */
+PM_EXPORT const char *pm_area_name(enum pm_area a)
 {
 	static const char *const names[] = {
 		[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
-		[PM_AREA_LANES] = "lane",	  [PM_AREA_LOG] = "log area",
-		[PM_AREA_DATA] = "user data",	  [PM_AREA_NONE] = "padding",
+		[PM_AREA_LANES] = "lanes",	  [PM_AREA_LOG] = "log",
+		[PM_AREA_DATA] = "data",	  [PM_AREA_NONE] = "none",
 	};
 
-	return (unsigned)a < PM_ARRAY_SIZE(names) ? names[a] : "?";
+	return (unsigned)a < PM_ARRAY_SIZE(names) ? names[a] : "unknown";
 }
 
 /* "lane 3 [0x5000, +0x1000), ..." for the entries whose area is in

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * check.c - the consistency checker behind pm_pool_check() and pmck.
+ * check.c - the consistency checker behind pm_pool_check() and pmck;
+ * its interface is public (libpm.h).
  *
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
@@ -12,280 +13,21 @@
  * The checker parses nothing itself: headers are judged by pool.c, lanes
  * by tx.c's chain scanner, the log by log.c's record scanner, each through
  * the same function that open and recovery use (check_area.c turns their
- * answers into findings).  This file reads the file defensively (pread
- * first, so a poisoned page is an EIO and a finding, never a SIGBUS),
- * runs the passes, repairs, and reports.
+ * answers into findings; check_scan.c reads the file defensively).  This
+ * file runs the passes, repairs, and reports.
  */
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define PM_CHECK_INTERNALS 1
-#include "check.h"
+#include "check_area.h"
 #include "open.h"
 #include "internal.h"
-#include "os.h"
 
-#define SCAN_CHUNK (4UL << 20)
-#define SCAN_PAGE 4096UL
-
-static const char *const area_names[] = {
-	[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
-	[PM_AREA_LANES] = "lanes",	 [PM_AREA_LOG] = "log",
-	[PM_AREA_DATA] = "data",	 [PM_AREA_NONE] = "none",
-};
-
-const char *pm_check_area_name(enum pm_area area)
-{
-	return (unsigned)area < PM_ARRAY_SIZE(area_names) ? area_names[area] :
-							    "?";
-}
-
-/* ---- findings ---------------------------------------------------------- */
-
-void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
-		enum pm_area area, const char *structure, uint64_t off,
-		uint64_t len, const char *repair, const char *fmt, ...)
-{
-	struct pm_ck_finding *f;
-	char msg[256];
-	va_list ap;
-	void *v;
-
-	if (sev == PM_CHECK_INFO && !(c->flags & PM_CHECK_VERBOSE))
-		return;
-	if (sev == PM_CHECK_FATAL) {
-		c->nfatal++;
-		c->fatal_areas |= 1U << area;
-	}
-	else if (sev == PM_CHECK_REPAIRABLE)
-		c->nrepairable++;
-	v = pm_grow(c->f, &c->cap, c->nf, sizeof(*c->f), 16);
-	if (!v) {
-		c->nomem = 1;
-		return;
-	}
-	c->f = v;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	f = &c->f[c->nf];
-	memset(f, 0, sizeof(*f));
-	f->pub.severity = sev;
-	f->pub.area = area;
-	f->pub.offset = off;
-	f->pub.length = len;
-	f->structure = pm_strdup(structure);
-	f->message = pm_strdup(msg);
-	f->repair = pm_strdup(repair ? repair : "none");
-	if (!f->structure || !f->message || !f->repair) {
-		pm_free(f->structure);
-		pm_free(f->message);
-		pm_free(f->repair);
-		c->nomem = 1;
-		return;
-	}
-	c->nf++;
-}
-
-static void findings_free(struct pm_ck *c)
-{
-	pm_pool_badblocks_free(c->bbs);
-	c->bbs = NULL;
-	c->nbbs = 0;
-	pm_free(c->clear);
-	c->clear = NULL;
-	c->nclear = c->clear_cap = 0;
-	for (size_t i = 0; i < c->nf; i++) {
-		pm_free(c->f[i].structure);
-		pm_free(c->f[i].message);
-		pm_free(c->f[i].repair);
-	}
-	pm_free(c->f);
-	c->f = NULL;
-	c->nf = c->cap = 0;
-}
-
-/* ---- defensive reads --------------------------------------------------- */
-
-/*
- * Read [off, off+len) of the file into @buf with pread.  Bytes past the end
- * of the file read as zero.  Return 0, -EIO if part of the range is
- * unreadable (poisoned media), or another -errno.
- */
-int pm_ck_pread(struct pm_ck *c, void *buf, uint64_t off, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(c->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) {
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-void pm_ck_progress(struct pm_ck *c, uint64_t bytes)
-{
-	c->done += bytes;
-	if (c->done > c->total)
-		c->done = c->total;
-	if (c->progress)
-		c->progress(c->done, c->total, c->progress_arg);
-}
-
-/* Report an unreadable range, page by page merged, in @area. */
-/* Is [off, off+len) inside a range the device lists as bad? */
-static int listed(const struct pm_ck *c, uint64_t off, uint64_t len)
-{
-	for (size_t i = 0; i < c->nbbs; i++)
-		if (off >= c->bbs[i].offset &&
-		    off + len <= c->bbs[i].offset + c->bbs[i].length)
-			return 1;
-	return 0;
-}
-
-void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
-{
-	void *v = pm_grow(c->clear, &c->clear_cap, c->nclear,
-			  sizeof(*c->clear), 8);
-
-	if (!v) {
-		c->nomem = 1;
-		return;
-	}
-	c->clear = v;
-	c->clear[c->nclear++] = (struct pm_badblock){ off, len };
-}
-
-static void report_unreadable(struct pm_ck *c, enum pm_area area,
-			      const char *structure, uint64_t off,
-			      uint64_t len, enum pm_check_severity sev,
-			      const char *repair)
-{
-	c->unreadable = 1;
-	if (listed(c, off, len))
-		return; /* reported with the device's list */
-	pm_ck_to_clear(c, off, len);
-	pm_ck_find(c, sev, area, structure, off, len, repair,
-		   "%" PRIu64 " bytes cannot be read (media error)", len);
-}
-
-/*
- * Find the unreadable pages of [off, off+len), which gave -EIO as a whole,
- * and report each run of them.
- */
-static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off,
-		      uint64_t len, enum pm_area area, const char *structure,
-		      enum pm_check_severity sev, const char *repair)
-{
-	uint64_t bad_start = 0, bad_len = 0;
-
-	for (uint64_t p = 0; p < len; p += SCAN_PAGE) {
-		size_t n = (size_t)PM_MIN(SCAN_PAGE, len - p);
-		int ret = pm_ck_pread(c, buf, off + p, n);
-
-		if (ret && ret != -EIO)
-			return ret;
-		if (ret == -EIO) {
-			if (!bad_len)
-				bad_start = off + p;
-			bad_len += n;
-			continue;
-		}
-		if (bad_len)
-			report_unreadable(c, area, structure, bad_start,
-					  bad_len, sev, repair);
-		bad_len = 0;
-	}
-	if (bad_len)
-		report_unreadable(c, area, structure, bad_start, bad_len, sev,
-				  repair);
-	return 0;
-}
-
-/*
- * Read every byte of [off, off+len) and report unreadable pages.  Return
- * 0 (even with findings), or -errno if the file could not be read at all.
- * *badp (if given) is set when some part was unreadable.
- */
-int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len,
-	       enum pm_area area, const char *structure,
-	       enum pm_check_severity sev, const char *repair, int *badp)
-{
-	unsigned before = c->unreadable;
-	int ret = 0;
-
-	c->unreadable = 0;
-	while (len && !ret) {
-		size_t n = (size_t)PM_MIN(len, c->buf_size);
-
-		ret = pm_ck_pread(c, c->buf, off, n);
-		if (ret == -EIO)
-			ret = narrow_eio(c, c->buf, off, n, area, structure,
-					 sev, repair);
-		pm_ck_progress(c, n);
-		off += n;
-		len -= n;
-	}
-	if (badp)
-		*badp = c->unreadable;
-	c->unreadable |= before;
-	return ret;
-}
-
-/* ---- the file ---------------------------------------------------------- */
-
-static int ck_open(struct pm_ck *c)
-{
-	struct stat st;
-	int ret;
-
-	c->fd = pm_os_open_file(c->path, O_RDONLY, 0, 0);
-	if (c->fd < 0)
-		return c->fd;
-	if (fstat(c->fd, &st)) {
-		ret = -errno;
-		return pm_err(ret, "%s: stat: %s", c->path, pm_strerror(ret));
-	}
-	c->file_size = (uint64_t)st.st_size;
-	ret = pm_os_flock(c->fd, LOCK_SH | LOCK_NB);
-	if (ret == -EWOULDBLOCK)
-		return pm_err(-EBUSY, "%s: the pool is open in another process",
-			      c->path);
-	if (ret)
-		return pm_err(ret, "%s: flock: %s", c->path, pm_strerror(ret));
-	c->buf_size = (size_t)PM_MIN(SCAN_CHUNK,
-				     PM_ALIGN_UP(c->file_size, SCAN_PAGE));
-	c->buf = pm_malloc(c->buf_size);
-	if (!c->buf)
-		return pm_err(-ENOMEM, "%s: out of memory", c->path);
-	return 0;
-}
-
+/* End a pass: the view check_area.c mapped, then the file. */
 static void ck_close(struct pm_ck *c)
 {
 	pm_ck_view_free(c);
-	pm_free(c->buf);
-	c->buf = NULL;
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	pm_ck_close(c);
 }
 
 /* ---- one pass ---------------------------------------------------------- */
@@ -301,7 +43,7 @@ static int ck_pass(struct pm_ck *c)
 
 	c->done = 0;
 	c->total = c->file_size;
-	ret = ck_open(c);
+	ret = pm_ck_open(c);
 	if (ret)
 		return ret;
 	ret = pm_ck_headers(c);
@@ -429,7 +171,7 @@ static int emit(const struct pm_check_opts *o, struct pm_ck_finding *f)
 	f->pub.structure = f->structure;
 	f->pub.message = f->message;
 	f->pub.repair = f->repair;
-	if (o->cb && o->cb(&f->pub, o->arg))
+	if (o->cb && o->cb(&f->pub, o->cb_arg))
 		return -ECANCELED;
 	return 0;
 }
@@ -494,7 +236,7 @@ static int ck_run(const char *path, const struct pm_check_opts *o)
 		ret = ck_pass(&second);
 		ck_close(&second);
 		if (ret) {
-			findings_free(&second);
+			pm_ck_findings_free(&second);
 			goto out;
 		}
 		after = &second;
@@ -511,15 +253,16 @@ static int ck_run(const char *path, const struct pm_check_opts *o)
 	if (rret && (!ret || ret == PM_E_CORRUPT))
 		ret = rret;
 	if (after)
-		findings_free(after);
+		pm_ck_findings_free(after);
 out:
-	findings_free(&first);
+	pm_ck_findings_free(&first);
 	return ret;
 }
 
-int pm_check_run(const char *path, const struct pm_check_opts *o)
+/* Validate the arguments, then check. */
+static int ck_start(const char *path, const struct pm_check_opts *o)
 {
-	if (!path || !o)
+	if (!path)
 		return pm_err(-EINVAL, "pm_pool_check: NULL argument");
 	if (o->flags & ~PM_CHECK_VALID)
 		return pm_err(-EINVAL, "pm_pool_check: unknown flags 0x%x",
@@ -558,7 +301,58 @@ int pm_check_run(const char *path, const struct pm_check_opts *o)
 PM_EXPORT int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb,
 			    void *arg)
 {
-	struct pm_check_opts o = { .flags = flags, .cb = cb, .arg = arg };
+	struct pm_check_opts o = {
+		.sz = sizeof(o), .flags = flags, .cb = cb, .cb_arg = arg
+	};
 
-	return pm_check_run(path, &o);
+	return ck_start(path, &o);
+}
+
+/* Copy the fields of @in inside in->sz; unknown non-zero bytes past the
+ * fields this version knows are refused. */
+static int opts_get(const struct pm_check_opts *in, struct pm_check_opts *o)
+{
+	const size_t min = offsetof(struct pm_check_opts, flags) +
+			   sizeof(in->flags);
+
+	memset(o, 0, sizeof(*o));
+	if (in->sz < min)
+		return pm_err(-EINVAL, "pm_pool_check_opts: sz %zu too small",
+			      in->sz);
+	for (size_t i = sizeof(*o); i < in->sz; i++)
+		if (((const uint8_t *)in)[i])
+			return pm_err(-EINVAL, "pm_pool_check_opts: unknown "
+				      "non-zero byte at offset %zu (newer "
+				      "library?)", i);
+	memcpy(o, in, PM_MIN(in->sz, sizeof(*o)));
+	o->sz = sizeof(*o);
+	return 0;
+}
+
+/**
+ * pm_pool_check_opts - pm_pool_check() with options and progress
+ * @path: the pool file; it must not be open
+ * @opts: sz (sizeof(struct pm_check_opts) as the caller knows it), flags,
+ *	cb and cb_arg as for pm_pool_check(), and progress (may be NULL),
+ *	called with progress_arg as the first pass reads the file
+ *
+ * The same check as pm_pool_check().  @progress is called with the bytes
+ * examined so far and the total (the pool's size, or the file's while no
+ * header copy is known) during the first, read-only pass, not the one
+ * after a repair.  Fields past @opts->sz read as zero; non-zero bytes
+ * past the fields this library knows give -EINVAL.
+ *
+ * Return: as pm_pool_check(); -EINVAL also for a NULL @opts or an @opts->sz
+ * too small to hold flags.
+ */
+PM_EXPORT int pm_pool_check_opts(const char *path,
+				 const struct pm_check_opts *opts)
+{
+	struct pm_check_opts o;
+	int ret;
+
+	if (!opts)
+		return pm_err(-EINVAL, "pm_pool_check_opts: NULL argument");
+	ret = opts_get(opts, &o);
+	return ret ? ret : ck_start(path, &o);
 }

@@ -10,8 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define PM_CHECK_INTERNALS 1
-#include "check.h"
+#include "check_area.h"
 #include "log.h"
 #include "tx.h"
 #include "usc.h"
@@ -52,7 +51,7 @@ static void report_bad_header(struct pm_ck *c, int i, int st, const char *why,
 		best >= 0 ? PM_CHECK_REPAIRABLE : PM_CHECK_FATAL;
 	const char *repair = best >= 0 ? rebuild[i] :
 				"none: no valid header copy to rebuild from";
-	const char *name = pm_check_area_name((enum pm_area)i);
+	const char *name = pm_area_name((enum pm_area)i);
 
 	if (st == PM_E_TRUNCATED)
 		pm_ck_find(c, sev, (enum pm_area)i, name, hdr_offs[i],
@@ -72,7 +71,7 @@ static void compare_headers(struct pm_ck *c, const struct pm_hdr h[2], int best)
 	if (!memcmp(&h[0], &h[1], sizeof(h[0])))
 		return;
 	pm_ck_find(c, PM_CHECK_REPAIRABLE, (enum pm_area)o,
-		   pm_check_area_name((enum pm_area)o),
+		   pm_area_name((enum pm_area)o),
 		   hdr_offs[o], sizeof(h[o]),
 		   o ? "rewrite header B from header A" :
 		    "rewrite header A from header B",
@@ -134,8 +133,9 @@ int pm_ck_headers(struct pm_ck *c)
 			report_bad_header(c, i, st[i], why[i], &h[i], best);
 		else
 			pm_ck_find(c, PM_CHECK_INFO, (enum pm_area)i,
-				   pm_check_area_name((enum pm_area)i), hdr_offs[i], sizeof(h[i]), NULL,
-				   "valid (gen %" PRIu64 ")", pm_le64(h[i].gen));
+				   pm_area_name((enum pm_area)i), hdr_offs[i],
+				   sizeof(h[i]), NULL, "valid (gen %" PRIu64 ")",
+				   pm_le64(h[i].gen));
 	}
 	if (best < 0)
 		return 0;
@@ -451,7 +451,7 @@ int pm_ck_badblocks(struct pm_ck *c)
 				 b->lane);
 		else
 			snprintf(what, sizeof(what), "bad block in %s",
-				 pm_check_area_name(b->area));
+				 pm_area_name(b->area));
 		if (lane_hdr_hit(c, b)) {
 			bb_lane_hdr(c, b, what);
 			continue;

@@ -280,6 +280,10 @@ enum pm_area {
 			   * header copies lost) */
 };
 
+/* "header A", "header B", "lanes", "log", "data", "none"; "unknown" for a
+ * value outside the enum. */
+const char *pm_area_name(enum pm_area a);
+
 struct pm_badblock {
 	uint64_t offset; /* bytes from the start of the file */
 	uint64_t length; /* bytes */
@@ -361,6 +365,23 @@ typedef int (*pm_check_cb)(const struct pm_check_finding *f, void *arg);
  * could not be checked.
  */
 int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb, void *arg);
+
+/* Bytes of the pool examined so far out of @total, as the check reads. */
+typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total,
+				     void *arg);
+
+struct pm_check_opts {
+	size_t sz;	 /* sizeof(struct pm_check_opts) */
+	unsigned flags;	 /* PM_CHECK_* */
+	pm_check_cb cb;	 /* once per finding; may be NULL */
+	void *cb_arg;
+	pm_check_progress_fn progress; /* may be NULL */
+	void *progress_arg;
+};
+
+/* pm_pool_check() with its arguments in @opts, plus a progress callback
+ * for the first (read-only) pass; the same return values. */
+int pm_pool_check_opts(const char *path, const struct pm_check_opts *opts);
 
 /* ---- transactions -------------------------------------------------------- */
 

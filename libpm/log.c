@@ -55,7 +55,7 @@
 #include "crc.h"
 #include "log.h"
 #include "safe.h"
-#include "sim.h"
+#include "testhook.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
 /* Payloads go non-temporal from the copy threshold, but not below this:

@@ -30,7 +30,6 @@
 #include "sim_trace.h"
 
 struct pm_sim *pm_sim_active;
-unsigned pm_test_break;
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t next_tid;
 static __thread uint32_t my_tid;

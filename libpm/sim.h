@@ -13,14 +13,6 @@
 
 extern struct pm_sim *pm_sim_active;
 
-/*
- * Deliberate bugs, for proving that the crash simulator catches them
- * (pmcrash --break).  Set only by tests; 0 in every real use.
- */
-extern unsigned pm_test_break;
-#define PM_BREAK_LOG_FENCE (1U << 0) /* log: appends skip their fence */
-#define PM_BREAK_TX_FENCE (1U << 1)  /* tx: commit skips its fence */
-
 void pm_sim_attach(struct pm_map *m);
 void pm_sim_detach(struct pm_map *m);
 

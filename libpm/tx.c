@@ -32,7 +32,7 @@
 
 #include "arch.h"
 #include "crc.h"
-#include "sim.h"
+#include "testhook.h"
 #include "tx.h"
 
 static uint64_t tokens;

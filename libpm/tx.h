@@ -195,8 +195,4 @@ typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
 int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 	       void *arg);
 
-/* Test hook (tests only): commit without applying, as if the process died
- * right after the durability fence. */
-extern int pm_tx_test_skip_apply;
-
 #endif /* PM_TX_H */

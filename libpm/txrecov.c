@@ -33,8 +33,6 @@
 #include "crc.h"
 #include "tx.h"
 
-int pm_tx_test_skip_apply;
-
 static uint32_t rd32(const uint8_t *p)
 {
 	uint32_t v;

@@ -60,6 +60,7 @@
 #include "layout.h"
 #include "libpm.h"
 #include "tmpdir.h"
+#include "testhook.h"
 #include "tx.h"
 
 #define POOL_SIZE (48 * 1024)

@@ -25,6 +25,7 @@
 #include "crc.h"
 #include "layout.h"
 #include "libpm.h"
+#include "testhook.h"
 #include "tx.h"
 
 static int die(const char *what, int err)

@@ -25,6 +25,7 @@
 
 #include "layout.h"
 #include "libpm.h"
+#include "testhook.h"
 #include "tx.h"
 
 #define POOL_SIZE (64 * 1024)

@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "libpm.h"
 #include "pool.h"
+#include "testhook.h"
 #include "tx.h"
 
 #define POOL_SIZE (4UL << 20)
@@ -193,7 +194,7 @@ static void test_pm_pool_open_metadata_refused(void **state)
 	bad_at(lane);
 	logbuf[0] = '\0';
 	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
-	assert_non_null(strstr(logbuf, "lane 1 ["));
+	assert_non_null(strstr(logbuf, "lanes 1 ["));
 	assert_int_equal(pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS, &p), 0);
 	assert_int_equal(pm_pool_info(p, &info), 0);
 	assert_int_equal(info.badblocks[0].area, PM_AREA_LANES);
@@ -312,7 +313,7 @@ static void test_pm_badblocks_clear_rebuilds_header(void **state)
 	bb.offset = geo.lanes_offset + 2 * geo.lane_size;
 	logbuf[0] = '\0';
 	assert_int_equal(pm_badblocks_clear(path, &bb), 0);
-	assert_non_null(strstr(logbuf, "lost (now zero): lane 2"));
+	assert_non_null(strstr(logbuf, "lost (now zero): lanes 2"));
 	/* ...and with it the lane's record of what is applied: open
 	 * refuses until the lane's transactions are dropped on purpose. */
 	assert_non_null(strstr(logbuf, "lane 2's header is lost"));
@@ -393,9 +394,26 @@ static void test_pm_pool_badblocks_list_fifo(void **state)
 	unlink(fifo);
 }
 
+/* One name per area, the same everywhere; a value outside the enum gets a
+ * fixed string, never a read past the table. */
+static void test_pm_area_name(void **state)
+{
+	(void)state;
+	assert_string_equal(pm_area_name(PM_AREA_HEADER_A), "header A");
+	assert_string_equal(pm_area_name(PM_AREA_HEADER_B), "header B");
+	assert_string_equal(pm_area_name(PM_AREA_LANES), "lanes");
+	assert_string_equal(pm_area_name(PM_AREA_LOG), "log");
+	assert_string_equal(pm_area_name(PM_AREA_DATA), "data");
+	assert_string_equal(pm_area_name(PM_AREA_NONE), "none");
+	assert_string_equal(pm_area_name((enum pm_area)(PM_AREA_NONE + 1)),
+			    "unknown");
+	assert_string_equal(pm_area_name((enum pm_area)-1), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pm_area_name),
 		cmocka_unit_test_setup(test_pm_pool_open_data_warns, setup),
 		cmocka_unit_test_setup(test_pm_pool_open_one_header_stands_in,
 				       setup),

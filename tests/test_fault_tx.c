@@ -26,6 +26,7 @@
 #include "fault.h"
 #include "fault_driver.h"
 #include "libpm.h"
+#include "testhook.h"
 #include "tx.h"
 
 #define POOL_SIZE (4UL << 20)

@@ -430,6 +430,70 @@ static void test_pool_open_not_regular(void **state)
 	assert_null(p);
 }
 
+struct progress {
+	uint64_t done, total;
+	unsigned calls, backwards;
+};
+
+static void on_progress(uint64_t done, uint64_t total, void *arg)
+{
+	struct progress *pr = arg;
+
+	pr->backwards += done < pr->done;
+	pr->done = done;
+	pr->total = total;
+	pr->calls++;
+}
+
+static int count_finding(const struct pm_check_finding *f, void *arg)
+{
+	(void)f;
+	++*(unsigned *)arg;
+	return 0;
+}
+
+/* The options form reports progress out of the pool's size, takes an
+ * older (shorter) struct, and refuses bytes it does not know. */
+static void test_pool_check_opts(void **state)
+{
+	struct progress pr = { 0 };
+	unsigned found = 0;
+	struct pm_check_opts o = {
+		.sz = sizeof(o), .flags = PM_CHECK_VERBOSE,
+		.cb = count_finding, .cb_arg = &found,
+		.progress = on_progress, .progress_arg = &pr,
+	};
+	struct {
+		struct pm_check_opts o;
+		uint64_t next;
+	} big = { .o = o, .next = 1 };
+
+	(void)state;
+	make_pool("opts");
+	assert_int_equal(pm_pool_check_opts(path, &o), 0);
+	assert_true(pr.calls > 1);
+	assert_int_equal(pr.backwards, 0);
+	assert_int_equal(pr.total, POOL_SIZE);
+	assert_true(pr.done > POOL_SIZE / 2 && pr.done <= POOL_SIZE);
+	assert_true(found > 0); /* verbose: each sound structure */
+	/* a caller that knows only sz and flags */
+	o.sz = offsetof(struct pm_check_opts, flags) + sizeof(o.flags);
+	pr.calls = found = 0;
+	assert_int_equal(pm_pool_check_opts(path, &o), 0);
+	assert_int_equal(pr.calls, 0);
+	assert_int_equal(found, 0);
+	o.sz = sizeof(o.sz);
+	assert_int_equal(pm_pool_check_opts(path, &o), -EINVAL);
+	big.o.sz = sizeof(big);
+	assert_int_equal(pm_pool_check_opts(path, &big.o), -EINVAL);
+	big.next = 0;
+	assert_int_equal(pm_pool_check_opts(path, &big.o), 0);
+	assert_int_equal(pm_pool_check_opts(path, NULL), -EINVAL);
+	o.sz = sizeof(o);
+	o.flags = PM_CHECK_DISCARD_DAMAGED;
+	assert_int_equal(pm_pool_check_opts(path, &o), -EINVAL);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, each)
@@ -451,6 +515,7 @@ int main(void)
 		T(test_pool_open_busy),
 		T(test_pool_open_bad_args),
 		T(test_pool_open_not_regular),
+		T(test_pool_check_opts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, each);

@@ -19,6 +19,7 @@
 #include "libpm.h"
 #include "open.h"
 #include "pool.h"
+#include "testhook.h"
 #include "tx.h"
 #include "tmpdir.h"
 

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "json.h"
 #include "libpm.h"
 #include "msg.h"
@@ -89,7 +88,7 @@ static void print_json_finding(struct pmck *p, const struct pm_check_finding *f)
 	fputs(p->first_json ? "" : ",", stdout);
 	p->first_json = 0;
 	printf("{\"severity\":\"%s\",\"area\":", sev_json[f->severity]);
-	json_str(pm_check_area_name(f->area));
+	json_str(pm_area_name(f->area));
 	fputs(",\"structure\":", stdout);
 	json_str(f->structure);
 	printf(",\"offset\":%" PRIu64 ",\"length\":%" PRIu64 ",\"message\":",
@@ -212,9 +211,10 @@ static void summary_json(const struct pmck *p, int ret, int code)
 static int check_one(struct pmck *p, const char *file)
 {
 	struct pm_check_opts o = {
+		.sz = sizeof(o),
 		.flags = p->flags,
 		.cb = finding,
-		.arg = p,
+		.cb_arg = p,
 		.progress = p->tty ? progress : NULL,
 		.progress_arg = p,
 	};
@@ -230,7 +230,7 @@ static int check_one(struct pmck *p, const char *file)
 		json_str(file);
 		fputs(",\"findings\":[", stdout);
 	}
-	ret = pm_check_run(file, &o);
+	ret = pm_pool_check_opts(file, &o);
 	bar_clear(p);
 	code = exit_code(p, ret);
 	if (!p->quiet) {

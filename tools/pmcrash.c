@@ -201,13 +201,14 @@ static const struct crash_workload *find(const char *name)
 	return NULL;
 }
 
-static int breaks(const struct crash_workload *wl, const char *brk)
+/* Is @name one of the comma-separated names of @list? */
+static int in_list(const char *list, const char *name)
 {
-	size_t n = strlen(brk);
-	const char *p = wl->breaks;
+	size_t n = strlen(name);
+	const char *p = list;
 
-	while ((p = strstr(p, brk)) != NULL) {
-		if ((p == wl->breaks || p[-1] == ',') &&
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == list || p[-1] == ',') &&
 		    (p[n] == ',' || p[n] == '\0'))
 			return 1;
 		p += n;
@@ -221,9 +222,14 @@ static int run_one(const struct crash_workload *wl, struct args *a,
 	struct crash_result r;
 	int ret;
 
-	if (a->o.brk && !breaks(wl, a->o.brk)) {
-		fprintf(stderr, "pmcrash: %s has no deliberate bug \"%s\"\n",
-			wl->name, a->o.brk);
+	if (a->o.brk && !in_list(wl->breaks, a->o.brk)) {
+		if (in_list(CRASH_LIB_BREAKS, a->o.brk))
+			fprintf(stderr, "pmcrash: --break %s is a bug inside "
+				"libpm: it needs the test build, pmcrash-test "
+				"(make check-crash runs it)\n", a->o.brk);
+		else
+			fprintf(stderr, "pmcrash: %s has no deliberate bug "
+				"\"%s\"\n", wl->name, a->o.brk);
 		return 2;
 	}
 	ret = crash_run(wl, &a->o, &r);

@@ -17,8 +17,6 @@
 static const char *const gran_names[] = { "byte", "cacheline", "page" };
 static const char *const shutdown_names[] = { "clean", "unsupported",
 					      "dirty", "error" };
-static const char *const area_names[] = { "header A", "header B", "lanes",
-					  "log",      "data",     "none" };
 
 static int json;
 static char lasterr[512]; /* the library's last error message */
@@ -99,11 +97,11 @@ static void pool_badblocks(const struct pm_pool_info *pi)
 			printf("%s{\"offset\":%" PRIu64 ",\"length\":%" PRIu64
 			       ",\"area\":\"%s\",\"lane\":%u}",
 			       i ? "," : "", b->offset, b->length,
-			       area_names[b->area], b->lane);
+			       pm_area_name(b->area), b->lane);
 		else
 			printf("bad block:       %" PRIu64 " +%" PRIu64
 			       " (%s)\n",
-			       b->offset, b->length, area_names[b->area]);
+			       b->offset, b->length, pm_area_name(b->area));
 	}
 }
 
@@ -402,7 +400,7 @@ static const char *bb_where(const struct bb_set *s, size_t i, char *buf,
 	else if (b->area == PM_AREA_LANES)
 		snprintf(buf, len, "lane %u", b->lane);
 	else
-		snprintf(buf, len, "%s", area_names[b->area]);
+		snprintf(buf, len, "%s", pm_area_name(b->area));
 	return buf;
 }
 

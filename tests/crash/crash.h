@@ -19,6 +19,27 @@
 #include <stdint.h>
 
 #include "libpm.h"
+#include "testhook.h"
+
+/*
+ * Deliberate bugs inside libpm (pm_test_break, testhook.h) exist only in
+ * pmcrash-test, the build with libpm's test hooks; pmcrash, on libpm.so,
+ * lists none of them (CRASH_LIB_BREAK) and says which build has them.
+ */
+#define CRASH_LIB_BREAKS "log-fence,tx-fence"
+#ifdef PM_TEST_HOOKS
+#define CRASH_LIB_BREAK(name) name
+static inline void crash_lib_break(unsigned bits)
+{
+	pm_test_break = bits;
+}
+#else
+#define CRASH_LIB_BREAK(name) ""
+static inline void crash_lib_break(unsigned bits)
+{
+	(void)bits;
+}
+#endif
 
 #define CRASH_STREAMS 8 /* concurrent operation streams (threads) */
 

@@ -5,8 +5,12 @@
 # be caught.  make check-crash runs the deep version (PMCRASH_DEEP=1).
 # The word model covers every workload: nothing relies on same-line order
 # any more (a lane header slot is checksummed whole).
+# pmcrash runs on libpm.so; pmcrash-test, built with libpm's test hooks,
+# runs the bugs inside libpm (--break log-fence, tx-fence) and the pool
+# workload's header updates.
 set -u
 pmcrash=${top_builddir:-.}/tools/pmcrash
+pmcrash_test=${top_builddir:-.}/tools/pmcrash-test
 deep=
 [ "${PMCRASH_DEEP:-0}" = 1 ] && deep=--deep
 fail=0
@@ -14,6 +18,11 @@ fail=0
 run() {
 	echo "+ pmcrash $*"
 	"$pmcrash" "$@" || fail=1
+}
+
+run_test() {
+	echo "+ pmcrash-test $*"
+	"$pmcrash_test" "$@" || fail=1
 }
 
 # a number that overflows, has junk, is negative or out of range is a
@@ -29,9 +38,18 @@ for bad in "--ops 4294967296" "--threads 99" "--seed 1x" "--point -1" \
 	esac
 done
 
+# the release build says where the bugs inside libpm are
+msg=$("$pmcrash" -w log --break log-fence 2>&1 >/dev/null)
+case "$msg" in
+*"needs the test build, pmcrash-test"*) ;;
+*) echo "pmcrash --break log-fence: $msg"; fail=1 ;;
+esac
+
 run $deep
 run $deep --words -n 60
-run $deep --all-breaks
+run_test $deep -w pool
+run_test $deep --words -w pool
+run_test $deep --all-breaks
 # a damaged newer lane-header slot never rolls committed data back
 run $deep -w tx -w txmt -n 60 --damage
 exit $fail

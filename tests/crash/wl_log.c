@@ -16,6 +16,7 @@
  * --break log-fence: appends skip their fence (pm_test_break), so an
  * acknowledged record can still be lost.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 
 #include "crash.h"
 #include "layout.h"
-#include "sim.h"
 
 #define POOL_SIZE (1 << 20)
 #define LOG_SIZE (64 << 10)
@@ -158,7 +158,7 @@ static int log_run(struct crash_ctx *c)
 	if (!c->ops)
 		c->ops = c->deep ? 600 : 300;
 	if (crash_is_broken(c, "log-fence"))
-		pm_test_break |= PM_BREAK_LOG_FENCE;
+		crash_lib_break(PM_BREAK_LOG_FENCE);
 	state_push(s, first, next);
 	ret = pm_pool_open(c->file, 0, &pool);
 	if (ret)
@@ -179,7 +179,7 @@ static int log_run(struct crash_ctx *c)
 		       (unsigned long long)s->truncs,
 		       (unsigned long long)s->full);
 out:
-	pm_test_break = 0;
+	crash_lib_break(0);
 	return ret;
 }
 
@@ -415,7 +415,7 @@ static void log_cleanup(struct crash_ctx *c)
 const struct crash_workload crash_wl_log = {
 	.name = "log",
 	.desc = "log appends, batches, truncations, ring wrap-around",
-	.breaks = "log-fence",
+	.breaks = CRASH_LIB_BREAK("log-fence"),
 	.prepare = log_prepare,
 	.run = log_run,
 	.check = log_check,

@@ -9,13 +9,14 @@
  * transactions of its stream that returned, plus all or nothing of the
  * one in flight.
  *
- * --break tx-fence: commit skips its fence (pm_test_break).
+ * --break tx-fence: commit skips its fence (pm_test_break; pmcrash-test).
  *
  * --damage: a copy of each image also has the newer slot of every lane
  * header damaged; recovery then starts from the older slots.  Open must
  * refuse the pool or give exactly what the image gives, and pmck must
  * find fatal damage exactly when open refuses.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 
 #include "crash.h"
 #include "layout.h"
-#include "sim.h"
 
 #define POOL_SIZE (3 << 19) /* 1.5 MiB */
 #define LANE_SIZE (128 << 10)
@@ -187,7 +187,7 @@ static int tx_run(struct crash_ctx *c)
 	int ret;
 
 	if (crash_is_broken(c, "tx-fence"))
-		pm_test_break |= PM_BREAK_TX_FENCE;
+		crash_lib_break(PM_BREAK_TX_FENCE);
 	ret = pm_pool_open(c->file, 0, &st->pool);
 	for (unsigned i = 0; !ret && i < st->nstreams; i++) {
 		r[i].st = st;
@@ -203,7 +203,7 @@ static int tx_run(struct crash_ctx *c)
 		ret = r[i].ret;
 	pm_pool_close(st->pool);
 	st->pool = NULL;
-	pm_test_break = 0;
+	crash_lib_break(0);
 	return ret;
 }
 
@@ -211,7 +211,8 @@ static int tx_run(struct crash_ctx *c)
 
 static int tx_prepare_n(struct crash_ctx *c, unsigned nstreams)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = PM_MAX(nstreams, 2),
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = nstreams > 2 ? nstreams : 2,
 				  .lane_size = LANE_SIZE };
 	struct tx_state *st = calloc(1, sizeof(*st));
 	struct pm_pool *pool;
@@ -234,7 +235,7 @@ static int tx_prepare_n(struct crash_ctx *c, unsigned nstreams)
 	for (unsigned i = 0; i < nstreams; i++) {
 		struct tx_stream *s = &st->s[i];
 
-		s->size = PM_ALIGN_DOWN(size / nstreams, (size_t)8);
+		s->size = size / nstreams / 8 * 8;
 		s->base = s->size * i;
 		s->n = c->ops;
 		s->rng = c->seed ^ (0x51ed2701ULL * (i + 1));
@@ -430,7 +431,7 @@ const struct crash_workload crash_wl_tx = {
 	.name = "tx",
 	.desc = "transactions of 1..16 ranges, 8 B..64 KiB, rings wrap, "
 		"lanes change threads",
-	.breaks = "tx-fence",
+	.breaks = CRASH_LIB_BREAK("tx-fence"),
 	.prepare = tx_prepare,
 	.run = tx_run,
 	.check = tx_check,
@@ -440,7 +441,7 @@ const struct crash_workload crash_wl_tx = {
 const struct crash_workload crash_wl_tx_mt = {
 	.name = "txmt",
 	.desc = "concurrent transactions, one thread per lane",
-	.breaks = "tx-fence",
+	.breaks = CRASH_LIB_BREAK("tx-fence"),
 	.prepare = txmt_prepare,
 	.run = tx_run,
 	.check = tx_check,

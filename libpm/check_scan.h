@@ -1,37 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * check.h - the checker behind pm_pool_check() and pmck: the hook the tool
- * needs that the public call does not carry (progress), and what check.c
- * (reading, reporting, repair) and check_area.c (each structure) share.
+ * check_scan.h - one checker pass over a pool file (check_scan.c): its
+ * state, defensive reads, progress and findings, shared by check_area.c
+ * and check.c.
  */
-#ifndef PM_CHECK_H
-#define PM_CHECK_H 1
+#ifndef PM_CHECK_SCAN_H
+#define PM_CHECK_SCAN_H 1
 
 #include <stdint.h>
 
 #include "libpm.h"
-
-/* Bytes of the pool examined so far out of @total. */
-typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total,
-				     void *arg);
-
-struct pm_check_opts {
-	unsigned flags; /* PM_CHECK_* */
-	pm_check_cb cb;
-	void *arg;
-	pm_check_progress_fn progress; /* may be NULL */
-	void *progress_arg;
-};
-
-/* pm_pool_check() with a progress callback; same return values. */
-int pm_check_run(const char *path, const struct pm_check_opts *o);
-
-/* Name of an area for reports: "header A", "lanes", "log", ... */
-const char *pm_check_area_name(enum pm_area area);
-
-/* ---- inside the checker ------------------------------------------------ */
-
-#ifdef PM_CHECK_INTERNALS
 #include "pool.h"
 
 struct pm_ck_finding {
@@ -70,6 +48,13 @@ struct pm_ck {
 	uint64_t done, total;
 };
 
+/* Open c->path read-only under a shared lock, with a read buffer. */
+int pm_ck_open(struct pm_ck *c);
+/* Close the file and free the buffer (the findings stay). */
+void pm_ck_close(struct pm_ck *c);
+/* Free the findings, bad-block lists and ranges to clear. */
+void pm_ck_findings_free(struct pm_ck *c);
+
 /* Record a finding (INFO ones only when verbose). */
 void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
 		enum pm_area area, const char *structure, uint64_t off,
@@ -87,16 +72,4 @@ int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len,
 /* Remember a range for repair to clear through the bad-block module. */
 void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len);
 
-/* check_area.c: one function per structure, in the order a pass calls
- * them.  pm_ck_headers() sets up c->view (read-only mapping) when a copy
- * is valid; PM_E_NOT_POOL / PM_E_VERSION mean "nothing to check". */
-int pm_ck_headers(struct pm_ck *c);
-void pm_ck_view_free(struct pm_ck *c);
-void pm_ck_shutdown(struct pm_ck *c);
-int pm_ck_badblocks(struct pm_ck *c);
-void pm_ck_lanes(struct pm_ck *c);
-void pm_ck_log(struct pm_ck *c);
-void pm_ck_data(struct pm_ck *c);
-#endif /* PM_CHECK_INTERNALS */
-
-#endif /* PM_CHECK_H */
+#endif /* PM_CHECK_SCAN_H */
