@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "layout.h"
-#include "persist.h"
+#include "map.h"
 
 struct pm_lanes; /* tx.c */
 struct pm_log;	 /* log.c */

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "os.h"
-#include "sim.h"
 #include "sim_trace.h"
 
 struct pm_sim *pm_sim_active;
@@ -353,15 +353,8 @@ static void sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
 	snap_copy(m, dst, len, flags);
 }
 
-static const struct pm_persist_ops sim_ops = {
-	.flush = sim_flush,
-	.drain = sim_drain,
-	.memcpy = sim_memcpy,
-	.memset = sim_memset,
-	.memcpy_crc = sim_memcpy_crc,
-};
-
-void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
+/* pm_map_store64() while recorded: the line before and after the store. */
+static void sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
 {
 	struct pm_sim *s = m->sim;
 
@@ -371,6 +364,15 @@ void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
 	snap_range(s, dst, sizeof(*dst), 0);
 	pthread_mutex_unlock(&s->lock);
 }
+
+static const struct pm_persist_ops sim_ops = {
+	.flush = sim_flush,
+	.drain = sim_drain,
+	.memcpy = sim_memcpy,
+	.memset = sim_memset,
+	.memcpy_crc = sim_memcpy_crc,
+	.store64 = sim_store64,
+};
 
 /* ---- attaching mappings ----------------------------------------------------- */
 
@@ -390,7 +392,8 @@ static int same_file(struct pm_sim *s, const struct pm_map *m)
 	return st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-void pm_sim_attach(struct pm_map *m)
+/* A new mapping: recorded if it is the session's file, writable. */
+static void sim_attach(struct pm_map *m)
 {
 	struct pm_sim *s;
 
@@ -417,7 +420,8 @@ out:
 	pthread_mutex_unlock(&active_lock);
 }
 
-void pm_sim_detach(struct pm_map *m)
+/* A recorded mapping goes away: its last crash point. */
+static void sim_detach(struct pm_map *m)
 {
 	struct pm_sim *s = m->sim;
 
@@ -428,6 +432,11 @@ void pm_sim_detach(struct pm_map *m)
 	s->map = NULL;
 	pthread_mutex_unlock(&s->lock);
 }
+
+static const struct pm_map_watch sim_watch = {
+	.created = sim_attach,
+	.gone = sim_detach,
+};
 
 /* ---- the session -------------------------------------------------------------- */
 
@@ -586,6 +595,7 @@ PM_EXPORT int pm_sim_start(const char *path, const struct pm_sim_opts *opts,
 	ret = sim_new(path, &o, &s);
 	if (!ret) {
 		__atomic_store_n(&pm_sim_active, s, __ATOMIC_RELEASE);
+		pm_map_watch_set(&sim_watch);
 		*simp = s;
 	}
 	pthread_mutex_unlock(&active_lock);
@@ -650,6 +660,7 @@ PM_EXPORT void pm_sim_stop(struct pm_sim *sim)
 		pm_free(buf);
 	}
 	pthread_mutex_unlock(&sim->lock);
+	pm_map_watch_set(NULL);
 	__atomic_store_n(&pm_sim_active, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&active_lock);
 }

@@ -23,7 +23,7 @@
 #include "arch.h"
 #include "crc.h"
 #include "libpm.h"
-#include "persist.h"
+#include "map.h"
 #include "tmpdir.h"
 
 #define AREA (64 * 1024)
