@@ -9,11 +9,13 @@
 #include "map.h"
 
 /*
- * Write-back errors of flushes made through the API (pm_flush, NODRAIN
- * copies) are set aside here: only the thread's next pm_drain/pm_persist/
- * draining copy reports them, so that a library call in between neither
- * fails for them nor swallows them.  The library's own flushes keep
- * theirs in pm_tls_wb_err (persist.h).
+ * The library's own write-backs return their errors (map.h); a flush made
+ * through this API (pm_flush, a NODRAIN copy) has nowhere to return its
+ * error, so it waits here, one per thread, for the thread's next
+ * pm_drain/pm_persist/draining copy (a drain completes the flushes of the
+ * thread that calls it, so it reports their errors and no other
+ * thread's).  First error wins; library calls in between neither fail for
+ * it nor swallow it.
  */
 static __thread int user_wb_err __attribute__((tls_model("initial-exec")));
 
@@ -30,18 +32,14 @@ static int check_range(const struct pm_map *m, const void *addr, size_t len,
 }
 
 /* After a flush through the API: set its write-back error aside for the
- * thread's next user_drain() (first error wins). */
-static void user_flushed(int lib_err)
+ * thread's next user_drain(). */
+static void user_flushed(int err)
 {
-	int err = pm_tls_wb_err;
-
-	pm_tls_wb_err = lib_err;
-	if (err && !user_wb_err)
-		user_wb_err = err;
+	user_wb_err = pm_wb_first(user_wb_err, err);
 }
 
-/* A drain through the API: reports every flush of this thread since its
- * last drain, its own API flushes' errors first. */
+/* A drain through the API: reports the first write-back error of this
+ * thread's API flushes since its last such drain, else the fence's. */
 static int user_drain(const struct pm_map *map)
 {
 	int ret = pm_map_drain(map), err = user_wb_err;
@@ -57,21 +55,15 @@ PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
 
 	if (ret || !len)
 		return ret;
-	ret = pm_wb_take();
-	pm_map_flush(map, addr, len);
-	user_flushed(ret);
+	user_flushed(pm_map_flush(map, addr, len));
 	return user_drain(map);
 }
 
 PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
 			size_t len)
 {
-	if (check_range(map, addr, len, "pm_flush") == 0) {
-		int lib_err = pm_wb_take();
-
-		pm_map_flush(map, addr, len);
-		user_flushed(lib_err);
-	}
+	if (check_range(map, addr, len, "pm_flush") == 0)
+		user_flushed(pm_map_flush(map, addr, len));
 }
 
 PM_EXPORT int pm_drain(const struct pm_map *map)
@@ -108,9 +100,7 @@ PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 		return ret;
 	if (!src)
 		return pm_err(-EINVAL, "pm_memcpy: no source");
-	ret = pm_wb_take();
-	map->ops->memcpy(map, dst, src, len, flags);
-	user_flushed(ret);
+	user_flushed(pm_map_copy(map, dst, src, len, flags));
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
 							      user_drain(map);
 }
@@ -122,9 +112,7 @@ PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
 
 	if (ret || !len)
 		return ret;
-	ret = pm_wb_take();
-	map->ops->memset(map, dst, c, len, flags);
-	user_flushed(ret);
+	user_flushed(pm_map_fill(map, dst, c, len, flags));
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
 							      user_drain(map);
 }

@@ -45,43 +45,58 @@ struct pm_map_watch {
 
 void pm_map_watch_set(const struct pm_map_watch *w);
 
-static inline void pm_map_flush(const struct pm_map *m, const void *addr,
-				size_t len)
+/*
+ * Every helper that writes back returns 0 or the -errno of a failed
+ * write-back (PAGE: msync), and it must be looked at: the operation whose
+ * data it was fails with it.  Collect a sequence with pm_wb_first().
+ */
+#define PM_WB __attribute__((warn_unused_result))
+
+/* The first error of a sequence of write-backs (and other steps). */
+static inline int pm_wb_first(int err, int ret)
 {
-	m->ops->flush(m, addr, len);
+	return PM_UNLIKELY(err) ? err : ret;
 }
 
-static inline int pm_map_drain(const struct pm_map *m)
+static inline PM_WB int pm_map_flush(const struct pm_map *m,
+				     const void *addr, size_t len)
+{
+	return m->ops->flush(m, addr, len);
+}
+
+static inline PM_WB int pm_map_drain(const struct pm_map *m)
 {
 	return m->ops->drain(m);
 }
 
-static inline int pm_map_persist(const struct pm_map *m, const void *addr,
-				 size_t len)
+static inline PM_WB int pm_map_persist(const struct pm_map *m,
+				       const void *addr, size_t len)
 {
-	m->ops->flush(m, addr, len);
-	return m->ops->drain(m);
+	int ret = m->ops->flush(m, addr, len);
+
+	return pm_wb_first(ret, m->ops->drain(m));
 }
 
 /* Copy + flush without fence: durable at the next pm_map_drain(). */
-static inline void pm_map_copy(const struct pm_map *m, void *dst,
-			       const void *src, size_t len, unsigned flags)
+static inline PM_WB int pm_map_copy(const struct pm_map *m, void *dst,
+				    const void *src, size_t len,
+				    unsigned flags)
 {
-	m->ops->memcpy(m, dst, src, len, flags);
+	return m->ops->memcpy(m, dst, src, len, flags);
 }
 
-/* pm_map_copy() that also checksums what it copies (raw CRC32C). */
-static inline uint32_t pm_map_copy_crc(const struct pm_map *m, void *dst,
-				       const void *src, size_t len,
-				       unsigned flags, uint32_t crc)
+/* pm_map_copy() that also continues the raw CRC32C in *@crc. */
+static inline PM_WB int pm_map_copy_crc(const struct pm_map *m, void *dst,
+					const void *src, size_t len,
+					unsigned flags, uint32_t *crc)
 {
 	return m->ops->memcpy_crc(m, dst, src, len, flags, crc);
 }
 
-static inline void pm_map_fill(const struct pm_map *m, void *dst, int c,
-			       size_t len, unsigned flags)
+static inline PM_WB int pm_map_fill(const struct pm_map *m, void *dst, int c,
+				    size_t len, unsigned flags)
 {
-	m->ops->memset(m, dst, c, len, flags);
+	return m->ops->memset(m, dst, c, len, flags);
 }
 
 /* A plain cached copy, written back by a later pm_map_flush(): what every
@@ -91,6 +106,14 @@ static inline void pm_map_store(const struct pm_map *m, void *dst,
 {
 	(void)m;
 	memcpy(dst, src, len);
+}
+
+/* pm_map_store() of a fill. */
+static inline void pm_map_store_fill(const struct pm_map *m, void *dst, int c,
+				     size_t len)
+{
+	(void)m;
+	memset(dst, c, len);
 }
 
 /*

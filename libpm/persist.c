@@ -16,11 +16,6 @@
 __thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending __attribute__((tls_model("initial-exec")));
-/*
- * Write-back errors are per thread: a drain completes the flushes of the
- * thread that calls it, so it reports their errors and no other thread's.
- */
-__thread int pm_tls_wb_err __attribute__((tls_model("initial-exec")));
 
 PM_EXPORT const char *pm_flush_method(void)
 {
@@ -72,13 +67,14 @@ static void store(void *dst, const void *src, int c, size_t len)
 
 /* ---- CACHELINE: flush instructions + fence ---- */
 
-static void cl_flush(const struct pm_map *m, const void *addr, size_t len)
+static int cl_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	(void)m;
 	if (!len)
-		return;
+		return 0;
 	pm_arch.flush(addr, len);
 	count_lines(addr, len);
+	return 0;
 }
 
 static int cl_drain(const struct pm_map *m)
@@ -92,11 +88,12 @@ static int cl_drain(const struct pm_map *m)
 /*
  * Whole lines of the destination go out with non-temporal stores; the
  * partial lines at either end are cached stores, flushed unless @flush is
- * NULL (eADR).  Nothing is fenced here.
+ * NULL (eADR).  Nothing is fenced here.  Only the CACHELINE and BYTE
+ * tables use it: their flushes cannot fail.
  */
 static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
 		     int c, size_t len,
-		     void (*flush)(const struct pm_map *, const void *, size_t))
+		     int (*flush)(const struct pm_map *, const void *, size_t))
 {
 	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
 	size_t body = (len - head) & ~(size_t)63;
@@ -128,8 +125,8 @@ static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
  * lines in one pass over the source where the CPU can. */
 static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 			     const uint8_t *s, size_t len, uint32_t crc,
-			     void (*flush)(const struct pm_map *, const void *,
-					   size_t))
+			     int (*flush)(const struct pm_map *, const void *,
+					  size_t))
 {
 	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
 	size_t body = (len - head) & ~(size_t)63;
@@ -163,26 +160,30 @@ static void cl_store(const struct pm_map *m, void *dst, const void *src,
 	}
 }
 
-static void cl_memcpy(const struct pm_map *m, void *dst, const void *src,
-		      size_t len, unsigned flags)
+static int cl_memcpy(const struct pm_map *m, void *dst, const void *src,
+		     size_t len, unsigned flags)
 {
 	cl_store(m, dst, src, 0, len, flags);
+	return 0;
 }
 
-static void cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
-		      unsigned flags)
+static int cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		     unsigned flags)
 {
 	cl_store(m, dst, NULL, c, len, flags);
+	return 0;
 }
 
-static uint32_t cl_memcpy_crc(const struct pm_map *m, void *dst,
-			      const void *src, size_t len, unsigned flags,
-			      uint32_t crc)
+static int cl_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			 size_t len, unsigned flags, uint32_t *crc)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
-		return store_nt_crc(m, dst, src, len, crc, cl_flush);
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		*crc = store_nt_crc(m, dst, src, len, *crc, cl_flush);
+		return 0;
+	}
 	cl_store(m, dst, src, 0, len, flags);
-	return pm_arch.crc32c(crc, src, len);
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return 0;
 }
 
 const struct pm_persist_ops pm_ops_cacheline = {
@@ -195,11 +196,12 @@ const struct pm_persist_ops pm_ops_cacheline = {
 
 /* ---- BYTE (eADR): caches are persistent, a fence orders ---- */
 
-static void byte_flush(const struct pm_map *m, const void *addr, size_t len)
+static int byte_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	(void)m;
 	(void)addr;
 	(void)len;
+	return 0;
 }
 
 static int byte_drain(const struct pm_map *m)
@@ -219,26 +221,30 @@ static void byte_store(const struct pm_map *m, void *dst, const void *src,
 		store(dst, src, c, len);
 }
 
-static void byte_memcpy(const struct pm_map *m, void *dst, const void *src,
-			size_t len, unsigned flags)
+static int byte_memcpy(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags)
 {
 	byte_store(m, dst, src, 0, len, flags);
+	return 0;
 }
 
-static void byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
-			unsigned flags)
+static int byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		       unsigned flags)
 {
 	byte_store(m, dst, NULL, c, len, flags);
+	return 0;
 }
 
-static uint32_t byte_memcpy_crc(const struct pm_map *m, void *dst,
-				const void *src, size_t len, unsigned flags,
-				uint32_t crc)
+static int byte_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			   size_t len, unsigned flags, uint32_t *crc)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
-		return store_nt_crc(m, dst, src, len, crc, NULL);
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		*crc = store_nt_crc(m, dst, src, len, *crc, NULL);
+		return 0;
+	}
 	store(dst, src, 0, len);
-	return pm_arch.crc32c(crc, src, len);
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return 0;
 }
 
 const struct pm_persist_ops pm_ops_byte = {
@@ -251,14 +257,14 @@ const struct pm_persist_ops pm_ops_byte = {
 
 /* ---- PAGE: msync is both write-back and fence ---- */
 
-static void page_flush(const struct pm_map *m, const void *addr, size_t len)
+static int page_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	static long pagesz;
 	uintptr_t a, end;
 	int ret;
 
 	if (!len)
-		return;
+		return 0;
 	if (!pagesz)
 		pagesz = sysconf(_SC_PAGESIZE);
 	a = PM_ALIGN_DOWN((uintptr_t)addr, (uintptr_t)pagesz);
@@ -268,43 +274,40 @@ static void page_flush(const struct pm_map *m, const void *addr, size_t len)
 	pm_tls_stats.fences++;
 	pm_tls_stats.flushes += (end - a) / (uintptr_t)pagesz;
 	pm_tls_stats.bytes_flushed += end - a;
-	if (ret) {
-		pm_err(ret, "msync of %zu bytes failed: %s", (size_t)(end - a),
-		       pm_strerror(ret));
-		/* First error wins; this thread's next drain reports it. */
-		if (!pm_tls_wb_err)
-			pm_tls_wb_err = ret;
-	}
+	if (ret)
+		return pm_err(ret, "msync of %zu bytes failed: %s",
+			      (size_t)(end - a), pm_strerror(ret));
+	return 0;
 }
 
+/* Each msync was its own fence, and reported its own error. */
 static int page_drain(const struct pm_map *m)
 {
 	(void)m;
-	return pm_wb_take();
+	return 0;
 }
 
-static void page_memcpy(const struct pm_map *m, void *dst, const void *src,
-			size_t len, unsigned flags)
+static int page_memcpy(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags)
 {
 	memcpy(dst, src, len);
-	if (!(flags & PM_MEM_NOFLUSH))
-		page_flush(m, dst, len);
+	return (flags & PM_MEM_NOFLUSH) ? 0 : page_flush(m, dst, len);
 }
 
-static void page_memset(const struct pm_map *m, void *dst, int c, size_t len,
-			unsigned flags)
+static int page_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		       unsigned flags)
 {
 	memset(dst, c, len);
-	if (!(flags & PM_MEM_NOFLUSH))
-		page_flush(m, dst, len);
+	return (flags & PM_MEM_NOFLUSH) ? 0 : page_flush(m, dst, len);
 }
 
-static uint32_t page_memcpy_crc(const struct pm_map *m, void *dst,
-				const void *src, size_t len, unsigned flags,
-				uint32_t crc)
+static int page_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			   size_t len, unsigned flags, uint32_t *crc)
 {
-	page_memcpy(m, dst, src, len, flags);
-	return pm_arch.crc32c(crc, src, len);
+	int ret = page_memcpy(m, dst, src, len, flags);
+
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return ret;
 }
 
 const struct pm_persist_ops pm_ops_page = {

@@ -284,16 +284,21 @@ static void point(struct pm_sim *s, enum pm_sim_point_kind kind,
 
 /* ---- the recording table ---------------------------------------------------- */
 
-static void sim_flush(const struct pm_map *m, const void *addr, size_t len)
+/* A write-back that failed is not recorded: its lines are not known to
+ * be written back. */
+static int sim_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	struct pm_sim *s = m->sim;
+	int ret = s->real->flush(m, addr, len);
 
-	s->real->flush(m, addr, len);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&s->lock);
 	snap_range(s, addr, len, 1);
 	if (s->flags & PM_SIM_FLUSH_POINTS)
 		point(s, PM_SIM_FLUSH, m->addr, m->size);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 static int sim_drain(const struct pm_map *m)
@@ -309,48 +314,48 @@ static int sim_drain(const struct pm_map *m)
 
 /* Cached copies and fills are flushed and non-temporal ones write whole
  * lines (the unaligned head and tail are flushed): either way every
- * touched line is written back, in no particular order within the line. */
-static void snap_copy(const struct pm_map *m, void *dst, size_t len,
-		      unsigned flags)
+ * touched line is written back, in no particular order within the line
+ * (unless the copy's write-back failed: @ret, returned). */
+static int snap_copy(const struct pm_map *m, void *dst, size_t len,
+		     unsigned flags, int ret)
 {
 	struct pm_sim *s = m->sim;
 
-	if (flags & PM_MEM_NOFLUSH)
-		return;
+	if (ret || (flags & PM_MEM_NOFLUSH))
+		return ret;
 	pthread_mutex_lock(&s->lock);
 	snap_range(s, dst, len, 1);
 	if (s->flags & PM_SIM_FLUSH_POINTS)
 		point(s, PM_SIM_FLUSH, m->addr, m->size);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
-static void sim_memcpy(const struct pm_map *m, void *dst, const void *src,
-		       size_t len, unsigned flags)
+static int sim_memcpy(const struct pm_map *m, void *dst, const void *src,
+		      size_t len, unsigned flags)
 {
 	struct pm_sim *s = m->sim;
 
-	s->real->memcpy(m, dst, src, len, flags);
-	snap_copy(m, dst, len, flags);
+	return snap_copy(m, dst, len, flags,
+			 s->real->memcpy(m, dst, src, len, flags));
 }
 
-static uint32_t sim_memcpy_crc(const struct pm_map *m, void *dst,
-			       const void *src, size_t len, unsigned flags,
-			       uint32_t crc)
+static int sim_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			  size_t len, unsigned flags, uint32_t *crc)
 {
 	struct pm_sim *s = m->sim;
 
-	crc = s->real->memcpy_crc(m, dst, src, len, flags, crc);
-	snap_copy(m, dst, len, flags);
-	return crc;
+	return snap_copy(m, dst, len, flags,
+			 s->real->memcpy_crc(m, dst, src, len, flags, crc));
 }
 
-static void sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
-		       unsigned flags)
+static int sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		      unsigned flags)
 {
 	struct pm_sim *s = m->sim;
 
-	s->real->memset(m, dst, c, len, flags);
-	snap_copy(m, dst, len, flags);
+	return snap_copy(m, dst, len, flags,
+			 s->real->memset(m, dst, c, len, flags));
 }
 
 /* pm_map_store64() while recorded: the line before and after the store. */

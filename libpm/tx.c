@@ -283,6 +283,8 @@ static void lane_release(struct pm_lane *l)
  * own flushes. */
 static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
+	int ret = 0;
+
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_TX_FIFO_MAX);
@@ -292,7 +294,11 @@ static int lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
 		l->trig_bytes = l->ring_size / 4;
 	}
-	pm_lane_reflush(pool, l);
+	pm_lane_reflush(pool, l, &ret);
+	if (ret)
+		return pm_err(ret, "%s: the lane's last commit could not be "
+			      "written back home: %s", pool->path,
+			      pm_strerror(ret));
 	l->owner = me;
 	return 0;
 }
@@ -358,13 +364,13 @@ static unsigned retirable(struct pm_pool *pool, struct pm_lane *l,
  * all listed entries are retired).  Returns how many entries to drop.
  */
 static unsigned advance(struct pm_pool *pool, struct pm_lane *l,
-			uint64_t cur, uint64_t *hintp)
+			uint64_t cur, uint64_t *hintp, int *wb)
 {
 	uint64_t r;
 	unsigned k = retirable(pool, l, cur, hintp, &r);
 
 	if (k)
-		pm_lane_hdr_store(pool, l, r, *hintp);
+		*wb = pm_lane_hdr_store(pool, l, r, *hintp);
 	return k;
 }
 
@@ -509,7 +515,8 @@ static int begin_slow(struct pm_pool *pool, size_t reserve,
  *
  * Return: 0, -EINVAL, -ENOSPC if @reserve does not fit a lane, -EBUSY if
  * this thread has a transaction open or every lane is in a transaction,
- * -ENOMEM.
+ * -ENOMEM, or the error of a failed write-back (page granularity) of what
+ * another thread's last commit in the lane applied.
  */
 PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			  struct pm_tx **txp)
@@ -626,11 +633,13 @@ static inline void put64(uint8_t *d, uint64_t v)
  * The range record and its payload go straight into the ring (few stores:
  * they queue up behind the previous commit's fence).  Most payloads are
  * checksummed in one pass over the ring bytes just written; huge ones
- * stream around the cache and are checksummed from @src.
+ * stream around the cache and are checksummed from @src (returns their
+ * write-back's error).
  */
-static void stage(struct pm_tx *tx, uint64_t off, const void *src,
-		  size_t len)
+static int stage(struct pm_tx *tx, uint64_t off, const void *src,
+		 size_t len)
 {
+	int ret = 0;
 	struct pm_lane *l = tx->lane;
 	uint8_t *d = l->ring + tx->pos;
 	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
@@ -646,10 +655,11 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 		put64(l->ring + p + alen - 8, 0);
 	if (len >= PM_MAX(pm_arch.movnt_threshold, PM_TX_STAGE_NT_MIN)) {
 		/* Cached bytes so far, then the payload around the cache. */
-		pm_map_flush(tx->pool->map, l->ring + tx->flushed,
-			     p - tx->flushed);
-		pm_map_copy(tx->pool->map, l->ring + p, src, len,
-			    PM_MEM_NONTEMPORAL);
+		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
+				   p - tx->flushed);
+		ret = pm_wb_first(ret, pm_map_copy(tx->pool->map, l->ring + p,
+						   src, len,
+						   PM_MEM_NONTEMPORAL));
 		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
 		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 		tx->crc = pm_crc_update(tx->crc, src, len);
@@ -661,6 +671,7 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 	}
 	tx->pos = p + alen;
 	tx->nranges++;
+	return ret;
 }
 
 /*
@@ -716,11 +727,9 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 						sizeof(struct pm_tx_commit))
 		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
 	home_prefetch(dst, len);
-	stage(tx, (uint64_t)off, src, len);
-	/* A large write was written back while staged (an msync at PAGE
-	 * granularity, synchronous): its failure is this write's, not that
-	 * of the next drain this thread makes for something else. */
-	ret = pm_wb_take();
+	/* A large write is written back while staged (an msync at PAGE
+	 * granularity, synchronous): its failure is this write's. */
+	ret = stage(tx, (uint64_t)off, src, len);
 	if (PM_UNLIKELY(ret))
 		return tx_fail(tx, ret, "could not be written back", len);
 	return 0;
@@ -809,9 +818,11 @@ pub_put(struct pm_lane *l, unsigned n, uint64_t roff, uint64_t len)
 
 /* Copy the entry at ring offset @off home (cached stores, written back at
  * the lane's next commit) and publish its ranges, or write back what such
- * a copy stored.  Returns the number of ranges. */
+ * a copy stored (its first error into *@wb).  Returns the number of
+ * ranges. */
 static inline __attribute__((always_inline)) unsigned
-apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
+apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy,
+      int *wb)
 {
 	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
 	uint64_t v, roff, len;
@@ -830,7 +841,8 @@ apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 			pm_map_store(pool->map, data + roff, r, len);
 			pub_put(l, n, roff, len);
 		} else {
-			pm_map_flush(pool->map, data + roff, len);
+			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
+							    data + roff, len));
 		}
 		r += PM_ALIGN_UP(len, 8);
 	}
@@ -849,7 +861,7 @@ finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 	__atomic_store_n(&l->unretired, PM_SEQ_NONE, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	if (!pm_tx_test_skip_apply)
-		n = apply(tx->pool, l, tx->start, 1);
+		n = apply(tx->pool, l, tx->start, 1, NULL);
 	__atomic_store_n(&l->pub_n, n, __ATOMIC_RELAXED);
 	*pm_fifo_at(l, l->fifo_n++) = (struct pm_fifo_ent){ seq, tx->start };
 	l->tail = PM_ALIGN_UP(end, (uint64_t)PM_CACHELINE);
@@ -864,6 +876,27 @@ finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
 }
 
+/*
+ * The entry's own write-back failed (PAGE: its msync), so it may not be
+ * durable: the commit fails and is undone as if it had never begun.  Its
+ * commit record is cleared (written back if msync lets it), so that
+ * nothing, in memory or on reopen, replays it; the lane's tail stays, and
+ * its floor goes, as a commit leaves it.  The seq stays unused.
+ */
+static __attribute__((cold)) int commit_undo(struct pm_tx *tx, int err)
+{
+	struct pm_lane *l = tx->lane;
+	uint8_t *c = l->ring + tx->pos;
+
+	put64(c, 0);
+	err = pm_wb_first(err, pm_map_flush(tx->pool->map, c, 8));
+	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
+	tx_end(tx);
+	return pm_err(err, "%s: commit: the entry could not be written "
+		      "back: %s; nothing committed", tx->pool->path,
+		      pm_strerror(err));
+}
+
 /* Everything of a commit after its seq: record, flushes, the fence,
  * apply.  Out of line, so that its register saves come after the locked
  * instruction rather than before it (stores queued before the fence
@@ -875,25 +908,27 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
 	struct pm_pool *pool = tx->pool;
 	uint64_t end, hint = 0;
 	unsigned k = 0;
-	int ret;
+	int ret = 0, wb;
 
 	put_commit(tx, seq);
 	end = tx->pos + sizeof(struct pm_tx_commit);
 	if (l->hlag) /* the other slot catches up: one write per fence */
-		pm_lane_hdr_store(pool, l, l->hretired, l->hhint);
+		ret = pm_lane_hdr_store(pool, l, l->hretired, l->hhint);
 	else if (l->fifo_n + 1 >= l->trig_n ||
 		 ring_used(l, end) >= l->trig_bytes ||
 		 l->fifo_n + 1 == l->fifo_cap)
-		k = advance(pool, l, tx->start, &hint);
+		k = advance(pool, l, tx->start, &hint, &ret);
 	/* The previous entry's home ranges go back under this same fence. */
 	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
-		apply(pool, l, l->last_off, 0);
-	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
+		apply(pool, l, l->last_off, 0, &ret);
+	wb = pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
 	/* the durability point */
-	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
-		      0 :
-		      pm_map_drain(pool->map);
+	ret = pm_wb_first(ret, PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
+				       0 :
+				       pm_map_drain(pool->map));
 	settle(l, k, hint);
+	if (PM_UNLIKELY(wb))
+		return commit_undo(tx, wb);
 	finish(tx, seq, end);
 	tx_end(tx);
 	if (ret)
@@ -909,8 +944,11 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
  * One fence: when it returns 0 the writes survive any crash.
  *
  * Return: 0, -EINVAL, PM_E_TX_FAILED (a write failed: nothing was
- * committed), or the error of an msync that failed (page granularity:
- * durability unknown, the writes are applied).
+ * committed), or the error of an msync that failed (page granularity):
+ * of the transaction's entry, then nothing was committed and the writes
+ * are not applied; of the lane's bookkeeping (a lane header, the home
+ * ranges of its previous commit), then the writes are applied and their
+ * durability is unknown.
  */
 PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 {

@@ -121,14 +121,15 @@ enum pm_apply {
 	PM_APPLY_COPY_FLUSH, /* copy home and write back (replay) */
 	PM_APPLY_FLUSH,	     /* write back what an earlier copy stored */
 };
-void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, enum pm_apply how);
+int pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
+		   uint64_t off, enum pm_apply how);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_tx_watermark(struct pm_pool *pool);
 /* Write back the published home ranges of lane @l's unretired entry (any
  * thread; no fence): its seq, or PM_SEQ_NONE if there was none or it
- * changed meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l);
+ * changed meanwhile.  *@wb: the first write-back error, else kept. */
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
+			 int *wb);
 /* Make every entry of every lane durable and reusable; the caller holds
  * @own (or NULL at close).  Costs fences. */
 int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own);
@@ -138,8 +139,8 @@ void pm_tx_wait_inflight(struct pm_pool *pool, uint64_t seq);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
  * the next call for the same lane. */
-void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
-		       uint64_t retired, uint64_t hint);
+int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		      uint64_t retired, uint64_t hint);
 /* Write retired and hint into both slots, a fence after each (two
  * fences): the ring behind @hint may be reused once it returns 0. */
 int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,

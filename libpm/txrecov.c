@@ -102,12 +102,14 @@ int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
 }
 
 /* Each range is read once and checked before it is used: a rewrite of the
- * ring after pm_entry_parse() cannot send a copy or a flush elsewhere. */
-void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, enum pm_apply how)
+ * ring after pm_entry_parse() cannot send a copy or a flush elsewhere.
+ * Returns the first write-back error. */
+int pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
+		   uint64_t off, enum pm_apply how)
 {
 	uint8_t *data = pool->base + pool->data_off;
 	uint64_t p = off, roff, len;
+	int err = 0;
 
 	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size) &&
 	       rd32(l->ring + p) == PM_REC_RANGE) {
@@ -116,14 +118,14 @@ void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
 		p += sizeof(struct pm_tx_range);
 		if (!pm_range_ok(roff, len, pool->data_size) ||
 		    !pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
-			return;
-		if (how == PM_APPLY_FLUSH)
-			pm_map_flush(pool->map, data + roff, len);
-		else
+			return err;
+		err = pm_wb_first(err, how == PM_APPLY_FLUSH ?
+			pm_map_flush(pool->map, data + roff, len) :
 			pm_map_copy(pool->map, data + roff, l->ring + p, len,
-				    PM_MEM_TEMPORAL);
+				    PM_MEM_TEMPORAL));
 		p += PM_ALIGN_UP(len, 8);
 	}
+	return err;
 }
 
 /* ---- the retire watermark ------------------------------------------------ */
@@ -169,23 +171,24 @@ static struct pm_lane_slot lane_slot_make(uint32_t seed, uint64_t retired,
  * crash during this write still finds it valid.  The whole slot goes in
  * plain stores (a torn one fails its checksum) and one flush: no fence.
  */
-void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
-		       uint64_t retired, uint64_t hint)
+int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		      uint64_t retired, uint64_t hint)
 {
 	struct pm_lane_slot s;
-	int idx = !l->hslot;
+	int idx = !l->hslot, ret;
 
 	/* A true claim stays true: never lower it. */
 	retired = PM_MAX(retired, l->hretired);
 	s = lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
 	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
-	pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
+	ret = pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
 	/* The slot in use until now becomes the other one. */
 	l->hsynced = retired == l->hretired && hint == l->hhint;
 	l->hslot = idx;
 	l->hgen++;
 	l->hretired = retired;
 	l->hhint = hint;
+	return ret;
 }
 
 int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
@@ -194,8 +197,8 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 	int ret = 0;
 
 	for (int i = 0; i < 2 && !ret; i++) {
-		pm_lane_hdr_store(pool, l, retired, hint);
-		ret = pm_map_drain(pool->map);
+		ret = pm_lane_hdr_store(pool, l, retired, hint);
+		ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	}
 	l->hlag = 0;
 	return ret;
@@ -203,7 +206,8 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 
 /* The seqlock's read side (tx.h): the ranges are copied, then unretired
  * must still be @u, else the holder rewrote them meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l)
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
+			 int *wb)
 {
 	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
 	struct pm_tx_pub pub[PM_TX_PUB_MAX];
@@ -222,9 +226,9 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l)
 		return PM_SEQ_NONE;
 	for (uint64_t i = 0; i < n; i++)
 		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
-			pm_map_flush(pool->map,
+			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
 				     pool->base + pool->data_off + pub[i].off,
-				     pub[i].len);
+				     pub[i].len));
 	return u;
 }
 
@@ -252,12 +256,12 @@ static int retire_some(struct pm_pool *pool, unsigned from, unsigned n)
 {
 	struct pm_lanes *ls = pool->lanes;
 	uint64_t us[RETIRE_CHUNK], u;
-	int ret;
+	int ret = 0;
 
 	/* Applications are written back lazily: flush every one. */
 	for (unsigned i = 0; i < n; i++)
-		us[i] = pm_lane_reflush(pool, &ls->lane[from + i]);
-	ret = pm_map_drain(pool->map);
+		us[i] = pm_lane_reflush(pool, &ls->lane[from + i], &ret);
+	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	for (unsigned i = 0; !ret && i < n; i++) {
 		struct pm_lane *l = &ls->lane[from + i];
 
@@ -642,11 +646,12 @@ static int lanes_park(struct pm_pool *pool, uint64_t r)
 			if (l->hsynced && l->hretired >= r &&
 			    l->hhint == l->tail)
 				continue;
-			pm_lane_hdr_store(pool, l, r, l->tail);
+			ret = pm_wb_first(ret, pm_lane_hdr_store(pool, l, r,
+								 l->tail));
 			wrote = 1;
 		}
 		if (wrote)
-			ret = pm_map_drain(pool->map);
+			ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	}
 	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
 		pm_lane_get(pool, i)->dhint = pm_lane_get(pool, i)->tail;
@@ -696,9 +701,10 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	if (s->n) /* s->v is NULL then, and qsort() wants an array */
 		qsort(s->v, s->n, sizeof(*s->v), cmp_found);
 	for (size_t k = 0; k < s->n; k++)
-		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
-			       s->v[k].off, PM_APPLY_COPY_FLUSH);
-	ret = pm_map_drain(pool->map);
+		ret = pm_wb_first(ret, pm_entry_apply(pool,
+				  pm_lane_get(pool, s->v[k].lane),
+				  s->v[k].off, PM_APPLY_COPY_FLUSH));
+	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	if (!ret)
 		ret = lanes_park(pool, s->top);
 	if (ret)
@@ -763,14 +769,15 @@ void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)
 int pm_tx_format(struct pm_pool *pool)
 {
 	struct pm_lane_hdr h;
+	int ret = 0;
 
 	pm_tx_lane_hdr_empty(pool->seed, &h);
 	for (unsigned i = 0; i < pool->nlanes; i++)
-		pm_map_copy(pool->map,
+		ret = pm_wb_first(ret, pm_map_copy(pool->map,
 			    pm_pool_at(pool, pool->lanes_off +
 						     (uint64_t)i * pool->lane_size),
-			    &h, sizeof(h), PM_MEM_TEMPORAL);
-	return pm_map_drain(pool->map);
+			    &h, sizeof(h), PM_MEM_TEMPORAL));
+	return pm_wb_first(ret, pm_map_drain(pool->map));
 }
 
 static int lanes_alloc(struct pm_pool *pool)

@@ -335,12 +335,59 @@ static void test_pool_close_without_memory(void **state)
 	pm_pool_close(p);
 }
 
+/* Transaction 0's commit, its entry's msync failing: nothing changes. */
+static void commit_fails(void)
+{
+	unsigned char *d;
+	size_t size;
+
+	assert_int_equal(pm_tx_begin(pool, TX_LEN, &tx), 0);
+	assert_int_equal(tx_writes(pool, tx, 0), 0);
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	assert_int_equal(pm_tx_commit(tx), pm_fault_errno("msync"));
+	tx = NULL;
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	d = pm_pool_data(pool, &size);
+	assert_true(data_is(d, size, 0));
+}
+
+/* A commit whose entry cannot be written back (its msync fails) fails
+ * and is undone: the data stays as before it, in memory and after a
+ * reopen, and the lane takes the next commit. */
+static void test_commit_msync_fails(void **state)
+{
+	unsigned char *d;
+	size_t size;
+
+	(void)state;
+	make_golden();
+	open_before();
+	if (pm_map_granularity(pm_pool_map(pool)) != PM_GRANULARITY_PAGE) {
+		print_message("no msync on %s: nothing to fail\n", fault_dir);
+		release(0);
+		skip();
+	}
+	commit_fails();
+	release(0);
+	assert_txs(0, 0);
+	/* reopened: it fails again, then the lane takes the next commit */
+	assert_int_equal(pm_pool_open(fault_path, 0, &pool), 0);
+	commit_fails();
+	assert_int_equal(one_tx(pool, 0), 0);
+	d = pm_pool_data(pool, &size);
+	assert_true(data_is(d, size, 1));
+	release(0);
+	assert_txs(1, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_tx_ops),
 		cmocka_unit_test(test_fault_tx_replay),
 		cmocka_unit_test(test_pool_close_without_memory),
+		cmocka_unit_test(test_commit_msync_fails),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */
