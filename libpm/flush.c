@@ -48,6 +48,19 @@ static int user_drain(const struct pm_map *map)
 	return err ? err : ret;
 }
 
+/**
+ * pm_persist - make a range of a mapping durable
+ * @map: the mapping
+ * @addr: first byte of the range, inside @map
+ * @len: bytes in the range
+ *
+ * pm_flush() then pm_drain(): when it returns 0 the bytes survive a crash
+ * or power failure.  Thread-safe.
+ *
+ * Return: 0; -EINVAL if @map is NULL or the range is not inside it; or a
+ * write-back error, as pm_drain().  A @len of 0 returns 0 after the checks,
+ * without a fence, and leaves a pending write-back error to the next drain.
+ */
 PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
 			 size_t len)
 {
@@ -59,6 +72,22 @@ PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
 	return user_drain(map);
 }
 
+/**
+ * pm_flush - write a range of a mapping back, without waiting
+ * @map: the mapping
+ * @addr: first byte of the range, inside @map
+ * @len: bytes in the range
+ *
+ * Writes back every cache line the range touches (PM_GRANULARITY_BYTE:
+ * none; PM_GRANULARITY_PAGE: msync(2) of its pages, which also waits).  The
+ * range is durable after the calling thread's next pm_drain().  An invalid
+ * range (@map NULL, the range not inside it) is logged and ignored.
+ * Thread-safe.
+ *
+ * A write-back error (a failed msync) is not lost: the calling thread's
+ * next pm_drain(), pm_persist(), or pm_memcpy()/pm_memset() that drains
+ * returns it.
+ */
 PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
 			size_t len)
 {
@@ -66,6 +95,23 @@ PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
 		user_flushed(pm_map_flush(map, addr, len));
 }
 
+/**
+ * pm_drain - wait until the calling thread's flushes are durable
+ * @map: the mapping flushed to; one drain covers the thread's flushes to
+ *	 all mappings of the same granularity
+ *
+ * Waits for the pm_flush() calls, PM_MEM_NODRAIN copies and non-temporal
+ * stores the calling thread made before: one fence (none after clflush
+ * alone; PM_GRANULARITY_PAGE: none, msync already waited).  Thread-safe: it
+ * neither waits for nor reports another thread's flushes, and the library's
+ * own calls (transactions, the log) never return or clear the errors of
+ * the application's flushes.
+ *
+ * Return: 0; -EINVAL if @map is NULL; or the first write-back error
+ * (-EIO, -ENOMEM: a failed msync(2), PM_GRANULARITY_PAGE) of the flushes
+ * and non-draining copies the thread made through this API since its last
+ * drain, on any mapping.  The error is then cleared: it is returned once.
+ */
 PM_EXPORT int pm_drain(const struct pm_map *map)
 {
 	if (!map)
@@ -91,6 +137,28 @@ static int check_mem(const struct pm_map *map, void *dst, size_t len,
 	return 0;
 }
 
+/**
+ * pm_memcpy - copy into a mapping and make the copy durable
+ * @map: the mapping holding @dst
+ * @dst: destination, inside @map
+ * @src: source, not overlapping @dst
+ * @len: bytes to copy
+ * @flags: 0 or PM_MEM_* (libpm.h)
+ *
+ * With @flags 0 the bytes are durable when it returns 0, as after
+ * pm_persist().  At cache-line and byte granularity, copies of at least
+ * $PM_MOVNT_THRESHOLD bytes (256 by default) write whole lines with
+ * non-temporal stores where the CPU has them.  Thread-safe; concurrent
+ * stores to the same bytes are the caller's to order.
+ *
+ * Return: 0; -EINVAL if @map is NULL, the destination is not inside it,
+ * @flags has unknown bits or both PM_MEM_NONTEMPORAL and PM_MEM_TEMPORAL,
+ * or @src is NULL and @len is not 0; -EPERM if @map is read-only; or,
+ * without PM_MEM_NODRAIN and PM_MEM_NOFLUSH, a write-back error as
+ * pm_drain().  With PM_MEM_NODRAIN the copy's write-back error is returned
+ * by the thread's next drain.  A @len of 0 returns 0 after the checks,
+ * without a fence.
+ */
 PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 			size_t len, unsigned flags)
 {
@@ -105,6 +173,18 @@ PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 							      user_drain(map);
 }
 
+/**
+ * pm_memset - fill a range of a mapping and make it durable
+ * @map: the mapping holding @dst
+ * @dst: start of the range, inside @map
+ * @c: the byte to fill with
+ * @len: bytes to fill
+ * @flags: 0 or PM_MEM_* (libpm.h)
+ *
+ * pm_memcpy() of @len bytes of @c.  Thread-safe.
+ *
+ * Return: as pm_memcpy(), with no @src to check.
+ */
 PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
 			size_t len, unsigned flags)
 {

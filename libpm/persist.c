@@ -17,17 +17,38 @@ __thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")))
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending __attribute__((tls_model("initial-exec")));
 
+/**
+ * pm_flush_method - the cache-line write-back this process uses
+ *
+ * Chosen once, when the library is loaded, from the CPU's features and the
+ * PM_NO_* environment variables (libpm(7)).  Thread-safe.
+ *
+ * Return: "clwb", "clflushopt", "clflush", "dc cvap", "dc cvac", or "none"
+ * where the CPU has none; a static string.
+ */
 PM_EXPORT const char *pm_flush_method(void)
 {
 	return pm_arch.flush_name;
 }
 
+/**
+ * pm_stats_get - the calling thread's flush and fence counters
+ * @st: receives the counters; NULL does nothing
+ *
+ * Every persistence operation of the library (transactions and log
+ * appends included) counts on the thread that made it, so a cost is the
+ * difference of two readings.  A fence not needed is neither issued nor
+ * counted.
+ */
 PM_EXPORT void pm_stats_get(struct pm_stats *st)
 {
 	if (st)
 		*st = pm_tls_stats;
 }
 
+/**
+ * pm_stats_reset - set the calling thread's counters to 0
+ */
 PM_EXPORT void pm_stats_reset(void)
 {
 	memset(&pm_tls_stats, 0, sizeof(pm_tls_stats));
