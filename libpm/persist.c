@@ -284,6 +284,7 @@ static int page_flush(const struct pm_map *m, const void *addr, size_t len)
 	uintptr_t a, end;
 	int ret;
 
+	(void)m;
 	if (!len)
 		return 0;
 	if (!pagesz)
