@@ -32,6 +32,7 @@
 
 #include "arch.h"
 #include "crc.h"
+#include "redo.h"
 #include "sim.h"
 #include "tx.h"
 
@@ -616,12 +617,6 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
 		      tx->pool->path, len, why);
 }
 
-static inline void put64(uint8_t *d, uint64_t v)
-{
-	v = pm_le64(v);
-	memcpy(d, &v, sizeof(v));
-}
-
 /*
  * Payloads from this size on are staged with non-temporal stores.  Below
  * it they are cached and written back at commit: non-temporal stores
@@ -646,14 +641,9 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
 	uint64_t alen = PM_ALIGN_UP((uint64_t)len, 8);
 
-	_Static_assert(offsetof(struct pm_tx_range, off) == 8 &&
-			       offsetof(struct pm_tx_range, len) == 16,
-		       "pm_tx_range layout");
-	put64(d, PM_REC_RANGE); /* type, then pad = 0 */
-	put64(d + 8, off);
-	put64(d + 16, len);
+	pm_redo_put_range(d, off, len);
 	if (alen != len) /* zero padding; the payload covers its start */
-		put64(l->ring + p + alen - 8, 0);
+		pm_redo_wr64(l->ring + p + alen - 8, 0);
 	if (len >= PM_MAX(pm_arch.movnt_threshold, PM_TX_STAGE_NT_MIN)) {
 		/* Cached bytes so far, then the payload around the cache. */
 		pm_map_flush(tx->pool->map, l->ring + tx->flushed,
@@ -751,8 +741,9 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 			 size_t len)
 {
 	const struct pm_lane *l;
+	struct pm_redo_it it;
+	struct pm_redo_range r;
 	int64_t soff;
-	uint64_t p;
 	int ret = tx_check(tx, "pm_tx_read");
 
 	if (ret)
@@ -763,18 +754,15 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 			      "area");
 	memcpy(dst, src, len);
 	l = tx->lane;
-	for (p = tx->start; p < tx->pos;) {
-		struct pm_tx_range r;
-		uint64_t lo, hi;
+	/* The entry so far: its records end at tx->pos. */
+	for (pm_redo_first(&it, l->ring, tx->pos, tx->start);
+	     pm_redo_next(&it, &r);) {
+		uint64_t lo = PM_MAX(r.off, (uint64_t)soff);
+		uint64_t hi = PM_MIN(r.off + r.len, soff + len);
 
-		memcpy(&r, l->ring + p, sizeof(r));
-		p += sizeof(r);
-		lo = PM_MAX(pm_le64(r.off), (uint64_t)soff);
-		hi = PM_MIN(pm_le64(r.off) + pm_le64(r.len), soff + len);
 		if (lo < hi)
 			memcpy((uint8_t *)dst + (lo - (uint64_t)soff),
-			       l->ring + p + (lo - pm_le64(r.off)), hi - lo);
-		p += PM_ALIGN_UP(pm_le64(r.len), 8);
+			       r.src + (lo - r.off), hi - lo);
 	}
 	return 0;
 }
@@ -782,20 +770,9 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 /* The commit record, written in the ring and checksummed there. */
 static void put_commit(struct pm_tx *tx, uint64_t seq)
 {
-	uint8_t *c = tx->lane->ring + tx->pos;
-	uint32_t crc;
-
-	_Static_assert(offsetof(struct pm_tx_commit, seq) == 8 &&
-			       offsetof(struct pm_tx_commit, len) == 16 &&
-			       offsetof(struct pm_tx_commit, crc) == 28,
-		       "pm_tx_commit layout");
-	put64(c, PM_REC_COMMIT | (uint64_t)tx->nranges << 32);
-	put64(c + 8, seq);
-	put64(c + 16, tx->pos + sizeof(struct pm_tx_commit) - tx->start);
-	put64(c + 24, 0); /* pad, and crc until it is known */
-	crc = pm_le32(pm_crc_final(pm_crc_update(
-		tx->crc, c, offsetof(struct pm_tx_commit, crc))));
-	memcpy(c + offsetof(struct pm_tx_commit, crc), &crc, sizeof(crc));
+	pm_redo_put_commit(tx->lane->ring + tx->pos, tx->nranges, seq,
+			   tx->pos + sizeof(struct pm_tx_commit) - tx->start,
+			   tx->crc);
 }
 
 /* Publish home range @n of the entry being applied (tx.h): the last slot
@@ -823,27 +800,21 @@ pub_put(struct pm_lane *l, unsigned n, uint64_t roff, uint64_t len)
 static inline __attribute__((always_inline)) unsigned
 apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 {
-	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
-	uint64_t v, roff, len;
+	uint8_t *data = pool->base + pool->data_off;
+	struct pm_redo_it it;
+	struct pm_redo_range r;
 	unsigned n = 0;
 
-	for (;; n++) {
-		memcpy(&v, r, sizeof(v));
-		if ((uint32_t)pm_le64(v) != PM_REC_RANGE)
-			return n;
-		memcpy(&roff, r + 8, sizeof(roff));
-		memcpy(&len, r + 16, sizeof(len));
-		roff = pm_le64(roff);
-		len = pm_le64(len);
-		r += sizeof(struct pm_tx_range);
+	for (pm_redo_first(&it, l->ring, l->ring_size, off);
+	     pm_redo_next(&it, &r); n++) {
 		if (copy) {
-			pm_map_store(pool->map, data + roff, r, len);
-			pub_put(l, n, roff, len);
+			pm_map_store(pool->map, data + r.off, r.src, r.len);
+			pub_put(l, n, r.off, r.len);
 		} else {
-			pm_map_flush(pool->map, data + roff, len);
+			pm_map_flush(pool->map, data + r.off, r.len);
 		}
-		r += PM_ALIGN_UP(len, 8);
 	}
+	return n;
 }
 
 /* Entry durable: apply it, list it, publish it as the lane's unretired. */

@@ -105,24 +105,6 @@ struct pm_lanes {
 	unsigned forks; /* pm_fork_gen() at open */
 };
 
-/* What a valid entry holds. */
-struct pm_entry {
-	uint64_t seq;
-	uint64_t end; /* ring offset just past the commit record */
-	unsigned nranges;
-};
-
-/* Validate the entry at ring offset @off (bounds, ranges inside the data
- * area, commit record, checksum): 0 or -1. */
-int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
-		   uint64_t off, struct pm_entry *e);
-/* What pm_entry_apply() does with each range of a valid entry. */
-enum pm_apply {
-	PM_APPLY_COPY_FLUSH, /* copy home and write back (replay) */
-	PM_APPLY_FLUSH,	     /* write back what an earlier copy stored */
-};
-void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, enum pm_apply how);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_tx_watermark(struct pm_pool *pool);
 /* Write back the published home ranges of lane @l's unretired entry (any

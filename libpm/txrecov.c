@@ -31,102 +31,10 @@
 #include <stdlib.h>
 
 #include "crc.h"
+#include "redo.h"
 #include "tx.h"
 
 int pm_tx_test_skip_apply;
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return pm_le32(v);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return pm_le64(v);
-}
-
-/* ---- entries ------------------------------------------------------------ */
-
-static int commit_ok(const struct pm_pool *pool, const struct pm_lane *l,
-		     uint64_t off, uint64_t p, unsigned nr, struct pm_entry *e)
-{
-	const uint8_t *c = l->ring + p;
-	uint32_t crc;
-
-	if (!pm_range_ok(p, sizeof(struct pm_tx_commit), l->ring_size))
-		return -1;
-	if (nr == 0 || rd32(c + offsetof(struct pm_tx_commit, nranges)) != nr ||
-	    rd64(c + offsetof(struct pm_tx_commit, len)) !=
-		    p + sizeof(struct pm_tx_commit) - off)
-		return -1;
-	crc = pm_crc_update(pool->seed, l->ring + off,
-			    p + offsetof(struct pm_tx_commit, crc) - off);
-	if (pm_crc_final(crc) != rd32(c + offsetof(struct pm_tx_commit, crc)))
-		return -1;
-	e->seq = rd64(c + offsetof(struct pm_tx_commit, seq));
-	e->end = p + sizeof(struct pm_tx_commit);
-	e->nranges = nr;
-	return 0;
-}
-
-int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
-		   uint64_t off, struct pm_entry *e)
-{
-	uint64_t p = off, len, roff;
-	unsigned nr = 0;
-
-	if (off % PM_CACHELINE)
-		return -1;
-	for (;;) {
-		if (!pm_range_ok(p, sizeof(uint32_t), l->ring_size))
-			return -1;
-		if (rd32(l->ring + p) == PM_REC_COMMIT)
-			return commit_ok(pool, l, off, p, nr, e);
-		if (rd32(l->ring + p) != PM_REC_RANGE ||
-		    !pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size))
-			return -1;
-		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
-		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
-		if (!pm_range_ok(roff, len, pool->data_size))
-			return -1;
-		p += sizeof(struct pm_tx_range);
-		if (!pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
-			return -1;
-		p += PM_ALIGN_UP(len, 8);
-		nr++;
-	}
-}
-
-/* Each range is read once and checked before it is used: a rewrite of the
- * ring after pm_entry_parse() cannot send a copy or a flush elsewhere. */
-void pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		    uint64_t off, enum pm_apply how)
-{
-	uint8_t *data = pool->base + pool->data_off;
-	uint64_t p = off, roff, len;
-
-	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size) &&
-	       rd32(l->ring + p) == PM_REC_RANGE) {
-		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
-		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
-		p += sizeof(struct pm_tx_range);
-		if (!pm_range_ok(roff, len, pool->data_size) ||
-		    !pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
-			return;
-		if (how == PM_APPLY_FLUSH)
-			pm_map_flush(pool->map, data + roff, len);
-		else
-			pm_map_copy(pool->map, data + roff, l->ring + p, len,
-				    PM_MEM_TEMPORAL);
-		p += PM_ALIGN_UP(len, 8);
-	}
-}
 
 /* ---- the retire watermark ------------------------------------------------ */
 
@@ -321,11 +229,11 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 {
 	struct pm_lane *l = pm_lane_get(pool, i);
 	uint64_t pos = l->dhint, last = 0;
-	struct pm_entry e;
+	struct pm_redo_entry e;
 	int wrapped = 0, ret;
 
 	for (;;) {
-		if (pm_entry_parse(pool, l, pos, &e) == 0 && e.seq > last) {
+		if (pm_redo_parse(pool, l->ring, l->ring_size, pos, &e) == 0 && e.seq > last) {
 			if (e.seq > s->r) {
 				ret = push(pool, s, e.seq, pos, i);
 				if (ret)
@@ -337,7 +245,7 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 			continue;
 		}
 		/* The writer wraps to 0 when an entry does not fit. */
-		if (wrapped || pos == 0 || pm_entry_parse(pool, l, 0, &e) ||
+		if (wrapped || pos == 0 || pm_redo_parse(pool, l->ring, l->ring_size, 0, &e) ||
 		    e.seq <= last)
 			break;
 		wrapped = 1;
@@ -404,37 +312,16 @@ static void lanes_read(struct pm_pool *pool, struct scan *s)
 	s->top = s->r;
 }
 
-/* The seq in the commit record that the range records at @off lead to,
- * or 0: a cheap filter before the checksum, nothing more. */
-static uint64_t seq_peek(const struct pm_lane *l, uint64_t off)
-{
-	uint64_t p = off;
-
-	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size)) {
-		if (rd32(l->ring + p) == PM_REC_COMMIT)
-			return pm_range_ok(p, sizeof(struct pm_tx_commit),
-					   l->ring_size) ?
-				       rd64(l->ring + p + 8) :
-				       0;
-		if (rd32(l->ring + p) != PM_REC_RANGE ||
-		    rd64(l->ring + p + 16) > l->ring_size)
-			return 0;
-		p += sizeof(struct pm_tx_range) +
-		     PM_ALIGN_UP(rd64(l->ring + p + 16), 8);
-	}
-	return 0;
-}
-
 /* Payload bytes of the valid entry at @off. */
 static uint64_t entry_bytes(const struct pm_lane *l, uint64_t off)
 {
-	uint64_t p = off, n = 0, len;
+	struct pm_redo_it it;
+	struct pm_redo_range r;
+	uint64_t n = 0;
 
-	while (rd32(l->ring + p) == PM_REC_RANGE) {
-		len = rd64(l->ring + p + 16);
-		n += len;
-		p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
-	}
+	for (pm_redo_first(&it, l->ring, l->ring_size, off);
+	     pm_redo_next(&it, &r);)
+		n += r.len;
 	return n;
 }
 
@@ -479,12 +366,12 @@ static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 	const struct pm_lane *l = pm_lane_get(pool, i);
 	struct pm_tx_lane_scan *ls = &s->ls[i];
 	uint64_t floor = ls->slot < 0 ? 0 : s->r;
-	struct pm_entry e;
+	struct pm_redo_entry e;
 
 	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
-		if (rd32(l->ring + off) != PM_REC_RANGE ||
-		    seq_peek(l, off) <= floor ||
-		    pm_entry_parse(pool, l, off, &e) || e.seq <= floor)
+		if (pm_redo_peek_seq(l->ring, l->ring_size, off) <= floor ||
+		    pm_redo_parse(pool, l->ring, l->ring_size, off, &e) ||
+		    e.seq <= floor)
 			continue;
 		ls->top = PM_MAX(ls->top, e.seq);
 		if (e.seq <= s->r || in_chain(s, lo, s->n, e.seq, off))
@@ -601,27 +488,23 @@ static int homes_ok(const struct pm_pool *pool, const struct scan *s)
 {
 	for (size_t k = 0; k < s->n && pool->nbbs; k++) {
 		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
-		uint64_t p = s->v[k].off;
+		const struct pm_pool_badblock *b = NULL;
+		struct pm_redo_it it;
+		struct pm_redo_range r;
 
-		while (rd32(l->ring + p) == PM_REC_RANGE) {
-			uint64_t roff = rd64(l->ring + p + 8);
-			uint64_t len = rd64(l->ring + p + 16);
-			const struct pm_pool_badblock *b =
-				bad_home(pool, roff, len);
-
-			if (b)
-				return pm_err(PM_E_BADBLOCKS, "%s: committed "
-					      "transaction %llu writes to user "
-					      "data on a bad block [%#llx, "
-					      "+%#llx): clear it ('pmtool "
-					      "badblocks clear' or 'pmck "
-					      "--repair'), then open again to "
-					      "replay it", pool->path,
-					      (unsigned long long)s->v[k].seq,
-					      (unsigned long long)b->offset,
-					      (unsigned long long)b->length);
-			p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
-		}
+		pm_redo_first(&it, l->ring, l->ring_size, s->v[k].off);
+		while (!b && pm_redo_next(&it, &r))
+			b = bad_home(pool, r.off, r.len);
+		if (b)
+			return pm_err(PM_E_BADBLOCKS, "%s: committed transaction "
+				      "%llu writes to user data on a bad block "
+				      "[%#llx, +%#llx): clear it ('pmtool "
+				      "badblocks clear' or 'pmck --repair'), "
+				      "then open again to replay it",
+				      pool->path,
+				      (unsigned long long)s->v[k].seq,
+				      (unsigned long long)b->offset,
+				      (unsigned long long)b->length);
 	}
 	return 0;
 }
@@ -697,9 +580,11 @@ static int replay(struct pm_pool *pool, struct scan *s)
 		return ret;
 	if (s->n) /* s->v is NULL then, and qsort() wants an array */
 		qsort(s->v, s->n, sizeof(*s->v), cmp_found);
-	for (size_t k = 0; k < s->n; k++)
-		pm_entry_apply(pool, pm_lane_get(pool, s->v[k].lane),
-			       s->v[k].off, PM_APPLY_COPY_FLUSH);
+	for (size_t k = 0; k < s->n; k++) {
+		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
+
+		pm_redo_replay(pool, l->ring, l->ring_size, s->v[k].off);
+	}
 	ret = pm_map_drain(pool->map);
 	if (!ret)
 		ret = lanes_park(pool, s->top);
