@@ -13,7 +13,7 @@
 #define PM_CHECK_INTERNALS 1
 #include "check.h"
 #include "log.h"
-#include "tx.h"
+#include "txrecov.h"
 #include "usc.h"
 
 /* ---- headers ----------------------------------------------------------- */

@@ -25,6 +25,7 @@
 #include "badblocks.h"
 #include "pool.h"
 #include "safe.h"
+#include "txrecov.h"
 #include "usc.h"
 
 static uint64_t pool_ids;
