@@ -170,7 +170,7 @@ int pm_lanes_park(struct pm_pool *pool, uint64_t r)
 	return ret;
 }
 
-/* ---- the lane header ------------------------------------------------------ */
+/* ---- the lane header ----------------------------------------------------- */
 
 static uint32_t lane_slot_crc(uint32_t seed, const struct pm_lane_slot *s)
 {
@@ -260,7 +260,7 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 	return ret;
 }
 
-/* ---- one lane, by its holder -------------------------------------------- */
+/* ---- one lane, by its holder --------------------------------------------- */
 
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {

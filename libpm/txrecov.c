@@ -57,6 +57,13 @@ static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
 	return 0;
 }
 
+/* The valid entry at ring offset @off of lane @l: 0 or -1. */
+static int entry_at(const struct pm_pool *pool, const struct pm_lane *l,
+		    uint64_t off, struct pm_redo_entry *e)
+{
+	return pm_redo_parse(pool, l->ring, l->ring_size, off, e);
+}
+
 /* Follow lane @i's chain from its hint; leaves l->tail at the chain end. */
 static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 {
@@ -66,7 +73,7 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 	int wrapped = 0, ret;
 
 	for (;;) {
-		if (pm_redo_parse(pool, l->ring, l->ring_size, pos, &e) == 0 && e.seq > last) {
+		if (entry_at(pool, l, pos, &e) == 0 && e.seq > last) {
 			if (e.seq > s->r) {
 				ret = push(pool, s, e.seq, pos, i);
 				if (ret)
@@ -78,7 +85,7 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 			continue;
 		}
 		/* The writer wraps to 0 when an entry does not fit. */
-		if (wrapped || pos == 0 || pm_redo_parse(pool, l->ring, l->ring_size, 0, &e) ||
+		if (wrapped || pos == 0 || entry_at(pool, l, 0, &e) ||
 		    e.seq <= last)
 			break;
 		wrapped = 1;
@@ -169,8 +176,7 @@ static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 
 	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
 		if (pm_redo_peek_seq(l->ring, l->ring_size, off) <= floor ||
-		    pm_redo_parse(pool, l->ring, l->ring_size, off, &e) ||
-		    e.seq <= floor)
+		    entry_at(pool, l, off, &e) || e.seq <= floor)
 			continue;
 		ls->top = PM_MAX(ls->top, e.seq);
 		if (e.seq <= s->r || in_chain(s, lo, s->n, e.seq, off))
