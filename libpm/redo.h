@@ -69,7 +69,7 @@ static inline void pm_redo_put_commit(uint8_t *c, unsigned nranges,
 struct pm_redo_it {
 	const uint8_t *ring;
 	uint64_t size;
-	uint64_t pos; /* the next record */
+	uint64_t pos; /* the next record; never past size */
 };
 
 /* One range record: where its payload goes and where it is. */
@@ -84,7 +84,7 @@ static inline void pm_redo_first(struct pm_redo_it *it, const uint8_t *ring,
 {
 	it->ring = ring;
 	it->size = size;
-	it->pos = off;
+	it->pos = PM_MIN(off, size); /* past the end: no record fits */
 }
 
 /* The range record at it->pos if it is one and it and its padded payload
@@ -92,19 +92,20 @@ static inline void pm_redo_first(struct pm_redo_it *it, const uint8_t *ring,
  * the walk (the commit record, in a valid entry). */
 static inline int pm_redo_next(struct pm_redo_it *it, struct pm_redo_range *r)
 {
-	uint64_t p = it->pos, body = p + sizeof(struct pm_tx_range);
+	const uint8_t *rec = it->ring + it->pos;
+	uint64_t rest = it->size - it->pos;
 
-	if (!pm_range_ok(p, sizeof(struct pm_tx_range), it->size) ||
-	    pm_redo_rd32(it->ring + p) != PM_REC_RANGE)
+	if (rest < sizeof(struct pm_tx_range) ||
+	    pm_redo_rd32(rec) != PM_REC_RANGE)
 		return 0;
-	r->off = pm_redo_rd64(it->ring + p + offsetof(struct pm_tx_range, off));
-	r->len = pm_redo_rd64(it->ring + p + offsetof(struct pm_tx_range, len));
+	rest -= sizeof(struct pm_tx_range);
+	r->off = pm_redo_rd64(rec + offsetof(struct pm_tx_range, off));
+	r->len = pm_redo_rd64(rec + offsetof(struct pm_tx_range, len));
 	/* len first: a huge one would wrap when aligned */
-	if (!pm_range_ok(body, r->len, it->size) ||
-	    !pm_range_ok(body, PM_ALIGN_UP(r->len, 8), it->size))
+	if (r->len > rest || PM_ALIGN_UP(r->len, 8) > rest)
 		return 0;
-	r->src = it->ring + body;
-	it->pos = body + PM_ALIGN_UP(r->len, 8);
+	r->src = rec + sizeof(struct pm_tx_range);
+	it->pos += sizeof(struct pm_tx_range) + PM_ALIGN_UP(r->len, 8);
 	return 1;
 }
 
