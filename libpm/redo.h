@@ -87,6 +87,14 @@ static inline void pm_redo_first(struct pm_redo_it *it, const uint8_t *ring,
 	it->pos = PM_MIN(off, size); /* past the end: no record fits */
 }
 
+/* Decode the range record at @rec into @r. */
+static inline void pm_redo_decode(const uint8_t *rec, struct pm_redo_range *r)
+{
+	r->off = pm_redo_rd64(rec + offsetof(struct pm_tx_range, off));
+	r->len = pm_redo_rd64(rec + offsetof(struct pm_tx_range, len));
+	r->src = rec + sizeof(struct pm_tx_range);
+}
+
 /* The range record at it->pos if it is one and it and its padded payload
  * lie inside the ring: 1, it->pos past it.  Else 0, it->pos on what ended
  * the walk (the commit record, in a valid entry). */
@@ -99,12 +107,25 @@ static inline int pm_redo_next(struct pm_redo_it *it, struct pm_redo_range *r)
 	    pm_redo_rd32(rec) != PM_REC_RANGE)
 		return 0;
 	rest -= sizeof(struct pm_tx_range);
-	r->off = pm_redo_rd64(rec + offsetof(struct pm_tx_range, off));
-	r->len = pm_redo_rd64(rec + offsetof(struct pm_tx_range, len));
+	pm_redo_decode(rec, r);
 	/* len first: a huge one would wrap when aligned */
 	if (r->len > rest || PM_ALIGN_UP(r->len, 8) > rest)
 		return 0;
-	r->src = rec + sizeof(struct pm_tx_range);
+	it->pos += sizeof(struct pm_tx_range) + PM_ALIGN_UP(r->len, 8);
+	return 1;
+}
+
+/* As pm_redo_next(), without bounds, for the commit path only: it walks
+ * entries this process wrote into its own lanes since open, nothing read
+ * from media, and two of them per transaction. */
+static inline int pm_redo_next_own(struct pm_redo_it *it,
+				   struct pm_redo_range *r)
+{
+	const uint8_t *rec = it->ring + it->pos;
+
+	if (pm_redo_rd32(rec) != PM_REC_RANGE)
+		return 0;
+	pm_redo_decode(rec, r);
 	it->pos += sizeof(struct pm_tx_range) + PM_ALIGN_UP(r->len, 8);
 	return 1;
 }

@@ -628,7 +628,7 @@ apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 	unsigned n = 0;
 
 	for (pm_redo_first(&it, l->ring, l->ring_size, off);
-	     pm_redo_next(&it, &r); n++) {
+	     pm_redo_next_own(&it, &r); n++) {
 		if (copy) {
 			pm_map_store(pool->map, data + r.off, r.src, r.len);
 			pm_lane_pub_put(l, n, r.off, r.len);
