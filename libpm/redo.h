@@ -115,21 +115,6 @@ static inline int pm_redo_next(struct pm_redo_it *it, struct pm_redo_range *r)
 	return 1;
 }
 
-/* As pm_redo_next(), without bounds, for the commit path only: it walks
- * entries this process wrote into its own lanes since open, nothing read
- * from media, and two of them per transaction. */
-static inline int pm_redo_next_own(struct pm_redo_it *it,
-				   struct pm_redo_range *r)
-{
-	const uint8_t *rec = it->ring + it->pos;
-
-	if (pm_redo_rd32(rec) != PM_REC_RANGE)
-		return 0;
-	pm_redo_decode(rec, r);
-	it->pos += sizeof(struct pm_tx_range) + PM_ALIGN_UP(r->len, 8);
-	return 1;
-}
-
 /* What a valid entry holds. */
 struct pm_redo_entry {
 	uint64_t seq;

@@ -616,27 +616,35 @@ static void put_commit(struct pm_tx *tx, uint64_t seq)
 			   tx->crc);
 }
 
-/* Copy the entry at ring offset @off home (cached stores, written back at
+/*
+ * Copy the entry at ring offset @off home (cached stores, written back at
  * the lane's next commit) and publish its ranges, or write back what such
- * a copy stored.  Returns the number of ranges. */
+ * a copy stored.  Returns the number of ranges.  The entry is one this
+ * process wrote into its own lane since open, nothing read from media, so
+ * its records are walked without the bounds of pm_redo_next(): that walk
+ * cost the commit path of a one-write transaction a sixth of its rate.
+ */
 static inline __attribute__((always_inline)) unsigned
 apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 {
-	uint8_t *data = pool->base + pool->data_off;
-	struct pm_redo_it it;
-	struct pm_redo_range r;
+	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
+	uint64_t roff, len;
 	unsigned n = 0;
 
-	for (pm_redo_first(&it, l->ring, l->ring_size, off);
-	     pm_redo_next_own(&it, &r); n++) {
+	for (;; n++) {
+		if ((uint32_t)pm_redo_rd64(r) != PM_REC_RANGE)
+			return n;
+		roff = pm_redo_rd64(r + offsetof(struct pm_tx_range, off));
+		len = pm_redo_rd64(r + offsetof(struct pm_tx_range, len));
+		r += sizeof(struct pm_tx_range);
 		if (copy) {
-			pm_map_store(pool->map, data + r.off, r.src, r.len);
-			pm_lane_pub_put(l, n, r.off, r.len);
+			pm_map_store(pool->map, data + roff, r, len);
+			pm_lane_pub_put(l, n, roff, len);
 		} else {
-			pm_map_flush(pool->map, data + r.off, r.len);
+			pm_map_flush(pool->map, data + roff, len);
 		}
+		r += PM_ALIGN_UP(len, 8);
 	}
-	return n;
 }
 
 /* Entry durable: apply it, list it, publish it as the lane's unretired. */
