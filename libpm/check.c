@@ -5,13 +5,13 @@
  *
  * Invariant: a check without PM_CHECK_REPAIR never writes to the file (it
  * is opened O_RDONLY and mapped read-only), and a repair only ever does
- * what opening the pool would do anyway (recovery in pool.c, tx.c, log.c)
+ * what opening the pool would do anyway (recovery in pool.c, txrecov.c, log.c)
  * plus clearing bad blocks, and nothing of it in an area with a fatal
  * finding, so it never leaves a pool worse than it was.  Only
  * PM_CHECK_DISCARD_DAMAGED drops committed data, and says what.
  *
  * The checker parses nothing itself: headers are judged by pool.c, lanes
- * by tx.c's chain scanner, the log by log.c's record scanner, each through
+ * by txrecov.c's chain scanner, the log by log.c's record scanner, each through
  * the same function that open and recovery use (check_area.c turns their
  * answers into findings; check_scan.c reads the file defensively).  This
  * file runs the passes, repairs, and reports.

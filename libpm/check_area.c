@@ -12,7 +12,7 @@
 
 #include "check_area.h"
 #include "log.h"
-#include "tx.h"
+#include "txrecov.h"
 #include "usc.h"
 
 /* ---- headers ----------------------------------------------------------- */
@@ -230,7 +230,7 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 	return 0;
 }
 
-/* The lanes through tx.c's own recovery scan, after a media check. */
+/* The lanes through txrecov.c's own recovery scan, after a media check. */
 void pm_ck_lanes(struct pm_ck *c)
 {
 	struct pm_pool *v = &c->view;

@@ -61,7 +61,7 @@ _Static_assert(offsetof(struct pm_hdr, pool_size) == 104, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, usc) == 176, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
 
-/* ---- transaction lanes (tx.c) ----
+/* ---- transaction lanes (lane.c; entries: redo.c) ----
  * A lane is a 64-byte lane header followed by a ring of entries.  An entry
  * starts 64-byte aligned in the ring and is one or more range records
  * (each followed by its payload padded to 8 bytes) and a commit record

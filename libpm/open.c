@@ -25,6 +25,7 @@
 #include "open.h"
 #include "os.h"
 #include "pool.h"
+#include "txrecov.h"
 #include "usc.h"
 
 static uint64_t pool_ids;

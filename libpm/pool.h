@@ -13,8 +13,8 @@
 #include "layout.h"
 #include "map.h"
 
-struct pm_lanes; /* tx.c */
-struct pm_log;	 /* log.c */
+struct pm_lanes; /* lane.h */
+struct pm_log;	 /* log.h */
 
 /* Internal open flag (pmck --discard-damaged, open.h): recovery drops committed
  * transactions and log records it cannot reach instead of refusing the
@@ -41,7 +41,7 @@ struct pm_pool {
 	unsigned nlanes;
 	uint64_t log_off, log_size; /* 0 if the pool has no log */
 	uint64_t data_off, data_size;
-	struct pm_lanes *lanes; /* tx.c state */
+	struct pm_lanes *lanes; /* lane.h */
 	struct pm_log *log;	/* log.c state, NULL without a log area */
 	/* what open found */
 	unsigned header_repaired;
@@ -89,19 +89,5 @@ int pm_pool_hdr_write(struct pm_pool *pool);
  * unless it is on a bad block (then pool->hdr_bad says which).  0,
  * PM_E_NOT_POOL, PM_E_VERSION, PM_E_CORRUPT, PM_E_TRUNCATED or -errno. */
 int pm_pool_hdr_load(struct pm_pool *pool, uint64_t fsize);
-
-/* tx.c: write empty lane headers at create. */
-int pm_tx_format(struct pm_pool *pool);
-/* tx.c: an empty lane header (nothing retired, ring from 0), as create
- * writes it. */
-void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h);
-/* tx.c: the sequence number the next commit gets. */
-uint64_t pm_tx_next_seq(const struct pm_pool *pool);
-/* tx.c: lane state and recovery (replay of committed, unapplied
- * transactions) at open; retire everything at close. */
-int pm_tx_boot(struct pm_pool *pool);
-void pm_tx_shutdown(struct pm_pool *pool);
-/* The handle was opened by the parent of this process (fork). */
-int pm_tx_forked(const struct pm_pool *pool);
 
 #endif /* PM_POOL_H */

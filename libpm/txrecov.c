@@ -1,20 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * txrecov.c - lane entries: parsing, retiring, recovery at open and the
- * clean retire at close.
+ * txrecov.c - the lanes at create, open and close: empty lane headers at
+ * create, recovery at open (and its read-only scan for pmck), the clean
+ * retire at close.
  *
- * Invariant: a lane header's retired = R is durable only once every entry
- * with seq <= R is applied and its application durable (a fence by the
- * thread that flushed it, or a re-flush and fence by the thread that
- * claims it); hint is at or before the lane's oldest entry with seq > R.
- * The header is two checksummed slots; a write goes to the slot not in
- * use, and a fence separates two writes to one lane, so a crash leaves the
- * slot in use valid and the newest valid slot (highest gen) is the
- * header.  Ring space is reused only once both slots hold the retired and
- * hint that free it, so recovery from either slot alone (the other one
- * damaged) never meets reused space, and every entry freed under it has a
- * seq <= the retired value both slots hold.  Neither slot valid is damage,
- * never a crash: recovery refuses.
+ * Invariant: lane headers and ring space follow lane.c's rules, so a
+ * crash leaves at least one valid slot per lane header; neither slot valid
+ * is damage, never a crash: recovery refuses.
  * Recovery takes R as the maximum over the lanes, follows each lane's
  * chain from hint (64-byte aligned entries of strictly increasing seq,
  * wrapping to offset 0 at most once), replays every valid entry with
@@ -27,264 +19,11 @@
  * its checksum or its seq order and ends the chain; nothing read from the
  * ring is used unchecked.
  */
-#include <sched.h>
 #include <stdlib.h>
 
-#include "crc.h"
-#include "tx.h"
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return pm_le32(v);
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return pm_le64(v);
-}
-
-/* ---- entries ------------------------------------------------------------ */
-
-static int commit_ok(const struct pm_pool *pool, const struct pm_lane *l,
-		     uint64_t off, uint64_t p, unsigned nr, struct pm_entry *e)
-{
-	const uint8_t *c = l->ring + p;
-	uint32_t crc;
-
-	if (!pm_range_ok(p, sizeof(struct pm_tx_commit), l->ring_size))
-		return -1;
-	if (nr == 0 || rd32(c + offsetof(struct pm_tx_commit, nranges)) != nr ||
-	    rd64(c + offsetof(struct pm_tx_commit, len)) !=
-		    p + sizeof(struct pm_tx_commit) - off)
-		return -1;
-	crc = pm_crc_update(pool->seed, l->ring + off,
-			    p + offsetof(struct pm_tx_commit, crc) - off);
-	if (pm_crc_final(crc) != rd32(c + offsetof(struct pm_tx_commit, crc)))
-		return -1;
-	e->seq = rd64(c + offsetof(struct pm_tx_commit, seq));
-	e->end = p + sizeof(struct pm_tx_commit);
-	e->nranges = nr;
-	return 0;
-}
-
-int pm_entry_parse(const struct pm_pool *pool, const struct pm_lane *l,
-		   uint64_t off, struct pm_entry *e)
-{
-	uint64_t p = off, len, roff;
-	unsigned nr = 0;
-
-	if (off % PM_CACHELINE)
-		return -1;
-	for (;;) {
-		if (!pm_range_ok(p, sizeof(uint32_t), l->ring_size))
-			return -1;
-		if (rd32(l->ring + p) == PM_REC_COMMIT)
-			return commit_ok(pool, l, off, p, nr, e);
-		if (rd32(l->ring + p) != PM_REC_RANGE ||
-		    !pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size))
-			return -1;
-		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
-		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
-		if (!pm_range_ok(roff, len, pool->data_size))
-			return -1;
-		p += sizeof(struct pm_tx_range);
-		if (!pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
-			return -1;
-		p += PM_ALIGN_UP(len, 8);
-		nr++;
-	}
-}
-
-/* Each range is read once and checked before it is used: a rewrite of the
- * ring after pm_entry_parse() cannot send a copy or a flush elsewhere.
- * Returns the first write-back error. */
-int pm_entry_apply(const struct pm_pool *pool, const struct pm_lane *l,
-		   uint64_t off, enum pm_apply how)
-{
-	uint8_t *data = pool->base + pool->data_off;
-	uint64_t p = off, roff, len;
-	int err = 0;
-
-	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size) &&
-	       rd32(l->ring + p) == PM_REC_RANGE) {
-		roff = rd64(l->ring + p + offsetof(struct pm_tx_range, off));
-		len = rd64(l->ring + p + offsetof(struct pm_tx_range, len));
-		p += sizeof(struct pm_tx_range);
-		if (!pm_range_ok(roff, len, pool->data_size) ||
-		    !pm_range_ok(p, PM_ALIGN_UP(len, 8), l->ring_size))
-			return err;
-		err = pm_wb_first(err, how == PM_APPLY_FLUSH ?
-			pm_map_flush(pool->map, data + roff, len) :
-			pm_map_copy(pool->map, data + roff, l->ring + p, len,
-				    PM_MEM_TEMPORAL));
-		p += PM_ALIGN_UP(len, 8);
-	}
-	return err;
-}
-
-/* ---- the retire watermark ------------------------------------------------ */
-
-uint64_t pm_tx_watermark(struct pm_pool *pool)
-{
-	struct pm_lanes *ls = pool->lanes;
-	/* Acquire: every lane whose seq is below m has its floor (or the
-	 * unretired stored before the floor was cleared) visible below. */
-	uint64_t m = __atomic_load_n(&ls->seq, __ATOMIC_ACQUIRE);
-
-	for (unsigned i = 0; i < ls->n; i++) {
-		struct pm_lane *l = &ls->lane[i];
-
-		m = PM_MIN(m, __atomic_load_n(&l->floor, __ATOMIC_ACQUIRE));
-		m = PM_MIN(m, __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE));
-	}
-	return m - 1;
-}
-
-static uint32_t lane_slot_crc(uint32_t seed, const struct pm_lane_slot *s)
-{
-	return pm_crc_final(
-		pm_crc_update(seed, s, offsetof(struct pm_lane_slot, crc)));
-}
-
-static struct pm_lane_slot lane_slot_make(uint32_t seed, uint64_t retired,
-					  uint64_t hint, uint64_t gen)
-{
-	struct pm_lane_slot s = {
-		.retired = pm_le64(retired),
-		.hint = pm_le64(hint),
-		.gen = pm_le64(gen),
-	};
-
-	s.crc = pm_le32(lane_slot_crc(seed, &s));
-	return s;
-}
-
-/*
- * The slot not in use is the one rewritten: the caller fenced since the
- * previous write to this lane header, so the slot in use is durable and a
- * crash during this write still finds it valid.  The whole slot goes in
- * plain stores (a torn one fails its checksum) and one flush: no fence.
- */
-int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
-		      uint64_t retired, uint64_t hint)
-{
-	struct pm_lane_slot s;
-	int idx = !l->hslot, ret;
-
-	/* A true claim stays true: never lower it. */
-	retired = PM_MAX(retired, l->hretired);
-	s = lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
-	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
-	ret = pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
-	/* The slot in use until now becomes the other one. */
-	l->hsynced = retired == l->hretired && hint == l->hhint;
-	l->hslot = idx;
-	l->hgen++;
-	l->hretired = retired;
-	l->hhint = hint;
-	return ret;
-}
-
-int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
-		    uint64_t retired, uint64_t hint)
-{
-	int ret = 0;
-
-	for (int i = 0; i < 2 && !ret; i++) {
-		ret = pm_lane_hdr_store(pool, l, retired, hint);
-		ret = pm_wb_first(ret, pm_map_drain(pool->map));
-	}
-	l->hlag = 0;
-	return ret;
-}
-
-/* The seqlock's read side (tx.h): the ranges are copied, then unretired
- * must still be @u, else the holder rewrote them meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
-			 int *wb)
-{
-	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
-	struct pm_tx_pub pub[PM_TX_PUB_MAX];
-	uint64_t n;
-
-	if (u == PM_SEQ_NONE)
-		return PM_SEQ_NONE;
-	n = PM_MIN(__atomic_load_n(&l->pub_n, __ATOMIC_RELAXED),
-		   (uint64_t)PM_TX_PUB_MAX);
-	for (uint64_t i = 0; i < n; i++) {
-		pub[i].off = __atomic_load_n(&l->pub[i].off, __ATOMIC_RELAXED);
-		pub[i].len = __atomic_load_n(&l->pub[i].len, __ATOMIC_RELAXED);
-	}
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != u)
-		return PM_SEQ_NONE;
-	for (uint64_t i = 0; i < n; i++)
-		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
-			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
-				     pool->base + pool->data_off + pub[i].off,
-				     pub[i].len));
-	return u;
-}
-
-void pm_tx_wait_inflight(struct pm_pool *pool, uint64_t seq)
-{
-	struct pm_lanes *ls = pool->lanes;
-
-	for (unsigned i = 0; i < ls->n; i++) {
-		uint64_t f = __atomic_load_n(&ls->lane[i].floor,
-					     __ATOMIC_ACQUIRE);
-
-		/* A commit never waits for anything: its floor changes. */
-		while (f <= seq &&
-		       __atomic_load_n(&ls->lane[i].floor, __ATOMIC_ACQUIRE) == f)
-			sched_yield();
-	}
-}
-
-/* Lanes retired under one fence.  Their seqs are kept on the stack, so
- * that retiring, and with it closing a pool, allocates nothing. */
-#define RETIRE_CHUNK 64U
-
-/* Retire lanes [from, from + n), n <= RETIRE_CHUNK: one fence. */
-static int retire_some(struct pm_pool *pool, unsigned from, unsigned n)
-{
-	struct pm_lanes *ls = pool->lanes;
-	uint64_t us[RETIRE_CHUNK], u;
-	int ret = 0;
-
-	/* Applications are written back lazily: flush every one. */
-	for (unsigned i = 0; i < n; i++)
-		us[i] = pm_lane_reflush(pool, &ls->lane[from + i], &ret);
-	ret = pm_wb_first(ret, pm_map_drain(pool->map));
-	for (unsigned i = 0; !ret && i < n; i++) {
-		struct pm_lane *l = &ls->lane[from + i];
-
-		u = us[i];
-		if (u != PM_SEQ_NONE)
-			__atomic_compare_exchange_n(&l->unretired, &u,
-						    PM_SEQ_NONE, 0,
-						    __ATOMIC_SEQ_CST,
-						    __ATOMIC_RELAXED);
-	}
-	return ret;
-}
-
-int pm_tx_retire_all(struct pm_pool *pool, struct pm_lane *own)
-{
-	struct pm_lanes *ls = pool->lanes;
-	int ret = 0;
-
-	(void)own;
-	for (unsigned i = 0; !ret && i < ls->n; i += RETIRE_CHUNK)
-		ret = retire_some(pool, i, PM_MIN(ls->n - i, RETIRE_CHUNK));
-	return ret;
-}
+#include "lane.h"
+#include "redo.h"
+#include "txrecov.h"
 
 /* ---- recovery ------------------------------------------------------------ */
 
@@ -318,16 +57,23 @@ static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
 	return 0;
 }
 
+/* The valid entry at ring offset @off of lane @l: 0 or -1. */
+static int entry_at(const struct pm_pool *pool, const struct pm_lane *l,
+		    uint64_t off, struct pm_redo_entry *e)
+{
+	return pm_redo_parse(pool, l->ring, l->ring_size, off, e);
+}
+
 /* Follow lane @i's chain from its hint; leaves l->tail at the chain end. */
 static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 {
 	struct pm_lane *l = pm_lane_get(pool, i);
 	uint64_t pos = l->dhint, last = 0;
-	struct pm_entry e;
+	struct pm_redo_entry e;
 	int wrapped = 0, ret;
 
 	for (;;) {
-		if (pm_entry_parse(pool, l, pos, &e) == 0 && e.seq > last) {
+		if (entry_at(pool, l, pos, &e) == 0 && e.seq > last) {
 			if (e.seq > s->r) {
 				ret = push(pool, s, e.seq, pos, i);
 				if (ret)
@@ -339,7 +85,7 @@ static int chain(struct pm_pool *pool, unsigned i, struct scan *s)
 			continue;
 		}
 		/* The writer wraps to 0 when an entry does not fit. */
-		if (wrapped || pos == 0 || pm_entry_parse(pool, l, 0, &e) ||
+		if (wrapped || pos == 0 || entry_at(pool, l, 0, &e) ||
 		    e.seq <= last)
 			break;
 		wrapped = 1;
@@ -356,40 +102,6 @@ static int cmp_found(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int hint_ok(const struct pm_lane *l, uint64_t hint)
-{
-	return hint <= l->ring_size && !(hint % PM_CACHELINE);
-}
-
-static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
-			const struct pm_lane_slot *s)
-{
-	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) &&
-	       !s->flags && pm_le64(s->gen) && hint_ok(l, pm_le64(s->hint));
-}
-
-/* Pick lane @l's header slot: valid, highest gen.  Sets l->dhint and the
- * slot state; returns the slot, or -1 if neither is valid (the lane then
- * looks empty: its first write goes to slot 0, then slot 1). */
-static int lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
-			  int ok[2])
-{
-	const struct pm_lane_slot *s = l->hdr->slot;
-	int cur;
-
-	ok[0] = lane_slot_ok(pool, l, &s[0]);
-	ok[1] = lane_slot_ok(pool, l, &s[1]);
-	cur = pm_pick_copy(ok, pm_le64(s[0].gen), pm_le64(s[1].gen));
-	l->hslot = cur < 0 ? 1 : cur;
-	l->hgen = cur < 0 ? 0 : pm_le64(s[cur].gen);
-	l->hretired = cur < 0 ? 0 : pm_le64(s[cur].retired);
-	l->hhint = cur < 0 ? UINT64_MAX : pm_le64(s[cur].hint);
-	l->dhint = cur < 0 ? 0 : l->hhint;
-	l->hsynced = ok[0] && ok[1] && s[0].retired == s[1].retired &&
-		     s[0].hint == s[1].hint;
-	return cur;
-}
-
 static void lanes_read(struct pm_pool *pool, struct scan *s)
 {
 	for (unsigned i = 0; i < pool->nlanes; i++) {
@@ -397,7 +109,7 @@ static void lanes_read(struct pm_pool *pool, struct scan *s)
 		struct pm_lane *l = pm_lane_get(pool, i);
 
 		ls->lane = i;
-		ls->slot = lane_slot_pick(pool, l, ls->slot_ok);
+		ls->slot = pm_lane_slot_pick(pool, l, ls->slot_ok);
 		ls->retired = l->hretired;
 		ls->hint = l->dhint;
 		if (ls->slot >= 0)
@@ -406,37 +118,16 @@ static void lanes_read(struct pm_pool *pool, struct scan *s)
 	s->top = s->r;
 }
 
-/* The seq in the commit record that the range records at @off lead to,
- * or 0: a cheap filter before the checksum, nothing more. */
-static uint64_t seq_peek(const struct pm_lane *l, uint64_t off)
-{
-	uint64_t p = off;
-
-	while (pm_range_ok(p, sizeof(struct pm_tx_range), l->ring_size)) {
-		if (rd32(l->ring + p) == PM_REC_COMMIT)
-			return pm_range_ok(p, sizeof(struct pm_tx_commit),
-					   l->ring_size) ?
-				       rd64(l->ring + p + 8) :
-				       0;
-		if (rd32(l->ring + p) != PM_REC_RANGE ||
-		    rd64(l->ring + p + 16) > l->ring_size)
-			return 0;
-		p += sizeof(struct pm_tx_range) +
-		     PM_ALIGN_UP(rd64(l->ring + p + 16), 8);
-	}
-	return 0;
-}
-
 /* Payload bytes of the valid entry at @off. */
 static uint64_t entry_bytes(const struct pm_lane *l, uint64_t off)
 {
-	uint64_t p = off, n = 0, len;
+	struct pm_redo_it it;
+	struct pm_redo_range r;
+	uint64_t n = 0;
 
-	while (rd32(l->ring + p) == PM_REC_RANGE) {
-		len = rd64(l->ring + p + 16);
-		n += len;
-		p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
-	}
+	for (pm_redo_first(&it, l->ring, l->ring_size, off);
+	     pm_redo_next(&it, &r);)
+		n += r.len;
 	return n;
 }
 
@@ -481,12 +172,11 @@ static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 	const struct pm_lane *l = pm_lane_get(pool, i);
 	struct pm_tx_lane_scan *ls = &s->ls[i];
 	uint64_t floor = ls->slot < 0 ? 0 : s->r;
-	struct pm_entry e;
+	struct pm_redo_entry e;
 
 	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
-		if (rd32(l->ring + off) != PM_REC_RANGE ||
-		    seq_peek(l, off) <= floor ||
-		    pm_entry_parse(pool, l, off, &e) || e.seq <= floor)
+		if (pm_redo_peek_seq(l->ring, l->ring_size, off) <= floor ||
+		    entry_at(pool, l, off, &e) || e.seq <= floor)
 			continue;
 		ls->top = PM_MAX(ls->top, e.seq);
 		if (e.seq <= s->r || in_chain(s, lo, s->n, e.seq, off))
@@ -603,59 +293,25 @@ static int homes_ok(const struct pm_pool *pool, const struct scan *s)
 {
 	for (size_t k = 0; k < s->n && pool->nbbs; k++) {
 		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
-		uint64_t p = s->v[k].off;
+		const struct pm_pool_badblock *b = NULL;
+		struct pm_redo_it it;
+		struct pm_redo_range r;
 
-		while (rd32(l->ring + p) == PM_REC_RANGE) {
-			uint64_t roff = rd64(l->ring + p + 8);
-			uint64_t len = rd64(l->ring + p + 16);
-			const struct pm_pool_badblock *b =
-				bad_home(pool, roff, len);
-
-			if (b)
-				return pm_err(PM_E_BADBLOCKS, "%s: committed "
-					      "transaction %llu writes to user "
-					      "data on a bad block [%#llx, "
-					      "+%#llx): clear it ('pmtool "
-					      "badblocks clear' or 'pmck "
-					      "--repair'), then open again to "
-					      "replay it", pool->path,
-					      (unsigned long long)s->v[k].seq,
-					      (unsigned long long)b->offset,
-					      (unsigned long long)b->length);
-			p += sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8);
-		}
+		pm_redo_first(&it, l->ring, l->ring_size, s->v[k].off);
+		while (!b && pm_redo_next(&it, &r))
+			b = bad_home(pool, r.off, r.len);
+		if (b)
+			return pm_err(PM_E_BADBLOCKS, "%s: committed transaction "
+				      "%llu writes to user data on a bad block "
+				      "[%#llx, +%#llx): clear it ('pmtool "
+				      "badblocks clear' or 'pmck --repair'), "
+				      "then open again to replay it",
+				      pool->path,
+				      (unsigned long long)s->v[k].seq,
+				      (unsigned long long)b->offset,
+				      (unsigned long long)b->length);
 	}
 	return 0;
-}
-
-/*
- * Make both slots of every lane header hold (@r, the lane's tail), so
- * that either slot alone is a safe start for a later recovery; only then
- * may the ring behind the tail be reused.  Up to two fences.
- */
-static int lanes_park(struct pm_pool *pool, uint64_t r)
-{
-	int ret = 0;
-
-	for (int pass = 0; pass < 2 && !ret; pass++) {
-		int wrote = 0;
-
-		for (unsigned i = 0; i < pool->nlanes; i++) {
-			struct pm_lane *l = pm_lane_get(pool, i);
-
-			if (l->hsynced && l->hretired >= r &&
-			    l->hhint == l->tail)
-				continue;
-			ret = pm_wb_first(ret, pm_lane_hdr_store(pool, l, r,
-								 l->tail));
-			wrote = 1;
-		}
-		if (wrote)
-			ret = pm_wb_first(ret, pm_map_drain(pool->map));
-	}
-	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		pm_lane_get(pool, i)->dhint = pm_lane_get(pool, i)->tail;
-	return ret;
 }
 
 /* Discarding (pmck --discard-damaged): keep only what is replayed, and
@@ -700,13 +356,16 @@ static int replay(struct pm_pool *pool, struct scan *s)
 		return ret;
 	if (s->n) /* s->v is NULL then, and qsort() wants an array */
 		qsort(s->v, s->n, sizeof(*s->v), cmp_found);
-	for (size_t k = 0; k < s->n; k++)
-		ret = pm_wb_first(ret, pm_entry_apply(pool,
-				  pm_lane_get(pool, s->v[k].lane),
-				  s->v[k].off, PM_APPLY_COPY_FLUSH));
+	for (size_t k = 0; k < s->n; k++) {
+		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
+
+		ret = pm_wb_first(ret, pm_redo_replay(pool, l->ring,
+						      l->ring_size,
+						      s->v[k].off));
+	}
 	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	if (!ret)
-		ret = lanes_park(pool, s->top);
+		ret = pm_lanes_park(pool, s->top);
 	if (ret)
 		return ret;
 	pool->tx_replayed = s->n;
@@ -733,16 +392,13 @@ static int recover(struct pm_pool *pool)
 	return ret;
 }
 
-static int lanes_alloc(struct pm_pool *pool);
-static void lanes_free(struct pm_pool *pool);
-
 /* ---- read-only scan (pmck) ------------------------------------------------ */
 
 int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 	       void *arg)
 {
 	struct scan s = { 0 };
-	int ret = lanes_alloc(pool);
+	int ret = pm_lanes_alloc(pool);
 
 	if (ret)
 		return ret;
@@ -752,7 +408,7 @@ int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
 		ret = cb(&s.ls[i], arg);
 	pm_free(s.ls);
 	pm_free(s.v);
-	lanes_free(pool);
+	pm_lanes_free(pool);
 	return ret;
 }
 
@@ -762,8 +418,8 @@ void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)
 {
 	/* Both slots valid from the start, so that either alone survives
 	 * damage to the other. */
-	h->slot[0] = lane_slot_make(seed, 0, 0, 1);
-	h->slot[1] = lane_slot_make(seed, 0, 0, 2);
+	h->slot[0] = pm_lane_slot_make(seed, 0, 0, 1);
+	h->slot[1] = pm_lane_slot_make(seed, 0, 0, 2);
 }
 
 int pm_tx_format(struct pm_pool *pool)
@@ -780,62 +436,16 @@ int pm_tx_format(struct pm_pool *pool)
 	return pm_wb_first(ret, pm_map_drain(pool->map));
 }
 
-static int lanes_alloc(struct pm_pool *pool)
-{
-	void *mem = pm_zalloc(sizeof(struct pm_lanes) + PM_CACHELINE);
-	size_t sz = (size_t)pool->nlanes * sizeof(struct pm_lane);
-	struct pm_lanes *ls;
-
-	if (!mem)
-		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-	/* Aligned, so that the seq line holds nothing else. */
-	ls = (void *)PM_ALIGN_UP((uintptr_t)mem, (uintptr_t)PM_CACHELINE);
-	ls->mem = mem;
-	ls->raw = pm_zalloc(sz + PM_CACHELINE);
-	if (!ls->raw) {
-		pm_free(mem);
-		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-	}
-	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
-				       (uintptr_t)PM_CACHELINE);
-	ls->n = pool->nlanes;
-	ls->forks = pm_fork_gen();
-	ls->seq = 1;
-	for (unsigned i = 0; i < ls->n; i++) {
-		struct pm_lane *l = &ls->lane[i];
-
-		l->hdr = pm_pool_at(pool, pool->lanes_off +
-						  (uint64_t)i * pool->lane_size);
-		l->ring = (uint8_t *)l->hdr + sizeof(struct pm_lane_hdr);
-		l->ring_size = pool->lane_size - sizeof(struct pm_lane_hdr);
-		l->floor = l->unretired = PM_SEQ_NONE;
-	}
-	pool->lanes = ls;
-	return 0;
-}
-
-static void lanes_free(struct pm_pool *pool)
-{
-	struct pm_lanes *ls = pool->lanes;
-
-	if (!ls)
-		return;
-	for (unsigned i = 0; i < ls->n; i++)
-		pm_free(ls->lane[i].fifo);
-	pm_free(ls->raw);
-	pm_free(ls->mem);
-	pool->lanes = NULL;
-}
-
 int pm_tx_boot(struct pm_pool *pool)
 {
-	int ret = lanes_alloc(pool);
+	int ret = pm_lanes_alloc(pool);
 
 	if (ret)
 		return ret;
+	pool->lanes->forks = pm_fork_gen();
 	ret = recover(pool);
 	if (ret)
-		lanes_free(pool);
+		pm_lanes_free(pool);
 	return ret;
 }
 
@@ -848,13 +458,13 @@ void pm_tx_shutdown(struct pm_pool *pool)
 
 	if (!ls)
 		return;
-	if (!pm_tx_forked(pool) && pm_tx_retire_all(pool, NULL) == 0) {
-		r = pm_tx_watermark(pool);
-		if (lanes_park(pool, r))
+	if (!pm_tx_forked(pool) && pm_lanes_retire_all(pool) == 0) {
+		r = pm_lanes_watermark(pool);
+		if (pm_lanes_park(pool, r))
 			pm_warn("%s: lanes not retired at close; the next "
 				"open replays them", pool->path);
 	}
-	lanes_free(pool);
+	pm_lanes_free(pool);
 }
 
 int pm_tx_forked(const struct pm_pool *pool)

@@ -30,9 +30,6 @@ check_scan 30 check_area 31 check 32
 '
 # Headers every module may include: no module of their own.
 leaves=' internal layout arch libpm '
-# TEMPORARY: tx and txrecov still call each other while their split
-# lands; they count as one module.  No other exception.
-merge_temp='txrecov:tx'
 
 fail=0
 work=$(mktemp -d)
@@ -51,9 +48,6 @@ module() {
 	usc_ndctl | usc_none) b=usc ;;
 	sim_image | sim_trace) b=sim ;;
 	esac
-	for m in $merge_temp; do
-		[ "$b" = "${m%%:*}" ] && b=${m##*:}
-	done
 	echo "$b"
 }
 

@@ -61,7 +61,6 @@
 #include "libpm.h"
 #include "tmpdir.h"
 #include "testhook.h"
-#include "tx.h"
 
 #define POOL_SIZE (48 * 1024)
 #define NLANES 3

@@ -26,7 +26,6 @@
 #include "layout.h"
 #include "libpm.h"
 #include "testhook.h"
-#include "tx.h"
 
 static int die(const char *what, int err)
 {

@@ -26,7 +26,6 @@
 #include "layout.h"
 #include "libpm.h"
 #include "testhook.h"
-#include "tx.h"
 
 #define POOL_SIZE (64 * 1024)
 

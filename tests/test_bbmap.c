@@ -28,7 +28,6 @@
 #include "libpm.h"
 #include "pool.h"
 #include "testhook.h"
-#include "tx.h"
 
 #define POOL_SIZE (4UL << 20)
 #define DISK "/sys/devices/ndbus0/region0/namespace0.0/block/pmem0"

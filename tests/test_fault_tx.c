@@ -27,7 +27,6 @@
 #include "fault_driver.h"
 #include "libpm.h"
 #include "testhook.h"
-#include "tx.h"
 
 #define POOL_SIZE (4UL << 20)
 #define LANE_SIZE (64UL << 10)

@@ -20,7 +20,6 @@
 #include "open.h"
 #include "pool.h"
 #include "testhook.h"
-#include "tx.h"
 #include "tmpdir.h"
 
 #define POOL_SIZE (8UL << 20)
