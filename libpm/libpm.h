@@ -303,7 +303,10 @@ int pm_tx_begin(struct pm_pool *pool, size_t reserve, struct pm_tx **txp);
 int pm_tx_write(struct pm_tx *tx, void *dst, const void *src, size_t len);
 /* Read @src as the transaction sees it (its own writes included). */
 int pm_tx_read(struct pm_tx *tx, void *dst, const void *src, size_t len);
-/* Make all staged writes durable atomically, then visible.  Ends @tx. */
+/* Make all staged writes durable atomically, then visible.  Ends @tx.
+ * A failed msync of the entry undoes the commit (not applied, not
+ * replayed), unless the undo fails too: outcome unknown, see
+ * pm_tx_commit(3). */
 int pm_tx_commit(struct pm_tx *tx);
 /* Drop all staged writes.  Ends @tx. */
 void pm_tx_abort(struct pm_tx *tx);
