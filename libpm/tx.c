@@ -348,7 +348,8 @@ static int begin_slow(struct pm_pool *pool, size_t reserve,
  *
  * Return: 0, -EINVAL, -ENOSPC if @reserve does not fit a lane, -EBUSY if
  * this thread has a transaction open or every lane is in a transaction,
- * -ENOMEM.
+ * -ENOMEM, or the error of a failed write-back (page granularity) of what
+ * another thread's last commit in the lane applied.
  */
 PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			  struct pm_tx **txp)

@@ -12,6 +12,7 @@
  * Linked with libpm-fault.la, the library built with PM_FAULT_INJECTION.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -425,6 +426,47 @@ static void test_commit_undo_msync_fails(void **state)
 	assert_txs(1, 1);
 }
 
+/* A second thread takes the only lane: the write-back of what the first
+ * thread's commit applied fails (the first msync after the arm), and its
+ * pm_tx_begin() says so; the next begin takes the lane. */
+static void *adopt_thread(void *arg)
+{
+	struct pm_tx *t;
+	int *ret = arg;
+
+	ret[0] = pm_tx_begin(pool, TX_LEN, &t);
+	if (!ret[0])
+		pm_tx_abort(t);
+	ret[1] = one_tx(pool, 1);
+	return NULL;
+}
+
+static void test_adopt_msync_fails(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 1,
+				  .lane_size = LANE_SIZE };
+	int ret[2];
+	pthread_t th;
+
+	(void)state;
+	unlink(fault_path);
+	assert_int_equal(pm_pool_create(fault_path, POOL_SIZE, &o, &pool), 0);
+	if (pm_map_granularity(pm_pool_map(pool)) != PM_GRANULARITY_PAGE) {
+		print_message("no msync on %s: nothing to fail\n", fault_dir);
+		release(0);
+		skip();
+	}
+	assert_int_equal(one_tx(pool, 0), 0);
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, adopt_thread, ret), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	assert_int_equal(ret[0], pm_fault_errno("msync"));
+	assert_int_equal(ret[1], 0);
+	release(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_pool_close_without_memory),
 		cmocka_unit_test(test_commit_msync_fails),
 		cmocka_unit_test(test_commit_undo_msync_fails),
+		cmocka_unit_test(test_adopt_msync_fails),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */
