@@ -112,12 +112,12 @@ static int retire_some(struct pm_pool *pool, unsigned from, unsigned n)
 {
 	struct pm_lanes *ls = pool->lanes;
 	uint64_t us[RETIRE_CHUNK], u;
-	int ret;
+	int ret = 0;
 
 	/* Applications are written back lazily: flush every one. */
 	for (unsigned i = 0; i < n; i++)
-		us[i] = pm_lane_reflush(pool, &ls->lane[from + i]);
-	ret = pm_map_drain(pool->map);
+		us[i] = pm_lane_reflush(pool, &ls->lane[from + i], &ret);
+	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	for (unsigned i = 0; !ret && i < n; i++) {
 		struct pm_lane *l = &ls->lane[from + i];
 
@@ -159,11 +159,12 @@ int pm_lanes_park(struct pm_pool *pool, uint64_t r)
 			if (l->hsynced && l->hretired >= r &&
 			    l->hhint == l->tail)
 				continue;
-			pm_lane_hdr_store(pool, l, r, l->tail);
+			ret = pm_wb_first(ret, pm_lane_hdr_store(pool, l, r,
+								 l->tail));
 			wrote = 1;
 		}
 		if (wrote)
-			ret = pm_map_drain(pool->map);
+			ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	}
 	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
 		pm_lane_get(pool, i)->dhint = pm_lane_get(pool, i)->tail;
@@ -228,23 +229,24 @@ int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
  * crash during this write still finds it valid.  The whole slot goes in
  * plain stores (a torn one fails its checksum) and one flush: no fence.
  */
-void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
-		       uint64_t retired, uint64_t hint)
+int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		      uint64_t retired, uint64_t hint)
 {
 	struct pm_lane_slot s;
-	int idx = !l->hslot;
+	int idx = !l->hslot, ret;
 
 	/* A true claim stays true: never lower it. */
 	retired = PM_MAX(retired, l->hretired);
 	s = pm_lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
 	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
-	pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
+	ret = pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
 	/* The slot in use until now becomes the other one. */
 	l->hsynced = retired == l->hretired && hint == l->hhint;
 	l->hslot = idx;
 	l->hgen++;
 	l->hretired = retired;
 	l->hhint = hint;
+	return ret;
 }
 
 int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
@@ -253,8 +255,8 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 	int ret = 0;
 
 	for (int i = 0; i < 2 && !ret; i++) {
-		pm_lane_hdr_store(pool, l, retired, hint);
-		ret = pm_map_drain(pool->map);
+		ret = pm_lane_hdr_store(pool, l, retired, hint);
+		ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	}
 	l->hlag = 0;
 	return ret;
@@ -264,6 +266,8 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
+	int ret = 0;
+
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_LANE_FIFO_MAX);
@@ -273,14 +277,19 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
 		l->trig_bytes = l->ring_size / 4;
 	}
-	pm_lane_reflush(pool, l);
+	pm_lane_reflush(pool, l, &ret);
+	if (ret)
+		return pm_err(ret, "%s: the lane's last commit could not be "
+			      "written back home: %s", pool->path,
+			      pm_strerror(ret));
 	l->owner = me;
 	return 0;
 }
 
 /* The seqlock's read side (lane.h): the ranges are copied, then unretired
  * must still be @u, else the holder rewrote them meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l)
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
+			 int *wb)
 {
 	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
 	struct pm_lane_pub pub[PM_LANE_PUB_MAX];
@@ -299,9 +308,9 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l)
 		return PM_SEQ_NONE;
 	for (uint64_t i = 0; i < n; i++)
 		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
-			pm_map_flush(pool->map,
+			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
 				     pool->base + pool->data_off + pub[i].off,
-				     pub[i].len);
+				     pub[i].len));
 	return u;
 }
 
@@ -329,13 +338,13 @@ static unsigned retirable(struct pm_pool *pool, struct pm_lane *l,
  * all listed entries are retired).  Returns how many entries to drop.
  */
 unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l,
-			 uint64_t cur, uint64_t *hintp)
+			 uint64_t cur, uint64_t *hintp, int *wb)
 {
 	uint64_t r;
 	unsigned k = retirable(pool, l, cur, hintp, &r);
 
 	if (k)
-		pm_lane_hdr_store(pool, l, r, *hintp);
+		*wb = pm_lane_hdr_store(pool, l, r, *hintp);
 	return k;
 }
 

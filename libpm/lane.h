@@ -130,9 +130,9 @@ int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
 		      int ok[2]);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
- * the next call for the same lane. */
-void pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
-		       uint64_t retired, uint64_t hint);
+ * the next call for the same lane.  Returns the flush's error. */
+int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
+		      uint64_t retired, uint64_t hint);
 /* Write retired and hint into both slots, a fence after each (two
  * fences): the ring behind @hint may be reused once it returns 0. */
 int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
@@ -142,12 +142,13 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 
 /* First use of lane @l by the thread with token @me: set up its entry
  * list, and re-flush what the previous user applied, since only our own
- * fences order our own flushes. */
+ * fences order our own flushes; fails if that write-back fails. */
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me);
 /* Write back the published home ranges of lane @l's unretired entry (any
  * thread; no fence): its seq, or PM_SEQ_NONE if there was none or it
- * changed meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l);
+ * changed meanwhile.  *@wb: the first write-back error, else kept. */
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
+			 int *wb);
 /* Retire every lane, then move lane @l's header to the watermark (it
  * restarts at offset 0 if all its entries are retired): extra fences. */
 int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l);
@@ -156,9 +157,10 @@ int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l);
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp);
 /* The watermark into the header's newest slot (see lane.c): how many
- * listed entries to drop once both slots say so, and the hint then. */
+ * listed entries to drop once both slots say so, and the hint then.
+ * *@wb: the header's write-back error. */
 unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l,
-			 uint64_t cur, uint64_t *hintp);
+			 uint64_t cur, uint64_t *hintp, int *wb);
 /* After the fence that made both slots agree: drop @k entries. */
 void pm_lane_advanced(struct pm_lane *l, unsigned k, uint64_t hint);
 
@@ -214,20 +216,22 @@ pm_lane_room(const struct pm_lane *l, uint64_t need, uint64_t *start,
  * A commit's header write, before its fence: the other slot catches up
  * with an earlier advance (one write per fence), or past a trigger the
  * watermark advances.  @cur and @end bound the entry being committed.
- * Returns what pm_lane_settle() gets after the fence.
+ * Returns what pm_lane_settle() gets after the fence; *@wb gets the
+ * header's write-back error.
  */
 static inline unsigned pm_lane_commit_hdr(struct pm_pool *pool,
 					  struct pm_lane *l, uint64_t cur,
-					  uint64_t end, uint64_t *hintp)
+					  uint64_t end, uint64_t *hintp,
+					  int *wb)
 {
 	if (l->hlag) {
-		pm_lane_hdr_store(pool, l, l->hretired, l->hhint);
+		*wb = pm_lane_hdr_store(pool, l, l->hretired, l->hhint);
 		return 0;
 	}
 	if (l->fifo_n + 1 >= l->trig_n ||
 	    pm_lane_used(l, end) >= l->trig_bytes ||
 	    l->fifo_n + 1 == l->fifo_cap)
-		return pm_lane_advance(pool, l, cur, hintp);
+		return pm_lane_advance(pool, l, cur, hintp, wb);
 	return 0;
 }
 

@@ -101,54 +101,11 @@ struct pm_map_info {
 };
 int pm_map_get_info(const struct pm_map *map, struct pm_map_info *info);
 
-/**
- * pm_persist - make a range of a mapping durable
- * @map: the mapping
- * @addr: first byte of the range, inside @map
- * @len: bytes in the range
- *
- * pm_flush() then pm_drain(): when it returns 0 the bytes survive a crash
- * or power failure.  Thread-safe.
- *
- * Return: 0; -EINVAL if @map is NULL or the range is not inside it; or a
- * write-back error, as pm_drain().  A @len of 0 returns 0 after the checks,
- * without a fence, and leaves a pending write-back error to the next drain.
- */
+/* Flush + drain: 0 when the range is durable. */
 int pm_persist(const struct pm_map *map, const void *addr, size_t len);
-/**
- * pm_flush - write a range of a mapping back, without waiting
- * @map: the mapping
- * @addr: first byte of the range, inside @map
- * @len: bytes in the range
- *
- * Writes back every cache line the range touches (PM_GRANULARITY_BYTE:
- * none; PM_GRANULARITY_PAGE: msync(2) of its pages, which also waits).  The
- * range is durable after the calling thread's next pm_drain().  An invalid
- * range (@map NULL, the range not inside it) is logged and ignored.
- * Thread-safe.
- *
- * A write-back error (a failed msync) is not lost: the calling thread's
- * next pm_drain(), pm_persist(), or pm_memcpy()/pm_memset() that drains
- * returns it.
- */
+/* Write back without waiting; an error waits for the next drain. */
 void pm_flush(const struct pm_map *map, const void *addr, size_t len);
-/**
- * pm_drain - wait until the calling thread's flushes are durable
- * @map: the mapping flushed to; one drain covers the thread's flushes to
- *	 all mappings of the same granularity
- *
- * Waits for the pm_flush() calls, PM_MEM_NODRAIN copies and non-temporal
- * stores the calling thread made before: one fence (none after clflush
- * alone; PM_GRANULARITY_PAGE: none, msync already waited).  Thread-safe: it
- * neither waits for nor reports another thread's flushes, and the library's
- * own calls (transactions, the log) never return or clear the errors of
- * the application's flushes.
- *
- * Return: 0; -EINVAL if @map is NULL; or the first write-back error
- * (-EIO, -ENOMEM: a failed msync(2), PM_GRANULARITY_PAGE) of the flushes
- * and non-draining copies the thread made through this API since its last
- * drain, on any mapping.  The error is then cleared: it is returned once.
- */
+/* Wait for the calling thread's flushes; their first error. */
 int pm_drain(const struct pm_map *map);
 
 #define PM_MEM_NODRAIN (1U << 0)     /* leave the final fence to pm_drain */
@@ -158,54 +115,14 @@ int pm_drain(const struct pm_map *map);
 #define PM_MEM_VALID                                                          \
 	(PM_MEM_NODRAIN | PM_MEM_NONTEMPORAL | PM_MEM_TEMPORAL | PM_MEM_NOFLUSH)
 
-/**
- * pm_memcpy - copy into a mapping and make the copy durable
- * @map: the mapping holding @dst
- * @dst: destination, inside @map
- * @src: source, not overlapping @dst
- * @len: bytes to copy
- * @flags: 0 or PM_MEM_* (above)
- *
- * With @flags 0 the bytes are durable when it returns 0, as after
- * pm_persist().  At cache-line and byte granularity, copies of at least
- * $PM_MOVNT_THRESHOLD bytes (256 by default) write whole lines with
- * non-temporal stores where the CPU has them.  Thread-safe; concurrent
- * stores to the same bytes are the caller's to order.
- *
- * Return: 0; -EINVAL if @map is NULL, the destination is not inside it,
- * @flags has unknown bits or both PM_MEM_NONTEMPORAL and PM_MEM_TEMPORAL,
- * or @src is NULL and @len is not 0; -EPERM if @map is read-only; or,
- * without PM_MEM_NODRAIN and PM_MEM_NOFLUSH, a write-back error as
- * pm_drain().  With PM_MEM_NODRAIN the copy's write-back error is returned
- * by the thread's next drain.  A @len of 0 returns 0 after the checks,
- * without a fence.
- */
+/* Copy into a mapping and make it durable (flags: PM_MEM_*). */
 int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 	      size_t len, unsigned flags);
-/**
- * pm_memset - fill a range of a mapping and make it durable
- * @map: the mapping holding @dst
- * @dst: start of the range, inside @map
- * @c: the byte to fill with
- * @len: bytes to fill
- * @flags: 0 or PM_MEM_* (above)
- *
- * pm_memcpy() of @len bytes of @c.  Thread-safe.
- *
- * Return: as pm_memcpy(), with no @src to check.
- */
+/* Fill a range of a mapping and make it durable. */
 int pm_memset(const struct pm_map *map, void *dst, int c, size_t len,
 	      unsigned flags);
 
-/**
- * pm_flush_method - the cache-line write-back this process uses
- *
- * Chosen once, when the library is loaded, from the CPU's features and the
- * PM_NO_* environment variables (libpm(7)).  Thread-safe.
- *
- * Return: "clwb", "clflushopt", "clflush", "dc cvap", "dc cvac", or "none"
- * where the CPU has none; a static string.
- */
+/* "clwb", "clflushopt", ...: the write-back this process uses. */
 const char *pm_flush_method(void);
 
 /* Per-thread counters; the fence count is a tested number. */
@@ -216,19 +133,9 @@ struct pm_stats {
 	uint64_t bytes_nt;	/* bytes written with non-temporal stores */
 	uint64_t msyncs;	/* msync calls */
 };
-/**
- * pm_stats_get - the calling thread's flush and fence counters
- * @st: receives the counters; NULL does nothing
- *
- * Every persistence operation of the library (transactions and log
- * appends included) counts on the thread that made it, so a cost is the
- * difference of two readings.  A fence not needed is neither issued nor
- * counted.
- */
+/* The calling thread's counters (a cost is a difference). */
 void pm_stats_get(struct pm_stats *st);
-/**
- * pm_stats_reset - set the calling thread's counters to 0
- */
+/* The calling thread's counters back to 0. */
 void pm_stats_reset(void);
 
 /* ---- pools -------------------------------------------------------------- */
@@ -396,7 +303,10 @@ int pm_tx_begin(struct pm_pool *pool, size_t reserve, struct pm_tx **txp);
 int pm_tx_write(struct pm_tx *tx, void *dst, const void *src, size_t len);
 /* Read @src as the transaction sees it (its own writes included). */
 int pm_tx_read(struct pm_tx *tx, void *dst, const void *src, size_t len);
-/* Make all staged writes durable atomically, then visible.  Ends @tx. */
+/* Make all staged writes durable atomically, then visible.  Ends @tx.
+ * A failed msync of the entry undoes the commit (not applied, not
+ * replayed), unless the undo fails too: outcome unknown, see
+ * pm_tx_commit(3). */
 int pm_tx_commit(struct pm_tx *tx);
 /* Drop all staged writes.  Ends @tx. */
 void pm_tx_abort(struct pm_tx *tx);

@@ -167,7 +167,7 @@ static int slot_write(struct pm_map *map, struct pm_log_hdr *hdr, int idx,
 	};
 
 	s.crc = pm_le32(slot_crc(seed, &s));
-	pm_map_copy(map, &hdr->slot[idx], &s, sizeof(s), PM_MEM_NOFLUSH);
+	pm_map_store(map, &hdr->slot[idx], &s, sizeof(s));
 	return pm_map_persist(map, &hdr->slot[idx], sizeof(s));
 }
 
@@ -198,8 +198,7 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
 
 	if (ret)
 		return ret;
-	pm_map_fill(map, &hdr->slot[1], 0, sizeof(hdr->slot[1]),
-		    PM_MEM_NOFLUSH);
+	pm_map_store_fill(map, &hdr->slot[1], 0, sizeof(hdr->slot[1]));
 	return slot_write(map, hdr, 0, 0, 1, 1, 1, seed);
 }
 
@@ -246,13 +245,14 @@ static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 }
 
 /* Mark a wrap point found by recovery, so walks need no checksums.  A
- * read-only scan (no map) leaves the area alone. */
-static void mark_wrap(struct pm_log *log, uint64_t pos)
+ * read-only scan (no map) leaves the area alone.  Returns the write-back's
+ * error. */
+static int mark_wrap(struct pm_log *log, uint64_t pos)
 {
-	if (log->map && log->cap - pos >= REC_HDR && rec_at(log, pos)->seq) {
-		pm_map_fill(log->map, rec_at(log, pos), 0, 8, PM_MEM_NOFLUSH);
-		pm_map_flush(log->map, rec_at(log, pos), 8);
-	}
+	if (!log->map || log->cap - pos < REC_HDR || !rec_at(log, pos)->seq)
+		return 0;
+	pm_map_store_fill(log->map, rec_at(log, pos), 0, 8);
+	return pm_map_flush(log->map, rec_at(log, pos), 8);
 }
 
 /* Where the chain stood after the last record that ended an append. */
@@ -276,12 +276,12 @@ static int gap_ok(const struct pm_log *log, uint64_t seq)
 /* Follow the chain from the slot's start; sets head, tail, used, next.
  * Records after the last one that ends an append (a batch cut short by a
  * crash) are left out. */
-static void scan(struct pm_log *log, uint64_t start)
+static int scan(struct pm_log *log, uint64_t start)
 {
 	uint64_t pos = start, seq = log->first_seq, gen = 0;
 	uint64_t size, used = 0, n = 0;
 	struct scan_end e = { seq, start, 0, 0 };
-	int end;
+	int end, err = 0;
 
 	log->closed = UINT64_MAX;
 	for (;;) {
@@ -303,7 +303,7 @@ static void scan(struct pm_log *log, uint64_t start)
 		if (seq != want && !gap_ok(log, seq))
 			break;
 		if (at != pos && n)
-			mark_wrap(log, pos);
+			err = pm_wb_first(err, mark_wrap(log, pos));
 		if (!n)
 			log->head = at;
 		used += gap + size;
@@ -320,6 +320,7 @@ static void scan(struct pm_log *log, uint64_t start)
 	log->tail = e.used ? e.pos : 0;
 	if (!e.used)
 		log->head = 0;
+	return err;
 }
 
 /*
@@ -366,10 +367,10 @@ static int past_rec(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 
 /* Zero the seq word at @pos (made durable by a fence before the slot
  * write that follows), so that no later scan meets the record. */
-static void erase(struct pm_log *log, uint64_t pos)
+static int erase(struct pm_log *log, uint64_t pos)
 {
-	pm_map_fill(log->map, rec_at(log, pos), 0, 8, PM_MEM_NOFLUSH);
-	pm_map_flush(log->map, rec_at(log, pos), 8);
+	pm_map_store_fill(log->map, rec_at(log, pos), 0, 8);
+	return pm_map_flush(log->map, rec_at(log, pos), 8);
 }
 
 /*
@@ -402,10 +403,11 @@ static void past_acked(const struct pm_log *log, struct past *p)
  * record claiming next_seq is a torn append, since its gen word may be
  * stale.  In a sealed log (closed cleanly) all of it was acknowledged.
  */
-static void find_past(struct pm_log *log, struct past *p, int wipe)
+static int find_past(struct pm_log *log, struct past *p, int wipe)
 {
 	uint64_t pos = log->stop, left = log->cap - log->used;
 	uint64_t seq, size, gen;
+	int err = 0;
 
 	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
 	if (p->torn != UINT64_MAX) {
@@ -414,7 +416,7 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 		 * of the chain's last gen), so only a seal makes it damage. */
 		p->acked = log->sealed;
 		if (wipe)
-			erase(log, p->torn);
+			err = erase(log, p->torn);
 	}
 	while (left >= REC_HDR) {
 		uint64_t step = 8;
@@ -434,12 +436,13 @@ static void find_past(struct pm_log *log, struct past *p, int wipe)
 			p->acked |= log->sealed || gen < log->gen;
 			step = PM_MIN(size, left);
 			if (wipe)
-				erase(log, pos);
+				err = pm_wb_first(err, erase(log, pos));
 		}
 		pos += step;
 		left -= step;
 	}
 	past_acked(log, p);
+	return err;
 }
 
 /* The seqs lost past the chain: from next_seq to the highest found. */
@@ -478,8 +481,8 @@ static int drop_past(struct pm_log *log, const struct past *p)
 		return ret ? pm_err(ret, "log: no room for a gap marker after "
 				    "seq %llu", (unsigned long long)hi) : 0;
 	}
-	find_past(log, &again, 1);
-	return pm_map_drain(log->map);
+	ret = find_past(log, &again, 1);
+	return pm_wb_first(ret, pm_map_drain(log->map));
 }
 
 /* Open refuses a log whose acknowledged records the chain cannot reach. */
@@ -535,6 +538,7 @@ struct recovery {
 	int ok[2];
 	int cur;	  /* the slot trusted, -1 if none */
 	struct past past; /* what lies past the chain */
+	int wb;		  /* the scan's wrap marks: write-back error */
 };
 
 static int recover_reads(void *arg)
@@ -550,8 +554,8 @@ static int recover_reads(void *arg)
 	slot = &log->hdr->slot[rc->cur];
 	log->acked32 = pm_le32(slot->acked);
 	log->first_seq = pm_le64(slot->start_seq);
-	scan(log, pm_le64(slot->start));
-	find_past(log, &rc->past, 0);
+	rc->wb = scan(log, pm_le64(slot->start));
+	find_past(log, &rc->past, 0); /* no wipe: no write-back */
 	return 0;
 }
 
@@ -638,7 +642,7 @@ int pm_log_area_recover(struct pm_map *map, void *area, uint64_t size,
 		ret = refuse(log, &rc.past);
 		goto err_free;
 	}
-	ret = drop_past(log, &rc.past);
+	ret = pm_wb_first(rc.wb, drop_past(log, &rc.past));
 	/* A new gen before any append: see the invariant above. */
 	if (!ret)
 		ret = slot_write(map, hdr, !cur, log->head, log->first_seq,
@@ -869,6 +873,7 @@ static int reserve(struct pm_log *log, const struct iovec *recs, int n,
 struct flusher {
 	struct pm_map *map;
 	uint8_t *lo, *hi;
+	int err; /* the first write-back error of the batch */
 };
 
 static void flush_add(struct flusher *f, void *addr, uint64_t len)
@@ -880,7 +885,8 @@ static void flush_add(struct flusher *f, void *addr, uint64_t len)
 		return;
 	}
 	if (f->hi)
-		pm_map_flush(f->map, f->lo, (size_t)(f->hi - f->lo));
+		f->err = pm_wb_first(f->err, pm_map_flush(f->map, f->lo,
+							  (size_t)(f->hi - f->lo)));
 	f->lo = addr;
 	f->hi = (uint8_t *)addr + len;
 }
@@ -888,7 +894,8 @@ static void flush_add(struct flusher *f, void *addr, uint64_t len)
 static void flush_done(struct flusher *f)
 {
 	if (f->hi)
-		pm_map_flush(f->map, f->lo, (size_t)(f->hi - f->lo));
+		f->err = pm_wb_first(f->err, pm_map_flush(f->map, f->lo,
+							  (size_t)(f->hi - f->lo)));
 }
 
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
@@ -906,10 +913,12 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 		 len >= PM_MAX(pm_arch.movnt_threshold, LOG_NT_MIN);
 
 	if (nt && len >= LOG_ONE_PASS) {
-		crc = pm_map_copy_crc(log->map, dst + REC_HDR, v->iov_base,
-				      len, PM_MEM_NONTEMPORAL, crc);
+		f->err = pm_wb_first(f->err,
+				     pm_map_copy_crc(log->map, dst + REC_HDR,
+						     v->iov_base, len,
+						     PM_MEM_NONTEMPORAL, &crc));
 		h.crc = pm_le32(pm_crc_final(crc));
-		pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
+		pm_map_store(log->map, dst, &h, REC_HDR);
 		flush_add(f, dst, REC_HDR);
 		return;
 	}
@@ -918,10 +927,12 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	if (len) /* an empty record may have no payload pointer at all */
 		crc = pm_crc_update(crc, v->iov_base, len);
 	h.crc = pm_le32(pm_crc_final(crc));
-	pm_map_copy(log->map, dst, &h, REC_HDR, PM_MEM_NOFLUSH);
-	if (len)
-		pm_map_copy(log->map, dst + REC_HDR, v->iov_base, len,
-			    nt ? 0 : PM_MEM_NOFLUSH);
+	pm_map_store(log->map, dst, &h, REC_HDR);
+	if (len && nt)
+		f->err = pm_wb_first(f->err, pm_map_copy(log->map, dst + REC_HDR,
+							 v->iov_base, len, 0));
+	else if (len)
+		pm_map_store(log->map, dst + REC_HDR, v->iov_base, len);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
@@ -939,8 +950,7 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 		uint64_t at = place(log, pos, size);
 
 		if (at != pos && log->cap - pos >= REC_HDR) {
-			pm_map_fill(log->map, rec_at(log, pos), 0, 8,
-				    PM_MEM_NOFLUSH);
+			pm_map_store_fill(log->map, rec_at(log, pos), 0, 8);
 			flush_add(&f, rec_at(log, pos), 8);
 		}
 		write_rec(log, &f, at, &recs[i], res->seq + (uint64_t)i,
@@ -949,8 +959,8 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 	}
 	flush_done(&f);
 	if (PM_UNLIKELY(pm_test_break & PM_BREAK_LOG_FENCE))
-		return 0;
-	return pm_map_drain(log->map);
+		return f.err;
+	return pm_wb_first(f.err, pm_map_drain(log->map));
 }
 
 /*

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "layout.h"
-#include "persist.h"
+#include "map.h"
 
 /* Smallest log area: the header plus room for a few small records. */
 #define PM_LOG_MIN_SIZE 256

@@ -4,7 +4,8 @@
  * Invariant: a mapping never claims a finer granularity than the platform
  * gives.  CACHELINE only when MAP_SYNC succeeded (or forced), BYTE only
  * when every region behind the file is in the CPU-cache persistence
- * domain; anything else is PAGE (msync).
+ * domain; anything else is PAGE (msync).  A watcher (the crash simulator)
+ * sees every mapping made while it is set and every watched one go.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -19,8 +20,7 @@
 #include "arch.h"
 #include "eadr.h"
 #include "os.h"
-#include "persist.h"
-#include "sim.h"
+#include "map.h"
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -28,6 +28,23 @@
 #ifndef MAP_SYNC
 #define MAP_SYNC 0x80000
 #endif
+
+static const struct pm_map_watch *watch;
+
+/* sim.c: the simulator starts or stops watching (NULL). */
+void pm_map_watch_set(const struct pm_map_watch *w)
+{
+	__atomic_store_n(&watch, w, __ATOMIC_RELEASE);
+}
+
+/* A watched mapping goes away (unless the watch just stopped). */
+static void watch_gone(struct pm_map *m)
+{
+	const struct pm_map_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
+
+	if (w)
+		w->gone(m);
+}
 
 static const struct {
 	long magic;
@@ -225,6 +242,7 @@ static void choose_granularity(struct pm_map *m)
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
 {
+	const struct pm_map_watch *w;
 	struct pm_map *m;
 	int ret;
 
@@ -256,7 +274,9 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (ret)
 		goto err_close;
 	choose_granularity(m);
-	pm_sim_map_created(m);
+	w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
+	if (PM_UNLIKELY(w != NULL))
+		w->created(m);
 	*mapp = m;
 	return 0;
 err_close:
@@ -273,7 +293,8 @@ PM_EXPORT void pm_unmap(struct pm_map *map)
 {
 	if (!map)
 		return;
-	pm_sim_map_gone(map);
+	if (PM_UNLIKELY(map->sim != NULL))
+		watch_gone(map);
 	munmap(map->addr, map->size);
 	close(map->fd);
 	pm_free(map->path);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * persist.c - the public flush/drain/persist/memcpy API and the three
- * persistence tables.  Invariant: a range handed to pm_persist() (or to a
- * memcpy/memset without NODRAIN) is durable when the call returns 0: its
- * lines were written back (or msync'ed) and a fence followed.
+ * persist.c - the three persistence tables and the per-thread counters.
+ * Invariant: a range a table flushed (or copied without NOFLUSH) is
+ * durable once the same thread's next drain through the table returned 0:
+ * its lines were written back (or msync'ed) and a fence followed.
  */
-#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,29 +16,39 @@
 __thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending __attribute__((tls_model("initial-exec")));
-/*
- * Write-back errors are per thread: a drain completes the flushes of the
- * thread that calls it, so it reports their errors and no other thread's.
- * pm_tls_wb_err holds those of the library's own flushes (its drain
- * reports them: the operation whose data they concern fails); user_wb_err
- * those of flushes made through the API (pm_flush, NODRAIN copies), which
- * only the thread's next pm_drain/pm_persist/draining copy reports, so
- * that a library call in between neither fails for them nor swallows them.
- */
-__thread int pm_tls_wb_err __attribute__((tls_model("initial-exec")));
-static __thread int user_wb_err __attribute__((tls_model("initial-exec")));
 
+/**
+ * pm_flush_method - the cache-line write-back this process uses
+ *
+ * Chosen once, when the library is loaded, from the CPU's features and the
+ * PM_NO_* environment variables (libpm(7)).  Thread-safe.
+ *
+ * Return: "clwb", "clflushopt", "clflush", "dc cvap", "dc cvac", or "none"
+ * where the CPU has none; a static string.
+ */
 PM_EXPORT const char *pm_flush_method(void)
 {
 	return pm_arch.flush_name;
 }
 
+/**
+ * pm_stats_get - the calling thread's flush and fence counters
+ * @st: receives the counters; NULL does nothing
+ *
+ * Every persistence operation of the library (transactions and log
+ * appends included) counts on the thread that made it, so a cost is the
+ * difference of two readings.  A fence not needed is neither issued nor
+ * counted.
+ */
 PM_EXPORT void pm_stats_get(struct pm_stats *st)
 {
 	if (st)
 		*st = pm_tls_stats;
 }
 
+/**
+ * pm_stats_reset - set the calling thread's counters to 0
+ */
 PM_EXPORT void pm_stats_reset(void)
 {
 	memset(&pm_tls_stats, 0, sizeof(pm_tls_stats));
@@ -79,13 +88,14 @@ static void store(void *dst, const void *src, int c, size_t len)
 
 /* ---- CACHELINE: flush instructions + fence ---- */
 
-static void cl_flush(const struct pm_map *m, const void *addr, size_t len)
+static int cl_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	(void)m;
 	if (!len)
-		return;
+		return 0;
 	pm_arch.flush(addr, len);
 	count_lines(addr, len);
+	return 0;
 }
 
 static int cl_drain(const struct pm_map *m)
@@ -99,11 +109,12 @@ static int cl_drain(const struct pm_map *m)
 /*
  * Whole lines of the destination go out with non-temporal stores; the
  * partial lines at either end are cached stores, flushed unless @flush is
- * NULL (eADR).  Nothing is fenced here.
+ * NULL (eADR).  Nothing is fenced here.  Only the CACHELINE and BYTE
+ * tables use it: their flushes cannot fail.
  */
 static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
 		     int c, size_t len,
-		     void (*flush)(const struct pm_map *, const void *, size_t))
+		     int (*flush)(const struct pm_map *, const void *, size_t))
 {
 	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
 	size_t body = (len - head) & ~(size_t)63;
@@ -135,8 +146,8 @@ static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
  * lines in one pass over the source where the CPU can. */
 static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 			     const uint8_t *s, size_t len, uint32_t crc,
-			     void (*flush)(const struct pm_map *, const void *,
-					   size_t))
+			     int (*flush)(const struct pm_map *, const void *,
+					  size_t))
 {
 	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
 	size_t body = (len - head) & ~(size_t)63;
@@ -170,26 +181,30 @@ static void cl_store(const struct pm_map *m, void *dst, const void *src,
 	}
 }
 
-static void cl_memcpy(const struct pm_map *m, void *dst, const void *src,
-		      size_t len, unsigned flags)
+static int cl_memcpy(const struct pm_map *m, void *dst, const void *src,
+		     size_t len, unsigned flags)
 {
 	cl_store(m, dst, src, 0, len, flags);
+	return 0;
 }
 
-static void cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
-		      unsigned flags)
+static int cl_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		     unsigned flags)
 {
 	cl_store(m, dst, NULL, c, len, flags);
+	return 0;
 }
 
-static uint32_t cl_memcpy_crc(const struct pm_map *m, void *dst,
-			      const void *src, size_t len, unsigned flags,
-			      uint32_t crc)
+static int cl_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			 size_t len, unsigned flags, uint32_t *crc)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
-		return store_nt_crc(m, dst, src, len, crc, cl_flush);
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		*crc = store_nt_crc(m, dst, src, len, *crc, cl_flush);
+		return 0;
+	}
 	cl_store(m, dst, src, 0, len, flags);
-	return pm_arch.crc32c(crc, src, len);
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return 0;
 }
 
 const struct pm_persist_ops pm_ops_cacheline = {
@@ -202,11 +217,12 @@ const struct pm_persist_ops pm_ops_cacheline = {
 
 /* ---- BYTE (eADR): caches are persistent, a fence orders ---- */
 
-static void byte_flush(const struct pm_map *m, const void *addr, size_t len)
+static int byte_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	(void)m;
 	(void)addr;
 	(void)len;
+	return 0;
 }
 
 static int byte_drain(const struct pm_map *m)
@@ -226,26 +242,30 @@ static void byte_store(const struct pm_map *m, void *dst, const void *src,
 		store(dst, src, c, len);
 }
 
-static void byte_memcpy(const struct pm_map *m, void *dst, const void *src,
-			size_t len, unsigned flags)
+static int byte_memcpy(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags)
 {
 	byte_store(m, dst, src, 0, len, flags);
+	return 0;
 }
 
-static void byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
-			unsigned flags)
+static int byte_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		       unsigned flags)
 {
 	byte_store(m, dst, NULL, c, len, flags);
+	return 0;
 }
 
-static uint32_t byte_memcpy_crc(const struct pm_map *m, void *dst,
-				const void *src, size_t len, unsigned flags,
-				uint32_t crc)
+static int byte_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			   size_t len, unsigned flags, uint32_t *crc)
 {
-	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags))
-		return store_nt_crc(m, dst, src, len, crc, NULL);
+	if (!(flags & PM_MEM_NOFLUSH) && use_nt(len, flags)) {
+		*crc = store_nt_crc(m, dst, src, len, *crc, NULL);
+		return 0;
+	}
 	store(dst, src, 0, len);
-	return pm_arch.crc32c(crc, src, len);
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return 0;
 }
 
 const struct pm_persist_ops pm_ops_byte = {
@@ -258,14 +278,15 @@ const struct pm_persist_ops pm_ops_byte = {
 
 /* ---- PAGE: msync is both write-back and fence ---- */
 
-static void page_flush(const struct pm_map *m, const void *addr, size_t len)
+static int page_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	static long pagesz;
 	uintptr_t a, end;
 	int ret;
 
+	(void)m;
 	if (!len)
-		return;
+		return 0;
 	if (!pagesz)
 		pagesz = sysconf(_SC_PAGESIZE);
 	a = PM_ALIGN_DOWN((uintptr_t)addr, (uintptr_t)pagesz);
@@ -275,43 +296,40 @@ static void page_flush(const struct pm_map *m, const void *addr, size_t len)
 	pm_tls_stats.fences++;
 	pm_tls_stats.flushes += (end - a) / (uintptr_t)pagesz;
 	pm_tls_stats.bytes_flushed += end - a;
-	if (ret) {
-		pm_err(ret, "msync of %zu bytes failed: %s", (size_t)(end - a),
-		       pm_strerror(ret));
-		/* First error wins; this thread's next drain reports it. */
-		if (!pm_tls_wb_err)
-			pm_tls_wb_err = ret;
-	}
+	if (ret)
+		return pm_err(ret, "msync of %zu bytes failed: %s",
+			      (size_t)(end - a), pm_strerror(ret));
+	return 0;
 }
 
+/* Each msync was its own fence, and reported its own error. */
 static int page_drain(const struct pm_map *m)
 {
 	(void)m;
-	return pm_wb_take();
+	return 0;
 }
 
-static void page_memcpy(const struct pm_map *m, void *dst, const void *src,
-			size_t len, unsigned flags)
+static int page_memcpy(const struct pm_map *m, void *dst, const void *src,
+		       size_t len, unsigned flags)
 {
 	memcpy(dst, src, len);
-	if (!(flags & PM_MEM_NOFLUSH))
-		page_flush(m, dst, len);
+	return (flags & PM_MEM_NOFLUSH) ? 0 : page_flush(m, dst, len);
 }
 
-static void page_memset(const struct pm_map *m, void *dst, int c, size_t len,
-			unsigned flags)
+static int page_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		       unsigned flags)
 {
 	memset(dst, c, len);
-	if (!(flags & PM_MEM_NOFLUSH))
-		page_flush(m, dst, len);
+	return (flags & PM_MEM_NOFLUSH) ? 0 : page_flush(m, dst, len);
 }
 
-static uint32_t page_memcpy_crc(const struct pm_map *m, void *dst,
-				const void *src, size_t len, unsigned flags,
-				uint32_t crc)
+static int page_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			   size_t len, unsigned flags, uint32_t *crc)
 {
-	page_memcpy(m, dst, src, len, flags);
-	return pm_arch.crc32c(crc, src, len);
+	int ret = page_memcpy(m, dst, src, len, flags);
+
+	*crc = pm_arch.crc32c(*crc, src, len);
+	return ret;
 }
 
 const struct pm_persist_ops pm_ops_page = {
@@ -332,118 +350,4 @@ const struct pm_persist_ops *pm_persist_ops_for(enum pm_granularity g)
 	default:
 		return &pm_ops_page;
 	}
-}
-
-/* ---- public API ---- */
-
-static int check_range(const struct pm_map *m, const void *addr, size_t len,
-		       const char *what)
-{
-	if (!m)
-		return pm_err(-EINVAL, "%s: no mapping", what);
-	if (!pm_map_contains(m, addr, len))
-		return pm_err(-EINVAL,
-			      "%s: range %p+%zu outside the mapping %p+%zu",
-			      what, addr, len, (void *)m->addr, m->size);
-	return 0;
-}
-
-/* After a flush through the API: set its write-back error aside for the
- * thread's next user_drain() (first error wins). */
-static void user_flushed(int lib_err)
-{
-	int err = pm_tls_wb_err;
-
-	pm_tls_wb_err = lib_err;
-	if (err && !user_wb_err)
-		user_wb_err = err;
-}
-
-/* A drain through the API: reports every flush of this thread since its
- * last drain, its own API flushes' errors first. */
-static int user_drain(const struct pm_map *map)
-{
-	int ret = pm_map_drain(map), err = user_wb_err;
-
-	user_wb_err = 0;
-	return err ? err : ret;
-}
-
-PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
-			 size_t len)
-{
-	int ret = check_range(map, addr, len, "pm_persist");
-
-	if (ret || !len)
-		return ret;
-	ret = pm_wb_take();
-	pm_map_flush(map, addr, len);
-	user_flushed(ret);
-	return user_drain(map);
-}
-
-PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
-			size_t len)
-{
-	if (check_range(map, addr, len, "pm_flush") == 0) {
-		int lib_err = pm_wb_take();
-
-		pm_map_flush(map, addr, len);
-		user_flushed(lib_err);
-	}
-}
-
-PM_EXPORT int pm_drain(const struct pm_map *map)
-{
-	if (!map)
-		return pm_err(-EINVAL, "pm_drain: no mapping");
-	return user_drain(map);
-}
-
-static int check_mem(const struct pm_map *map, void *dst, size_t len,
-		     unsigned flags, const char *what)
-{
-	int ret = check_range(map, dst, len, what);
-
-	if (ret)
-		return ret;
-	if (flags & ~PM_MEM_VALID)
-		return pm_err(-EINVAL, "%s: unknown flags 0x%x", what,
-			      flags & ~PM_MEM_VALID);
-	if ((flags & PM_MEM_NONTEMPORAL) && (flags & PM_MEM_TEMPORAL))
-		return pm_err(-EINVAL, "%s: NONTEMPORAL and TEMPORAL together",
-			      what);
-	if (map->flags & PM_MAP_READONLY)
-		return pm_err(-EPERM, "%s: mapping is read-only", what);
-	return 0;
-}
-
-PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
-			size_t len, unsigned flags)
-{
-	int ret = check_mem(map, dst, len, flags, "pm_memcpy");
-
-	if (ret || !len)
-		return ret;
-	if (!src)
-		return pm_err(-EINVAL, "pm_memcpy: no source");
-	ret = pm_wb_take();
-	map->ops->memcpy(map, dst, src, len, flags);
-	user_flushed(ret);
-	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      user_drain(map);
-}
-
-PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
-			size_t len, unsigned flags)
-{
-	int ret = check_mem(map, dst, len, flags, "pm_memset");
-
-	if (ret || !len)
-		return ret;
-	ret = pm_wb_take();
-	map->ops->memset(map, dst, c, len, flags);
-	user_flushed(ret);
-	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      user_drain(map);
 }

@@ -91,9 +91,10 @@ int pm_hdr_pick(const struct pm_hdr h[2], const int st[2])
 
 static int hdr_store(struct pm_pool *pool, uint64_t off)
 {
-	pm_map_copy(pool->map, pool->base + off, &pool->hdr, sizeof(pool->hdr),
-		    PM_MEM_TEMPORAL);
-	return pm_map_drain(pool->map);
+	int ret = pm_map_copy(pool->map, pool->base + off, &pool->hdr,
+			      sizeof(pool->hdr), PM_MEM_TEMPORAL);
+
+	return pm_wb_first(ret, pm_map_drain(pool->map));
 }
 
 int pm_pool_hdr_write(struct pm_pool *pool)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "layout.h"
-#include "persist.h"
+#include "map.h"
 
 struct pm_lanes; /* lane.h */
 struct pm_log;	 /* log.h */

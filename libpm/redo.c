@@ -67,17 +67,20 @@ uint64_t pm_redo_peek_seq(const uint8_t *ring, uint64_t size, uint64_t off)
 	return pm_redo_rd64(ring + it.pos + offsetof(struct pm_tx_commit, seq));
 }
 
-void pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
-		    uint64_t size, uint64_t off)
+int pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
+		   uint64_t size, uint64_t off)
 {
 	uint8_t *data = pool->base + pool->data_off;
 	struct pm_redo_it it;
 	struct pm_redo_range r;
+	int err = 0;
 
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r);) {
 		if (!pm_range_ok(r.off, r.len, pool->data_size))
-			return;
-		pm_map_copy(pool->map, data + r.off, r.src, r.len,
-			    PM_MEM_TEMPORAL);
+			return err;
+		err = pm_wb_first(err, pm_map_copy(pool->map, data + r.off,
+						   r.src, r.len,
+						   PM_MEM_TEMPORAL));
 	}
+	return err;
 }

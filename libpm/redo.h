@@ -132,8 +132,9 @@ int pm_redo_parse(const struct pm_pool *pool, const uint8_t *ring,
  * checksum, nothing more. */
 uint64_t pm_redo_peek_seq(const uint8_t *ring, uint64_t size, uint64_t off);
 /* Copy each range of the entry at @off home and write it back (no
- * fence); every range is checked as it is read. */
-void pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
-		    uint64_t size, uint64_t off);
+ * fence); every range is checked as it is read.  Returns the first
+ * write-back error. */
+int pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
+		   uint64_t size, uint64_t off);
 
 #endif /* PM_REDO_H */

@@ -22,7 +22,7 @@
 
 #include "internal.h"
 #include "os.h"
-#include "persist.h"
+#include "map.h"
 #include "safe.h"
 
 #ifndef BUS_MCEERR_AR

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "os.h"
-#include "sim.h"
 #include "sim_trace.h"
 
 struct pm_sim *pm_sim_active;
@@ -284,16 +284,21 @@ static void point(struct pm_sim *s, enum pm_sim_point_kind kind,
 
 /* ---- the recording table ---------------------------------------------------- */
 
-static void sim_flush(const struct pm_map *m, const void *addr, size_t len)
+/* A write-back that failed is not recorded: its lines are not known to
+ * be written back. */
+static int sim_flush(const struct pm_map *m, const void *addr, size_t len)
 {
 	struct pm_sim *s = m->sim;
+	int ret = s->real->flush(m, addr, len);
 
-	s->real->flush(m, addr, len);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&s->lock);
 	snap_range(s, addr, len, 1);
 	if (s->flags & PM_SIM_FLUSH_POINTS)
 		point(s, PM_SIM_FLUSH, m->addr, m->size);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
 static int sim_drain(const struct pm_map *m)
@@ -309,59 +314,52 @@ static int sim_drain(const struct pm_map *m)
 
 /* Cached copies and fills are flushed and non-temporal ones write whole
  * lines (the unaligned head and tail are flushed): either way every
- * touched line is written back, in no particular order within the line. */
-static void snap_copy(const struct pm_map *m, void *dst, size_t len,
-		      unsigned flags)
+ * touched line is written back, in no particular order within the line
+ * (unless the copy's write-back failed: @ret, returned). */
+static int snap_copy(const struct pm_map *m, void *dst, size_t len,
+		     unsigned flags, int ret)
 {
 	struct pm_sim *s = m->sim;
 
-	if (flags & PM_MEM_NOFLUSH)
-		return;
+	if (ret || (flags & PM_MEM_NOFLUSH))
+		return ret;
 	pthread_mutex_lock(&s->lock);
 	snap_range(s, dst, len, 1);
 	if (s->flags & PM_SIM_FLUSH_POINTS)
 		point(s, PM_SIM_FLUSH, m->addr, m->size);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
-static void sim_memcpy(const struct pm_map *m, void *dst, const void *src,
-		       size_t len, unsigned flags)
+static int sim_memcpy(const struct pm_map *m, void *dst, const void *src,
+		      size_t len, unsigned flags)
 {
 	struct pm_sim *s = m->sim;
 
-	s->real->memcpy(m, dst, src, len, flags);
-	snap_copy(m, dst, len, flags);
+	return snap_copy(m, dst, len, flags,
+			 s->real->memcpy(m, dst, src, len, flags));
 }
 
-static uint32_t sim_memcpy_crc(const struct pm_map *m, void *dst,
-			       const void *src, size_t len, unsigned flags,
-			       uint32_t crc)
+static int sim_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
+			  size_t len, unsigned flags, uint32_t *crc)
 {
 	struct pm_sim *s = m->sim;
 
-	crc = s->real->memcpy_crc(m, dst, src, len, flags, crc);
-	snap_copy(m, dst, len, flags);
-	return crc;
+	return snap_copy(m, dst, len, flags,
+			 s->real->memcpy_crc(m, dst, src, len, flags, crc));
 }
 
-static void sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
-		       unsigned flags)
+static int sim_memset(const struct pm_map *m, void *dst, int c, size_t len,
+		      unsigned flags)
 {
 	struct pm_sim *s = m->sim;
 
-	s->real->memset(m, dst, c, len, flags);
-	snap_copy(m, dst, len, flags);
+	return snap_copy(m, dst, len, flags,
+			 s->real->memset(m, dst, c, len, flags));
 }
 
-static const struct pm_persist_ops sim_ops = {
-	.flush = sim_flush,
-	.drain = sim_drain,
-	.memcpy = sim_memcpy,
-	.memset = sim_memset,
-	.memcpy_crc = sim_memcpy_crc,
-};
-
-void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
+/* pm_map_store64() while recorded: the line before and after the store. */
+static void sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
 {
 	struct pm_sim *s = m->sim;
 
@@ -371,6 +369,15 @@ void pm_sim_store64(const struct pm_map *m, uint64_t *dst, uint64_t v)
 	snap_range(s, dst, sizeof(*dst), 0);
 	pthread_mutex_unlock(&s->lock);
 }
+
+static const struct pm_persist_ops sim_ops = {
+	.flush = sim_flush,
+	.drain = sim_drain,
+	.memcpy = sim_memcpy,
+	.memset = sim_memset,
+	.memcpy_crc = sim_memcpy_crc,
+	.store64 = sim_store64,
+};
 
 /* ---- attaching mappings ----------------------------------------------------- */
 
@@ -390,7 +397,8 @@ static int same_file(struct pm_sim *s, const struct pm_map *m)
 	return st.st_dev == s->dev && st.st_ino == s->ino;
 }
 
-void pm_sim_attach(struct pm_map *m)
+/* A new mapping: recorded if it is the session's file, writable. */
+static void sim_attach(struct pm_map *m)
 {
 	struct pm_sim *s;
 
@@ -417,7 +425,8 @@ out:
 	pthread_mutex_unlock(&active_lock);
 }
 
-void pm_sim_detach(struct pm_map *m)
+/* A recorded mapping goes away: its last crash point. */
+static void sim_detach(struct pm_map *m)
 {
 	struct pm_sim *s = m->sim;
 
@@ -428,6 +437,11 @@ void pm_sim_detach(struct pm_map *m)
 	s->map = NULL;
 	pthread_mutex_unlock(&s->lock);
 }
+
+static const struct pm_map_watch sim_watch = {
+	.created = sim_attach,
+	.gone = sim_detach,
+};
 
 /* ---- the session -------------------------------------------------------------- */
 
@@ -586,6 +600,7 @@ PM_EXPORT int pm_sim_start(const char *path, const struct pm_sim_opts *opts,
 	ret = sim_new(path, &o, &s);
 	if (!ret) {
 		__atomic_store_n(&pm_sim_active, s, __ATOMIC_RELEASE);
+		pm_map_watch_set(&sim_watch);
 		*simp = s;
 	}
 	pthread_mutex_unlock(&active_lock);
@@ -650,6 +665,7 @@ PM_EXPORT void pm_sim_stop(struct pm_sim *sim)
 		pm_free(buf);
 	}
 	pthread_mutex_unlock(&sim->lock);
+	pm_map_watch_set(NULL);
 	__atomic_store_n(&pm_sim_active, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&active_lock);
 }

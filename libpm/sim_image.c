@@ -15,7 +15,6 @@
  */
 #include <stdio.h>
 
-#include "sim.h"
 #include "sim_trace.h"
 
 #define WORDS (PM_CACHELINE / 8)

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 
-#include "persist.h"
+#include "map.h"
 
 enum { SIM_EV_GROW = 1, SIM_EV_FOLD = 2, SIM_EV_POINT = 3 };
 
@@ -69,5 +69,8 @@ struct pm_sim {
 	uint8_t *trace;
 	size_t tlen, tcap;
 };
+
+/* The session recording now, if any (sim.c). */
+extern struct pm_sim *pm_sim_active;
 
 #endif /* PM_SIM_TRACE_H */

@@ -348,7 +348,8 @@ static int begin_slow(struct pm_pool *pool, size_t reserve,
  *
  * Return: 0, -EINVAL, -ENOSPC if @reserve does not fit a lane, -EBUSY if
  * this thread has a transaction open or every lane is in a transaction,
- * -ENOMEM.
+ * -ENOMEM, or the error of a failed write-back (page granularity) of what
+ * another thread's last commit in the lane applied.
  */
 PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 			  struct pm_tx **txp)
@@ -459,11 +460,13 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
  * The range record and its payload go straight into the ring (few stores:
  * they queue up behind the previous commit's fence).  Most payloads are
  * checksummed in one pass over the ring bytes just written; huge ones
- * stream around the cache and are checksummed from @src.
+ * stream around the cache and are checksummed from @src (returns their
+ * write-back's error).
  */
-static void stage(struct pm_tx *tx, uint64_t off, const void *src,
-		  size_t len)
+static int stage(struct pm_tx *tx, uint64_t off, const void *src,
+		 size_t len)
 {
+	int ret = 0;
 	struct pm_lane *l = tx->lane;
 	uint8_t *d = l->ring + tx->pos;
 	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
@@ -474,10 +477,11 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 		pm_redo_wr64(l->ring + p + alen - 8, 0);
 	if (len >= PM_MAX(pm_arch.movnt_threshold, PM_TX_STAGE_NT_MIN)) {
 		/* Cached bytes so far, then the payload around the cache. */
-		pm_map_flush(tx->pool->map, l->ring + tx->flushed,
-			     p - tx->flushed);
-		pm_map_copy(tx->pool->map, l->ring + p, src, len,
-			    PM_MEM_NONTEMPORAL);
+		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
+				   p - tx->flushed);
+		ret = pm_wb_first(ret, pm_map_copy(tx->pool->map, l->ring + p,
+						   src, len,
+						   PM_MEM_NONTEMPORAL));
 		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
 		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 		tx->crc = pm_crc_update(tx->crc, src, len);
@@ -489,6 +493,7 @@ static void stage(struct pm_tx *tx, uint64_t off, const void *src,
 	}
 	tx->pos = p + alen;
 	tx->nranges++;
+	return ret;
 }
 
 /*
@@ -544,11 +549,9 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 						sizeof(struct pm_tx_commit))
 		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
 	home_prefetch(dst, len);
-	stage(tx, (uint64_t)off, src, len);
-	/* A large write was written back while staged (an msync at PAGE
-	 * granularity, synchronous): its failure is this write's, not that
-	 * of the next drain this thread makes for something else. */
-	ret = pm_wb_take();
+	/* A large write is written back while staged (an msync at PAGE
+	 * granularity, synchronous): its failure is this write's. */
+	ret = stage(tx, (uint64_t)off, src, len);
 	if (PM_UNLIKELY(ret))
 		return tx_fail(tx, ret, "could not be written back", len);
 	return 0;
@@ -606,13 +609,15 @@ static void put_commit(struct pm_tx *tx, uint64_t seq)
 /*
  * Copy the entry at ring offset @off home (cached stores, written back at
  * the lane's next commit) and publish its ranges, or write back what such
- * a copy stored.  Returns the number of ranges.  The entry is one this
+ * a copy stored (its first error into *@wb).  Returns the number of
+ * ranges.  The entry is one this
  * process wrote into its own lane since open, nothing read from media, so
  * its records are walked without the bounds of pm_redo_next(): that walk
  * cost the commit path of a one-write transaction a sixth of its rate.
  */
 static inline __attribute__((always_inline)) unsigned
-apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
+apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy,
+      int *wb)
 {
 	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
 	uint64_t roff, len;
@@ -628,7 +633,8 @@ apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy)
 			pm_map_store(pool->map, data + roff, r, len);
 			pm_lane_pub_put(l, n, roff, len);
 		} else {
-			pm_map_flush(pool->map, data + roff, len);
+			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
+							    data + roff, len));
 		}
 		r += PM_ALIGN_UP(len, 8);
 	}
@@ -643,8 +649,39 @@ finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 
 	pm_lane_unpublish(l);
 	if (!pm_tx_test_skip_apply)
-		n = apply(tx->pool, l, tx->start, 1);
+		n = apply(tx->pool, l, tx->start, 1, NULL);
 	pm_lane_publish(l, seq, tx->start, end, n);
+}
+
+/*
+ * The entry's own write-back failed (PAGE: its msync), so it may or may
+ * not be on the media: the commit fails and is undone as if it had never
+ * begun.  Its commit record is cleared and written back under a fence of
+ * its own: once that holds, no recovery finds the entry whole, so
+ * "nothing committed" stays true across a crash (a crash before it is one
+ * during pm_tx_commit(), which keeps all or nothing).  If that write-back
+ * fails too, the entry may still be whole on the media until the lane's
+ * next commit rewrites it, and a crash may replay it: the error then says
+ * the outcome is unknown.  The lane's tail stays and its floor goes, as a
+ * commit leaves them; the seq stays unused.
+ */
+static __attribute__((cold)) int commit_undo(struct pm_tx *tx, int err)
+{
+	struct pm_lane *l = tx->lane;
+	struct pm_pool *pool = tx->pool;
+	int ret;
+
+	pm_redo_wr64(l->ring + tx->pos, 0);
+	ret = pm_map_persist(pool->map, l->ring + tx->pos, 8);
+	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
+	tx_end(tx);
+	if (ret)
+		return pm_err(err, "%s: commit: the entry could not be written "
+			      "back (%s) nor cleared (%s); outcome unknown: "
+			      "a crash may still replay it", pool->path,
+			      pm_strerror(err), pm_strerror(ret));
+	return pm_err(err, "%s: commit: the entry could not be written back: "
+		      "%s; nothing committed", pool->path, pm_strerror(err));
 }
 
 /* Everything of a commit after its seq: record, flushes, the fence,
@@ -658,20 +695,22 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
 	struct pm_pool *pool = tx->pool;
 	uint64_t end, hint = 0;
 	unsigned k;
-	int ret;
+	int ret = 0, wb;
 
 	put_commit(tx, seq);
 	end = tx->pos + sizeof(struct pm_tx_commit);
-	k = pm_lane_commit_hdr(pool, l, tx->start, end, &hint);
+	k = pm_lane_commit_hdr(pool, l, tx->start, end, &hint, &ret);
 	/* The previous entry's home ranges go back under this same fence. */
 	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
-		apply(pool, l, l->last_off, 0);
-	pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
+		apply(pool, l, l->last_off, 0, &ret);
+	wb = pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
 	/* the durability point */
-	ret = PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
-		      0 :
-		      pm_map_drain(pool->map);
+	ret = pm_wb_first(ret, PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
+				       0 :
+				       pm_map_drain(pool->map));
 	pm_lane_settle(l, k, hint);
+	if (PM_UNLIKELY(wb))
+		return commit_undo(tx, wb);
 	finish(tx, seq, end);
 	tx_end(tx);
 	if (ret)
@@ -687,8 +726,14 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
  * One fence: when it returns 0 the writes survive any crash.
  *
  * Return: 0, -EINVAL, PM_E_TX_FAILED (a write failed: nothing was
- * committed), or the error of an msync that failed (page granularity:
- * durability unknown, the writes are applied).
+ * committed), or the error of an msync that failed (page granularity):
+ * of the transaction's entry, then the writes are not applied and the
+ * entry is cleared on the media, so nothing is committed, unless that
+ * clearing could not be written back either: the outcome is then unknown
+ * (the log message says which), a crash before the lane's next commit may
+ * still replay the entry; of the lane's bookkeeping (a lane header, the
+ * home ranges of its previous commit), then the writes are applied and
+ * their durability is unknown.
  */
 PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 {

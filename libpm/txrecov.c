@@ -359,9 +359,11 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	for (size_t k = 0; k < s->n; k++) {
 		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
 
-		pm_redo_replay(pool, l->ring, l->ring_size, s->v[k].off);
+		ret = pm_wb_first(ret, pm_redo_replay(pool, l->ring,
+						      l->ring_size,
+						      s->v[k].off));
 	}
-	ret = pm_map_drain(pool->map);
+	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	if (!ret)
 		ret = pm_lanes_park(pool, s->top);
 	if (ret)
@@ -423,14 +425,15 @@ void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)
 int pm_tx_format(struct pm_pool *pool)
 {
 	struct pm_lane_hdr h;
+	int ret = 0;
 
 	pm_tx_lane_hdr_empty(pool->seed, &h);
 	for (unsigned i = 0; i < pool->nlanes; i++)
-		pm_map_copy(pool->map,
+		ret = pm_wb_first(ret, pm_map_copy(pool->map,
 			    pm_pool_at(pool, pool->lanes_off +
 						     (uint64_t)i * pool->lane_size),
-			    &h, sizeof(h), PM_MEM_TEMPORAL);
-	return pm_map_drain(pool->map);
+			    &h, sizeof(h), PM_MEM_TEMPORAL));
+	return pm_wb_first(ret, pm_map_drain(pool->map));
 }
 
 int pm_tx_boot(struct pm_pool *pool)

@@ -398,6 +398,47 @@ static void test_log_walk_after_failed_append(void **state)
 	close_release(0);
 }
 
+/* An append that wraps the ring writes back two ranges (the wrap mark at
+ * the old tail, then the record at 0): a failure of the first msync fails
+ * the append although the second and the fence succeed, and the record is
+ * not acknowledged. */
+static void test_log_wrap_append_first_msync_fails(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = LOG_SIZE };
+	static unsigned char rec[4000];
+	struct pm_log_info li;
+	uint64_t seq = 0;
+	unsigned n = 0;
+
+	(void)state;
+	unlink(fault_path);
+	assert_int_equal(pm_pool_create(fault_path, POOL_SIZE, &o, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &plog), 0);
+	if (no_msync())
+		skip();
+	/* fill the ring, then free its start: the next record wraps */
+	do {
+		assert_int_equal(pm_log_append(plog, rec, sizeof(rec), &seq),
+				 0);
+		assert_int_equal(pm_log_get_info(plog, &li), 0);
+	} while (li.capacity - li.used >= 2 * sizeof(rec));
+	while (li.capacity - li.used < 3 * sizeof(rec)) {
+		assert_int_equal(pm_log_truncate(plog, li.first_seq), 0);
+		assert_int_equal(pm_log_get_info(plog, &li), 0);
+	}
+	assert_int_equal(pm_log_append(plog, rec, sizeof(rec), &seq), 0);
+	assert_int_equal(pm_log_get_info(plog, &li), 0);
+	n = (unsigned)li.nrecords;
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	assert_int_equal(pm_log_append(plog, rec, sizeof(rec), NULL),
+			 pm_fault_errno("msync"));
+	assert_int_equal(pm_fault_hits(), 1);
+	assert_true(pm_fault_calls("msync") >= 2);
+	pm_fault_disarm();
+	assert_int_equal(walk_count(plog), n);
+	close_release(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_log_append_after_failed_tx_write),
 		cmocka_unit_test(test_log_append_between_flush_and_drain),
 		cmocka_unit_test(test_log_walk_after_failed_append),
+		cmocka_unit_test(test_log_wrap_append_first_msync_fails),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */

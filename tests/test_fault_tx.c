@@ -12,6 +12,7 @@
  * Linked with libpm-fault.la, the library built with PM_FAULT_INJECTION.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -334,12 +335,147 @@ static void test_pool_close_without_memory(void **state)
 	pm_pool_close(p);
 }
 
+static char last_err[512]; /* the last error message of the library */
+
+static void keep_err(int level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == PM_LOG_ERR)
+		snprintf(last_err, sizeof(last_err), "%s", msg);
+}
+
+/* Transaction 0's commit, its entry's msync failing (@flags 0: that one
+ * msync, PM_FAULT_STICKY: the undo's too): the data in memory does not
+ * change, and the message says what the media may hold. */
+static void commit_fails_as(unsigned flags, const char *says)
+{
+	unsigned char *d;
+	size_t size;
+
+	pm_set_log_fn(keep_err, NULL);
+	last_err[0] = 0;
+	assert_int_equal(pm_tx_begin(pool, TX_LEN, &tx), 0);
+	assert_int_equal(tx_writes(pool, tx, 0), 0);
+	assert_int_equal(pm_fault_arm("msync", 1, flags), 0);
+	assert_int_equal(pm_tx_commit(tx), pm_fault_errno("msync"));
+	tx = NULL;
+	assert_true(pm_fault_hits() >= 1);
+	pm_fault_disarm();
+	d = pm_pool_data(pool, &size);
+	assert_true(data_is(d, size, 0));
+	if (!strstr(last_err, says))
+		fail_msg("commit error \"%s\" does not say \"%s\"", last_err,
+			 says);
+}
+
+static void commit_fails(void)
+{
+	commit_fails_as(0, "nothing committed");
+}
+
+/* A commit whose entry cannot be written back (its msync fails) fails
+ * and is undone: the data stays as before it, in memory and after a
+ * reopen, and the lane takes the next commit. */
+static void test_commit_msync_fails(void **state)
+{
+	unsigned char *d;
+	size_t size;
+
+	(void)state;
+	make_golden();
+	open_before();
+	if (pm_map_granularity(pm_pool_map(pool)) != PM_GRANULARITY_PAGE) {
+		print_message("no msync on %s: nothing to fail\n", fault_dir);
+		release(0);
+		skip();
+	}
+	commit_fails();
+	release(0);
+	assert_txs(0, 0);
+	/* reopened: it fails again, then the lane takes the next commit */
+	assert_int_equal(pm_pool_open(fault_path, 0, &pool), 0);
+	commit_fails();
+	assert_int_equal(one_tx(pool, 0), 0);
+	d = pm_pool_data(pool, &size);
+	assert_true(data_is(d, size, 1));
+	release(0);
+	assert_txs(1, 1);
+}
+
+/* The entry's msync fails and so does the write-back of its clearing:
+ * the error says the outcome is unknown (a crash may still replay it),
+ * nothing is applied, and the lane takes the next commit. */
+static void test_commit_undo_msync_fails(void **state)
+{
+	unsigned char *d;
+	size_t size;
+
+	(void)state;
+	make_golden();
+	open_before();
+	if (pm_map_granularity(pm_pool_map(pool)) != PM_GRANULARITY_PAGE) {
+		print_message("no msync on %s: nothing to fail\n", fault_dir);
+		release(0);
+		skip();
+	}
+	commit_fails_as(PM_FAULT_STICKY, "outcome unknown");
+	assert_int_equal(one_tx(pool, 0), 0);
+	d = pm_pool_data(pool, &size);
+	assert_true(data_is(d, size, 1));
+	release(0);
+	assert_txs(1, 1);
+}
+
+/* A second thread takes the only lane: the write-back of what the first
+ * thread's commit applied fails (the first msync after the arm), and its
+ * pm_tx_begin() says so; the next begin takes the lane. */
+static void *adopt_thread(void *arg)
+{
+	struct pm_tx *t;
+	int *ret = arg;
+
+	ret[0] = pm_tx_begin(pool, TX_LEN, &t);
+	if (!ret[0])
+		pm_tx_abort(t);
+	ret[1] = one_tx(pool, 1);
+	return NULL;
+}
+
+static void test_adopt_msync_fails(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 1,
+				  .lane_size = LANE_SIZE };
+	int ret[2];
+	pthread_t th;
+
+	(void)state;
+	unlink(fault_path);
+	assert_int_equal(pm_pool_create(fault_path, POOL_SIZE, &o, &pool), 0);
+	if (pm_map_granularity(pm_pool_map(pool)) != PM_GRANULARITY_PAGE) {
+		print_message("no msync on %s: nothing to fail\n", fault_dir);
+		release(0);
+		skip();
+	}
+	assert_int_equal(one_tx(pool, 0), 0);
+	assert_int_equal(pm_fault_arm("msync", 1, 0), 0);
+	assert_int_equal(pthread_create(&th, NULL, adopt_thread, ret), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(pm_fault_hits(), 1);
+	pm_fault_disarm();
+	assert_int_equal(ret[0], pm_fault_errno("msync"));
+	assert_int_equal(ret[1], 0);
+	release(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fault_tx_ops),
 		cmocka_unit_test(test_fault_tx_replay),
 		cmocka_unit_test(test_pool_close_without_memory),
+		cmocka_unit_test(test_commit_msync_fails),
+		cmocka_unit_test(test_commit_undo_msync_fails),
+		cmocka_unit_test(test_adopt_msync_fails),
 	};
 
 	alarm(300); /* a loop instead of an error fails the test */

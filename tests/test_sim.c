@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "libpm.h"
-#include "persist.h"
+#include "map.h"
 
 #define SIZE (64 * 1024)
 #define MAXIMG 256
