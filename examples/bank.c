@@ -16,8 +16,8 @@
 #include <libpm.h>
 
 struct bank {
-	uint64_t n;	  /* accounts */
-	uint64_t total;	  /* what they must add up to */
+	uint64_t n;	    /* accounts */
+	uint64_t total;	    /* what they must add up to */
 	uint64_t transfers; /* committed so far */
 	uint64_t acct[];
 };

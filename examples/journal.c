@@ -81,11 +81,14 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		return fputs("usage: journal FILE add N...|balance|checkpoint\n",
-			     stderr), 2;
-	ret = access(argv[1], F_OK) ? pm_pool_create(argv[1], 1 << 20, &o, &pool)
-				    : pm_pool_open(argv[1], 0, &pool);
+			     stderr),
+		       2;
+	ret = access(argv[1], F_OK) ?
+		      pm_pool_create(argv[1], 1 << 20, &o, &pool) :
+		      pm_pool_open(argv[1], 0, &pool);
 	if (ret || (ret = pm_pool_log(pool, &log)))
-		return fprintf(stderr, "%s: %s\n", argv[1], pm_strerror(ret)), 1;
+		return fprintf(stderr, "%s: %s\n", argv[1], pm_strerror(ret)),
+		       1;
 	c = pm_pool_data(pool, NULL);
 	if (!strcmp(argv[2], "add"))
 		ret = add(log, argv + 3, argc - 3);
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
 		printf("balance %lld\n", (long long)st.balance);
 	pm_pool_close(pool);
 	if (ret)
-		fprintf(stderr, "%s %s: %s\n", argv[1], argv[2], pm_strerror(ret));
+		fprintf(stderr, "%s %s: %s\n", argv[1], argv[2],
+			pm_strerror(ret));
 	return !!ret;
 }

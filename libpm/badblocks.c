@@ -44,8 +44,10 @@ int pm_bb_add(struct pm_bb_list *l, uint64_t off, uint64_t len)
 		return 0;
 	v = pm_grow(l->v, &l->cap, l->n, sizeof(*l->v), 8);
 	if (!v)
-		return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
-			      "out of memory", l->n + 1);
+		return pm_err(-ENOMEM,
+			      "bad-block list of %zu ranges: "
+			      "out of memory",
+			      l->n + 1);
 	l->v = v;
 	l->v[l->n].offset = off;
 	l->v[l->n].length = len;
@@ -90,8 +92,8 @@ void pm_bb_list_free(struct pm_bb_list *l)
 }
 
 /* One "first_sector count" line; clipped to [base, base + nsect). */
-static int parse_line(const char *s, char **endp, uint64_t base,
-		      uint64_t nsect, struct pm_bb_list *out)
+static int parse_line(const char *s, char **endp, uint64_t base, uint64_t nsect,
+		      struct pm_bb_list *out)
 {
 	unsigned long long first, count;
 	uint64_t lo, hi;
@@ -133,8 +135,10 @@ int pm_bb_parse(const char *text, uint64_t base, uint64_t nsect,
 		}
 		ret = parse_line(s, &e, base, nsect, out);
 		if (ret == -EBADMSG)
-			return pm_err(ret, "badblocks line %u is not "
-				      "\"first_sector count\"", line);
+			return pm_err(ret,
+				      "badblocks line %u is not "
+				      "\"first_sector count\"",
+				      line);
 		if (ret)
 			return ret;
 		s = e;
@@ -237,10 +241,10 @@ static int map_extent(const struct fiemap_extent *fe, uint64_t bsize,
 	size_t i;
 	int ret;
 
-	if (fe->fe_flags & (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_ENCODED |
-			    FIEMAP_EXTENT_DATA_INLINE |
-			    FIEMAP_EXTENT_DATA_TAIL |
-			    FIEMAP_EXTENT_NOT_ALIGNED))
+	if (fe->fe_flags &
+	    (FIEMAP_EXTENT_UNKNOWN | FIEMAP_EXTENT_ENCODED |
+	     FIEMAP_EXTENT_DATA_INLINE | FIEMAP_EXTENT_DATA_TAIL |
+	     FIEMAP_EXTENT_NOT_ALIGNED))
 		return 0;
 	for (i = 0; i < dev->n; i++) {
 		uint64_t lo = PM_MAX(dev->v[i].offset, fe->fe_physical);
@@ -332,8 +336,7 @@ static uint64_t fs_block(int fd, const struct stat *st)
 	return b;
 }
 
-static int regular_file(int fd, const struct stat *st,
-			struct pm_bb_list *out)
+static int regular_file(int fd, const struct stat *st, struct pm_bb_list *out)
 {
 	struct pm_bb_list dev = { 0 };
 	int ret = pm_bb_blockdev(st->st_dev, &dev);
@@ -440,8 +443,8 @@ static int fresh_blocks(int fd, uint64_t off, uint64_t len, uint64_t fsize)
 			      (off_t)off, (off_t)len);
 	if (ret)
 		return pm_err(ret, "punching [%#llx, +%#llx): %s",
-			      (unsigned long long)off,
-			      (unsigned long long)len, pm_strerror(ret));
+			      (unsigned long long)off, (unsigned long long)len,
+			      pm_strerror(ret));
 	ret = pm_os_fsync(fd);
 	if (!ret)
 		ret = write_zeros(fd, off, wlen);
@@ -450,8 +453,8 @@ static int fresh_blocks(int fd, uint64_t off, uint64_t len, uint64_t fsize)
 				      (off_t)(off + wlen), (off_t)(len - wlen));
 	if (ret)
 		return pm_err(ret, "reallocating [%#llx, +%#llx): %s",
-			      (unsigned long long)off,
-			      (unsigned long long)len, pm_strerror(ret));
+			      (unsigned long long)off, (unsigned long long)len,
+			      pm_strerror(ret));
 	ret = pm_os_fsync(fd);
 	if (ret)
 		return pm_err(ret, "fsync after clearing: %s",
@@ -469,9 +472,11 @@ int pm_bb_clear_span(int fd, const char *path, const struct pm_badblock *bb,
 	if (fstat(fd, &st))
 		return -errno;
 	if (!S_ISREG(st.st_mode))
-		return pm_err(-ENOTSUP, "%s: only files on a file system can "
+		return pm_err(-ENOTSUP,
+			      "%s: only files on a file system can "
 			      "be cleared (device-dax needs the firmware's "
-			      "clear-error command)", path);
+			      "clear-error command)",
+			      path);
 	ret = pm_os_flock(fd, LOCK_EX | LOCK_NB);
 	if (ret)
 		return pm_err(ret == -EWOULDBLOCK ? -EBUSY : ret,
@@ -481,8 +486,8 @@ int pm_bb_clear_span(int fd, const char *path, const struct pm_badblock *bb,
 	*off = PM_ALIGN_DOWN(bb->offset, bsize);
 	end = PM_ALIGN_UP(bb->offset + bb->length, bsize);
 	if (*off >= fend)
-		return pm_err(-EINVAL, "%s: offset %#llx is past the end",
-			      path, (unsigned long long)bb->offset);
+		return pm_err(-EINVAL, "%s: offset %#llx is past the end", path,
+			      (unsigned long long)bb->offset);
 	*len = PM_MIN(end, fend) - *off;
 	return 0;
 }

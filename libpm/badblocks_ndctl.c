@@ -64,8 +64,10 @@ static int region_ranges(struct ndctl_dax *dax, struct pm_bb_list *out)
 	int ret;
 
 	if (rres == ULLONG_MAX || dres == ULLONG_MAX || dres < rres)
-		return pm_err(-EACCES, "%s: region offsets unreadable (root "
-			      "only)", ndctl_dax_get_devname(dax));
+		return pm_err(-EACCES,
+			      "%s: region offsets unreadable (root "
+			      "only)",
+			      ndctl_dax_get_devname(dax));
 	beg = dres - rres;
 	end = beg + ndctl_dax_get_size(dax);
 	ndctl_region_badblock_foreach(region, bb) {
@@ -91,8 +93,7 @@ int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out)
 	unsigned id;
 	int ret;
 
-	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(rdev),
-		 minor(rdev));
+	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(rdev), minor(rdev));
 	if (pm_sysfs_resolve(p, path, sizeof(path)) ||
 	    pm_sysfs_region(path, &id, NULL) ||
 	    nd_dax_name(path, name, sizeof(name))) {

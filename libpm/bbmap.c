@@ -38,8 +38,10 @@ static int pbb_add(struct pbb_list *l, uint64_t off, uint64_t len,
 	void *v = pm_grow(l->v, &l->cap, l->n, sizeof(*l->v), 8);
 
 	if (!v)
-		return pm_err(-ENOMEM, "bad-block list of %zu ranges: "
-			      "out of memory", l->n + 1);
+		return pm_err(-ENOMEM,
+			      "bad-block list of %zu ranges: "
+			      "out of memory",
+			      l->n + 1);
 	l->v = v;
 	l->v[l->n++] = (struct pm_pool_badblock){ off, len, area, lane };
 	return 0;
@@ -107,9 +109,12 @@ static int classify(const struct pm_pool *pool, const struct pm_bb_list *l,
 PM_EXPORT const char *pm_area_name(enum pm_area a)
 {
 	static const char *const names[] = {
-		[PM_AREA_HEADER_A] = "header A", [PM_AREA_HEADER_B] = "header B",
-		[PM_AREA_LANES] = "lanes",	  [PM_AREA_LOG] = "log",
-		[PM_AREA_DATA] = "data",	  [PM_AREA_NONE] = "none",
+		[PM_AREA_HEADER_A] = "header A",
+		[PM_AREA_HEADER_B] = "header B",
+		[PM_AREA_LANES] = "lanes",
+		[PM_AREA_LOG] = "log",
+		[PM_AREA_DATA] = "data",
+		[PM_AREA_NONE] = "none",
 	};
 
 	return (unsigned)a < PM_ARRAY_SIZE(names) ? names[a] : "unknown";
@@ -131,9 +136,10 @@ static void describe(const struct pbb_list *l, unsigned mask, char *buf,
 			continue;
 		if (b->area == PM_AREA_LANES)
 			snprintf(lane, sizeof(lane), " %u", b->lane);
-		o += (size_t)snprintf(buf + o, len - o, "%s%s%s [%#llx, +%#llx)",
-				      o ? ", " : "", pm_area_name(b->area),
-				      lane, (unsigned long long)b->offset,
+		o += (size_t)snprintf(buf + o, len - o,
+				      "%s%s%s [%#llx, +%#llx)", o ? ", " : "",
+				      pm_area_name(b->area), lane,
+				      (unsigned long long)b->offset,
 				      (unsigned long long)b->length);
 	}
 }
@@ -174,14 +180,14 @@ static int probe_metadata(const struct pm_pool *pool, const struct pbb_list *l)
 					       n);
 
 			if (ret == -EIO)
-				return pm_err(PM_E_BADBLOCKS, "%s: %s%s [%#llx, "
+				return pm_err(PM_E_BADBLOCKS,
+					      "%s: %s%s [%#llx, "
 					      "+%#llx) is on a bad block that "
 					      "cannot be read: recovery cannot "
 					      "run; 'pmtool badblocks clear' "
 					      "or 'pmck --repair' replaces it "
 					      "(its contents are lost)",
-					      pool->path,
-					      pm_area_name(b->area),
+					      pool->path, pm_area_name(b->area),
 					      lane_no(b, lane, sizeof(lane)),
 					      (unsigned long long)b->offset,
 					      (unsigned long long)b->length);
@@ -209,10 +215,12 @@ static int open_policy(const struct pm_pool *pool, const struct pbb_list *l)
 	if ((hit & META_MASK) || (hit & HDR_MASK) == HDR_MASK) {
 		describe(l, META_MASK | HDR_MASK, buf, sizeof(buf));
 		if (!(pool->flags & PM_POOL_IGNORE_BADBLOCKS))
-			return pm_err(PM_E_BADBLOCKS, "%s: bad blocks in pool "
+			return pm_err(PM_E_BADBLOCKS,
+				      "%s: bad blocks in pool "
 				      "metadata: %s; 'pmtool badblocks clear' "
 				      "replaces them (their contents are "
-				      "lost)", pool->path, buf);
+				      "lost)",
+				      pool->path, buf);
 		ret = probe_metadata(pool, l);
 		if (ret)
 			return ret;
@@ -309,7 +317,8 @@ static int read_headers(int fd, uint64_t fsize, unsigned listed,
 	if (unreadable == 3)
 		return PM_E_BADBLOCKS;
 	return st[0] == PM_E_NOT_POOL && st[1] == PM_E_NOT_POOL ?
-		PM_E_NOT_POOL : PM_E_CORRUPT;
+		       PM_E_NOT_POOL :
+		       PM_E_CORRUPT;
 }
 
 static uint64_t file_size(int fd)
@@ -393,7 +402,8 @@ static void lanes_lost(const char *path, uint64_t off, uint64_t len,
 			continue;
 		pm_warn("%s: lane %u's header is lost: the pool does not open "
 			"until 'pmck --repair --discard-damaged' drops the "
-			"lane's transactions", path, i);
+			"lane's transactions",
+			path, i);
 	}
 }
 
@@ -401,8 +411,8 @@ static void lanes_lost(const char *path, uint64_t off, uint64_t len,
  * @was_pool from pool_probe(), was) a pool, rewrite a header copy in it
  * from the other and say what was lost (@lost, from pool_describe()).
  * PM_E_CORRUPT if no copy is valid; allocates nothing. */
-static int pool_cleared(int fd, const char *path, uint64_t off,
-			uint64_t len, int was_pool, const char *lost)
+static int pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
+			int was_pool, const char *lost)
 {
 	struct pm_hdr h[2];
 	int ok[2], best, ret;
@@ -412,23 +422,27 @@ static int pool_cleared(int fd, const char *path, uint64_t off,
 	if (best == PM_E_NOT_POOL && was_pool == PM_BB_NOT_POOL)
 		return 0;
 	if (best < 0 && was_pool == PM_BB_POOL_HDRS_LOST)
-		return pm_err(PM_E_CORRUPT, "%s: both pool header copies were "
+		return pm_err(PM_E_CORRUPT,
+			      "%s: both pool header copies were "
 			      "on bad blocks: the pool's headers are lost "
 			      "(%#llx bytes cleared at %#llx), the file is no "
-			      "longer a libpm pool", path,
-			      (unsigned long long)len,
+			      "longer a libpm pool",
+			      path, (unsigned long long)len,
 			      (unsigned long long)off);
 	if (best < 0)
-		return pm_err(PM_E_CORRUPT, "%s: no valid pool header copy is "
-			      "left to rebuild from", path);
+		return pm_err(PM_E_CORRUPT,
+			      "%s: no valid pool header copy is "
+			      "left to rebuild from",
+			      path);
 	for (int i = 0; i < 2; i++) {
 		if (ok[i] || off >= hdr_offs[i] + PM_HDR_SIZE ||
 		    off + len <= hdr_offs[i])
 			continue;
 		w = pm_os_pwrite(fd, &h[best], sizeof(h[best]),
 				 (off_t)hdr_offs[i]);
-		ret = w < 0 ? (int)w : w != (ssize_t)sizeof(h[best]) ? -EIO :
-			pm_os_fsync(fd);
+		ret = w < 0			    ? (int)w :
+		      w != (ssize_t)sizeof(h[best]) ? -EIO :
+						      pm_os_fsync(fd);
 		if (ret)
 			return pm_err(ret, "%s: rewriting header %c: %s", path,
 				      'A' + i, pm_strerror(ret));
@@ -477,8 +491,7 @@ static int clear_fd(int fd, const char *path, const struct pm_badblock *bb)
  * Return: 0, -EBUSY if the pool is open, -ENOTSUP for device-dax,
  * PM_E_CORRUPT if a header copy could not be rebuilt, or -errno.
  */
-PM_EXPORT int pm_badblocks_clear(const char *path,
-				 const struct pm_badblock *bb)
+PM_EXPORT int pm_badblocks_clear(const char *path, const struct pm_badblock *bb)
 {
 	uint64_t end;
 	int fd, ret;

@@ -89,19 +89,23 @@ static int ck_recover(struct pm_ck *c)
 {
 	struct pm_pool *pool;
 	const struct pm_tx_drop *d;
-	int ret = pm_pool_open_discard(c->path, PM_POOL_IGNORE_BADBLOCKS |
-					       PM_POOL_IGNORE_SHUTDOWN, &pool);
+	int ret = pm_pool_open_discard(c->path,
+				       PM_POOL_IGNORE_BADBLOCKS |
+					       PM_POOL_IGNORE_SHUTDOWN,
+				       &pool);
 
 	if (ret)
 		return ret;
 	d = &pool->tx_dropped;
 	if (d->n)
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, "lanes",
-			   pool->lanes_off, (uint64_t)pool->nlanes *
-			   pool->lane_size, "discarded (--discard-damaged)",
+			   pool->lanes_off,
+			   (uint64_t)pool->nlanes * pool->lane_size,
+			   "discarded (--discard-damaged)",
 			   "discarded %" PRIu64 " committed transaction%s (seq "
-			   "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)", d->n,
-			   d->n == 1 ? "" : "s", d->first, d->last, d->bytes);
+			   "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)",
+			   d->n, d->n == 1 ? "" : "s", d->first, d->last,
+			   d->bytes);
 	pm_pool_close(pool);
 	return 0;
 }
@@ -132,7 +136,8 @@ static int ck_repair(struct pm_ck *c)
 	}
 	if (lost)
 		pm_warn("%s: %" PRIu64 " bytes on bad blocks cleared: their "
-			"contents are lost", c->path, lost);
+			"contents are lost",
+			c->path, lost);
 	/* An unsafe shutdown is for the user to acknowledge, not us: open
 	 * would refuse, and opening with IGNORE would acknowledge it.  The
 	 * finding stays fatal and the rest waits for the user. */
@@ -157,8 +162,7 @@ static int same_finding(const struct pm_ck_finding *a,
 	       !strcmp(a->message, b->message);
 }
 
-static int still_there(const struct pm_ck *after,
-		       const struct pm_ck_finding *f)
+static int still_there(const struct pm_ck *after, const struct pm_ck_finding *f)
 {
 	for (size_t i = 0; i < after->nf; i++)
 		if (same_finding(&after->f[i], f))
@@ -270,8 +274,8 @@ static int ck_start(const char *path, const struct pm_check_opts *o)
 	if ((o->flags & PM_CHECK_DISCARD_DAMAGED) &&
 	    !(o->flags & PM_CHECK_REPAIR))
 		return pm_err(-EINVAL, "pm_pool_check: "
-			      "PM_CHECK_DISCARD_DAMAGED without "
-			      "PM_CHECK_REPAIR");
+				       "PM_CHECK_DISCARD_DAMAGED without "
+				       "PM_CHECK_REPAIR");
 	return ck_run(path, o);
 }
 
@@ -321,9 +325,11 @@ static int opts_get(const struct pm_check_opts *in, struct pm_check_opts *o)
 			      in->sz);
 	for (size_t i = sizeof(*o); i < in->sz; i++)
 		if (((const uint8_t *)in)[i])
-			return pm_err(-EINVAL, "pm_pool_check_opts: unknown "
+			return pm_err(-EINVAL,
+				      "pm_pool_check_opts: unknown "
 				      "non-zero byte at offset %zu (newer "
-				      "library?)", i);
+				      "library?)",
+				      i);
 	memcpy(o, in, PM_MIN(in->sz, sizeof(*o)));
 	o->sz = sizeof(*o);
 	return 0;

@@ -47,16 +47,18 @@ static void report_bad_header(struct pm_ck *c, int i, int st, const char *why,
 		"rewrite header A from header B",
 		"rewrite header B from header A",
 	};
-	enum pm_check_severity sev =
-		best >= 0 ? PM_CHECK_REPAIRABLE : PM_CHECK_FATAL;
-	const char *repair = best >= 0 ? rebuild[i] :
-				"none: no valid header copy to rebuild from";
+	enum pm_check_severity sev = best >= 0 ? PM_CHECK_REPAIRABLE :
+						 PM_CHECK_FATAL;
+	const char *repair =
+		best >= 0 ? rebuild[i] :
+			    "none: no valid header copy to rebuild from";
 	const char *name = pm_area_name((enum pm_area)i);
 
 	if (st == PM_E_TRUNCATED)
 		pm_ck_find(c, sev, (enum pm_area)i, name, hdr_offs[i],
 			   sizeof(*h), repair,
-			   "file is %" PRIu64 " bytes but pool_size is %" PRIu64,
+			   "file is %" PRIu64
+			   " bytes but pool_size is %" PRIu64,
 			   c->file_size, pm_le64(h->pool_size));
 	else
 		pm_ck_find(c, sev, (enum pm_area)i, name, hdr_offs[i],
@@ -71,10 +73,9 @@ static void compare_headers(struct pm_ck *c, const struct pm_hdr h[2], int best)
 	if (!memcmp(&h[0], &h[1], sizeof(h[0])))
 		return;
 	pm_ck_find(c, PM_CHECK_REPAIRABLE, (enum pm_area)o,
-		   pm_area_name((enum pm_area)o),
-		   hdr_offs[o], sizeof(h[o]),
+		   pm_area_name((enum pm_area)o), hdr_offs[o], sizeof(h[o]),
 		   o ? "rewrite header B from header A" :
-		    "rewrite header A from header B",
+		       "rewrite header A from header B",
 		   "valid but older than header %c (gen %" PRIu64 " < %" PRIu64
 		   ")",
 		   best ? 'B' : 'A', pm_le64(h[o].gen), pm_le64(h[best].gen));
@@ -134,7 +135,8 @@ int pm_ck_headers(struct pm_ck *c)
 		else
 			pm_ck_find(c, PM_CHECK_INFO, (enum pm_area)i,
 				   pm_area_name((enum pm_area)i), hdr_offs[i],
-				   sizeof(h[i]), NULL, "valid (gen %" PRIu64 ")",
+				   sizeof(h[i]), NULL,
+				   "valid (gen %" PRIu64 ")",
 				   pm_le64(h[i].gen));
 	}
 	if (best < 0)
@@ -151,7 +153,7 @@ int pm_ck_headers(struct pm_ck *c)
 static enum pm_check_severity costly(const struct pm_ck *c)
 {
 	return (c->flags & PM_CHECK_DISCARD_DAMAGED) ? PM_CHECK_REPAIRABLE :
-							PM_CHECK_FATAL;
+						       PM_CHECK_FATAL;
 }
 
 /* What repair does about lane damage that costs committed data. */
@@ -164,9 +166,10 @@ static const char *drop_text(const struct pm_ck *c,
 		       "drops the transactions";
 	if (!ls->dropped)
 		return "recovery rebuilds it: no committed transaction is lost";
-	snprintf(buf, len, "discard %" PRIu64 " committed transaction%s (seq "
-		 "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)", ls->dropped,
-		 ls->dropped == 1 ? "" : "s", ls->first_dropped,
+	snprintf(buf, len,
+		 "discard %" PRIu64 " committed transaction%s (seq "
+		 "%" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes)",
+		 ls->dropped, ls->dropped == 1 ? "" : "s", ls->first_dropped,
 		 ls->last_dropped, ls->dropped_bytes);
 	return buf;
 }
@@ -194,8 +197,8 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 
 		if (ls->slot_ok[i])
 			continue;
-		snprintf(slot, sizeof(slot), "lane %u header slot %d",
-			 ls->lane, i);
+		snprintf(slot, sizeof(slot), "lane %u header slot %d", ls->lane,
+			 i);
 		snprintf(repair, sizeof(repair),
 			 "recovery rewrites it from slot %d", !i);
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, slot,
@@ -206,10 +209,12 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 	if (ls->orphans)
 		pm_ck_find(c, costly(c), PM_AREA_LANES, what,
 			   off + sizeof(struct pm_lane_hdr) + ls->tail,
-			   ls->orphan_off > ls->tail ? ls->orphan_off - ls->tail :
-						    PM_CACHELINE,
+			   ls->orphan_off > ls->tail ?
+				   ls->orphan_off - ls->tail :
+				   PM_CACHELINE,
 			   drop_text(c, ls, drop, sizeof(drop)),
-			   "%" PRIu64 " committed transaction%s from seq %" PRIu64
+			   "%" PRIu64
+			   " committed transaction%s from seq %" PRIu64
 			   " cut off by a damaged entry at the chain's end",
 			   ls->orphans, ls->orphans == 1 ? "" : "s",
 			   ls->first_orphan);
@@ -217,16 +222,18 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, what,
 			   off + sizeof(struct pm_lane_hdr) + ls->pending_off,
 			   v->lane_size - sizeof(struct pm_lane_hdr) -
-			   ls->pending_off,
+				   ls->pending_off,
 			   "replay them in seq order, as recovery does",
-			   "%" PRIu64 " committed transaction%s not yet retired "
+			   "%" PRIu64
+			   " committed transaction%s not yet retired "
 			   "(seq %" PRIu64 "..%" PRIu64 ")",
 			   ls->pending, ls->pending == 1 ? "" : "s",
 			   ls->first_pending, ls->last_pending);
 	else if (!ls->orphans)
 		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_LANES, what, off,
 			   v->lane_size, NULL,
-			   "retired %" PRIu64 ", nothing to replay", ls->retired);
+			   "retired %" PRIu64 ", nothing to replay",
+			   ls->retired);
 	return 0;
 }
 
@@ -245,8 +252,9 @@ void pm_ck_lanes(struct pm_ck *c)
 		return;
 	ret = pm_tx_scan(v, &r, lane_found, c);
 	if (ret)
-		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, "lanes", v->lanes_off,
-			   len, NULL, "cannot be scanned: %s", pm_strerror(ret));
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LANES, "lanes",
+			   v->lanes_off, len, NULL, "cannot be scanned: %s",
+			   pm_strerror(ret));
 }
 
 /* ---- the log ----------------------------------------------------------- */
@@ -309,26 +317,27 @@ static void log_past(struct pm_ck *c, const struct pm_log_scan *s)
 	}
 	if (c->flags & PM_CHECK_DISCARD_DAMAGED)
 		snprintf(repair, sizeof(repair),
-			 "discard %" PRIu64 " acknowledged record%s (seq %"
-			 PRIu64 "..%" PRIu64 ")", n, n == 1 ? "" : "s",
-			 s->drop_first, s->drop_last);
+			 "discard %" PRIu64
+			 " acknowledged record%s (seq %" PRIu64 "..%" PRIu64
+			 ")",
+			 n, n == 1 ? "" : "s", s->drop_first, s->drop_last);
 	else
 		snprintf(repair, sizeof(repair),
 			 "none: open refuses the log; --discard-damaged drops "
 			 "%" PRIu64 " record%s (seq %" PRIu64 "..%" PRIu64 ")",
 			 n, n == 1 ? "" : "s", s->drop_first, s->drop_last);
 	if (n == 1 && s->torn_off != UINT64_MAX)
-		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record",
-			   ring + at, sizeof(struct pm_log_rec), repair,
+		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record", ring + at,
+			   sizeof(struct pm_log_rec), repair,
 			   "acknowledged record seq %" PRIu64 " is damaged",
 			   s->next_seq);
 	else
-		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record",
-			   ring + at, sizeof(struct pm_log_rec), repair,
+		pm_ck_find(c, costly(c), PM_AREA_LOG, "log record", ring + at,
+			   sizeof(struct pm_log_rec), repair,
 			   "the log ends at seq %" PRIu64 " before a damaged "
-			   "record: acknowledged records seq %" PRIu64 "..%"
-			   PRIu64 " are lost or cut off", s->next_seq - 1,
-			   s->drop_first, s->drop_last);
+			   "record: acknowledged records seq %" PRIu64
+			   "..%" PRIu64 " are lost or cut off",
+			   s->next_seq - 1, s->drop_first, s->drop_last);
 }
 
 static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)
@@ -336,8 +345,9 @@ static void log_chain(struct pm_ck *c, const struct pm_log_scan *s)
 	log_past(c, s);
 	pm_ck_find(c, PM_CHECK_INFO, PM_AREA_LOG, "log", c->view.log_off,
 		   c->view.log_size, NULL,
-		   "%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64
-		   " of %" PRIu64 " ring bytes used, gen %" PRIu64,
+		   "%" PRIu64 " records (seq %" PRIu64 "..%" PRIu64
+		   "), %" PRIu64 " of %" PRIu64
+		   " ring bytes used, gen %" PRIu64,
 		   s->next_seq - s->first_seq, s->first_seq, s->next_seq - 1,
 		   s->used, s->cap, s->gen);
 }
@@ -356,8 +366,8 @@ void pm_ck_log(struct pm_ck *c)
 			 "clear the bad block; records in it are lost", &bad);
 	if (ret || bad)
 		return;
-	ret = pm_log_area_scan(pm_pool_at(v, v->log_off), v->log_size,
-			       v->seed, &s);
+	ret = pm_log_area_scan(pm_pool_at(v, v->log_off), v->log_size, v->seed,
+			       &s);
 	if (ret) {
 		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_LOG, "log", v->log_off,
 			   v->log_size, NULL, "cannot be scanned: %s",
@@ -402,8 +412,9 @@ static int lane_hdr_hit(const struct pm_ck *c, const struct pm_pool_badblock *b)
 {
 	uint64_t h = c->view.lanes_off + (uint64_t)b->lane * c->view.lane_size;
 
-	return b->area == PM_AREA_LANES && b->offset < h + sizeof(struct
-	       pm_lane_hdr) && h < b->offset + b->length;
+	return b->area == PM_AREA_LANES &&
+	       b->offset < h + sizeof(struct pm_lane_hdr) &&
+	       h < b->offset + b->length;
 }
 
 /* Both slots of a lane header share a sector: on a bad block it has no
@@ -424,7 +435,8 @@ static void bb_lane_hdr(struct pm_ck *c, const struct pm_pool_badblock *b,
 			     "--discard-damaged clears it and drops the "
 			     "lane's unretired transactions",
 		   "%" PRIu64 " bytes the device reports unreadable, over "
-		   "lane %u's header", b->length, b->lane);
+		   "lane %u's header",
+		   b->length, b->lane);
 }
 
 /* The bad blocks the device reports, named by the structure they hit
@@ -478,8 +490,8 @@ void pm_ck_shutdown(struct pm_ck *c)
 	switch (pm_usc_judge(h, rret, usc, id)) {
 	case PM_SHUTDOWN_DIRTY:
 		c->unsafe = 1;
-		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_HEADER_A, "shutdown state",
-			   offsetof(struct pm_hdr, usc), 24,
+		pm_ck_find(c, PM_CHECK_FATAL, PM_AREA_HEADER_A,
+			   "shutdown state", offsetof(struct pm_hdr, usc), 24,
 			   "none: verify the data, then open the pool once with "
 			   "PM_POOL_IGNORE_SHUTDOWN",
 			   "the DIMMs' dirty-shutdown count went from %" PRIu64

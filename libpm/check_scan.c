@@ -26,9 +26,9 @@
 
 /* ---- findings ---------------------------------------------------------- */
 
-void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
-		enum pm_area area, const char *structure, uint64_t off,
-		uint64_t len, const char *repair, const char *fmt, ...)
+void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev, enum pm_area area,
+		const char *structure, uint64_t off, uint64_t len,
+		const char *repair, const char *fmt, ...)
 {
 	struct pm_ck_finding *f;
 	char msg[256];
@@ -40,8 +40,7 @@ void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
 	if (sev == PM_CHECK_FATAL) {
 		c->nfatal++;
 		c->fatal_areas |= 1U << area;
-	}
-	else if (sev == PM_CHECK_REPAIRABLE)
+	} else if (sev == PM_CHECK_REPAIRABLE)
 		c->nrepairable++;
 	v = pm_grow(c->f, &c->cap, c->nf, sizeof(*c->f), 16);
 	if (!v) {
@@ -139,8 +138,8 @@ static int listed(const struct pm_ck *c, uint64_t off, uint64_t len)
 
 void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
 {
-	void *v = pm_grow(c->clear, &c->clear_cap, c->nclear,
-			  sizeof(*c->clear), 8);
+	void *v = pm_grow(c->clear, &c->clear_cap, c->nclear, sizeof(*c->clear),
+			  8);
 
 	if (!v) {
 		c->nomem = 1;
@@ -152,9 +151,8 @@ void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
 
 /* Report an unreadable range, unless the device lists it already. */
 static void report_unreadable(struct pm_ck *c, enum pm_area area,
-			      const char *structure, uint64_t off,
-			      uint64_t len, enum pm_check_severity sev,
-			      const char *repair)
+			      const char *structure, uint64_t off, uint64_t len,
+			      enum pm_check_severity sev, const char *repair)
 {
 	c->unreadable = 1;
 	if (listed(c, off, len))
@@ -168,8 +166,8 @@ static void report_unreadable(struct pm_ck *c, enum pm_area area,
  * Find the unreadable pages of [off, off+len), which gave -EIO as a whole,
  * and report each run of them.
  */
-static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off,
-		      uint64_t len, enum pm_area area, const char *structure,
+static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off, uint64_t len,
+		      enum pm_area area, const char *structure,
 		      enum pm_check_severity sev, const char *repair)
 {
 	uint64_t bad_start = 0, bad_len = 0;
@@ -202,9 +200,9 @@ static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off,
  * 0 (even with findings), or -errno if the file could not be read at all.
  * *badp (if given) is set when some part was unreadable.
  */
-int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len,
-	       enum pm_area area, const char *structure,
-	       enum pm_check_severity sev, const char *repair, int *badp)
+int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len, enum pm_area area,
+	       const char *structure, enum pm_check_severity sev,
+	       const char *repair, int *badp)
 {
 	unsigned before = c->unreadable;
 	int ret = 0;

@@ -56,9 +56,9 @@ void pm_ck_close(struct pm_ck *c);
 void pm_ck_findings_free(struct pm_ck *c);
 
 /* Record a finding (INFO ones only when verbose). */
-void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev,
-		enum pm_area area, const char *structure, uint64_t off,
-		uint64_t len, const char *repair, const char *fmt, ...)
+void pm_ck_find(struct pm_ck *c, enum pm_check_severity sev, enum pm_area area,
+		const char *structure, uint64_t off, uint64_t len,
+		const char *repair, const char *fmt, ...)
 	__attribute__((format(printf, 8, 9)));
 /* pread [off, off+len) into @buf; past EOF reads as zero; -EIO on poison. */
 int pm_ck_pread(struct pm_ck *c, void *buf, uint64_t off, size_t len);
@@ -66,9 +66,9 @@ void pm_ck_progress(struct pm_ck *c, uint64_t bytes);
 /* Read all of [off, off+len), reporting unreadable pages as @sev findings
  * in @area; *badp says whether there were any.  -errno if unreadable for
  * another reason than media errors. */
-int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len,
-	       enum pm_area area, const char *structure,
-	       enum pm_check_severity sev, const char *repair, int *badp);
+int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len, enum pm_area area,
+	       const char *structure, enum pm_check_severity sev,
+	       const char *repair, int *badp);
 /* Remember a range for repair to clear through the bad-block module. */
 void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len);
 

@@ -30,8 +30,8 @@ static int region_eadr(const char *path)
 	size_t len;
 
 	if (pm_sysfs_region(path, &id, &len) ||
-	    (size_t)snprintf(p, sizeof(p), "%.*s/persistence_domain",
-			     (int)len, path) >= sizeof(p))
+	    (size_t)snprintf(p, sizeof(p), "%.*s/persistence_domain", (int)len,
+			     path) >= sizeof(p))
 		return 0;
 	return pm_sysfs_read(p, dom, sizeof(dom)) >= 0 &&
 	       !strcmp(dom, "cpu_cache");

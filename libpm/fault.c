@@ -24,21 +24,27 @@ static struct fault_kind {
 	int err;
 	unsigned long calls;
 } kinds[] = {
-	{ "malloc", -ENOMEM, 0 },	   { "open", -EMFILE, 0 },
-	{ "mmap", -ENOMEM, 0 },		   { "ftruncate", -EIO, 0 },
-	{ "fallocate", -ENOSPC, 0 },	   { "msync", -EIO, 0 },
-	{ "flock", -ENOLCK, 0 },	   { "sigaction", -EINVAL, 0 },
-	{ "pthread_create", -EAGAIN, 0 }, { "write", -ENOSPC, 0 },
-	{ "fsync", -EIO, 0 },		   { "sysfs", -EMFILE, 0 },
+	{ "malloc", -ENOMEM, 0 },
+	{ "open", -EMFILE, 0 },
+	{ "mmap", -ENOMEM, 0 },
+	{ "ftruncate", -EIO, 0 },
+	{ "fallocate", -ENOSPC, 0 },
+	{ "msync", -EIO, 0 },
+	{ "flock", -ENOLCK, 0 },
+	{ "sigaction", -EINVAL, 0 },
+	{ "pthread_create", -EAGAIN, 0 },
+	{ "write", -ENOSPC, 0 },
+	{ "fsync", -EIO, 0 },
+	{ "sysfs", -EMFILE, 0 },
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
-static unsigned long total;	  /* calls of any kind since arm */
-static unsigned long unknown;	  /* calls of a kind not in the table */
-static int armed_kind = -1;	  /* index into kinds[], -1: any kind */
-static unsigned long armed_n;	  /* 0: disarmed */
-static unsigned armed_flags;	  /* PM_FAULT_STICKY */
+static unsigned long total;   /* calls of any kind since arm */
+static unsigned long unknown; /* calls of a kind not in the table */
+static int armed_kind = -1;   /* index into kinds[], -1: any kind */
+static unsigned long armed_n; /* 0: disarmed */
+static unsigned armed_flags;  /* PM_FAULT_STICKY */
 static unsigned long hits;
 static const char *last_hit = "";
 #define STACK_MAX 8
@@ -102,11 +108,12 @@ static void parse_env(void)
 	if (*end || end == num || n == 0 || (colon && !*name) ||
 	    arm_locked(colon ? name : NULL, n, flags)) {
 		pm_warn("PM_FAULT=%s not understood (N or name:N, "
-			"optionally with a trailing +), ignored", v);
+			"optionally with a trailing +), ignored",
+			v);
 		return;
 	}
-	pm_info("fault injection armed: %s call %lu%s", colon ? name : "any",
-		n, flags ? " and every later one" : "");
+	pm_info("fault injection armed: %s call %lu%s", colon ? name : "any", n,
+		flags ? " and every later one" : "");
 }
 
 /* Is this call (the @nth of its kind, kind index @k) the one to fail? */

@@ -61,8 +61,7 @@ static int user_drain(const struct pm_map *map)
  * write-back error, as pm_drain().  A @len of 0 returns 0 after the checks,
  * without a fence, and leaves a pending write-back error to the next drain.
  */
-PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
-			 size_t len)
+PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr, size_t len)
 {
 	int ret = check_range(map, addr, len, "pm_persist");
 
@@ -88,8 +87,7 @@ PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr,
  * next pm_drain(), pm_persist(), or pm_memcpy()/pm_memset() that drains
  * returns it.
  */
-PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr,
-			size_t len)
+PM_EXPORT void pm_flush(const struct pm_map *map, const void *addr, size_t len)
 {
 	if (check_range(map, addr, len, "pm_flush") == 0)
 		user_flushed(pm_map_flush(map, addr, len));
@@ -170,7 +168,7 @@ PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
 		return pm_err(-EINVAL, "pm_memcpy: no source");
 	user_flushed(pm_map_copy(map, dst, src, len, flags));
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      user_drain(map);
+							     user_drain(map);
 }
 
 /**
@@ -185,8 +183,8 @@ PM_EXPORT int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
  *
  * Return: as pm_memcpy(), with no @src to check.
  */
-PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
-			size_t len, unsigned flags)
+PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c, size_t len,
+			unsigned flags)
 {
 	int ret = check_mem(map, dst, len, flags, "pm_memset");
 
@@ -194,5 +192,5 @@ PM_EXPORT int pm_memset(const struct pm_map *map, void *dst, int c,
 		return ret;
 	user_flushed(pm_map_fill(map, dst, c, len, flags));
 	return (flags & (PM_MEM_NODRAIN | PM_MEM_NOFLUSH)) ? 0 :
-							      user_drain(map);
+							     user_drain(map);
 }

@@ -29,8 +29,7 @@
 void pm_msg(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Log at PM_LOG_ERR and return @err: "return pm_err(-EINVAL, ...);" */
-int pm_err(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int pm_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define pm_warn(...) pm_msg(PM_LOG_WARN, __VA_ARGS__)
 #define pm_info(...) pm_msg(PM_LOG_INFO, __VA_ARGS__)
 #define pm_dbg(...) pm_msg(PM_LOG_DEBUG, __VA_ARGS__)
@@ -57,10 +56,10 @@ const char *pm_getenv(const char *name);
 int pm_env_flag(const char *name);
 
 #ifdef PM_DEBUG
-#define PM_ASSERT(c)                                                          \
-	do {                                                                  \
-		if (!(c))                                                     \
-			pm_assert_fail(#c, __FILE__, __LINE__);               \
+#define PM_ASSERT(c)                                                           \
+	do {                                                                   \
+		if (!(c))                                                      \
+			pm_assert_fail(#c, __FILE__, __LINE__);                \
 	} while (0)
 void pm_assert_fail(const char *what, const char *file, int line)
 	__attribute__((noreturn));

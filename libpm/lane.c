@@ -49,8 +49,9 @@ int pm_lanes_alloc(struct pm_pool *pool)
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
 
-		l->hdr = pm_pool_at(pool, pool->lanes_off +
-						  (uint64_t)i * pool->lane_size);
+		l->hdr = pm_pool_at(pool,
+				    pool->lanes_off +
+					    (uint64_t)i * pool->lane_size);
 		l->ring = (uint8_t *)l->hdr + sizeof(struct pm_lane_hdr);
 		l->ring_size = pool->lane_size - sizeof(struct pm_lane_hdr);
 		l->floor = l->unretired = PM_SEQ_NONE;
@@ -97,8 +98,8 @@ void pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq)
 					     __ATOMIC_ACQUIRE);
 
 		/* A commit never waits for anything: its floor changes. */
-		while (f <= seq &&
-		       __atomic_load_n(&ls->lane[i].floor, __ATOMIC_ACQUIRE) == f)
+		while (f <= seq && __atomic_load_n(&ls->lane[i].floor,
+						   __ATOMIC_ACQUIRE) == f)
 			sched_yield();
 	}
 }
@@ -200,12 +201,11 @@ static int hint_ok(const struct pm_lane *l, uint64_t hint)
 static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
 			const struct pm_lane_slot *s)
 {
-	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) &&
-	       !s->flags && pm_le64(s->gen) && hint_ok(l, pm_le64(s->hint));
+	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) && !s->flags &&
+	       pm_le64(s->gen) && hint_ok(l, pm_le64(s->hint));
 }
 
-int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
-		      int ok[2])
+int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2])
 {
 	const struct pm_lane_slot *s = l->hdr->slot;
 	int cur;
@@ -279,17 +279,17 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 	}
 	pm_lane_reflush(pool, l, &ret);
 	if (ret)
-		return pm_err(ret, "%s: the lane's last commit could not be "
-			      "written back home: %s", pool->path,
-			      pm_strerror(ret));
+		return pm_err(ret,
+			      "%s: the lane's last commit could not be "
+			      "written back home: %s",
+			      pool->path, pm_strerror(ret));
 	l->owner = me;
 	return 0;
 }
 
 /* The seqlock's read side (lane.h): the ranges are copied, then unretired
  * must still be @u, else the holder rewrote them meanwhile. */
-uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
-			 int *wb)
+uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l, int *wb)
 {
 	uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
 	struct pm_lane_pub pub[PM_LANE_PUB_MAX];
@@ -308,16 +308,19 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
 		return PM_SEQ_NONE;
 	for (uint64_t i = 0; i < n; i++)
 		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
-			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
-				     pool->base + pool->data_off + pub[i].off,
-				     pub[i].len));
+			*wb = pm_wb_first(*wb,
+					  pm_map_flush(pool->map,
+						       pool->base +
+							       pool->data_off +
+							       pub[i].off,
+						       pub[i].len));
 	return u;
 }
 
 /* How many listed entries the watermark (*rp) covers, and the hint past
  * them: the next listed entry, or @cur if there is none. */
-static unsigned retirable(struct pm_pool *pool, struct pm_lane *l,
-			  uint64_t cur, uint64_t *hintp, uint64_t *rp)
+static unsigned retirable(struct pm_pool *pool, struct pm_lane *l, uint64_t cur,
+			  uint64_t *hintp, uint64_t *rp)
 {
 	uint64_t r = pm_lanes_watermark(pool);
 	unsigned k = 0;
@@ -337,8 +340,8 @@ static unsigned retirable(struct pm_pool *pool, struct pm_lane *l,
  * @cur: ring offset of the entry being committed (the oldest one left if
  * all listed entries are retired).  Returns how many entries to drop.
  */
-unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l,
-			 uint64_t cur, uint64_t *hintp, int *wb)
+unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l, uint64_t cur,
+			 uint64_t *hintp, int *wb)
 {
 	uint64_t r;
 	unsigned k = retirable(pool, l, cur, hintp, &r);

@@ -61,13 +61,13 @@ struct pm_lane {
 	uint64_t pub_n;
 	struct pm_lane_pub pub[PM_LANE_PUB_MAX];
 	struct pm_thr *holder; /* the thread the lane stays with, or NULL */
-	uint64_t owner;	    /* token of the thread that used it last */
+	uint64_t owner;	       /* token of the thread that used it last */
 	/* Private to the holder while its slot says in_tx. */
 	struct pm_lane_hdr *hdr;
 	uint8_t *ring;
 	uint64_t ring_size;
-	uint64_t tail;	/* next entry starts here (64-byte aligned) */
-	uint64_t dhint; /* the durable hint: free space ends here */
+	uint64_t tail;	   /* next entry starts here (64-byte aligned) */
+	uint64_t dhint;	   /* the durable hint: free space ends here */
 	uint64_t hretired; /* retired in the lane header's newest slot */
 	uint64_t hhint;	   /* and its hint */
 	uint64_t hgen;	   /* that slot's gen */
@@ -126,8 +126,7 @@ struct pm_lane_slot pm_lane_slot_make(uint32_t seed, uint64_t retired,
  * slot state; returns the slot, or -1 if neither is valid (the lane then
  * looks empty: its first write goes to slot 0, then slot 1).  @ok gets
  * which slots are valid. */
-int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l,
-		      int ok[2]);
+int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2]);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
  * the next call for the same lane.  Returns the flush's error. */
@@ -159,8 +158,8 @@ int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 /* The watermark into the header's newest slot (see lane.c): how many
  * listed entries to drop once both slots say so, and the hint then.
  * *@wb: the header's write-back error. */
-unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l,
-			 uint64_t cur, uint64_t *hintp, int *wb);
+unsigned pm_lane_advance(struct pm_pool *pool, struct pm_lane *l, uint64_t cur,
+			 uint64_t *hintp, int *wb);
 /* After the fence that made both slots agree: drop @k entries. */
 void pm_lane_advanced(struct pm_lane *l, unsigned k, uint64_t hint);
 
@@ -237,8 +236,7 @@ static inline unsigned pm_lane_commit_hdr(struct pm_pool *pool,
 
 /* After a commit's fence: an advance of this commit waits for the
  * next one; one the previous commit made is now in both slots. */
-static inline void pm_lane_settle(struct pm_lane *l, unsigned k,
-				  uint64_t hint)
+static inline void pm_lane_settle(struct pm_lane *l, unsigned k, uint64_t hint)
 {
 	if (l->hlag) {
 		l->hlag = 0;

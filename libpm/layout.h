@@ -43,15 +43,15 @@ struct pm_hdr {
 	uint64_t lanes_off;
 	uint64_t lane_size;
 	uint32_t nlanes;
-	uint32_t flags;	   /* incompatible features; none defined yet */
+	uint32_t flags; /* incompatible features; none defined yet */
 	uint64_t log_off;
 	uint64_t log_size;
 	uint64_t data_off;
 	uint64_t data_size;
 	/* unsafe-shutdown record */
-	uint64_t usc;	   /* summed dirty-shutdown count at open */
-	uint64_t dimm_id;  /* hash of the DIMM ids behind the pool */
-	uint32_t dirty;	   /* 1 while open */
+	uint64_t usc;	    /* summed dirty-shutdown count at open */
+	uint64_t dimm_id;   /* hash of the DIMM ids behind the pool */
+	uint32_t dirty;	    /* 1 while open */
 	uint32_t sds_state; /* enum pm_shutdown_state when last opened */
 	uint8_t reserved[308];
 	uint32_t crc;
@@ -80,8 +80,7 @@ struct pm_lane_slot {
 	uint32_t crc;	  /* CRC32C of bytes [0, 28), seeded from the UUID */
 };
 _Static_assert(sizeof(struct pm_lane_slot) == 32, "pm_lane_slot size");
-_Static_assert(offsetof(struct pm_lane_slot, crc) == 28,
-	       "pm_lane_slot layout");
+_Static_assert(offsetof(struct pm_lane_slot, crc) == 28, "pm_lane_slot layout");
 
 struct pm_lane_hdr {
 	struct pm_lane_slot slot[2];
@@ -135,8 +134,7 @@ struct pm_log_slot {
 	uint32_t crc;	    /* CRC32C of bytes [0, 28), seeded from the UUID */
 };
 _Static_assert(sizeof(struct pm_log_slot) == 32, "pm_log_slot size");
-_Static_assert(offsetof(struct pm_log_slot, acked) == 24,
-	       "pm_log_slot layout");
+_Static_assert(offsetof(struct pm_log_slot, acked) == 24, "pm_log_slot layout");
 _Static_assert(offsetof(struct pm_log_slot, crc) == 28, "pm_log_slot layout");
 
 struct pm_log_hdr {

@@ -37,7 +37,7 @@ const char *pm_version(void);
  * the user data a committed transaction's replay writes; see pm_pool_open(3) */
 #define PM_E_BADBLOCKS (-100007)
 #define PM_E_UNSAFE_SHUTDOWN (-100008) /* possible ADR failure while open */
-#define PM_E_NO_LOG (-100009)	 /* pool has no append-log area */
+#define PM_E_NO_LOG (-100009)	       /* pool has no append-log area */
 #define PM_E_TX_FAILED (-100010) /* transaction already failed: abort it */
 #define PM_E_FORKED (-100011) /* handle opened by the parent of this process */
 #define PM_E_LAST (-100011)
@@ -68,7 +68,7 @@ struct pm_map;
 #define PM_MAP_EXCL (1U << 1)	       /* with CREATE: fail if it exists */
 #define PM_MAP_SYNC_REQUIRED (1U << 2) /* fail unless MAP_SYNC (real DAX) */
 #define PM_MAP_READONLY (1U << 3)      /* map read-only */
-#define PM_MAP_VALID                                                          \
+#define PM_MAP_VALID                                                           \
 	(PM_MAP_CREATE | PM_MAP_EXCL | PM_MAP_SYNC_REQUIRED | PM_MAP_READONLY)
 
 enum pm_granularity {
@@ -91,13 +91,13 @@ enum pm_granularity pm_map_granularity(const struct pm_map *map);
 /* A plain description of a mapping, filled by pm_map_get_info(). */
 struct pm_map_info {
 	enum pm_granularity granularity;
-	int map_sync;		/* 1 if MAP_SYNC succeeded */
-	int forced;		/* 1 if PM_FORCE_GRANULARITY chose it */
+	int map_sync;		  /* 1 if MAP_SYNC succeeded */
+	int forced;		  /* 1 if PM_FORCE_GRANULARITY chose it */
 	const char *flush_method; /* "clwb", "msync", "none (eADR)", ... */
 	const char *copy_method;  /* "avx512-nt", "avx-nt", "sse2-nt", ... */
-	const char *fs_type;	/* "ext4", "xfs", "tmpfs", ... */
-	char device[32];	/* "MAJ:MIN" of st_dev */
-	size_t movnt_threshold; /* bytes; copies below it are temporal */
+	const char *fs_type;	  /* "ext4", "xfs", "tmpfs", ... */
+	char device[32];	  /* "MAJ:MIN" of st_dev */
+	size_t movnt_threshold;	  /* bytes; copies below it are temporal */
 };
 int pm_map_get_info(const struct pm_map *map, struct pm_map_info *info);
 
@@ -112,12 +112,12 @@ int pm_drain(const struct pm_map *map);
 #define PM_MEM_NONTEMPORAL (1U << 1) /* force non-temporal stores */
 #define PM_MEM_TEMPORAL (1U << 2)    /* force cached stores + flush */
 #define PM_MEM_NOFLUSH (1U << 3)     /* plain copy, no flush, no fence */
-#define PM_MEM_VALID                                                          \
+#define PM_MEM_VALID                                                           \
 	(PM_MEM_NODRAIN | PM_MEM_NONTEMPORAL | PM_MEM_TEMPORAL | PM_MEM_NOFLUSH)
 
 /* Copy into a mapping and make it durable (flags: PM_MEM_*). */
-int pm_memcpy(const struct pm_map *map, void *dst, const void *src,
-	      size_t len, unsigned flags);
+int pm_memcpy(const struct pm_map *map, void *dst, const void *src, size_t len,
+	      unsigned flags);
 /* Fill a range of a mapping and make it durable. */
 int pm_memset(const struct pm_map *map, void *dst, int c, size_t len,
 	      unsigned flags);
@@ -145,13 +145,13 @@ struct pm_pool;
 #define PM_LAYOUT_MAX 64 /* including the terminating NUL */
 
 struct pm_pool_opts {
-	size_t sz;	      /* sizeof(struct pm_pool_opts) */
-	const char *layout;   /* application's layout name, or NULL */
-	unsigned nlanes;      /* transaction lanes; 0 = default */
-	size_t lane_size;     /* bytes per lane; 0 = default */
-	size_t log_size;      /* append-log area; 0 = no log */
-	unsigned flags;	      /* PM_POOL_* */
-	mode_t mode;	      /* file mode; 0 = 0644 */
+	size_t sz;	    /* sizeof(struct pm_pool_opts) */
+	const char *layout; /* application's layout name, or NULL */
+	unsigned nlanes;    /* transaction lanes; 0 = default */
+	size_t lane_size;   /* bytes per lane; 0 = default */
+	size_t log_size;    /* append-log area; 0 = no log */
+	unsigned flags;	    /* PM_POOL_* */
+	mode_t mode;	    /* file mode; 0 = 0644 */
 };
 
 #define PM_POOL_SYNC_REQUIRED (1U << 0) /* fail unless real DAX */
@@ -160,9 +160,9 @@ struct pm_pool_opts {
  * recovery must read it); the replay of a committed transaction into user
  * data on a bad block is refused all the same.  See pm_pool_open(3). */
 #define PM_POOL_IGNORE_BADBLOCKS (1U << 1)
-#define PM_POOL_IGNORE_SHUTDOWN (1U << 2)  /* open after possible ADR loss */
-#define PM_POOL_VALID                                                         \
-	(PM_POOL_SYNC_REQUIRED | PM_POOL_IGNORE_BADBLOCKS |                   \
+#define PM_POOL_IGNORE_SHUTDOWN (1U << 2) /* open after possible ADR loss */
+#define PM_POOL_VALID                                                          \
+	(PM_POOL_SYNC_REQUIRED | PM_POOL_IGNORE_BADBLOCKS |                    \
 	 PM_POOL_IGNORE_SHUTDOWN)
 
 int pm_pool_create(const char *path, size_t size,
@@ -222,9 +222,9 @@ struct pm_pool_info {
 	uint64_t log_offset, log_size; /* 0 if no log */
 	uint64_t create_time;	       /* seconds since the epoch */
 	struct pm_map_info map;
-	unsigned header_repaired;  /* header copy rewritten at open */
-	uint64_t tx_replayed;	   /* transactions replayed at open */
-	uint64_t next_seq;	   /* next transaction sequence number */
+	unsigned header_repaired; /* header copy rewritten at open */
+	uint64_t tx_replayed;	  /* transactions replayed at open */
+	uint64_t next_seq;	  /* next transaction sequence number */
 	enum pm_shutdown_state shutdown;
 	int badblocks_status; /* 0, -ENOTSUP (device can't tell), -errno */
 	size_t nbadblocks;
@@ -240,13 +240,13 @@ int pm_pool_info(struct pm_pool *pool, struct pm_pool_info *info);
  * lane header lost, transactions cut off), dropping that data; each such
  * finding's repair says what was dropped (transactions, seqs, bytes). */
 #define PM_CHECK_DISCARD_DAMAGED (1U << 2)
-#define PM_CHECK_VALID                                                        \
+#define PM_CHECK_VALID                                                         \
 	(PM_CHECK_REPAIR | PM_CHECK_VERBOSE | PM_CHECK_DISCARD_DAMAGED)
 
 enum pm_check_severity {
-	PM_CHECK_INFO = 0,	/* verbose: a structure checked and fine */
+	PM_CHECK_INFO = 0,	 /* verbose: a structure checked and fine */
 	PM_CHECK_REPAIRABLE = 1, /* damage --repair can fix */
-	PM_CHECK_FATAL = 2,	/* damage that cannot be repaired */
+	PM_CHECK_FATAL = 2,	 /* damage that cannot be repaired */
 };
 
 struct pm_check_finding {
@@ -255,9 +255,9 @@ struct pm_check_finding {
 	const char *structure; /* "header A", "lane 3 entry 17", "log record" */
 	uint64_t offset;       /* file offset of the damage */
 	uint64_t length;
-	const char *message;   /* what is wrong */
-	const char *repair;    /* what repair does (did) */
-	int repaired;	       /* 1 once fixed */
+	const char *message; /* what is wrong */
+	const char *repair;  /* what repair does (did) */
+	int repaired;	     /* 1 once fixed */
 };
 
 /* Return non-zero from the callback to stop the check (it returns -ECANCELED). */
@@ -274,13 +274,12 @@ typedef int (*pm_check_cb)(const struct pm_check_finding *f, void *arg);
 int pm_pool_check(const char *path, unsigned flags, pm_check_cb cb, void *arg);
 
 /* Bytes of the pool examined so far out of @total, as the check reads. */
-typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total,
-				     void *arg);
+typedef void (*pm_check_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
 struct pm_check_opts {
-	size_t sz;	 /* sizeof(struct pm_check_opts) */
-	unsigned flags;	 /* PM_CHECK_* */
-	pm_check_cb cb;	 /* once per finding; may be NULL */
+	size_t sz;	/* sizeof(struct pm_check_opts) */
+	unsigned flags; /* PM_CHECK_* */
+	pm_check_cb cb; /* once per finding; may be NULL */
 	void *cb_arg;
 	pm_check_progress_fn progress; /* may be NULL */
 	void *progress_arg;
@@ -329,10 +328,8 @@ int pm_log_append_batch(struct pm_log *log, const struct iovec *recs, int n,
 			uint64_t *first_seqp);
 /* Called for each record from the oldest; non-zero stops the walk and is
  * returned by pm_log_walk(). */
-typedef int (*pm_log_cb)(uint64_t seq, const void *rec, size_t len,
-			 void *arg);
-int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
-		void *arg);
+typedef int (*pm_log_cb)(uint64_t seq, const void *rec, size_t len, void *arg);
+int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb, void *arg);
 /* Drop every record with seq <= @upto_seq. */
 int pm_log_truncate(struct pm_log *log, uint64_t upto_seq);
 
@@ -350,8 +347,7 @@ int pm_log_get_info(struct pm_log *log, struct pm_log_info *info);
 
 /* Bad ranges of @path as file offsets; free *bbs with pm_badblocks_free().
  * -ENOTSUP: the device cannot report bad blocks (not "none"). */
-int pm_badblocks_list(const char *path, struct pm_badblock **bbs,
-		      size_t *nbbs);
+int pm_badblocks_list(const char *path, struct pm_badblock **bbs, size_t *nbbs);
 void pm_badblocks_free(struct pm_badblock *bbs);
 /* Bad ranges of a pool file, split by the structure they hit, read
  * without opening or mapping the pool; free with
@@ -381,12 +377,12 @@ struct pm_sim;
 #define PM_SIM_VALID (PM_SIM_WORDS | PM_SIM_FLUSH_POINTS)
 
 struct pm_sim_opts {
-	size_t sz;		/* sizeof(struct pm_sim_opts) */
-	unsigned flags;		/* PM_SIM_* */
+	size_t sz;		 /* sizeof(struct pm_sim_opts) */
+	unsigned flags;		 /* PM_SIM_* */
 	unsigned max_exhaustive; /* enumerate a point up to this many images;
 				  * 0 = 4096 (twelve free words) */
-	unsigned max_samples;	/* sampled images per larger point; 0 = 64 */
-	uint64_t seed;		/* 0 = $PM_SIM_SEED, else from the clock */
+	unsigned max_samples;	 /* sampled images per larger point; 0 = 64 */
+	uint64_t seed;		 /* 0 = $PM_SIM_SEED, else from the clock */
 };
 
 int pm_sim_start(const char *path, const struct pm_sim_opts *opts,
@@ -405,15 +401,15 @@ enum pm_sim_point_kind {
 };
 
 struct pm_sim_image {
-	uint64_t point;	    /* crash point, from 0 */
+	uint64_t point; /* crash point, from 0 */
 	enum pm_sim_point_kind kind;
-	uint64_t index;	    /* image number at this point */
-	uint64_t nimages;   /* images produced at this point */
-	uint64_t possible;  /* images the model allows (UINT64_MAX: more) */
-	unsigned nlines;    /* cache lines not known to be durable */
-	unsigned nwords;    /* 8-byte words among them that may differ */
-	int sampled;	    /* 1 if the point is sampled, not enumerated */
-	const void *data;   /* the file as it would be after the crash */
+	uint64_t index;	   /* image number at this point */
+	uint64_t nimages;  /* images produced at this point */
+	uint64_t possible; /* images the model allows (UINT64_MAX: more) */
+	unsigned nlines;   /* cache lines not known to be durable */
+	unsigned nwords;   /* 8-byte words among them that may differ */
+	int sampled;	   /* 1 if the point is sampled, not enumerated */
+	const void *data;  /* the file as it would be after the crash */
 	size_t size;
 };
 /* Return non-zero to stop pm_sim_explore(), which returns that value. */

@@ -84,7 +84,7 @@ struct pm_log {
 	uint64_t tail; /* where the next record is placed (or wraps from) */
 	uint64_t used; /* bytes from head to tail, wrap gaps included */
 	uint64_t next_seq;
-	uint64_t stop; /* where recovery's scan looked for next_seq last */
+	uint64_t stop;	   /* where recovery's scan looked for next_seq last */
 	uint64_t last_gen; /* gen of the chain's last record, 0 if empty */
 	int sealed;	   /* recovery found the log closed cleanly */
 	uint32_t acked32;  /* the trusted slot's acked (0: not recorded) */
@@ -101,8 +101,8 @@ static __thread const struct pm_log *walking;
 /* Inherited over fork(): the log is the parent's to write. */
 static int forked(const struct pm_log *log)
 {
-	return log && log->forks != __atomic_load_n(&pm_forks,
-						    __ATOMIC_RELAXED);
+	return log &&
+	       log->forks != __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
 }
 
 static uint64_t rec_size(uint64_t len)
@@ -132,9 +132,9 @@ static int is_marker(const struct pm_log_rec *r)
 static uint32_t rec_crc_start(const struct pm_log *log, uint64_t seq,
 			      uint64_t gen, uint32_t word)
 {
-	struct pm_log_rec h = {
-		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(word)
-	};
+	struct pm_log_rec h = { .seq = pm_le64(seq),
+				.gen = pm_le64(gen),
+				.len = pm_le32(word) };
 
 	return pm_crc_update(log->seed, &h, offsetof(struct pm_log_rec, crc));
 }
@@ -149,9 +149,9 @@ static uint32_t slot_crc(uint32_t seed, const struct pm_log_slot *s)
 
 static int slot_ok(const struct pm_log_slot *s, uint64_t cap, uint32_t seed)
 {
-	return pm_le32(s->crc) == slot_crc(seed, s) &&
-	       pm_le64(s->gen) && pm_le64(s->start_seq) &&
-	       pm_le64(s->start) < cap && !(pm_le64(s->start) & 7);
+	return pm_le32(s->crc) == slot_crc(seed, s) && pm_le64(s->gen) &&
+	       pm_le64(s->start_seq) && pm_le64(s->start) < cap &&
+	       !(pm_le64(s->start) & 7);
 }
 
 /* Write slot @idx whole and make it durable: one fence. */
@@ -175,8 +175,9 @@ static int area_check(struct pm_map *map, void *area, uint64_t size)
 {
 	if (!map || !area || size < PM_LOG_MIN_SIZE ||
 	    !pm_map_contains(map, area, size) || ((uintptr_t)area & 7))
-		return pm_err(-EINVAL, "log area of %llu bytes at %p is not "
-				       "inside the mapping or too small",
+		return pm_err(-EINVAL,
+			      "log area of %llu bytes at %p is not "
+			      "inside the mapping or too small",
 			      (unsigned long long)size, area);
 	return 0;
 }
@@ -344,11 +345,11 @@ static uint64_t torn_at(const struct pm_log *log)
 /* What lies past the chain's end: a record claiming the next seq that
  * fails its checks, and valid records that could have continued it. */
 struct past {
-	uint64_t torn;	      /* torn_at(), UINT64_MAX if none */
-	uint64_t n;	      /* valid records (and markers) past the end */
-	uint64_t last;	      /* highest seq they say is lost */
-	uint64_t off;	      /* ring offset of the first one met */
-	int acked;	      /* some were acknowledged: damage */
+	uint64_t torn; /* torn_at(), UINT64_MAX if none */
+	uint64_t n;    /* valid records (and markers) past the end */
+	uint64_t last; /* highest seq they say is lost */
+	uint64_t off;  /* ring offset of the first one met */
+	int acked;     /* some were acknowledged: damage */
 };
 
 /* A valid record at @pos that could continue the chain: seq from next_seq
@@ -478,8 +479,11 @@ static int drop_past(struct pm_log *log, const struct past *p)
 			   "never acknowledged (appends cut short by a crash)");
 	if (p->acked) {
 		ret = put_marker(log, hi + 1);
-		return ret ? pm_err(ret, "log: no room for a gap marker after "
-				    "seq %llu", (unsigned long long)hi) : 0;
+		return ret ? pm_err(ret,
+				    "log: no room for a gap marker after "
+				    "seq %llu",
+				    (unsigned long long)hi) :
+			     0;
 	}
 	ret = find_past(log, &again, 1);
 	return pm_wb_first(ret, pm_map_drain(log->map));
@@ -492,16 +496,18 @@ static int refuse(const struct pm_log *log, const struct past *p)
 
 	past_range(log, p, &lo, &hi);
 	if (hi == lo && p->torn != UINT64_MAX)
-		return pm_err(PM_E_CORRUPT, "log: acknowledged record seq %llu "
+		return pm_err(PM_E_CORRUPT,
+			      "log: acknowledged record seq %llu "
 			      "at ring offset %llu is damaged",
 			      (unsigned long long)lo,
 			      (unsigned long long)p->torn);
-	return pm_err(PM_E_CORRUPT, "log: the chain ends at seq %llu before "
+	return pm_err(PM_E_CORRUPT,
+		      "log: the chain ends at seq %llu before "
 		      "a damaged record (ring offset %llu): acknowledged "
 		      "records seq %llu..%llu are lost or cut off",
 		      (unsigned long long)(lo - 1),
 		      (unsigned long long)(p->torn != UINT64_MAX ? p->torn :
-							    log->stop),
+								   log->stop),
 		      (unsigned long long)lo, (unsigned long long)hi);
 }
 
@@ -511,8 +517,8 @@ static int refuse(const struct pm_log *log, const struct past *p)
  * most the valid one's gen + 1, and records of that gen may exist: *genp
  * is the highest gen a record may have.
  */
-static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap,
-		     uint32_t seed, int ok[2], uint64_t *genp)
+static int pick_slot(const struct pm_log_hdr *hdr, uint64_t cap, uint32_t seed,
+		     int ok[2], uint64_t *genp)
 {
 	int cur;
 
@@ -567,8 +573,7 @@ static size_t area_len(const struct pm_log *log)
 
 /* Run recovery's reads; a poisoned or vanished page costs -EIO, not the
  * process (the scan checks every record's checksum, so reads it all). */
-static int recover(struct pm_log *log, const char *what,
-		   struct recovery *rc)
+static int recover(struct pm_log *log, const char *what, struct recovery *rc)
 {
 	int ret;
 
@@ -832,14 +837,17 @@ static int check_batch(const struct pm_log *log, const struct iovec *recs,
 			return pm_err(-EINVAL, "log record %d: NULL data", i);
 		if (recs[i].iov_len > log->cap - REC_HDR ||
 		    recs[i].iov_len > PM_LOG_LEN_MASK)
-			return pm_err(-EFBIG, "log record of %zu bytes is "
-					      "larger than the log (%llu max)",
+			return pm_err(-EFBIG,
+				      "log record of %zu bytes is "
+				      "larger than the log (%llu max)",
 				      recs[i].iov_len,
 				      (unsigned long long)(log->cap - REC_HDR));
 		total += rec_size(recs[i].iov_len);
 		if (total > log->cap)
-			return pm_err(-EFBIG, "log batch of %d records is "
-					      "larger than the log", n);
+			return pm_err(-EFBIG,
+				      "log batch of %d records is "
+				      "larger than the log",
+				      n);
 	}
 	return 0;
 }
@@ -885,8 +893,9 @@ static void flush_add(struct flusher *f, void *addr, uint64_t len)
 		return;
 	}
 	if (f->hi)
-		f->err = pm_wb_first(f->err, pm_map_flush(f->map, f->lo,
-							  (size_t)(f->hi - f->lo)));
+		f->err = pm_wb_first(f->err,
+				     pm_map_flush(f->map, f->lo,
+						  (size_t)(f->hi - f->lo)));
 	f->lo = addr;
 	f->hi = (uint8_t *)addr + len;
 }
@@ -894,8 +903,9 @@ static void flush_add(struct flusher *f, void *addr, uint64_t len)
 static void flush_done(struct flusher *f)
 {
 	if (f->hi)
-		f->err = pm_wb_first(f->err, pm_map_flush(f->map, f->lo,
-							  (size_t)(f->hi - f->lo)));
+		f->err = pm_wb_first(f->err,
+				     pm_map_flush(f->map, f->lo,
+						  (size_t)(f->hi - f->lo)));
 }
 
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
@@ -904,7 +914,9 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 {
 	uint32_t word = (uint32_t)v->iov_len | flags;
 	struct pm_log_rec h = {
-		.seq = pm_le64(seq), .gen = pm_le64(gen), .len = pm_le32(word),
+		.seq = pm_le64(seq),
+		.gen = pm_le64(gen),
+		.len = pm_le32(word),
 	};
 	uint8_t *dst = log->ring + pos;
 	uint64_t len = v->iov_len;
@@ -929,8 +941,9 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	h.crc = pm_le32(pm_crc_final(crc));
 	pm_map_store(log->map, dst, &h, REC_HDR);
 	if (len && nt)
-		f->err = pm_wb_first(f->err, pm_map_copy(log->map, dst + REC_HDR,
-							 v->iov_base, len, 0));
+		f->err = pm_wb_first(f->err,
+				     pm_map_copy(log->map, dst + REC_HDR,
+						 v->iov_base, len, 0));
 	else if (len)
 		pm_map_store(log->map, dst + REC_HDR, v->iov_base, len);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
@@ -1051,7 +1064,8 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 	if (ret)
 		return ret;
 	if (PM_UNLIKELY(forked(log)))
-		return pm_err(PM_E_FORKED, "pm_log_append: the log was opened "
+		return pm_err(PM_E_FORKED,
+			      "pm_log_append: the log was opened "
 			      "by the parent process; open the pool here");
 	ret = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
 	if (ret)
@@ -1104,8 +1118,6 @@ static int rec_sane(const struct pm_log *log, uint64_t pos, uint64_t seq)
 	return pos <= log->cap - REC_HDR && seq_fits(r, seq) &&
 	       rec_size(rec_len(r)) <= log->cap - pos;
 }
-
-
 
 /* A walk in progress; seq and pos survive a jump out of walk_guarded(). */
 struct walk {
@@ -1167,12 +1179,16 @@ static int walk_range(struct walk *w)
 	case WALK_STOPPED:
 		return w->ret;
 	case WALK_DAMAGED:
-		return pm_err(PM_E_CORRUPT, "log record %llu at ring offset "
-			      "%llu damaged", (unsigned long long)w->seq,
+		return pm_err(PM_E_CORRUPT,
+			      "log record %llu at ring offset "
+			      "%llu damaged",
+			      (unsigned long long)w->seq,
 			      (unsigned long long)w->pos);
 	default:
-		return pm_err(ret, "log record %llu at ring offset %llu "
-			      "cannot be read: %s", (unsigned long long)w->seq,
+		return pm_err(ret,
+			      "log record %llu at ring offset %llu "
+			      "cannot be read: %s",
+			      (unsigned long long)w->seq,
 			      (unsigned long long)w->pos, pm_strerror(ret));
 	}
 }
@@ -1317,7 +1333,8 @@ PM_EXPORT int pm_log_get_info(struct pm_log *log, struct pm_log_info *info)
 	info->first_seq = log->first_seq;
 	info->next_seq = log->next_seq;
 	info->nrecords = log->next_seq - log->first_seq;
-	info->max_record = PM_MIN(log->cap - REC_HDR, (uint64_t)PM_LOG_LEN_MASK);
+	info->max_record = PM_MIN(log->cap - REC_HDR,
+				  (uint64_t)PM_LOG_LEN_MASK);
 	pthread_mutex_unlock(&log->lock);
 	return 0;
 }

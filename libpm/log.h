@@ -55,11 +55,11 @@ void pm_log_shutdown(struct pm_log *log, const char *path);
 
 /* What recovery would find in a log area (for pmck). */
 struct pm_log_scan {
-	int slot_ok[2];	     /* each header slot checks out */
-	int slot;	     /* the slot recovery uses; -1: none valid */
-	uint64_t gen;	     /* its gen */
-	uint64_t cap;	     /* ring bytes */
-	uint64_t first_seq;  /* live records are [first_seq, next_seq) */
+	int slot_ok[2];	    /* each header slot checks out */
+	int slot;	    /* the slot recovery uses; -1: none valid */
+	uint64_t gen;	    /* its gen */
+	uint64_t cap;	    /* ring bytes */
+	uint64_t first_seq; /* live records are [first_seq, next_seq) */
 	uint64_t next_seq;
 	uint64_t head, tail; /* ring offsets of the chain */
 	uint64_t used;	     /* ring bytes the chain holds */

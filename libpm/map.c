@@ -40,7 +40,8 @@ void pm_map_watch_set(const struct pm_map_watch *w)
 /* A watched mapping goes away (unless the watch just stopped). */
 static void watch_gone(struct pm_map *m)
 {
-	const struct pm_map_watch *w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
+	const struct pm_map_watch *w = __atomic_load_n(&watch,
+						       __ATOMIC_ACQUIRE);
 
 	if (w)
 		w->gone(m);
@@ -50,11 +51,11 @@ static const struct {
 	long magic;
 	const char *name;
 } fs_names[] = {
-	{ 0xEF53, "ext4" },	   { 0x58465342, "xfs" },
-	{ 0x01021994, "tmpfs" },   { 0x9123683E, "btrfs" },
-	{ 0x858458f6, "ramfs" },   { 0x6969, "nfs" },
-	{ 0x65735546, "fuse" },	   { 0x794c7630, "overlay" },
-	{ 0x2FC12FC1, "zfs" },	   { 0x4d44, "vfat" },
+	{ 0xEF53, "ext4" },	 { 0x58465342, "xfs" },
+	{ 0x01021994, "tmpfs" }, { 0x9123683E, "btrfs" },
+	{ 0x858458f6, "ramfs" }, { 0x6969, "nfs" },
+	{ 0x65735546, "fuse" },	 { 0x794c7630, "overlay" },
+	{ 0x2FC12FC1, "zfs" },	 { 0x4d44, "vfat" },
 };
 
 static void fs_name(int fd, char *buf, size_t len)
@@ -114,8 +115,7 @@ static int open_fd(const char *path, unsigned flags, int *createdp)
 			return fd;
 		}
 		if (fd == -ENOENT)
-			return pm_err(fd, "%s: directory does not exist",
-				      path);
+			return pm_err(fd, "%s: directory does not exist", path);
 		if (fd != -EEXIST || (flags & PM_MAP_EXCL))
 			return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	}
@@ -339,8 +339,8 @@ PM_EXPORT int pm_map_get_info(const struct pm_map *map,
 				    "memcpy+msync" :
 				    pm_arch.copy_name;
 	info->fs_type = map->fs_type;
-	snprintf(info->device, sizeof(info->device), "%u:%u",
-		 major(map->dev), minor(map->dev));
+	snprintf(info->device, sizeof(info->device), "%u:%u", major(map->dev),
+		 minor(map->dev));
 	info->movnt_threshold = pm_arch.movnt_threshold;
 	return 0;
 }

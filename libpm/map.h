@@ -20,16 +20,16 @@ struct pm_map {
 	uint8_t *addr;
 	size_t size;
 	int fd;
-	unsigned flags;		/* PM_MAP_* as given */
+	unsigned flags; /* PM_MAP_* as given */
 	enum pm_granularity gran;
 	int map_sync;
-	int forced;		/* granularity from PM_FORCE_GRANULARITY */
-	int created;		/* pm_map_file() created the file */
+	int forced;  /* granularity from PM_FORCE_GRANULARITY */
+	int created; /* pm_map_file() created the file */
 	const struct pm_persist_ops *ops;
 	dev_t dev;
 	char fs_type[16];
 	char *path;
-	void *sim;		/* crash simulator state when recording */
+	void *sim; /* crash simulator state when recording */
 };
 
 /*
@@ -58,8 +58,8 @@ static inline int pm_wb_first(int err, int ret)
 	return PM_UNLIKELY(err) ? err : ret;
 }
 
-static inline PM_WB int pm_map_flush(const struct pm_map *m,
-				     const void *addr, size_t len)
+static inline PM_WB int pm_map_flush(const struct pm_map *m, const void *addr,
+				     size_t len)
 {
 	return m->ops->flush(m, addr, len);
 }
@@ -69,8 +69,8 @@ static inline PM_WB int pm_map_drain(const struct pm_map *m)
 	return m->ops->drain(m);
 }
 
-static inline PM_WB int pm_map_persist(const struct pm_map *m,
-				       const void *addr, size_t len)
+static inline PM_WB int pm_map_persist(const struct pm_map *m, const void *addr,
+				       size_t len)
 {
 	int ret = m->ops->flush(m, addr, len);
 
@@ -79,8 +79,7 @@ static inline PM_WB int pm_map_persist(const struct pm_map *m,
 
 /* Copy + flush without fence: durable at the next pm_map_drain(). */
 static inline PM_WB int pm_map_copy(const struct pm_map *m, void *dst,
-				    const void *src, size_t len,
-				    unsigned flags)
+				    const void *src, size_t len, unsigned flags)
 {
 	return m->ops->memcpy(m, dst, src, len, flags);
 }

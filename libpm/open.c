@@ -48,10 +48,12 @@ static void default_geom(uint64_t size, struct geom *g)
 {
 	if (!g->lane_size)
 		g->lane_size = PM_MIN(PM_MAX(pow2_floor(size / 1024),
-					     64ULL << 10), 4ULL << 20);
+					     64ULL << 10),
+				      4ULL << 20);
 	if (!g->nlanes)
 		g->nlanes = (unsigned)PM_MIN(PM_MAX(size / (16 * g->lane_size),
-						    4), 64);
+						    4),
+					     64);
 }
 
 static int make_geom(const char *path, uint64_t size,
@@ -114,10 +116,14 @@ static int opts_get(const struct pm_pool_opts *in, struct pm_pool_opts *out)
 				      "pm_pool_opts: unknown non-zero byte at "
 				      "offset %zu (newer library?)",
 				      i);
-#define OPT(f)                                                                \
-	if (offsetof(struct pm_pool_opts, f) + sizeof(in->f) <= in->sz)       \
+#define OPT(f)                                                                 \
+	if (offsetof(struct pm_pool_opts, f) + sizeof(in->f) <= in->sz)        \
 		out->f = in->f;
-	OPT(layout) OPT(nlanes) OPT(lane_size) OPT(log_size) OPT(flags)
+	OPT(layout)
+	OPT(nlanes)
+	OPT(lane_size)
+	OPT(log_size)
+	OPT(flags)
 	OPT(mode)
 #undef OPT
 	out->sz = sizeof(*out);
@@ -133,7 +139,8 @@ static void hdr_init(struct pm_hdr *h, uint64_t size, const char *layout,
 	h->hdr_size = pm_le32(sizeof(*h));
 	if (getrandom(h->uuid, sizeof(h->uuid), 0) != sizeof(h->uuid)) {
 		/* No entropy source: time and address still differ per pool. */
-		uint64_t t = (uint64_t)time(NULL) ^ (uintptr_t)h, c = ++pool_ids;
+		uint64_t t = (uint64_t)time(NULL) ^ (uintptr_t)h,
+			 c = ++pool_ids;
 
 		memcpy(h->uuid, &t, 8);
 		memcpy(h->uuid + 8, &c, 8);
@@ -231,7 +238,8 @@ static int usc_open(struct pm_pool *pool)
 		return ret;
 	if (pool->hdr_bad) { /* pm_pool_hdr_write() would refuse */
 		pm_warn("%s: a header copy is on a bad block: the unsafe-"
-			"shutdown record is not updated", pool->path);
+			"shutdown record is not updated",
+			pool->path);
 		return 0;
 	}
 	pm_usc_put(&pool->hdr, &rec);
@@ -248,7 +256,8 @@ static void usc_close(struct pm_pool *pool)
 	pool->hdr.dirty = 0;
 	if (pm_pool_hdr_write(pool))
 		pm_warn("%s: the dirty flag stays set: the next open compares "
-			"the dirty-shutdown count", pool->path);
+			"the dirty-shutdown count",
+			pool->path);
 	pool->usc_armed = 0;
 }
 
@@ -372,8 +381,10 @@ static int short_file(const char *path, struct stat *st)
 	if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
 	    !memcmp(magic, PM_POOL_MAGIC, sizeof(magic))) {
 		close(fd);
-		return pm_err(PM_E_TRUNCATED, "%s: %lld bytes, shorter than a "
-			      "pool header", path, (long long)st->st_size);
+		return pm_err(PM_E_TRUNCATED,
+			      "%s: %lld bytes, shorter than a "
+			      "pool header",
+			      path, (long long)st->st_size);
 	}
 	close(fd);
 	return pm_err(PM_E_NOT_POOL, "%s: %lld bytes, not a pool", path,

@@ -10,11 +10,11 @@
 #include "internal.h"
 #include "os.h"
 
-#define FAULT(name)                                                           \
-	do {                                                                  \
-		int f_ = pm_fault(name);                                      \
-		if (f_)                                                       \
-			return f_;                                            \
+#define FAULT(name)                                                            \
+	do {                                                                   \
+		int f_ = pm_fault(name);                                       \
+		if (f_)                                                        \
+			return f_;                                             \
 	} while (0)
 
 int pm_os_open(const char *path, int flags, mode_t mode)
@@ -43,8 +43,8 @@ static const char *file_type(mode_t m)
 
 static int type_ok(mode_t m, unsigned types)
 {
-	return S_ISREG(m) || ((types & PM_OS_DEV) &&
-			      (S_ISBLK(m) || S_ISCHR(m)));
+	return S_ISREG(m) ||
+	       ((types & PM_OS_DEV) && (S_ISBLK(m) || S_ISCHR(m)));
 }
 
 static int type_err(const char *path, mode_t m, unsigned types)
@@ -56,8 +56,7 @@ static int type_err(const char *path, mode_t m, unsigned types)
 /* O_NONBLOCK so that a FIFO without a writer (or a device that waits for
  * a carrier) cannot hang the open; the type is checked on the descriptor,
  * so nothing can be swapped in between. */
-int pm_os_open_file(const char *path, int flags, mode_t mode,
-		    unsigned types)
+int pm_os_open_file(const char *path, int flags, mode_t mode, unsigned types)
 {
 	struct stat st;
 	int fd, ret;
@@ -93,8 +92,7 @@ int pm_os_open_sysfs(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
-	       off_t off)
+int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p;
 
@@ -130,8 +128,7 @@ int pm_os_flock(int fd, int op)
 	return flock(fd, op) ? -errno : 0;
 }
 
-int pm_os_sigaction(int sig, const struct sigaction *act,
-		    struct sigaction *old)
+int pm_os_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	FAULT("sigaction");
 	return sigaction(sig, act, old) ? -errno : 0;

@@ -21,8 +21,7 @@ int pm_os_open(const char *path, int flags, mode_t mode);
  * -errno.
  */
 #define PM_OS_DEV 1U
-int pm_os_open_file(const char *path, int flags, mode_t mode,
-		    unsigned types);
+int pm_os_open_file(const char *path, int flags, mode_t mode, unsigned types);
 /* Open a sysfs file read-only.  Its own fault kind, "sysfs": every sysfs
  * read probes the platform, and a failed probe may answer "no" (no eADR,
  * bad blocks unknown) rather than fail the caller. */

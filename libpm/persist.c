@@ -13,7 +13,8 @@
 #include "persist.h"
 
 /* initial-exec: a flush or fence must not cost a __tls_get_addr() call. */
-__thread struct pm_stats pm_tls_stats __attribute__((tls_model("initial-exec")));
+__thread struct pm_stats pm_tls_stats
+	__attribute__((tls_model("initial-exec")));
 /* Non-temporal stores issued since this thread's last fence. */
 static __thread int nt_pending __attribute__((tls_model("initial-exec")));
 
@@ -168,8 +169,8 @@ static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 	return crc;
 }
 
-static void cl_store(const struct pm_map *m, void *dst, const void *src,
-		     int c, size_t len, unsigned flags)
+static void cl_store(const struct pm_map *m, void *dst, const void *src, int c,
+		     size_t len, unsigned flags)
 {
 	if (flags & PM_MEM_NOFLUSH) {
 		store(dst, src, c, len);

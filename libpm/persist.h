@@ -38,8 +38,7 @@ struct pm_persist_ops {
 	void (*store64)(const struct pm_map *m, uint64_t *dst, uint64_t v);
 };
 
-extern const struct pm_persist_ops pm_ops_byte, pm_ops_cacheline,
-	pm_ops_page;
+extern const struct pm_persist_ops pm_ops_byte, pm_ops_cacheline, pm_ops_page;
 
 /* Per-thread counters (persist.c). */
 extern __thread struct pm_stats pm_tls_stats

@@ -102,10 +102,11 @@ int pm_pool_hdr_write(struct pm_pool *pool)
 	int ret;
 
 	if (pool->hdr_bad)
-		return pm_err(PM_E_BADBLOCKS, "%s: header %c is on a bad "
+		return pm_err(PM_E_BADBLOCKS,
+			      "%s: header %c is on a bad "
 			      "block: the header is not rewritten until it "
-			      "is cleared", pool->path,
-			      pool->hdr_bad & 1 ? 'A' : 'B');
+			      "is cleared",
+			      pool->path, pool->hdr_bad & 1 ? 'A' : 'B');
 	pool->hdr.gen = pm_le64(pm_le64(pool->hdr.gen) + 1);
 	pool->hdr.crc = pm_le32(hdr_crc(&pool->hdr));
 	ret = hdr_store(pool, PM_HDR_B_OFF);
@@ -236,4 +237,3 @@ PM_EXPORT int pm_pool_log(struct pm_pool *pool, struct pm_log **logp)
 	*logp = pool->log;
 	return 0;
 }
-

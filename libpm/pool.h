@@ -30,9 +30,9 @@ struct pm_tx_drop {
 
 struct pm_pool {
 	struct pm_map *map;
-	uint64_t id;	  /* unique within the process, for per-thread caches */
-	unsigned flags;	  /* PM_POOL_* given to create/open */
-	uint8_t *base; /* == map->addr */
+	uint64_t id;	/* unique within the process, for per-thread caches */
+	unsigned flags; /* PM_POOL_* given to create/open */
+	uint8_t *base;	/* == map->addr */
 	char *path;
 	struct pm_hdr hdr; /* the valid header copy, as on media */
 	uint32_t seed;	   /* CRC32C seed derived from the UUID */
@@ -69,8 +69,7 @@ static inline void *pm_pool_at(const struct pm_pool *pool, uint64_t off)
  * PM_E_VERSION, PM_E_CORRUPT (size, checksum or geometry; @why says
  * which) or PM_E_TRUNCATED.  Pure: no messages, no side effects.
  */
-int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size,
-		 const char **why);
+int pm_hdr_check(const struct pm_hdr *h, uint64_t file_size, const char **why);
 /* The copy open trusts: the valid one (st[i] == 0 from pm_hdr_check())
  * with the highest gen, A on a tie; -1 if neither is valid. */
 int pm_hdr_pick(const struct pm_hdr h[2], const int st[2]);

@@ -78,9 +78,9 @@ int pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r);) {
 		if (!pm_range_ok(r.off, r.len, pool->data_size))
 			return err;
-		err = pm_wb_first(err, pm_map_copy(pool->map, data + r.off,
-						   r.src, r.len,
-						   PM_MEM_TEMPORAL));
+		err = pm_wb_first(err,
+				  pm_map_copy(pool->map, data + r.off, r.src,
+					      r.len, PM_MEM_TEMPORAL));
 	}
 	return err;
 }

@@ -34,9 +34,9 @@
 
 struct safe_point {
 	sigjmp_buf env;
-	uintptr_t lo, hi;	   /* the source being read */
-	struct safe_point *prev;   /* the point pushed before this one */
-	void *fault;		   /* where it faulted */
+	uintptr_t lo, hi;	 /* the source being read */
+	struct safe_point *prev; /* the point pushed before this one */
+	void *fault;		 /* where it faulted */
 };
 
 /* The innermost point of this thread, NULL if none (or paused).
@@ -110,7 +110,8 @@ static int install(void)
 	}
 	pthread_mutex_unlock(&install_lock);
 	return ret ? pm_err(ret, "installing the SIGBUS handler: %s",
-			    pm_strerror(ret)) : 0;
+			    pm_strerror(ret)) :
+		     0;
 }
 
 static void unblock_sigbus(void)
@@ -214,8 +215,8 @@ void pm_safe_resume(void *token)
  * Return: 0, -EIO if the source is unreadable, -EINVAL if [src, src+len)
  * is not inside @map.
  */
-PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst,
-			   const void *src, size_t len)
+PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst, const void *src,
+			   size_t len)
 {
 	uintptr_t s = (uintptr_t)src, base;
 	int ret;
@@ -224,11 +225,13 @@ PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst,
 		return pm_err(-EINVAL, "pm_read_safe: NULL argument");
 	base = (uintptr_t)map->addr;
 	if (s < base || !pm_range_ok(s - base, len, map->size))
-		return pm_err(-EINVAL, "pm_read_safe: [%p, +%zu) is outside "
-			      "the mapping", src, len);
+		return pm_err(-EINVAL,
+			      "pm_read_safe: [%p, +%zu) is outside "
+			      "the mapping",
+			      src, len);
 	ret = pm_safe_copy(dst, src, len);
 	if (ret == -EIO)
-		return pm_err(ret, "pm_read_safe: [%p, +%zu) is poisoned",
-			      src, len);
+		return pm_err(ret, "pm_read_safe: [%p, +%zu) is poisoned", src,
+			      len);
 	return ret;
 }

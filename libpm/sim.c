@@ -54,8 +54,9 @@ static void *trace_put(struct pm_sim *s, const void *p, size_t len)
 		uint8_t *t = pm_realloc(s->trace, cap);
 
 		if (!t) {
-			s->err = pm_err(-ENOMEM, "crash simulator: trace of %zu "
-						 "bytes does not fit in memory",
+			s->err = pm_err(-ENOMEM,
+					"crash simulator: trace of %zu "
+					"bytes does not fit in memory",
 					cap);
 			return NULL;
 		}
@@ -114,7 +115,8 @@ static void pend_add(struct pm_sim *s, uint64_t off, const uint8_t *line,
 		struct sim_ver *p = pm_realloc(s->pend, cap * sizeof(*p));
 
 		if (!p) {
-			s->err = pm_err(-ENOMEM, "crash simulator: out of memory");
+			s->err = pm_err(-ENOMEM,
+					"crash simulator: out of memory");
 			return;
 		}
 		s->pend = p;
@@ -264,7 +266,8 @@ static void point(struct pm_sim *s, enum pm_sim_point_kind kind,
 	if (s->npend) {
 		sorted = pm_malloc(s->npend * sizeof(*sorted));
 		if (!sorted) {
-			s->err = pm_err(-ENOMEM, "crash simulator: out of memory");
+			s->err = pm_err(-ENOMEM,
+					"crash simulator: out of memory");
 			return;
 		}
 		for (size_t i = 0; i < s->npend; i++)
@@ -414,7 +417,8 @@ static void sim_attach(struct pm_map *m)
 				m->path);
 	} else if (same_file(s, m)) {
 		if (grow(s, PM_ALIGN_DOWN(m->size, (size_t)PM_CACHELINE)))
-			s->err = pm_err(-ENOMEM, "crash simulator: out of memory");
+			s->err = pm_err(-ENOMEM,
+					"crash simulator: out of memory");
 		s->real = m->ops;
 		s->map = m;
 		m->sim = s;
@@ -493,8 +497,9 @@ static int opts_get(const struct pm_sim_opts *opts, struct pm_sim_opts *o)
 			      opts->sz);
 	for (size_t i = sizeof(*o); i < opts->sz; i++)
 		if (((const uint8_t *)opts)[i])
-			return pm_err(-EINVAL, "pm_sim_start: unknown option "
-					       "bytes past offset %zu",
+			return pm_err(-EINVAL,
+				      "pm_sim_start: unknown option "
+				      "bytes past offset %zu",
 				      sizeof(*o));
 	memcpy(o, opts, PM_MIN(opts->sz, sizeof(*o)));
 	if (o->flags & ~PM_SIM_VALID)
@@ -559,8 +564,9 @@ static int sim_new(const char *path, const struct pm_sim_opts *o,
 	if (ret) {
 		/* not pm_sim_free(): our caller holds active_lock */
 		sim_release(s);
-		return ret == -ENOMEM ? pm_err(ret, "pm_sim_start: out of memory") :
-					ret;
+		return ret == -ENOMEM ?
+			       pm_err(ret, "pm_sim_start: out of memory") :
+			       ret;
 	}
 	*simp = s;
 	return 0;

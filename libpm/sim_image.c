@@ -298,14 +298,16 @@ static int replay(struct explorer *x)
 	int ret = 0;
 
 	while (!ret && at < s->tlen) {
-		const struct sim_ev *ev = (const struct sim_ev *)(s->trace + at);
+		const struct sim_ev *ev = (const struct sim_ev *)(s->trace +
+								  at);
 
 		at += sizeof(*ev);
 		switch (ev->type) {
 		case SIM_EV_GROW:
 			ret = resize(x, ev->arg);
 			if (ret)
-				ret = pm_err(ret, "pm_sim_explore: out of memory");
+				ret = pm_err(ret,
+					     "pm_sim_explore: out of memory");
 			break;
 		case SIM_EV_FOLD:
 			memcpy(x->dur + ev->arg, s->trace + at, PM_CACHELINE);

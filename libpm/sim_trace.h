@@ -34,9 +34,9 @@ struct sim_line {
 /* A state of one line not known to be durable. */
 struct sim_ver {
 	uint64_t off;
-	uint64_t seq;	/* recording order */
-	uint32_t tid;	/* recording thread */
-	uint32_t wb;	/* 1: written back, durable at tid's next fence */
+	uint64_t seq; /* recording order */
+	uint32_t tid; /* recording thread */
+	uint32_t wb;  /* 1: written back, durable at tid's next fence */
 	uint8_t data[PM_CACHELINE];
 };
 

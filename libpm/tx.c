@@ -43,8 +43,8 @@
  * gone) and are handed to a new thread after their thread exits.
  */
 struct pm_thr {
-	uint64_t token; /* unique per thread, never reused */
-	int in_tx;	/* written by its thread only */
+	uint64_t token;	     /* unique per thread, never reused */
+	int in_tx;	     /* written by its thread only */
 	struct pm_thr *next; /* all slots / the free list */
 	struct pm_thr *next_free;
 } __attribute__((aligned(64)));
@@ -187,7 +187,8 @@ static uint64_t my_token(void)
 }
 
 /* Enter lane @l if this thread holds it: 1, or 0 with in_tx clear. */
-static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t, struct pm_lane *l)
+static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t,
+							    struct pm_lane *l)
 {
 	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
 	if (asym)
@@ -225,8 +226,8 @@ static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 	if (__atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE))
 		return 0;
 	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
-	if (!__atomic_compare_exchange_n(&l->holder, &h, t, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+	if (!__atomic_compare_exchange_n(&l->holder, &h, t, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED)) {
 		__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
 		return 0;
 	}
@@ -234,8 +235,8 @@ static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
 	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
 		return steal_undo(t, l, h); /* cannot make @h see us */
-	for (unsigned spins = 0;
-	     __atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE); spins++) {
+	for (unsigned spins = 0; __atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE);
+	     spins++) {
 		if (spins == PM_STEAL_SPINS)
 			return steal_undo(t, l, h);
 		sched_yield();
@@ -256,9 +257,9 @@ static struct pm_lane *lane_find(struct pm_pool *pool, struct pm_thr *t)
 			l = pm_lane_get(pool, i);
 			h = __atomic_load_n(&l->holder, __ATOMIC_ACQUIRE);
 			if (pass == 1 && !h)
-				__atomic_compare_exchange_n(
-					&l->holder, &h, t, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_RELAXED);
+				__atomic_compare_exchange_n(&l->holder, &h, t,
+							    0, __ATOMIC_ACQ_REL,
+							    __ATOMIC_RELAXED);
 			else if (pass == 2 && h && h != t)
 				lane_steal(t, l, h);
 			if (lane_enter(t, l)) {
@@ -330,8 +331,7 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 	return ret;
 }
 
-static int begin_slow(struct pm_pool *pool, size_t reserve,
-		      struct pm_tx **txp);
+static int begin_slow(struct pm_pool *pool, size_t reserve, struct pm_tx **txp);
 
 /**
  * pm_tx_begin - start a transaction with reserved log space
@@ -367,8 +367,9 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 	l = pm_lane_get(pool, tls.lane);
 	if (PM_UNLIKELY(!lane_enter(t, l)))
 		return begin_slow(pool, reserve, txp);
-	if (PM_UNLIKELY(l->owner != t->token ||
-			!pm_lane_room(l, entry_need(reserve), &start, &limit))) {
+	if (PM_UNLIKELY(
+		    l->owner != t->token ||
+		    !pm_lane_room(l, entry_need(reserve), &start, &limit))) {
 		lane_release(l);
 		return begin_slow(pool, reserve, txp);
 	}
@@ -383,8 +384,7 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 	return 0;
 }
 
-static int begin_slow(struct pm_pool *pool, size_t reserve,
-		      struct pm_tx **txp)
+static int begin_slow(struct pm_pool *pool, size_t reserve, struct pm_tx **txp)
 {
 	struct pm_thr *t;
 	struct pm_lane *l;
@@ -394,23 +394,31 @@ static int begin_slow(struct pm_pool *pool, size_t reserve,
 	if (!pool || !txp)
 		return pm_err(-EINVAL, "pm_tx_begin: NULL argument");
 	if (pool->lanes->forks != __atomic_load_n(&pm_forks, __ATOMIC_RELAXED))
-		return pm_err(PM_E_FORKED, "%s: pm_tx_begin: the pool was opened "
-			      "by the parent process; open it here", pool->path);
+		return pm_err(PM_E_FORKED,
+			      "%s: pm_tx_begin: the pool was opened "
+			      "by the parent process; open it here",
+			      pool->path);
 	t = thr_get();
 	if (!t)
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	if (t->in_tx)
-		return pm_err(-EBUSY, "%s: this thread already has a "
-			      "transaction open", pool->path);
+		return pm_err(-EBUSY,
+			      "%s: this thread already has a "
+			      "transaction open",
+			      pool->path);
 	need = entry_need(PM_MIN(reserve, pool->lane_size));
 	if (need > pool->lane_size - sizeof(struct pm_lane_hdr))
-		return pm_err(-ENOSPC, "%s: reserve of %zu bytes exceeds a "
-			      "lane (%llu bytes)", pool->path, reserve,
+		return pm_err(-ENOSPC,
+			      "%s: reserve of %zu bytes exceeds a "
+			      "lane (%llu bytes)",
+			      pool->path, reserve,
 			      (unsigned long long)pool->lane_size);
 	l = lane_acquire(pool, t);
 	if (!l)
-		return pm_err(-EBUSY, "%s: all %u lanes are in "
-			      "transactions", pool->path, pool->nlanes);
+		return pm_err(-EBUSY,
+			      "%s: all %u lanes are in "
+			      "transactions",
+			      pool->path, pool->nlanes);
 	ret = tx_start(pool, l, need);
 	if (ret) {
 		lane_release(l);
@@ -424,15 +432,18 @@ static int begin_slow(struct pm_pool *pool, size_t reserve,
 static int tx_check(const struct pm_tx *tx, const char *fn)
 {
 	if (!tx || !tx->active || tx->token != my_token())
-		return pm_err(-EINVAL, "%s: not an open transaction of this "
-			      "thread", fn);
+		return pm_err(-EINVAL,
+			      "%s: not an open transaction of this "
+			      "thread",
+			      fn);
 	return 0;
 }
 
 /* The data-area offset of [p, p+len), or -1. */
 static int64_t data_off(const struct pm_pool *pool, const void *p, size_t len)
 {
-	uintptr_t a = (uintptr_t)p, d = (uintptr_t)(pool->base + pool->data_off);
+	uintptr_t a = (uintptr_t)p,
+		  d = (uintptr_t)(pool->base + pool->data_off);
 
 	if (a < d || !pm_range_ok(a - d, len, pool->data_size))
 		return -1;
@@ -463,8 +474,7 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
  * stream around the cache and are checksummed from @src (returns their
  * write-back's error).
  */
-static int stage(struct pm_tx *tx, uint64_t off, const void *src,
-		 size_t len)
+static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 {
 	int ret = 0;
 	struct pm_lane *l = tx->lane;
@@ -479,9 +489,9 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src,
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
-		ret = pm_wb_first(ret, pm_map_copy(tx->pool->map, l->ring + p,
-						   src, len,
-						   PM_MEM_NONTEMPORAL));
+		ret = pm_wb_first(ret,
+				  pm_map_copy(tx->pool->map, l->ring + p, src,
+					      len, PM_MEM_NONTEMPORAL));
 		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
 		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 		tx->crc = pm_crc_update(tx->crc, src, len);
@@ -582,7 +592,7 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 	soff = data_off(tx->pool, src, len);
 	if (soff < 0 || (!dst && len))
 		return pm_err(-EINVAL, "pm_tx_read: range outside the data "
-			      "area");
+				       "area");
 	memcpy(dst, src, len);
 	l = tx->lane;
 	/* The entry so far: its records end at tx->pos. */
@@ -676,20 +686,22 @@ static __attribute__((cold)) int commit_undo(struct pm_tx *tx, int err)
 	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
 	tx_end(tx);
 	if (ret)
-		return pm_err(err, "%s: commit: the entry could not be written "
+		return pm_err(err,
+			      "%s: commit: the entry could not be written "
 			      "back (%s) nor cleared (%s); outcome unknown: "
-			      "a crash may still replay it", pool->path,
-			      pm_strerror(err), pm_strerror(ret));
-	return pm_err(err, "%s: commit: the entry could not be written back: "
-		      "%s; nothing committed", pool->path, pm_strerror(err));
+			      "a crash may still replay it",
+			      pool->path, pm_strerror(err), pm_strerror(ret));
+	return pm_err(err,
+		      "%s: commit: the entry could not be written back: "
+		      "%s; nothing committed",
+		      pool->path, pm_strerror(err));
 }
 
 /* Everything of a commit after its seq: record, flushes, the fence,
  * apply.  Out of line, so that its register saves come after the locked
  * instruction rather than before it (stores queued before the fence
  * completes stall the core once the store queue is full). */
-static __attribute__((noinline)) int commit_tail(struct pm_tx *tx,
-						 uint64_t seq)
+static __attribute__((noinline)) int commit_tail(struct pm_tx *tx, uint64_t seq)
 {
 	struct pm_lane *l = tx->lane;
 	struct pm_pool *pool = tx->pool;
@@ -757,8 +769,8 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	__atomic_store_n(&tx->lane->floor,
 			 __atomic_load_n(&ls->seq, __ATOMIC_RELAXED),
 			 __ATOMIC_RELAXED);
-	return commit_tail(tx, __atomic_fetch_add(&ls->seq, 1,
-						  __ATOMIC_RELEASE));
+	return commit_tail(tx,
+			   __atomic_fetch_add(&ls->seq, 1, __ATOMIC_RELEASE));
 }
 
 /**

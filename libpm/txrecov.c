@@ -38,8 +38,8 @@ struct found {
 struct scan {
 	struct found *v; /* chain entries with seq > r, lane after lane */
 	size_t n, cap;
-	uint64_t r;  /* the retire watermark: max over the valid headers */
-	uint64_t rd; /* r raised over the entries of lanes without a valid
+	uint64_t r;   /* the retire watermark: max over the valid headers */
+	uint64_t rd;  /* r raised over the entries of lanes without a valid
 		      * header: what discarding retires without replay */
 	uint64_t top; /* the highest seq of a valid entry above r, or r */
 	struct pm_tx_lane_scan *ls; /* per lane */
@@ -148,8 +148,7 @@ static int in_chain(const struct scan *s, size_t lo, size_t hi, uint64_t seq,
 	return 0;
 }
 
-static void lane_drop(struct pm_tx_lane_scan *ls, uint64_t seq,
-		      uint64_t bytes)
+static void lane_drop(struct pm_tx_lane_scan *ls, uint64_t seq, uint64_t bytes)
 {
 	if (!ls->dropped || seq < ls->first_dropped)
 		ls->first_dropped = seq;
@@ -301,7 +300,8 @@ static int homes_ok(const struct pm_pool *pool, const struct scan *s)
 		while (!b && pm_redo_next(&it, &r))
 			b = bad_home(pool, r.off, r.len);
 		if (b)
-			return pm_err(PM_E_BADBLOCKS, "%s: committed transaction "
+			return pm_err(PM_E_BADBLOCKS,
+				      "%s: committed transaction "
 				      "%llu writes to user data on a bad block "
 				      "[%#llx, +%#llx): clear it ('pmtool "
 				      "badblocks clear' or 'pmck --repair'), "
@@ -340,8 +340,9 @@ static void discard(struct pm_pool *pool, struct scan *s)
 	s->n = n;
 	if (d->n)
 		pm_warn("%s: discarded %llu committed transactions (seq "
-			"%llu..%llu, %llu bytes)", pool->path,
-			(unsigned long long)d->n, (unsigned long long)d->first,
+			"%llu..%llu, %llu bytes)",
+			pool->path, (unsigned long long)d->n,
+			(unsigned long long)d->first,
 			(unsigned long long)d->last,
 			(unsigned long long)d->bytes);
 }
@@ -359,9 +360,9 @@ static int replay(struct pm_pool *pool, struct scan *s)
 	for (size_t k = 0; k < s->n; k++) {
 		const struct pm_lane *l = pm_lane_get(pool, s->v[k].lane);
 
-		ret = pm_wb_first(ret, pm_redo_replay(pool, l->ring,
-						      l->ring_size,
-						      s->v[k].off));
+		ret = pm_wb_first(ret,
+				  pm_redo_replay(pool, l->ring, l->ring_size,
+						 s->v[k].off));
 	}
 	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	if (!ret)
@@ -394,8 +395,7 @@ static int recover(struct pm_pool *pool)
 
 /* ---- read-only scan (pmck) ------------------------------------------------ */
 
-int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
-	       void *arg)
+int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb, void *arg)
 {
 	struct scan s = { 0 };
 	int ret = pm_lanes_alloc(pool);
@@ -429,10 +429,14 @@ int pm_tx_format(struct pm_pool *pool)
 
 	pm_tx_lane_hdr_empty(pool->seed, &h);
 	for (unsigned i = 0; i < pool->nlanes; i++)
-		ret = pm_wb_first(ret, pm_map_copy(pool->map,
-			    pm_pool_at(pool, pool->lanes_off +
-						     (uint64_t)i * pool->lane_size),
-			    &h, sizeof(h), PM_MEM_TEMPORAL));
+		ret = pm_wb_first(
+			ret,
+			pm_map_copy(pool->map,
+				    pm_pool_at(pool,
+					       pool->lanes_off +
+						       (uint64_t)i *
+							       pool->lane_size),
+				    &h, sizeof(h), PM_MEM_TEMPORAL));
 	return pm_wb_first(ret, pm_map_drain(pool->map));
 }
 
@@ -462,7 +466,8 @@ void pm_tx_shutdown(struct pm_pool *pool)
 		r = pm_lanes_watermark(pool);
 		if (pm_lanes_park(pool, r))
 			pm_warn("%s: lanes not retired at close; the next "
-				"open replays them", pool->path);
+				"open replays them",
+				pool->path);
 	}
 	pm_lanes_free(pool);
 }
@@ -470,13 +475,13 @@ void pm_tx_shutdown(struct pm_pool *pool)
 int pm_tx_forked(const struct pm_pool *pool)
 {
 	return pool->lanes &&
-	       pool->lanes->forks != __atomic_load_n(&pm_forks,
-						     __ATOMIC_RELAXED);
+	       pool->lanes->forks !=
+		       __atomic_load_n(&pm_forks, __ATOMIC_RELAXED);
 }
 
 uint64_t pm_tx_next_seq(const struct pm_pool *pool)
 {
-	return pool->lanes ? __atomic_load_n(&pool->lanes->seq,
-					     __ATOMIC_RELAXED) :
-			     0;
+	return pool->lanes ?
+		       __atomic_load_n(&pool->lanes->seq, __ATOMIC_RELAXED) :
+		       0;
 }

@@ -34,17 +34,17 @@ struct pm_tx_lane_scan {
 	uint64_t tail;		/* ring offset where the chain ends */
 	uint64_t pending;	/* valid entries with seq > R: replayed */
 	uint64_t first_pending, last_pending; /* their seqs */
-	uint64_t pending_off;	/* ring offset of the first of them */
-	uint64_t orphans;	/* valid entries with seq > R the chain does
+	uint64_t pending_off; /* ring offset of the first of them */
+	uint64_t orphans;     /* valid entries with seq > R the chain does
 				 * not reach (all of them if slot is -1):
 				 * open refuses the pool */
 	uint64_t first_orphan, last_orphan; /* their lowest and highest seq */
-	uint64_t orphan_off;	/* the ring offset of the lowest */
-	uint64_t top;		/* highest seq of a valid entry checked */
+	uint64_t orphan_off;		    /* the ring offset of the lowest */
+	uint64_t top; /* highest seq of a valid entry checked */
 	/* what recovery with PM_POOL_DISCARD drops: the orphans, and chain
 	 * entries at or below what a lane without a valid header held */
 	uint64_t dropped, first_dropped, last_dropped;
-	uint64_t dropped_bytes;	/* their payload bytes */
+	uint64_t dropped_bytes; /* their payload bytes */
 };
 typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
 /*
@@ -54,7 +54,6 @@ typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
  * for each lane in order; a non-zero return stops the scan and is
  * returned.
  */
-int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb,
-	       void *arg);
+int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb, void *arg);
 
 #endif /* PM_TXRECOV_H */

@@ -42,14 +42,16 @@ static int refuse_dirty(const char *path, unsigned flags,
 	unsigned long long was = pm_le64(h->usc);
 
 	if (!(flags & PM_POOL_IGNORE_SHUTDOWN))
-		return pm_err(PM_E_UNSAFE_SHUTDOWN, "%s: the DIMMs' dirty-"
+		return pm_err(PM_E_UNSAFE_SHUTDOWN,
+			      "%s: the DIMMs' dirty-"
 			      "shutdown count went from %llu to %llu while "
 			      "the pool was open: data made durable may be "
 			      "lost; check the pool, then open it with "
-			      "PM_POOL_IGNORE_SHUTDOWN", path, was,
-			      (unsigned long long)usc);
+			      "PM_POOL_IGNORE_SHUTDOWN",
+			      path, was, (unsigned long long)usc);
 	pm_warn("%s: unsafe shutdown while open (count %llu -> %llu), "
-		"opened as asked", path, was, (unsigned long long)usc);
+		"opened as asked",
+		path, was, (unsigned long long)usc);
 	return 0;
 }
 
@@ -67,8 +69,8 @@ int pm_usc_open(int fd, const char *path, unsigned flags,
 		return 0;
 	case PM_SHUTDOWN_ERROR:
 		pm_warn("%s: dirty-shutdown count unreadable (%s): an unsafe "
-			"shutdown would go unnoticed", path,
-			pm_strerror(rret));
+			"shutdown would go unnoticed",
+			path, pm_strerror(rret));
 		return rret == -ENOMEM ? rret : 0;
 	case PM_SHUTDOWN_DIRTY:
 		ret = refuse_dirty(path, flags, h, usc);

@@ -28,8 +28,8 @@ static int device_region(int fd, unsigned *id)
 	if (fstat(fd, &st))
 		return -errno;
 	if (S_ISCHR(st.st_mode)) {
-		snprintf(p, sizeof(p), "/sys/dev/char/%u:%u",
-			 major(st.st_rdev), minor(st.st_rdev));
+		snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
 		ret = pm_sysfs_resolve(p, path, sizeof(path));
 	} else {
 		ret = pm_sysfs_dev_path(S_ISBLK(st.st_mode) ? st.st_rdev :
@@ -53,8 +53,7 @@ static struct ndctl_region *find_region(struct ndctl_ctx *ctx, unsigned id)
 	return NULL;
 }
 
-static int sum_dimms(struct ndctl_region *region, uint64_t *usc,
-		     uint64_t *id)
+static int sum_dimms(struct ndctl_region *region, uint64_t *usc, uint64_t *id)
 {
 	struct ndctl_dimm *dimm;
 	uint32_t h = ~0U;

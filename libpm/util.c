@@ -26,8 +26,8 @@ static int log_level = -1; /* -1: not read from PM_LOG yet */
 
 static int parse_level(const char *s)
 {
-	static const char *const names[] = { "none", "err",  "warn",
-					     "info", "debug" };
+	static const char *const names[] = { "none", "err", "warn", "info",
+					     "debug" };
 
 	if (!s || !*s)
 		return PM_LOG_ERR;
@@ -85,13 +85,16 @@ static const char *const pm_errors[] = {
 	[-(PM_E_VERSION - PM_E_BASE)] = "unsupported pool format version",
 	[-(PM_E_CORRUPT - PM_E_BASE)] = "pool metadata is corrupt",
 	[-(PM_E_LAYOUT - PM_E_BASE)] = "pool layout name does not match",
-	[-(PM_E_TRUNCATED - PM_E_BASE)] = "pool file is shorter than its header says",
+	[-(PM_E_TRUNCATED - PM_E_BASE)] =
+		"pool file is shorter than its header says",
 	[-(PM_E_NOT_DAX - PM_E_BASE)] = "file is not on DAX (MAP_SYNC failed)",
-	[-(PM_E_BADBLOCKS - PM_E_BASE)] = "bad blocks where the pool must be read or written",
+	[-(PM_E_BADBLOCKS - PM_E_BASE)] =
+		"bad blocks where the pool must be read or written",
 	[-(PM_E_UNSAFE_SHUTDOWN - PM_E_BASE)] =
 		"unsafe shutdown while the pool was open: data may be lost",
 	[-(PM_E_NO_LOG - PM_E_BASE)] = "pool has no log area",
-	[-(PM_E_TX_FAILED - PM_E_BASE)] = "transaction failed and must be aborted",
+	[-(PM_E_TX_FAILED - PM_E_BASE)] =
+		"transaction failed and must be aborted",
 	[-(PM_E_FORKED - PM_E_BASE)] =
 		"pool opened by another process (fork): open it again",
 };

@@ -253,8 +253,7 @@ void fault_write_file(const char *path, size_t size, unsigned seed)
 	free(buf);
 }
 
-void fault_assert_file(const char *path, size_t size, size_t len,
-		       unsigned seed)
+void fault_assert_file(const char *path, size_t size, size_t len, unsigned seed)
 {
 	unsigned char *buf = malloc(len ? len : 1);
 	struct stat st;

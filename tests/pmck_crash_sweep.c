@@ -66,13 +66,13 @@
 #define NLANES 3
 #define LANE_SIZE 8192
 #define LOG_SIZE 4096
-#define HOT 1024	   /* homes live in [0, 2 * HOT) of the data area */
-#define T1 144		   /* first session: applied transactions */
-#define T2A 33		   /* second session: applied transactions, */
-#define T2 12		   /* then committed ones, not applied */
-#define T3 NLANES	   /* each check: one transaction per lane */
-#define CASE_TIMEOUT 20	   /* seconds; a case taking longer hangs */
-#define NEXAMPLES 2 /* per kind and area */
+#define HOT 1024	/* homes live in [0, 2 * HOT) of the data area */
+#define T1 144		/* first session: applied transactions */
+#define T2A 33		/* second session: applied transactions, */
+#define T2 12		/* then committed ones, not applied */
+#define T3 NLANES	/* each check: one transaction per lane */
+#define CASE_TIMEOUT 20 /* seconds; a case taking longer hangs */
+#define NEXAMPLES 2	/* per kind and area */
 
 /* ---- the workload and its model ---------------------------------------- */
 
@@ -122,7 +122,7 @@ struct model {
 	uint8_t data[POOL_SIZE];
 	uint64_t data_size;
 	uint64_t first_rec, next_rec; /* live records [first, next) */
-	uint64_t tx_next;	       /* every tx seq below it was issued */
+	uint64_t tx_next;	      /* every tx seq below it was issued */
 	uint64_t log_sync; /* last append before the crashed session's last
 			    * log header write (its open or a truncation) */
 };
@@ -260,7 +260,9 @@ static int run_turns(struct pm_pool *pool, int phase, int total,
 {
 	struct turns tr = { .mu = PTHREAD_MUTEX_INITIALIZER,
 			    .cv = PTHREAD_COND_INITIALIZER,
-			    .total = total, .phase = phase, .pool = pool };
+			    .total = total,
+			    .phase = phase,
+			    .pool = pool };
 	struct thr_arg a[NLANES];
 	pthread_t th[NLANES];
 
@@ -280,7 +282,8 @@ static int run_turns(struct pm_pool *pool, int phase, int total,
 /* Session 1 creates and closes; session 2 commits unapplied and dies. */
 static int session(const char *path, int phase)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = NLANES,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = NLANES,
 				  .lane_size = LANE_SIZE,
 				  .log_size = LOG_SIZE };
 	struct pm_pool *pool;
@@ -307,12 +310,21 @@ static int session(const char *path, int phase)
 
 /* ---- where a byte is ------------------------------------------------------ */
 
-enum { A_HDR_A, A_HDR_B, A_LANE_HDR, A_PENDING, A_RETIRED, A_LOG_HDR,
-       A_LOG_LIVE, A_LOG_DEAD, A_N };
-static const char *const area_names[] = {
-	"header A", "header B", "lane header", "unretired entry",
-	"retired entry", "log header", "live log record", "dead log ring"
+enum {
+	A_HDR_A,
+	A_HDR_B,
+	A_LANE_HDR,
+	A_PENDING,
+	A_RETIRED,
+	A_LOG_HDR,
+	A_LOG_LIVE,
+	A_LOG_DEAD,
+	A_N
 };
+static const char *const area_names[] = { "header A",	     "header B",
+					  "lane header",     "unretired entry",
+					  "retired entry",   "log header",
+					  "live log record", "dead log ring" };
 
 struct region {
 	uint64_t off, len, seq;
@@ -328,8 +340,8 @@ static void add_region(uint64_t off, uint64_t len, int area, int lane,
 		       uint64_t seq)
 {
 	if (nregions < sizeof(regions) / sizeof(regions[0]))
-		regions[nregions++] =
-			(struct region){ off, len, seq, area, lane, 0 };
+		regions[nregions++] = (struct region){ off,  len,  seq,
+						       area, lane, 0 };
 }
 
 static const struct region *region_of(uint64_t off)
@@ -350,15 +362,29 @@ static const struct region *torn_region(uint64_t off)
 
 /* ---- checking one pool against the model -------------------------------- */
 
-enum { W_DATA = 1, W_LOG = 2, W_TXSEQ = 4, W_LOGSEQ = 8, W_REOPEN = 16,
-       W_REDATA = 32, W_RELOG = 64, W_NEWTX = 128, W_BACK = 256,
-       W_TORN = 512, W_NBITS = 10 };
+enum {
+	W_DATA = 1,
+	W_LOG = 2,
+	W_TXSEQ = 4,
+	W_LOGSEQ = 8,
+	W_REOPEN = 16,
+	W_REDATA = 32,
+	W_RELOG = 64,
+	W_NEWTX = 128,
+	W_BACK = 256,
+	W_TORN = 512,
+	W_NBITS = 10
+};
 /* W_BACK and W_TORN are allowed outcomes, told apart for the counts. */
 #define W_WRONG (W_BACK - 1)
-static const char *const why_names[] = { "data", "log", "tx-seq-reuse",
-					 "log-seq-reuse", "reopen-refused",
+static const char *const why_names[] = { "data",
+					 "log",
+					 "tx-seq-reuse",
+					 "log-seq-reuse",
+					 "reopen-refused",
 					 "data-after-reopen",
-					 "log-after-reopen", "new-tx-failed",
+					 "log-after-reopen",
+					 "new-tx-failed",
 					 "truncated-records-back",
 					 "torn-looking-dropped" };
 
@@ -411,8 +437,8 @@ static unsigned walk_log(struct pm_pool *pool, uint64_t *endp)
  * seqs may be issued again.  *tx_floor, *rec_floor: the least next seqs
  * allowed.
  */
-static unsigned judge(struct pm_pool *pool, uint64_t off,
-		      uint64_t *tx_floor, uint64_t *rec_floor)
+static unsigned judge(struct pm_pool *pool, uint64_t off, uint64_t *tx_floor,
+		      uint64_t *rec_floor)
 {
 	static uint8_t alt[POOL_SIZE];
 	const struct region *rg = torn_region(off);
@@ -445,9 +471,8 @@ static unsigned judge(struct pm_pool *pool, uint64_t off,
 
 /* The user's next steps: one transaction per lane over the homes of the
  * unapplied ones, appends; *endp: where the log should end then. */
-static unsigned carry_on(struct pm_pool *pool, uint8_t *data,
-			 uint64_t tx_floor, uint64_t rec_floor,
-			 uint64_t *endp)
+static unsigned carry_on(struct pm_pool *pool, uint8_t *data, uint64_t tx_floor,
+			 uint64_t rec_floor, uint64_t *endp)
 {
 	struct pm_pool_info pi;
 	unsigned why = 0;
@@ -553,8 +578,8 @@ static unsigned case_open(const char *p, uint64_t off, struct result *r)
 
 		pm_pool_info(pool, &pi);
 		printf("  open: replayed %" PRIu64 ", next seq %" PRIu64
-		       " (model %" PRIu64 "), judged %#x\n", pi.tx_replayed,
-		       pi.next_seq, model.tx_next, why);
+		       " (model %" PRIu64 "), judged %#x\n",
+		       pi.tx_replayed, pi.next_seq, model.tx_next, why);
 	}
 	/* Carry on even if it is wrong already: from what this open shows,
 	 * only the new transactions may change the data area, so stale
@@ -597,10 +622,10 @@ static void run_case(int job, const struct kase *k, struct result *r)
 	if (put_file(path_b[job], buf))
 		_exit(98);
 	ret = pm_pool_check(path_b[job], 0, sev_cb, &worst);
-	r->check = ret && ret != PM_E_CORRUPT ? C_FATAL :
-		   worst == PM_CHECK_FATAL    ? C_FATAL :
+	r->check = ret && ret != PM_E_CORRUPT	? C_FATAL :
+		   worst == PM_CHECK_FATAL	? C_FATAL :
 		   worst == PM_CHECK_REPAIRABLE ? C_REPAIRABLE :
-						C_CLEAN;
+						  C_CLEAN;
 
 	r->stage = S_REPAIR;
 	r->repair = R_NOT;
@@ -672,12 +697,12 @@ static unsigned find_entries(unsigned i, uint64_t first_pending)
 			end = p + 1;
 			continue;
 		}
-		uint64_t seq = rd64(ring + end - sizeof(struct pm_tx_commit) + 8);
+		uint64_t seq = rd64(ring + end - sizeof(struct pm_tx_commit) +
+				    8);
 		int pend = seq >= first_pending;
 
 		pending += pend;
-		if (pend && (newest == UINT32_MAX ||
-			     regions[newest].seq < seq))
+		if (pend && (newest == UINT32_MAX || regions[newest].seq < seq))
 			newest = nregions;
 		add_region((uint64_t)(ring - img) + p, end - p,
 			   pend ? A_PENDING : A_RETIRED, (int)i, seq);
@@ -723,12 +748,13 @@ static void describe(uint64_t off, char *s, size_t n)
 		snprintf(s, n, "lane %d header slot %" PRIu64 " +%" PRIu64,
 			 rg->lane, in / 32, in % 32);
 	else if (rg->area == A_PENDING || rg->area == A_RETIRED)
-		snprintf(s, n, "lane %d %s seq %" PRIu64 " +%" PRIu64 "/%"
-			 PRIu64, rg->lane, area_names[rg->area], rg->seq, in,
-			 rg->len);
+		snprintf(s, n,
+			 "lane %d %s seq %" PRIu64 " +%" PRIu64 "/%" PRIu64,
+			 rg->lane, area_names[rg->area], rg->seq, in, rg->len);
 	else if (rg->area == A_LOG_LIVE)
-		snprintf(s, n, "log record seq %" PRIu64 " +%" PRIu64 "/%"
-			 PRIu64, rg->seq, in, rg->len);
+		snprintf(s, n,
+			 "log record seq %" PRIu64 " +%" PRIu64 "/%" PRIu64,
+			 rg->seq, in, rg->len);
 	else
 		snprintf(s, n, "%s +%" PRIu64, area_names[rg->area], in);
 }
@@ -755,15 +781,18 @@ static int map_regions(void)
 		add_region(lh, sizeof(struct pm_lane_hdr), A_LANE_HDR, (int)i,
 			   0);
 		n = find_entries(i, pinfo.next_seq - pinfo.tx_replayed);
-		printf("  lane %u: %u unretired entries, header slot gens %"
-		       PRIu64 "/%" PRIu64 "\n", i, n,
+		printf("  lane %u: %u unretired entries, header slot gens %" PRIu64
+		       "/%" PRIu64 "\n",
+		       i, n,
 		       rd64(img + lh + offsetof(struct pm_lane_slot, gen)),
-		       rd64(img + lh + 32 + offsetof(struct pm_lane_slot, gen)));
+		       rd64(img + lh + 32 +
+			    offsetof(struct pm_lane_slot, gen)));
 		busy += n >= 2;
 	}
 	printf("  tx seqs 1..%" PRIu64 " (%" PRIu64 " replayed), live log "
-	       "records %" PRIu64 "..%" PRIu64 "\n", pinfo.next_seq - 1,
-	       pinfo.tx_replayed, model.first_rec, model.next_rec - 1);
+	       "records %" PRIu64 "..%" PRIu64 "\n",
+	       pinfo.next_seq - 1, pinfo.tx_replayed, model.first_rec,
+	       model.next_rec - 1);
 	add_region(pinfo.log_offset, sizeof(struct pm_log_hdr), A_LOG_HDR, -1,
 		   0);
 	base = pm_map_addr(pm_pool_map(pool));
@@ -887,13 +916,23 @@ static void run_all(int njobs)
 
 /* ---- report --------------------------------------------------------------- */
 
-enum { V_CRASH, V_HANG, V_OPEN_WRONG, V_CLEAN_LOST, V_REPAIRED_LOST,
-       V_OPEN_NOT_FATAL, V_REFUSED_NOT_FATAL, V_N };
-static const char *const v_names[] = {
-	"crashes", "hangs", "opens-wrong", "pmck-clean-but-lost",
-	"repaired-but-lost", "open-ok-but-pmck-fatal",
-	"open-refused-but-pmck-not-fatal"
+enum {
+	V_CRASH,
+	V_HANG,
+	V_OPEN_WRONG,
+	V_CLEAN_LOST,
+	V_REPAIRED_LOST,
+	V_OPEN_NOT_FATAL,
+	V_REFUSED_NOT_FATAL,
+	V_N
 };
+static const char *const v_names[] = { "crashes",
+				       "hangs",
+				       "opens-wrong",
+				       "pmck-clean-but-lost",
+				       "repaired-but-lost",
+				       "open-ok-but-pmck-fatal",
+				       "open-refused-but-pmck-not-fatal" };
 
 static int violation(const struct result *r, int v)
 {
@@ -934,13 +973,18 @@ static void example(size_t i)
 	       "%s repair %s%s%s\n",
 	       cases[i].off, img[cases[i].off], cases[i].val, where,
 	       r->open == O_REFUSED ? "refused" :
-	       r->open == O_CORRECT ? "ok" : r->open ? "WRONG" : "-",
+	       r->open == O_CORRECT ? "ok" :
+	       r->open		    ? "WRONG" :
+				      "-",
 	       *why ? ":" : "", why,
-	       r->check == C_CLEAN ? "clean" :
+	       r->check == C_CLEAN	? "clean" :
 	       r->check == C_REPAIRABLE ? "repairable" :
-	       r->check ? "fatal" : "-",
+	       r->check			? "fatal" :
+					  "-",
 	       r->repair == R_CORRECT ? "ok" :
-	       r->repair == R_LOST ? "LOST" : r->repair ? "not done" : "-",
+	       r->repair == R_LOST    ? "LOST" :
+	       r->repair	      ? "not done" :
+					"-",
 	       r->fate ? " in " : "", r->fate ? stage[r->stage] : "");
 }
 
@@ -954,8 +998,7 @@ static void examples(int v, int a)
 
 	for (size_t i = 0; i < ncases && (shown < NEXAMPLES || verbose); i++)
 		if ((cases[i].off != last || verbose) &&
-		    area_of(cases[i].off) == a &&
-		    violation(&res[i], v)) {
+		    area_of(cases[i].off) == a && violation(&res[i], v)) {
 			example(i);
 			last = cases[i].off;
 			shown++;
@@ -978,8 +1021,8 @@ static int report(void)
 		wrong += r->done && r->open == O_WRONG;
 		back += r->done && r->open == O_CORRECT && (r->why & W_BACK);
 		torn += r->done && r->open == O_CORRECT && (r->why & W_TORN);
-		for (unsigned b = 0; b < W_NBITS && r->done &&
-				     r->open == O_WRONG; b++)
+		for (unsigned b = 0;
+		     b < W_NBITS && r->done && r->open == O_WRONG; b++)
 			nwhy[b] += !!(r->why & (1U << b));
 		for (int v = 0; v < V_N; v++)
 			if (violation(r, v)) {
@@ -994,7 +1037,8 @@ static int report(void)
 	printf("open: refused %lu, ok-correct %lu (%lu dropping what a torn "
 	       "commit or append looks like, %lu with truncated log records "
 	       "back), "
-	       "ok-wrong %lu", refused, correct, torn, back, wrong);
+	       "ok-wrong %lu",
+	       refused, correct, torn, back, wrong);
 	for (unsigned b = 0; b < W_NBITS; b++)
 		if (nwhy[b]) {
 			printf("%s%s %lu", sep, why_names[b], nwhy[b]);
@@ -1028,7 +1072,7 @@ static void quiet(int level, const char *msg, void *arg)
 int main(void)
 {
 	const char *dir = test_tmpdir(access("/dev/shm", W_OK) ? "/tmp" :
-							       "/dev/shm");
+								 "/dev/shm");
 	const char *e = getenv("SWEEP_FULL");
 	int full = e && atoi(e), njobs, ret, fd;
 	struct result base = { 0 };
@@ -1074,12 +1118,12 @@ int main(void)
 	collect_base = 1;
 	run_case(0, NULL, &base);
 	collect_base = 0;
-	if (base.open != O_CORRECT || !nbase_find ||
-	    base.repair != R_CORRECT) {
-		fprintf(stderr, "FAIL: the undamaged crashed pool does not "
-				"check out (open %d why %#x, check %d, "
-				"repair %d)\n", base.open, base.why,
-			base.check, base.repair);
+	if (base.open != O_CORRECT || !nbase_find || base.repair != R_CORRECT) {
+		fprintf(stderr,
+			"FAIL: the undamaged crashed pool does not "
+			"check out (open %d why %#x, check %d, "
+			"repair %d)\n",
+			base.open, base.why, base.check, base.repair);
 		return 99;
 	}
 	e = getenv("SWEEP_CASE"); /* OFFSET:VALUE, one case in the open */
@@ -1088,7 +1132,8 @@ int main(void)
 		char where[96];
 
 		k.val = (uint8_t)strtoul(strchr(e, ':') ? strchr(e, ':') + 1 :
-							 "0", NULL, 0);
+							  "0",
+					 NULL, 0);
 		debug = 1;
 		pm_set_log_fn(NULL, NULL);
 		describe(k.off, where, sizeof(where));

@@ -154,8 +154,10 @@ static int recoff(const char *path, const char *seq_s)
 	if (!ret)
 		ret = pm_log_walk(log, f.seq, find_rec, &f) == 1 ? 0 : -ENOENT;
 	if (!ret)
-		printf("%td\n", (const char *)f.rec - (const char *)pm_map_addr(
-			pm_pool_map(pool)) - (ptrdiff_t)sizeof(struct pm_log_rec));
+		printf("%td\n",
+		       (const char *)f.rec -
+			       (const char *)pm_map_addr(pm_pool_map(pool)) -
+			       (ptrdiff_t)sizeof(struct pm_log_rec));
 	pm_pool_close(pool);
 	return ret ? die("recoff", ret) : 0;
 }

@@ -81,8 +81,10 @@ static int fail(const char *what, long off, int v)
 
 static int make_pool(int crashed)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 4,
-				  .lane_size = 4096, .log_size = 8192 };
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 4,
+				  .lane_size = 4096,
+				  .log_size = 8192 };
 	struct pm_pool *pool;
 	struct pm_pool_info pi;
 	struct pm_log *log;
@@ -123,7 +125,9 @@ static int make_pool(int crashed)
 		_exit(0);
 	}
 	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-			       WEXITSTATUS(status) == 0 ? 0 : -1;
+			       WEXITSTATUS(status) == 0 ?
+		       0 :
+		       -1;
 }
 
 static int load(const uint8_t *buf)
@@ -139,7 +143,8 @@ static int load(const uint8_t *buf)
 static int in_header(uint64_t off)
 {
 	return off < sizeof(struct pm_hdr) ||
-	       (off >= PM_HDR_B_OFF && off < PM_HDR_B_OFF + sizeof(struct pm_hdr));
+	       (off >= PM_HDR_B_OFF &&
+		off < PM_HDR_B_OFF + sizeof(struct pm_hdr));
 }
 
 static int area_of(uint64_t off)
@@ -173,15 +178,15 @@ static int one(struct stats *st, uint64_t off, uint8_t v)
 		return fail("check could not run", (long)off, v);
 	if (r1 == base_ret && sig == base_sig) {
 		st->undetected[area_of(off)]++;
-		return in_header(off) ? fail("header damage missed", (long)off,
-					     v) :
-					0;
+		return in_header(off) ?
+			       fail("header damage missed", (long)off, v) :
+			       0;
 	}
 	if (r1 == 0) { /* the change hid what the unchanged pool showed */
 		st->masked[area_of(off)]++;
-		return in_header(off) ? fail("header damage missed", (long)off,
-					     v) :
-					0;
+		return in_header(off) ?
+			       fail("header damage missed", (long)off, v) :
+			       0;
 	}
 	st->damaged++;
 	r2 = pm_pool_check(path, PM_CHECK_REPAIR, NULL, NULL);

@@ -38,8 +38,9 @@ static uint64_t bsize;
 static struct fiemap_extent ext[NBLK];
 static unsigned next;
 
-#define DISK "/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0" \
-	     "/block/pmem0"
+#define DISK                                                                   \
+	"/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0"          \
+	"/block/pmem0"
 
 static dev_t file_dev(const char *path)
 {
@@ -90,8 +91,8 @@ static int group_setup(void **state)
 {
 	struct statfs sf;
 
-	snprintf(dir, sizeof(dir), "%s/test_badblocks.%d",
-		 test_tmpdir("/tmp"), getpid());
+	snprintf(dir, sizeof(dir), "%s/test_badblocks.%d", test_tmpdir("/tmp"),
+		 getpid());
 	snprintf(root, sizeof(root), "%s/root", dir);
 	snprintf(file, sizeof(file), "%s/file", dir);
 	fakesys_mkdirs(root, "");
@@ -303,7 +304,8 @@ static void test_pm_bb_parse_clip(void **state)
 	 * [140, 150); [200, 210) dropped; a huge count does not wrap. */
 	assert_int_equal(pm_bb_parse("90 20\n140 20\n200 10\n"
 				     "120 18446744073709551615\n",
-				     100, 50, &l), 0);
+				     100, 50, &l),
+			 0);
 	assert_int_equal(l.n, 3);
 	assert_int_equal(l.v[0].offset, 0);
 	assert_int_equal(l.v[0].length, 10 * PM_SECTOR);
@@ -328,13 +330,17 @@ static void test_pm_sysfs_region_path(void **state)
 	assert_int_equal(pm_sysfs_region(DISK, &id, NULL), 0);
 	assert_int_equal(id, 0);
 	assert_int_equal(pm_sysfs_region("/sys/devices/x/region12/dax12.1/"
-					 "dax12.0", &id, &len), 0);
+					 "dax12.0",
+					 &id, &len),
+			 0);
 	assert_int_equal(id, 12);
 	assert_int_equal(len, strlen("/sys/devices/x/region12"));
 	assert_int_equal(pm_sysfs_region("/sys/devices/regionx/pmem0", &id,
-					 &len), -ENOENT);
+					 &len),
+			 -ENOENT);
 	assert_int_equal(pm_sysfs_region("/sys/devices/region3x/pmem0", &id,
-					 &len), -ENOENT);
+					 &len),
+			 -ENOENT);
 }
 
 static void read_file(uint64_t off, size_t len, char *buf)
@@ -419,16 +425,13 @@ int main(void)
 		cmocka_unit_test_setup(test_pm_badblocks_list_outside_file,
 				       setup),
 		cmocka_unit_test_setup(test_pm_badblocks_list_rounding, setup),
-		cmocka_unit_test_setup(test_pm_badblocks_list_partition,
-				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_partition, setup),
 		cmocka_unit_test_setup(
 			test_pm_badblocks_list_past_partition_end, setup),
 		cmocka_unit_test_setup(test_pm_badblocks_list_unsupported,
 				       setup),
-		cmocka_unit_test_setup(test_pm_badblocks_list_no_fiemap,
-				       setup),
-		cmocka_unit_test_setup(test_pm_badblocks_list_malformed,
-				       setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_no_fiemap, setup),
+		cmocka_unit_test_setup(test_pm_badblocks_list_malformed, setup),
 		cmocka_unit_test(test_pm_badblocks_list_not_regular),
 		cmocka_unit_test(test_pm_bb_parse_clip),
 		cmocka_unit_test(test_pm_sysfs_region_path),

@@ -131,8 +131,7 @@ static int setup(void **state)
 
 static void test_pm_pool_open_data_warns(void **state)
 {
-	const uint64_t at[] = { geo.data_offset + 3 * 4096 + 512,
-				UINT64_MAX };
+	const uint64_t at[] = { geo.data_offset + 3 * 4096 + 512, UINT64_MAX };
 	struct pm_pool_info info;
 	struct pm_pool *p;
 
@@ -219,8 +218,11 @@ static void test_pm_pool_open_replay_onto_bad_block(void **state)
 	assert_int_equal(pm_pool_open(path, 0, &p), 0);
 	pm_tx_test_skip_apply = 1;
 	assert_int_equal(pm_tx_begin(p, 0, &tx), 0);
-	assert_int_equal(pm_tx_write(tx, (char *)pm_pool_data(p, NULL) +
-					     5 * 4096 + 8, &v, sizeof(v)), 0);
+	assert_int_equal(pm_tx_write(tx,
+				     (char *)pm_pool_data(p, NULL) + 5 * 4096 +
+					     8,
+				     &v, sizeof(v)),
+			 0);
 	assert_int_equal(pm_tx_commit(tx), 0);
 	pm_tx_test_skip_apply = 0;
 	sh("cp", path, img); /* the image a crash right here leaves */
@@ -318,9 +320,12 @@ static void test_pm_badblocks_clear_rebuilds_header(void **state)
 	assert_non_null(strstr(logbuf, "lane 2's header is lost"));
 	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_CORRUPT);
 	assert_int_equal(pm_pool_check(path, PM_CHECK_DISCARD_DAMAGED, NULL,
-				       NULL), -EINVAL);
-	assert_int_equal(pm_pool_check(path, PM_CHECK_REPAIR |
-				       PM_CHECK_DISCARD_DAMAGED, NULL, NULL),
+				       NULL),
+			 -EINVAL);
+	assert_int_equal(pm_pool_check(path,
+				       PM_CHECK_REPAIR |
+					       PM_CHECK_DISCARD_DAMAGED,
+				       NULL, NULL),
 			 0);
 	assert_int_equal(pm_pool_open(path, 0, &p), 0);
 	pm_pool_close(p);
@@ -371,8 +376,7 @@ static void test_pm_pool_badblocks_list_headers_lost(void **state)
 	/* one unreadable copy and one that reads without the magic: not a
 	 * pool (the list alone does not make one) */
 	bad_at(at + 1);
-	assert_int_equal(pm_pool_badblocks_list(path, &bbs, &n),
-			 PM_E_NOT_POOL);
+	assert_int_equal(pm_pool_badblocks_list(path, &bbs, &n), PM_E_NOT_POOL);
 	assert_int_equal(pwrite(fd, saved, sizeof(saved), 0), sizeof(saved));
 	close(fd);
 }
@@ -406,7 +410,7 @@ static void test_pm_area_name(void **state)
 	assert_string_equal(pm_area_name(PM_AREA_NONE), "none");
 	assert_string_equal(pm_area_name((enum pm_area)(PM_AREA_NONE + 1)),
 			    "unknown");
-	assert_string_equal(pm_area_name((enum pm_area)-1), "unknown");
+	assert_string_equal(pm_area_name((enum pm_area) - 1), "unknown");
 }
 
 int main(void)
@@ -425,8 +429,8 @@ int main(void)
 		cmocka_unit_test_setup(test_pm_pool_badblocks_list_split,
 				       setup),
 		cmocka_unit_test_setup(test_pm_pool_badblocks_list_fifo, setup),
-		cmocka_unit_test_setup(
-			test_pm_pool_badblocks_list_headers_lost, setup),
+		cmocka_unit_test_setup(test_pm_pool_badblocks_list_headers_lost,
+				       setup),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_rebuilds_header,
 				       setup),
 		cmocka_unit_test_setup(

@@ -100,7 +100,8 @@ static void test_crc32c_copy_nt(void **state)
 		uint32_t seed = (uint32_t)len * 7919U;
 
 		memset(d, 0, len);
-		assert_int_equal(pm_arch.memcpy_nt_crc32c(d, src + 5, len, seed),
+		assert_int_equal(pm_arch.memcpy_nt_crc32c(d, src + 5, len,
+							  seed),
 				 pm_crc32c_table(seed, src + 5, len));
 		assert_memory_equal(d, src + 5, len);
 	}

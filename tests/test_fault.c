@@ -43,7 +43,8 @@ static void map_create_before(void)
 
 static int map_create_run(void)
 {
-	return pm_map_file(fault_path, MAP_SIZE, PM_MAP_CREATE | PM_MAP_EXCL, &map);
+	return pm_map_file(fault_path, MAP_SIZE, PM_MAP_CREATE | PM_MAP_EXCL,
+			   &map);
 }
 
 static void map_create_check(int done)
@@ -302,7 +303,8 @@ static void test_fault_threads_count_exactly(void **state)
 	assert_int_equal(pm_fault_arm("malloc", THREADS * ALLOCS / 2, 0), 0);
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, alloc_loop,
-						&failed[i]), 0);
+						&failed[i]),
+				 0);
 	for (int i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		sum += failed[i];

@@ -35,8 +35,8 @@
 
 #define NBLK 16
 #define SEED 11
-#define DISK                                                                  \
-	"/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0"         \
+#define DISK                                                                   \
+	"/sys/devices/platform/e820_pmem/ndbus0/region0/namespace0.0"          \
 	"/block/pmem0"
 
 static char dir[128], root[256], file[300], pfile[300], pgold[300];
@@ -99,8 +99,7 @@ static int write_tree(void)
 	FILE *f;
 
 	if (dev_offset(file, 3 * bsize + 512, &d3) ||
-	    dev_offset(file, 9 * bsize, &d9) ||
-	    dev_offset(pfile, 4096, &hb) ||
+	    dev_offset(file, 9 * bsize, &d9) || dev_offset(pfile, 4096, &hb) ||
 	    dev_offset(pfile, POOL_SIZE - 512, &last))
 		return -1;
 	assert_int_equal(stat(file, &st), 0);
@@ -244,8 +243,12 @@ static void clear_check(int done)
 static void test_fault_badblocks_clear(void **state)
 {
 	static const struct fault_op op = {
-		"pm_badblocks_clear", clear_before, clear_run, NULL,
-		clear_check, 0,
+		"pm_badblocks_clear",
+		clear_before,
+		clear_run,
+		NULL,
+		clear_check,
+		0,
 	};
 
 	(void)state;
@@ -283,7 +286,7 @@ static void test_fault_pool_badblocks_list(void **state)
 {
 	static const struct fault_op op = {
 		"pm_pool_badblocks_list", NULL, pool_list_run,
-		pool_list_release, NULL, 0,
+		pool_list_release,	  NULL, 0,
 	};
 
 	(void)state;
@@ -338,8 +341,12 @@ static void pool_clear_check(int done)
 static void test_fault_pool_badblocks_clear(void **state)
 {
 	static const struct fault_op op = {
-		"pm_badblocks_clear (pool header B)", pool_clear_before,
-		pool_clear_run, NULL, pool_clear_check, 0,
+		"pm_badblocks_clear (pool header B)",
+		pool_clear_before,
+		pool_clear_run,
+		NULL,
+		pool_clear_check,
+		0,
 	};
 
 	(void)state;
@@ -366,7 +373,8 @@ static void test_badblocks_clear_pool_without_memory(void **state)
 		    (pm_fault_calls("write") || pm_fault_calls("fallocate") ||
 		     pm_fault_calls("fsync")))
 			fail_msg("clear returned -ENOMEM after clearing "
-				 "(malloc %lu failed)", n);
+				 "(malloc %lu failed)",
+				 n);
 		if (!pm_fault_hits()) {
 			pm_fault_disarm();
 			assert_int_equal(ret, 0);

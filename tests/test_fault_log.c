@@ -57,7 +57,7 @@ static void append(struct pm_log *log, unsigned i)
 struct seen {
 	unsigned n;
 	uint64_t seq[64];
-	int bad; /* a record with the wrong length or bytes */
+	int bad;	/* a record with the wrong length or bytes */
 	unsigned first; /* test record index of seq[0] */
 };
 
@@ -97,8 +97,8 @@ static int log_holds(unsigned first, unsigned n)
 	return !s.bad && s.n == n;
 }
 
-static void assert_log(unsigned first, unsigned n, unsigned first2,
-		       unsigned n2, int done)
+static void assert_log(unsigned first, unsigned n, unsigned first2, unsigned n2,
+		       int done)
 {
 	if (done && !log_holds(first2, n2))
 		fail_msg("log does not hold records %u..%u after success",
@@ -307,7 +307,8 @@ static int no_msync(void)
 
 static void test_log_append_after_failed_tx_write(void **state)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 4,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 4,
 				  .lane_size = 512 << 10,
 				  .log_size = LOG_SIZE };
 	static unsigned char big[256 << 10];

@@ -196,8 +196,7 @@ static void check_check(int done)
 static int repair_run(void)
 {
 	nfindings = 0;
-	return pm_pool_check(fault_path, PM_CHECK_REPAIR, check_cb,
-			     &nfindings);
+	return pm_pool_check(fault_path, PM_CHECK_REPAIR, check_cb, &nfindings);
 }
 
 static void test_fault_pool_check(void **state)
@@ -219,8 +218,8 @@ static void test_fault_pool_check(void **state)
 static void test_fault_pool_create(void **state)
 {
 	static const struct fault_op op = {
-		"pm_pool_create", create_before, create_run, close_release,
-		create_check, 0,
+		"pm_pool_create", create_before, create_run,
+		close_release,	  create_check,	 0,
 	};
 
 	(void)state;

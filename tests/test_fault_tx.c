@@ -68,7 +68,8 @@ static void assert_txs(unsigned lo, unsigned hi)
 	d = pm_pool_data(p, &size);
 	if (!data_is(d, size, lo) && !data_is(d, size, hi))
 		fail_msg("data is neither the state after %u nor after %u "
-			 "transactions", lo, hi);
+			 "transactions",
+			 lo, hi);
 	pm_pool_close(p);
 }
 
@@ -107,7 +108,8 @@ static int one_tx(struct pm_pool *p, unsigned j)
 
 static void make_golden(void)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 4,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 4,
 				  .lane_size = LANE_SIZE };
 	struct pm_pool *p;
 	unsigned char *d;
@@ -278,8 +280,8 @@ static void replay_check(int done)
 static void test_fault_tx_ops(void **state)
 {
 	static const struct fault_op ops[] = {
-		{ "pm_tx_begin", open_before, begin_run, release,
-		  nothing_check, 0 },
+		{ "pm_tx_begin", open_before, begin_run, release, nothing_check,
+		  0 },
 		{ "pm_tx_write", begin_before, write_run, write_release,
 		  write_check, 1 },
 		/* Commit applies after its durability point with flushes
@@ -301,7 +303,7 @@ static void test_fault_tx_replay(void **state)
 {
 	static const struct fault_op op = {
 		"pm_pool_open (replay)", crashed_before, replay_run,
-		replay_release, replay_check, 0,
+		replay_release,		 replay_check,	 0,
 	};
 
 	(void)state;
@@ -315,7 +317,8 @@ static void test_fault_tx_replay(void **state)
  * so a reopen replays nothing and finds the data. */
 static void test_pool_close_without_memory(void **state)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 70,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 70,
 				  .lane_size = 16384 };
 	struct pm_pool_info info;
 	struct pm_pool *p;
@@ -443,7 +446,8 @@ static void *adopt_thread(void *arg)
 
 static void test_adopt_msync_fails(void **state)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 1,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 1,
 				  .lane_size = LANE_SIZE };
 	int ret[2];
 	pthread_t th;

@@ -61,7 +61,8 @@ static void log_reopen(void)
 	pm_log_area_close(fx.log);
 	fx.log = NULL;
 	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED,
-					  &fx.log), 0);
+					  &fx.log),
+			 0);
 }
 
 static void log_make(uint64_t size)
@@ -98,10 +99,10 @@ static int teardown(void **state)
 
 /* Walk checker: records must be consecutive and carry their payload. */
 struct expect {
-	uint64_t next;	/* seq the next record must have */
+	uint64_t next; /* seq the next record must have */
 	uint64_t count;
-	size_t max;	/* pay_len() bound used by the writer */
-	int fixed_len;	/* or every record has this length (>= 0);
+	size_t max;    /* pay_len() bound used by the writer */
+	int fixed_len; /* or every record has this length (>= 0);
 			 * -2: test_log_walk_wrap_over_torn's lengths */
 };
 
@@ -132,8 +133,7 @@ static uint64_t append_seq(uint64_t seq_hint, size_t len)
 	return seq;
 }
 
-static void expect_records(uint64_t first, uint64_t n, size_t max,
-			   int fixed)
+static void expect_records(uint64_t first, uint64_t n, size_t max, int fixed)
 {
 	struct expect e = { .next = first, .max = max, .fixed_len = fixed };
 
@@ -141,10 +141,9 @@ static void expect_records(uint64_t first, uint64_t n, size_t max,
 	assert_int_equal(e.count, n);
 }
 
-static const size_t rt_sizes[] = { 0,	 1,    7,    8,	  9,	 23,
-				   24,	 63,   64,   65,  255,	 256,
-				   257,	 1000, 4095, 4096, 4097, 65535,
-				   65536 };
+static const size_t rt_sizes[] = { 0,	 1,    7,    8,	    9,	  23,  24,
+				   63,	 64,   65,   255,   256,  257, 1000,
+				   4095, 4096, 4097, 65535, 65536 };
 
 static int sizes_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 {
@@ -208,8 +207,7 @@ static void test_log_walk_each_size(void **state)
 	log_make(512 << 10);
 	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
 		pay_fill(buf, i + 1, sizes[i]);
-		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], &seq),
-				 0);
+		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], &seq), 0);
 	}
 	log_reopen();
 	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
@@ -231,8 +229,7 @@ static void test_log_append_one_fence(void **state)
 	log_make(512 << 10);
 	for (i = 0; i < PM_ARRAY_SIZE(sizes); i++) {
 		pm_stats_reset();
-		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], NULL),
-				 0);
+		assert_int_equal(pm_log_append(fx.log, buf, sizes[i], NULL), 0);
 		pm_stats_get(&st);
 		assert_int_equal(st.fences, fences_owed(st.bytes_nt));
 	}
@@ -282,8 +279,7 @@ static void test_log_truncate_reuse_laps(void **state)
 		if (ret == -ENOSPC) {
 			r = r * 1103515245 + 12345;
 			first += 1 + (r >> 8) % (seq - first);
-			assert_int_equal(pm_log_truncate(fx.log, first - 1),
-					 0);
+			assert_int_equal(pm_log_truncate(fx.log, first - 1), 0);
 			if ((r >> 4) % 3 == 0)
 				log_reopen();
 			expect_records(first, seq - first, 700, -1);
@@ -554,7 +550,8 @@ static void test_log_open_bad_slot(void **state)
 	fx.area[20] ^= 1;
 	fx.area[32 + 20] ^= 1;
 	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED,
-					  &fx.log), PM_E_CORRUPT);
+					  &fx.log),
+			 PM_E_CORRUPT);
 	/* One good slot is enough; either gives a consistent log. */
 	fx.area[20] ^= 1;
 	log_reopen();
@@ -565,7 +562,8 @@ static void test_log_open_bad_slot(void **state)
 	pm_log_area_close(fx.log);
 	fx.log = NULL;
 	assert_int_equal(pm_log_area_open(fx.map, fx.area, fx.size, SEED + 1,
-					  &fx.log), PM_E_CORRUPT);
+					  &fx.log),
+			 PM_E_CORRUPT);
 	log_reopen();
 }
 
@@ -586,8 +584,7 @@ static void test_log_walk_from_seq(void **state)
 	assert_int_equal(e.count, 0);
 }
 
-static int truncating_cb(uint64_t seq, const void *rec, size_t len,
-			 void *arg)
+static int truncating_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 {
 	(void)rec;
 	(void)len;
@@ -600,8 +597,7 @@ static void test_log_truncate_inside_walk(void **state)
 	(void)state;
 	log_make(4096);
 	append_seq(1, 8);
-	assert_int_equal(pm_log_walk(fx.log, 0, truncating_cb, NULL),
-			 -EDEADLK);
+	assert_int_equal(pm_log_walk(fx.log, 0, truncating_cb, NULL), -EDEADLK);
 }
 
 static void test_log_append_invalid(void **state)
@@ -707,7 +703,8 @@ static void test_log_append_threads(void **state)
 	log_make(512 << 10);
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, appender,
-						(void *)(uintptr_t)i), 0);
+						(void *)(uintptr_t)i),
+				 0);
 	for (i = 0; i < NTHREADS; i++) {
 		assert_int_equal(pthread_join(t[i], &ret), 0);
 		assert_null(ret);
@@ -1034,8 +1031,11 @@ static void test_pool_log_damaged_discard(void **state)
 	assert_int_equal(pm_pool_check(p, PM_CHECK_REPAIR, NULL, NULL),
 			 PM_E_CORRUPT);
 	assert_int_equal(pm_pool_open(p, 0, &pool), PM_E_CORRUPT);
-	assert_int_equal(pm_pool_check(p, PM_CHECK_REPAIR | PM_CHECK_DISCARD_DAMAGED,
-				       NULL, NULL), 0);
+	assert_int_equal(pm_pool_check(p,
+				       PM_CHECK_REPAIR |
+					       PM_CHECK_DISCARD_DAMAGED,
+				       NULL, NULL),
+			 0);
 	assert_int_equal(pm_pool_check(p, 0, NULL, NULL), 0);
 	assert_int_equal(pm_pool_open(p, 0, &pool), 0);
 	assert_int_equal(pm_pool_log(pool, &log), 0);

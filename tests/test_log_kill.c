@@ -143,8 +143,8 @@ static void verify(struct state *st, unsigned iter, unsigned seed)
 	    info.first_seq > may_drop + 1 ||
 	    (info.nrecords && w.next != info.next_seq))
 		fail_msg("iteration %u (seed %u): log [%llu, %llu) bad %d, "
-			 "acked %llu, truncated %llu/%llu", iter, seed,
-			 (unsigned long long)info.first_seq,
+			 "acked %llu, truncated %llu/%llu",
+			 iter, seed, (unsigned long long)info.first_seq,
 			 (unsigned long long)info.next_seq, w.bad,
 			 (unsigned long long)st->acked,
 			 (unsigned long long)st->truncated,

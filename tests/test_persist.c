@@ -37,7 +37,7 @@ static uint8_t *base;
 /* ---- recording wrappers around the real primitives ---- */
 
 static struct pm_arch_ops real;
-static unsigned flushed[AREA / 64]; /* write-backs per line */
+static unsigned flushed[AREA / 64];  /* write-backs per line */
 static unsigned streamed[AREA / 64]; /* non-temporal writes per line */
 static unsigned nfences;
 
@@ -91,8 +91,8 @@ static void clear_marks(void)
 static void use_path(const char *env)
 {
 	static const char *const vars[] = {
-		"PM_NO_CLWB", "PM_NO_CLFLUSHOPT", "PM_NO_MOVNT", "PM_NO_AVX",
-		"PM_NO_AVX512", "PM_MOVNT_THRESHOLD",
+		"PM_NO_CLWB", "PM_NO_CLFLUSHOPT", "PM_NO_MOVNT",
+		"PM_NO_AVX",  "PM_NO_AVX512",	  "PM_MOVNT_THRESHOLD",
 	};
 	char buf[256], *save, *tok;
 
@@ -100,8 +100,7 @@ static void use_path(const char *env)
 		unsetenv(vars[i]);
 	snprintf(buf, sizeof(buf), "%s", env);
 	for (tok = strtok_r(buf, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save))
-	{
+	     tok = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(tok, '=');
 
 		assert_non_null(eq);
@@ -157,7 +156,8 @@ static void check_one(size_t off, size_t len, unsigned flags, int fill)
 		if (flushed[l] + streamed[l] != (unsigned)inside)
 			print_message("off %zu len %zu flags %u line %zu: "
 				      "flushed %u streamed %u\n",
-				      off, len, flags, l, flushed[l], streamed[l]);
+				      off, len, flags, l, flushed[l],
+				      streamed[l]);
 		assert_int_equal(flushed[l] + streamed[l], inside);
 		nflushed += flushed[l];
 		nstreamed += streamed[l];
@@ -339,8 +339,7 @@ static void test_flush_drain_nodrain(void **state)
 	clear_marks();
 	pm_flush(map, base, 64);
 	pm_flush(map, base + 4096, 65);
-	assert_int_equal(pm_memcpy(map, base + 8192, src, 4096,
-				   PM_MEM_NODRAIN),
+	assert_int_equal(pm_memcpy(map, base + 8192, src, 4096, PM_MEM_NODRAIN),
 			 0);
 	pm_stats_get(&st);
 	assert_int_equal(st.fences, 0);
@@ -488,8 +487,8 @@ static void test_persist_page_msync_error(void **state)
 
 struct flush_arg {
 	struct pm_map *m;
-	uint8_t *bad;	/* a page whose msync fails */
-	int drained;	/* what the thread's own drain returned */
+	uint8_t *bad; /* a page whose msync fails */
+	int drained;  /* what the thread's own drain returned */
 };
 
 static void *flush_bad_then_drain(void *arg)
@@ -525,8 +524,7 @@ static void test_drain_page_error_per_thread(void **state)
 	a.bad = p + pg;
 	assert_int_equal(munmap(a.bad, pg), 0);
 	/* the thread that flushed sees it at its drain */
-	assert_int_equal(pthread_create(&t, NULL, flush_bad_then_drain, &a),
-			 0);
+	assert_int_equal(pthread_create(&t, NULL, flush_bad_then_drain, &a), 0);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(a.drained, -ENOMEM);
 	assert_int_equal(pm_drain(a.m), 0);
@@ -554,8 +552,8 @@ static void test_memcpy_crc_all_tables(void **state)
 	static const char *const gran[] = { "byte", "cacheline", "page" };
 	static const unsigned flags[] = { 0, PM_MEM_NONTEMPORAL,
 					  PM_MEM_TEMPORAL, PM_MEM_NOFLUSH };
-	static const size_t lens[] = { 0, 5, 64, 255, 256, 1000, 4096 + 7,
-				       20000, AREA - 128 };
+	static const size_t lens[] = { 0,    5,	       64,    255,	 256,
+				       1000, 4096 + 7, 20000, AREA - 128 };
 	static uint8_t from[AREA];
 
 	(void)state;
@@ -580,7 +578,8 @@ static void test_memcpy_crc_all_tables(void **state)
 				assert_int_equal(pm_map_copy_crc(m, p + 24,
 								 from + 1,
 								 lens[i],
-								 flags[f], &crc),
+								 flags[f],
+								 &crc),
 						 0);
 				assert_int_equal(crc, want);
 				assert_int_equal(pm_map_drain(m), 0);

@@ -25,8 +25,8 @@ static char path[256];
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "%s/test_pool.%d",
-		 test_tmpdir("/dev/shm"), getpid());
+	snprintf(path, sizeof(path), "%s/test_pool.%d", test_tmpdir("/dev/shm"),
+		 getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	pm_set_log_level(0); /* the tests provoke errors on purpose */
 	return 0;
@@ -180,7 +180,8 @@ static void test_pool_create_bad_opts(void **state)
 
 static void test_pool_create_geometry(void **state)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 3,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 3,
 				  .lane_size = 8192 };
 	struct pm_pool_info info;
 	struct pm_pool *p;
@@ -377,8 +378,7 @@ static void test_pool_open_layout_mismatch(void **state)
 
 	(void)state;
 	make_pool("kvstore");
-	assert_int_equal(pm_pool_open_layout(path, "bank", 0, &p),
-			 PM_E_LAYOUT);
+	assert_int_equal(pm_pool_open_layout(path, "bank", 0, &p), PM_E_LAYOUT);
 	assert_int_equal(pm_pool_open_layout(path, "kvstore", 0, &p), 0);
 	pm_pool_close(p);
 }
@@ -459,9 +459,12 @@ static void test_pool_check_opts(void **state)
 	struct progress pr = { 0 };
 	unsigned found = 0;
 	struct pm_check_opts o = {
-		.sz = sizeof(o), .flags = PM_CHECK_VERBOSE,
-		.cb = count_finding, .cb_arg = &found,
-		.progress = on_progress, .progress_arg = &pr,
+		.sz = sizeof(o),
+		.flags = PM_CHECK_VERBOSE,
+		.cb = count_finding,
+		.cb_arg = &found,
+		.progress = on_progress,
+		.progress_arg = &pr,
 	};
 	struct {
 		struct pm_check_opts o;

@@ -30,13 +30,13 @@
 static char path[256];
 
 /* A child-side check: exit with the line number on failure. */
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "child: %s failed (line %d)\n", #c,   \
-				__LINE__);                                    \
-			_exit(100 + __LINE__ % 100);                          \
-		}                                                             \
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "child: %s failed (line %d)\n", #c,    \
+				__LINE__);                                     \
+			_exit(100 + __LINE__ % 100);                           \
+		}                                                              \
 	} while (0)
 
 /* Map NPG pages of a fresh file, page i filled with 'A' + i, then cut

@@ -129,9 +129,9 @@ static void test_pm_sim_explore_flush_fence_durable(void **state)
 
 	(void)state;
 	p[0] = 5;
-	p[8] = 6; /* next line, never flushed */
-	assert_int_equal(pm_persist(m, p, 8), 0);	/* point 0 */
-	assert_int_equal(pm_drain(m), 0);		/* point 1 */
+	p[8] = 6;				  /* next line, never flushed */
+	assert_int_equal(pm_persist(m, p, 8), 0); /* point 0 */
+	assert_int_equal(pm_drain(m), 0);	  /* point 1 */
 	finish(sim, m, &s);
 	/* at point 0 the flushed line is pending, the other unflushed */
 	assert_int_equal(s.nimages[0], 4);
@@ -233,7 +233,7 @@ static void test_pm_sim_explore_fence_is_per_thread(void **state)
 	p[0] = 9;
 	pm_flush(m, p, 8);
 	assert_int_equal(pthread_create(&t, NULL, other_thread_fence, m), 0);
-	pthread_join(t, NULL); /* point 0: not ours */
+	pthread_join(t, NULL);		  /* point 0: not ours */
 	assert_int_equal(pm_drain(m), 0); /* point 1: still open */
 	assert_int_equal(pm_drain(m), 0); /* point 2: durable */
 	finish(sim, m, &s);
@@ -250,9 +250,9 @@ static void test_pm_sim_explore_unflushed_survives_remap(void **state)
 	uint64_t *p = pm_map_addr(m);
 
 	(void)state;
-	p[0] = 1;			  /* never flushed */
+	p[0] = 1;				      /* never flushed */
 	assert_int_equal(pm_persist(m, &p[8], 8), 0); /* point 0 */
-	pm_unmap(m);			  /* point 1 */
+	pm_unmap(m);				      /* point 1 */
 	assert_int_equal(pm_map_file(path, 0, 0, &m), 0);
 	p = pm_map_addr(m);
 	assert_int_equal(p[0], 1);	  /* the page cache kept it... */
@@ -278,7 +278,7 @@ static void test_pm_sim_explore_flush_points(void **state)
 
 	(void)state;
 	p[0] = 1;
-	pm_flush(m, p, 8);		  /* point 0 */
+	pm_flush(m, p, 8); /* point 0 */
 	p[0] = 2;
 	pm_flush(m, p, 8);		  /* point 1 */
 	assert_int_equal(pm_drain(m), 0); /* point 2 */

@@ -31,7 +31,8 @@ static size_t dsize;
 
 static void make(unsigned nlanes, size_t lane_size)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = nlanes,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = nlanes,
 				  .lane_size = lane_size };
 
 	unlink(path);
@@ -453,10 +454,13 @@ static void damage_lane_slots(const struct pm_pool_info *info, int slot0,
 		for (int k = 0; k < 2; k++) {
 			if (!(k ? slot1 : slot0))
 				continue;
-			assert_int_equal(fseek(f, (long)(off + k * 32 +
-						  offsetof(struct pm_lane_slot,
-							   retired)),
-					       SEEK_SET), 0);
+			assert_int_equal(
+				fseek(f,
+				      (long)(off + k * 32 +
+					     offsetof(struct pm_lane_slot,
+						      retired)),
+				      SEEK_SET),
+				0);
 			assert_int_equal(fputc(0xff, f), 0xff);
 		}
 	}
@@ -544,8 +548,10 @@ static void test_tx_recovery_refuses_cut_off(void **state)
 		fseek(f, (long)(b + 64 + 24), SEEK_SET); /* B's payload */
 		fputc(0x42, f);
 		fclose(f);
-		snprintf(want, sizeof(want), "lane %u: committed transaction "
-			 "3 ", i);
+		snprintf(want, sizeof(want),
+			 "lane %u: committed transaction "
+			 "3 ",
+			 i);
 	}
 	/* C (seq 3) is cut off: open refuses, naming lane and seq. */
 	pm_set_log_fn(on_log, NULL);
@@ -675,8 +681,7 @@ static void test_tx_begin_takes_idle_lanes(void **state)
 	for (int pass = 0; pass < 2; pass++) {
 		assert_int_equal(*(uint64_t *)data, 3 * ROUNDS);
 		for (int i = 1; i <= 3; i++)
-			assert_int_equal(*(uint64_t *)(data + 64 * i),
-					 ROUNDS);
+			assert_int_equal(*(uint64_t *)(data + 64 * i), ROUNDS);
 		reopen();
 	}
 }
@@ -907,7 +912,8 @@ static void test_tx_retire_cost(void **state)
 	printf("# pm_tx_retire: %llu fences, %llu flushes, %.1f us\n",
 	       (unsigned long long)st.fences, (unsigned long long)st.flushes,
 	       ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
-		(double)(t1.tv_nsec - t0.tv_nsec)) / 1e3);
+		(double)(t1.tv_nsec - t0.tv_nsec)) /
+		       1e3);
 	reopen();
 	assert_int_equal(replayed(), 0);
 	assert_int_equal(*(uint64_t *)data, 5);

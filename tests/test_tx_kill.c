@@ -146,7 +146,8 @@ static uint64_t kill_after(long us, uint64_t last)
 			last = v;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while ((now.tv_sec - t0.tv_sec) * 1000000 +
-			 (now.tv_nsec - t0.tv_nsec) / 1000 < us);
+			 (now.tv_nsec - t0.tv_nsec) / 1000 <
+		 us);
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFSIGNALED(st)); /* not an early exit of its own */
@@ -160,8 +161,10 @@ static void test_tx_commit_survives_sigkill(void **state)
 {
 	const char *e = getenv("TX_KILL_SEED");
 	unsigned seed = e ? (unsigned)atoi(e) : (unsigned)time(NULL);
-	int iters = getenv("TX_KILL_ITERS") ? atoi(getenv("TX_KILL_ITERS")) : 100;
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 4,
+	int iters = getenv("TX_KILL_ITERS") ? atoi(getenv("TX_KILL_ITERS")) :
+					      100;
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 4,
 				  .lane_size = 32768 };
 	static struct state m;
 	struct pm_pool *pool;
@@ -176,15 +179,16 @@ static void test_tx_commit_survives_sigkill(void **state)
 	for (int i = 0; i < NACCT; i++)
 		m.acct[i] = 1000;
 	memcpy(s->acct, m.acct, sizeof(m.acct));
-	assert_int_equal(pm_persist(pm_pool_map(pool), s->acct,
-				    sizeof(m.acct)), 0);
+	assert_int_equal(pm_persist(pm_pool_map(pool), s->acct, sizeof(m.acct)),
+			 0);
 	pm_pool_close(pool);
 	for (int i = 0; i < iters; i++) {
 		reported = kill_after(200 + rand() % 20000, reported);
 		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 		s = pm_pool_data(pool, NULL);
-		assert_true(s->done >= reported);  /* every reported commit */
-		assert_true(s->done <= reported + 1); /* at most the one in flight */
+		assert_true(s->done >= reported); /* every reported commit */
+		assert_true(s->done <=
+			    reported + 1); /* at most the one in flight */
 		while (m.done < s->done)
 			model(&m, m.done + 1);
 		assert_memory_equal(s, &m, sizeof(m));

@@ -31,7 +31,7 @@
 #define POOL_SIZE (4UL << 20)
 #define NMUTEX 2
 #define ITERS 150
-#define ROUNDS 4 /* of the whole matrix: the hang needed luck */
+#define ROUNDS 4    /* of the whole matrix: the hang needed luck */
 #define WATCHDOG 20 /* seconds per configuration */
 
 static char path[256];
@@ -178,7 +178,8 @@ static uint64_t total(unsigned nthreads)
 
 static void run(unsigned nthreads, unsigned nlanes, int with_log)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = nlanes,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = nlanes,
 				  .lane_size = 4096,
 				  .log_size = with_log ? 64 << 10 : 0 };
 	pthread_t t[64], la;
@@ -200,7 +201,8 @@ static void run(unsigned nthreads, unsigned nlanes, int with_log)
 		assert_int_equal(pthread_create(&la, NULL, appender, NULL), 0);
 	for (unsigned i = 0; i < nthreads; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, worker,
-						(void *)(uintptr_t)i), 0);
+						(void *)(uintptr_t)i),
+				 0);
 	for (unsigned i = 0; i < nthreads; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
@@ -215,8 +217,8 @@ static void run(unsigned nthreads, unsigned nlanes, int with_log)
 	check_counts(nthreads);
 	pm_pool_close(pool);
 	unlink(path);
-	printf("# %2u threads, %u lanes%s: %llu commits in %.3f s\n",
-	       nthreads, nlanes, with_log ? ", log" : "",
+	printf("# %2u threads, %u lanes%s: %llu commits in %.3f s\n", nthreads,
+	       nlanes, with_log ? ", log" : "",
 	       (unsigned long long)total(nthreads),
 	       (double)(t1.tv_sec - t0.tv_sec) +
 		       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

@@ -20,8 +20,8 @@
 
 static inline int arg_bad(const char *opt, const char *s, const char *why)
 {
-	fprintf(stderr, "%s: %s: '%s' %s\n", program_invocation_short_name,
-		opt, s, why);
+	fprintf(stderr, "%s: %s: '%s' %s\n", program_invocation_short_name, opt,
+		s, why);
 	return -1;
 }
 
@@ -40,24 +40,38 @@ static inline int arg_u64(const char *opt, const char *s, uint64_t min,
 	char *end;
 
 	if (!isdigit((unsigned char)*s))
-		return arg_bad(opt, s, *s == '-' ? "is negative" :
-				       "is not a number");
+		return arg_bad(opt, s,
+			       *s == '-' ? "is negative" : "is not a number");
 	errno = 0;
 	n = strtoull(s, &end, 0);
 	if (end == s)
 		return arg_bad(opt, s, "is not a number");
 	if ((flags & ARG_SUFFIX) && *end) {
 		switch (toupper((unsigned char)*end)) {
-		case 'K': shift = 10; end++; break;
-		case 'M': shift = 20; end++; break;
-		case 'G': shift = 30; end++; break;
-		case 'T': shift = 40; end++; break;
+		case 'K':
+			shift = 10;
+			end++;
+			break;
+		case 'M':
+			shift = 20;
+			end++;
+			break;
+		case 'G':
+			shift = 30;
+			end++;
+			break;
+		case 'T':
+			shift = 40;
+			end++;
+			break;
 		}
 	}
 	if (*end)
-		return arg_bad(opt, s, flags & ARG_SUFFIX ?
-			       "is not a number with an optional K, M, G or T" :
-			       "is not a number");
+		return arg_bad(
+			opt, s,
+			flags & ARG_SUFFIX ?
+				"is not a number with an optional K, M, G or T" :
+				"is not a number");
 	snprintf(range, sizeof(range), "is out of range (%llu..%llu)",
 		 (unsigned long long)min, (unsigned long long)max);
 	if (errno == ERANGE || n > (UINT64_MAX >> shift))
@@ -90,8 +104,8 @@ static inline int arg_double(const char *opt, const char *s, double min,
 	double d;
 
 	if (!isdigit((unsigned char)*s) && *s != '.')
-		return arg_bad(opt, s, *s == '-' ? "is negative" :
-				       "is not a number");
+		return arg_bad(opt, s,
+			       *s == '-' ? "is negative" : "is not a number");
 	errno = 0;
 	d = strtod(s, &end);
 	if (end == s || *end)

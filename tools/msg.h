@@ -23,7 +23,8 @@ static inline void msg_file_err(const char *tool, const char *file, int err,
 	if (!strncmp(detail, file, n) && !strncmp(detail + n, ": ", 2))
 		detail += n + 2;
 	if (!*detail || strstr(detail, what))
-		fprintf(stderr, "%s: %s: %s\n", tool, file, *detail ? detail : what);
+		fprintf(stderr, "%s: %s: %s\n", tool, file,
+			*detail ? detail : what);
 	else
 		fprintf(stderr, "%s: %s: %s: %s\n", tool, file, what, detail);
 }

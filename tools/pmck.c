@@ -29,7 +29,7 @@ struct pmck {
 	const char *file;
 	unsigned nrepairable, nfatal, nrepaired;
 	unsigned ndropped; /* fatal findings gone: a destructive repair */
-	int first_json; /* no finding printed yet in this file's array */
+	int first_json;	   /* no finding printed yet in this file's array */
 	int bar_shown;
 	int bar_pct;
 	char lasterr[512];
@@ -78,8 +78,7 @@ static void progress(uint64_t done, uint64_t total, void *arg)
 	p->bar_shown = 1;
 	fill = pct * 40 / 100;
 	fprintf(stderr, "\rpmck: checking [%.*s%*s] %3d%%", fill,
-		"########################################", 40 - fill, "",
-		pct);
+		"########################################", 40 - fill, "", pct);
 	fflush(stderr);
 }
 
@@ -117,10 +116,10 @@ static void print_text_finding(struct pmck *p, const struct pm_check_finding *f)
 	       "repair: %s%s\n",
 	       p->file, sev_names[f->severity], f->structure, f->offset,
 	       f->length, f->message, f->repair,
-	       dropped(p, f) ?
-			     " [data dropped by a destructive repair]" :
-	       f->repaired ? " [repaired]" :
-	       (p->flags & PM_CHECK_REPAIR) ? " [not repaired]" : "");
+	       dropped(p, f) ? " [data dropped by a destructive repair]" :
+	       f->repaired   ? " [repaired]" :
+	       (p->flags & PM_CHECK_REPAIR) ? " [not repaired]" :
+					      "");
 }
 
 static int finding(const struct pm_check_finding *f, void *arg)
@@ -191,8 +190,9 @@ static void summary_text(const struct pmck *p, int ret, int code)
 	else
 		printf("%s: %u error%s left uncorrected%s\n", p->file, left,
 		       left == 1 ? "" : "s",
-		       (p->flags & PM_CHECK_REPAIR) || !p->nrepairable ? "" :
-			" (run with --repair)");
+		       (p->flags & PM_CHECK_REPAIR) || !p->nrepairable ?
+			       "" :
+			       " (run with --repair)");
 }
 
 static void summary_json(const struct pmck *p, int ret, int code)
@@ -261,15 +261,30 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "nyvqhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': dry = 1; break;
-		case 'y': p.flags |= PM_CHECK_REPAIR; break;
-		case 'D': p.flags |= PM_CHECK_DISCARD_DAMAGED; break;
-		case 'j': p.json = 1; break;
-		case 'v': p.verbose = 1; break;
-		case 'q': p.quiet = 1; break;
-		case 'h': return usage(stdout);
-		case 'V': return msg_version("pmck");
-		default: return usage(stderr);
+		case 'n':
+			dry = 1;
+			break;
+		case 'y':
+			p.flags |= PM_CHECK_REPAIR;
+			break;
+		case 'D':
+			p.flags |= PM_CHECK_DISCARD_DAMAGED;
+			break;
+		case 'j':
+			p.json = 1;
+			break;
+		case 'v':
+			p.verbose = 1;
+			break;
+		case 'q':
+			p.quiet = 1;
+			break;
+		case 'h':
+			return usage(stdout);
+		case 'V':
+			return msg_version("pmck");
+		default:
+			return usage(stderr);
 		}
 	}
 	if (optind >= argc || (dry && (p.flags & PM_CHECK_REPAIR)) ||

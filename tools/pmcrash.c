@@ -20,12 +20,8 @@
 #include "crash.h"
 
 static const struct crash_workload *const workloads[] = {
-	&crash_wl_flag,
-	&crash_wl_log,
-	&crash_wl_pool,
-	&crash_wl_tx,
-	&crash_wl_tx_mt,
-	&crash_wl_tx_direct,
+	&crash_wl_flag, &crash_wl_log,	 &crash_wl_pool,
+	&crash_wl_tx,	&crash_wl_tx_mt, &crash_wl_tx_direct,
 };
 
 static void usage(FILE *f)
@@ -67,8 +63,21 @@ struct args {
 	int deep;
 };
 
-enum { O_SEED = 256, O_POINT, O_EXH, O_SAMPLES, O_WORDS, O_FLUSHP, O_DEEP,
-       O_BREAK, O_EXPECT, O_ALLBRK, O_DIR, O_STRICT, O_DAMAGE };
+enum {
+	O_SEED = 256,
+	O_POINT,
+	O_EXH,
+	O_SAMPLES,
+	O_WORDS,
+	O_FLUSHP,
+	O_DEEP,
+	O_BREAK,
+	O_EXPECT,
+	O_ALLBRK,
+	O_DIR,
+	O_STRICT,
+	O_DAMAGE
+};
 
 static const struct option longopts[] = {
 	{ "workload", required_argument, NULL, 'w' },
@@ -122,7 +131,8 @@ static int parse_opt(struct args *a, int ch)
 		return arg_u64("--seed", optarg, 0, UINT64_MAX, 0, &a->o.seed);
 	case O_POINT:
 		return arg_u64("--point", optarg, 0, INT64_MAX, 0, &point) ?
-			-1 : (a->o.only_point = (int64_t)point, 0);
+			       -1 :
+			       (a->o.only_point = (int64_t)point, 0);
 	case O_EXH:
 		return arg_uint("--exhaustive", optarg, 0, UINT_MAX,
 				&a->o.max_exhaustive);
@@ -175,7 +185,8 @@ static int parse(struct args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->o.only_point = -1;
 	a->o.max_reports = 5;
-	while ((ch = getopt_long(argc, argv, "w:ln:t:vh", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "w:ln:t:vh", longopts, NULL)) !=
+	       -1)
 		if (parse_opt(a, ch))
 			return -1;
 	if (optind != argc)
@@ -224,12 +235,16 @@ static int run_one(const struct crash_workload *wl, struct args *a,
 
 	if (a->o.brk && !in_list(wl->breaks, a->o.brk)) {
 		if (in_list(CRASH_LIB_BREAKS, a->o.brk))
-			fprintf(stderr, "pmcrash: --break %s is a bug inside "
+			fprintf(stderr,
+				"pmcrash: --break %s is a bug inside "
 				"libpm: it needs the test build, pmcrash-test "
-				"(make check-crash runs it)\n", a->o.brk);
+				"(make check-crash runs it)\n",
+				a->o.brk);
 		else
-			fprintf(stderr, "pmcrash: %s has no deliberate bug "
-				"\"%s\"\n", wl->name, a->o.brk);
+			fprintf(stderr,
+				"pmcrash: %s has no deliberate bug "
+				"\"%s\"\n",
+				wl->name, a->o.brk);
 		return 2;
 	}
 	ret = crash_run(wl, &a->o, &r);
@@ -237,9 +252,9 @@ static int run_one(const struct crash_workload *wl, struct args *a,
 	       "%llu violations, %.2f s%s%s\n",
 	       wl->name, (unsigned long long)r.points,
 	       (unsigned long long)r.sampled_points,
-	       (unsigned long long)r.images,
-	       (unsigned long long)r.violations, r.seconds,
-	       a->o.brk ? ", broken: " : "", a->o.brk ? a->o.brk : "");
+	       (unsigned long long)r.images, (unsigned long long)r.violations,
+	       r.seconds, a->o.brk ? ", broken: " : "",
+	       a->o.brk ? a->o.brk : "");
 	if (r.noted)
 		printf("pmcrash: %-6s %llu images show a known weakness "
 		       "(--strict makes them violations)\n",
@@ -302,14 +317,16 @@ int main(int argc, char **argv)
 	       (unsigned long long)a.o.seed,
 	       (a.o.sim_flags & PM_SIM_WORDS) ? "8-byte-word" : "Px86 line",
 	       a.o.max_exhaustive, a.o.max_samples);
-	for (size_t i = 0; i < (a.nnames ? a.nnames : sizeof(workloads) /
-					  sizeof(workloads[0]));
+	for (size_t i = 0;
+	     i <
+	     (a.nnames ? a.nnames : sizeof(workloads) / sizeof(workloads[0]));
 	     i++) {
-		const struct crash_workload *wl =
-			a.nnames ? find(a.names[i]) : workloads[i];
+		const struct crash_workload *wl = a.nnames ? find(a.names[i]) :
+							     workloads[i];
 
 		if (!wl) {
-			fprintf(stderr, "pmcrash: no workload %s\n", a.names[i]);
+			fprintf(stderr, "pmcrash: no workload %s\n",
+				a.names[i]);
 			return 2;
 		}
 		int r = a.all_breaks ? run_breaks(wl, &a, &tot) :

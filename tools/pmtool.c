@@ -15,8 +15,8 @@
 #include "msg.h"
 
 static const char *const gran_names[] = { "byte", "cacheline", "page" };
-static const char *const shutdown_names[] = { "clean", "unsupported",
-					      "dirty", "error" };
+static const char *const shutdown_names[] = { "clean", "unsupported", "dirty",
+					      "error" };
 
 static int json;
 static char lasterr[512]; /* the library's last error message */
@@ -30,16 +30,15 @@ static void log_fn(int level, const char *msg, void *arg)
 
 static int usage(FILE *f)
 {
-	fprintf(f,
-		"usage: pmtool [--json] COMMAND ...\n"
-		"       pmtool -h|--help | -V|--version\n"
-		"  create [--layout NAME] [--lanes N] [--lane-size BYTES]\n"
-		"         [--log-size BYTES] FILE SIZE\n"
-		"  info FILE\n"
-		"  log dump [--from SEQ] FILE\n"
-		"  stats FILE\n"
-		"  badblocks list|clear [--force] FILE\n"
-		"sizes take a K, M or G suffix (powers of 1024)\n");
+	fprintf(f, "usage: pmtool [--json] COMMAND ...\n"
+		   "       pmtool -h|--help | -V|--version\n"
+		   "  create [--layout NAME] [--lanes N] [--lane-size BYTES]\n"
+		   "         [--log-size BYTES] FILE SIZE\n"
+		   "  info FILE\n"
+		   "  log dump [--from SEQ] FILE\n"
+		   "  stats FILE\n"
+		   "  badblocks list|clear [--force] FILE\n"
+		   "sizes take a K, M or G suffix (powers of 1024)\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -112,8 +111,9 @@ static void pool_info_json(const struct pm_pool_info *pi, const char *uuid)
 	json_str(pi->layout);
 	printf(",\"pool_size\":%" PRIu64 ",\"data_offset\":%" PRIu64
 	       ",\"data_size\":%" PRIu64 ",\"lanes_offset\":%" PRIu64
-	       ",\"lane_size\":%" PRIu64 ",\"nlanes\":%u,\"log_offset\":%" PRIu64
-	       ",\"log_size\":%" PRIu64 ",\"create_time\":%" PRIu64
+	       ",\"lane_size\":%" PRIu64
+	       ",\"nlanes\":%u,\"log_offset\":%" PRIu64 ",\"log_size\":%" PRIu64
+	       ",\"create_time\":%" PRIu64
 	       ",\"header_repaired\":%u,\"tx_replayed\":%" PRIu64
 	       ",\"next_seq\":%" PRIu64 ",\"shutdown\":\"%s\","
 	       "\"badblocks_status\":%d,\"badblocks\":[",
@@ -166,8 +166,9 @@ static int cmd_info(const char *path)
 	map_info(path, pm_map_size(m), &mi);
 	pm_unmap(m);
 	lasterr[0] = '\0';
-	ret = pm_pool_open(path, PM_POOL_IGNORE_BADBLOCKS |
-				       PM_POOL_IGNORE_SHUTDOWN, &pool);
+	ret = pm_pool_open(path,
+			   PM_POOL_IGNORE_BADBLOCKS | PM_POOL_IGNORE_SHUTDOWN,
+			   &pool);
 	if (ret == 0) {
 		pm_pool_info(pool, &pi);
 		uuid_str(pi.uuid, uuid);
@@ -241,7 +242,8 @@ static int dump_rec(uint64_t seq, const void *rec, size_t len, void *arg)
 
 	(void)arg;
 	if (json) {
-		printf("{\"seq\":%" PRIu64 ",\"len\":%zu,\"data\":\"", seq, len);
+		printf("{\"seq\":%" PRIu64 ",\"len\":%zu,\"data\":\"", seq,
+		       len);
 		for (size_t i = 0; i < len; i++)
 			printf("%02x", p[i]);
 		puts("\"}");
@@ -297,7 +299,8 @@ static void stats_print(const struct pm_pool_info *pi,
 		if (has_log)
 			printf(",\"log\":{\"capacity\":%" PRIu64
 			       ",\"used\":%" PRIu64 ",\"records\":%" PRIu64
-			       ",\"first_seq\":%" PRIu64 ",\"next_seq\":%" PRIu64
+			       ",\"first_seq\":%" PRIu64
+			       ",\"next_seq\":%" PRIu64
 			       ",\"max_record\":%" PRIu64 "}",
 			       li->capacity, li->used, li->nrecords,
 			       li->first_seq, li->next_seq, li->max_record);
@@ -505,11 +508,11 @@ static const char *bb_needs_force(const struct bb_set *s, size_t i,
 /* What clearing does to the file, over all ranges. */
 struct bb_clear {
 	int force;
-	unsigned areas;		/* bb_areas() before the clear */
-	unsigned refused;	/* ranges left alone for want of --force */
+	unsigned areas;	  /* bb_areas() before the clear */
+	unsigned refused; /* ranges left alone for want of --force */
 	int failed;
-	int headers_lost;	/* the file is no longer a pool */
-	uint64_t lost;		/* metadata bytes lost with --force */
+	int headers_lost; /* the file is no longer a pool */
+	uint64_t lost;	  /* metadata bytes lost with --force */
 };
 
 static const char *bb_clear_one(const char *path, const struct bb_set *s,
@@ -543,10 +546,13 @@ static const char *bb_clear_one(const char *path, const struct bb_set *s,
 			 lasterr[0] ? lasterr : pm_strerror(ret));
 	} else if (why) {
 		c->lost += bb.length;
-		snprintf(buf, len, "cleared (--force), lost: %" PRIu64 " bytes "
-			 "of %s", bb.length, is_hdr(a) ? "pool header" :
+		snprintf(buf, len,
+			 "cleared (--force), lost: %" PRIu64 " bytes "
+			 "of %s",
+			 bb.length,
+			 is_hdr(a)	  ? "pool header" :
 			 a == PM_AREA_LOG ? "log header and records" :
-			 "lane header and entries");
+					    "lane header and entries");
 	} else {
 		snprintf(buf, len, "cleared, contents lost (now zero)");
 	}
@@ -558,7 +564,8 @@ static void bb_clear_summary(const struct bb_clear *c, size_t remaining)
 	if (json) {
 		printf("],\"remaining\":%zu,\"refused\":%u,"
 		       "\"lost_metadata_bytes\":%" PRIu64 ","
-		       "\"headers_lost\":%s}\n", remaining, c->refused, c->lost,
+		       "\"headers_lost\":%s}\n",
+		       remaining, c->refused, c->lost,
 		       c->headers_lost ? "true" : "false");
 		return;
 	}
@@ -568,7 +575,8 @@ static void bb_clear_summary(const struct bb_clear *c, size_t remaining)
 		       c->refused, c->refused == 1 ? "" : "s");
 	if (c->lost)
 		printf("lost with --force: %" PRIu64 " bytes of pool "
-		       "metadata\n", c->lost);
+		       "metadata\n",
+		       c->lost);
 	if (c->headers_lost)
 		printf("pool headers lost: the file is no longer a libpm "
 		       "pool\n");
@@ -587,8 +595,8 @@ static int cmd_bb_clear(const char *path, int force)
 	c.areas = bb_areas(&s);
 	bb_head(path, &s);
 	for (size_t i = 0; i < s.n; i++)
-		bb_print(&s, i, bb_clear_one(path, &s, i, &c, buf,
-					     sizeof(buf)));
+		bb_print(&s, i,
+			 bb_clear_one(path, &s, i, &c, buf, sizeof(buf)));
 	/* The device's list keeps entries that no longer belong to the file:
 	 * only a fresh mapping says what is still bad. */
 	ret = bb_get(path, &after);

@@ -35,7 +35,10 @@ static void flush_cvap(const void *addr, size_t len)
 
 	for (; p < end; p += line_size)
 		/* dc cvap, spelt so that any ARMv8.0 assembler takes it */
-		__asm__ volatile("sys #3, c7, c12, #1, %0" : : "r"(p) : "memory");
+		__asm__ volatile("sys #3, c7, c12, #1, %0"
+				 :
+				 : "r"(p)
+				 : "memory");
 }
 
 static void flush_cvac(const void *addr, size_t len)

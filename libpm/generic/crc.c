@@ -25,9 +25,9 @@ uint32_t pm_crc32c_table(uint32_t crc, const void *buf, size_t len)
 	const uint8_t *p = buf;
 
 	for (; len >= 8; len -= 8, p += 8) {
-		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-				     (uint32_t)p[2] << 16 |
-				     (uint32_t)p[3] << 24);
+		uint32_t lo = crc ^
+			      ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+			       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 
 		crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
 		      table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^

@@ -58,8 +58,8 @@ __attribute__((target(TARGET))) static __m128i lanes_to_one(__m512i a)
 }
 
 /* Load 64 bytes, and store them non-temporally when @d is not NULL. */
-__attribute__((target(TARGET))) static inline __m512i
-ld(const uint8_t *p, uint8_t *d)
+__attribute__((target(TARGET))) static inline __m512i ld(const uint8_t *p,
+							 uint8_t *d)
 {
 	__m512i v = _mm512_loadu_si512(p);
 
@@ -81,7 +81,7 @@ fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp)
 
 	/* The running CRC enters as an xor into the first 4 bytes. */
 	a0 = _mm512_xor_si512(ld(p, d), _mm512_castsi128_si512(
-						 _mm_cvtsi32_si128((int)crc)));
+						_mm_cvtsi32_si128((int)crc)));
 	a1 = ld(p + 64, d ? d + 64 : NULL);
 	a2 = ld(p + 128, d ? d + 128 : NULL);
 	a3 = ld(p + 192, d ? d + 192 : NULL);
@@ -110,8 +110,7 @@ fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp)
 }
 
 __attribute__((target(TARGET))) uint32_t
-pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len,
-			   uint32_t crc)
+pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 {
 	const uint8_t *p = src;
 	uint8_t *d = dst;

@@ -134,7 +134,8 @@ memcpy_nt_avx(void *dst, const void *src, size_t len)
 			_mm256_stream_si256(d + i, r[i]);
 	}
 	for (; len; len -= 64, d += 2, s += 2) {
-		__m256i a = _mm256_loadu_si256(s), b = _mm256_loadu_si256(s + 1);
+		__m256i a = _mm256_loadu_si256(s),
+			b = _mm256_loadu_si256(s + 1);
 
 		_mm256_stream_si256(d, a);
 		_mm256_stream_si256(d + 1, b);
@@ -160,7 +161,8 @@ memcpy_nt_avx512(void *dst, const void *src, size_t len)
 	const __m512i *s = src;
 
 	for (; len >= 256; len -= 256, d += 4, s += 4) {
-		__m512i a = _mm512_loadu_si512(s), b = _mm512_loadu_si512(s + 1);
+		__m512i a = _mm512_loadu_si512(s),
+			b = _mm512_loadu_si512(s + 1);
 		__m512i c = _mm512_loadu_si512(s + 2);
 		__m512i e = _mm512_loadu_si512(s + 3);
 

@@ -62,8 +62,8 @@ struct crash_workload {
 
 /* Where an operation stream stands at a crash point. */
 struct crash_at {
-	uint64_t done;	/* operations that returned before the point */
-	int inflight;	/* 1 if operation number @done had begun */
+	uint64_t done; /* operations that returned before the point */
+	int inflight;  /* 1 if operation number @done had begun */
 };
 
 struct crash_ctx {
@@ -76,11 +76,11 @@ struct crash_ctx {
 	uint64_t seed;	 /* workload data */
 	const char *brk; /* the deliberate bug asked for, or NULL */
 	int verbose;
-	int deep;	 /* --deep: workloads run longer */
-	int strict;	 /* --strict: known weaknesses are violations */
-	int damage;	 /* --damage: each image also checked with the newer
+	int deep;	/* --deep: workloads run longer */
+	int strict;	/* --strict: known weaknesses are violations */
+	int damage;	/* --damage: each image also checked with the newer
 			  * slot of every lane header damaged */
-	uint64_t noted;	 /* images showing a known weakness */
+	uint64_t noted; /* images showing a known weakness */
 	struct pm_sim *sim;
 	void *priv; /* the workload's own state */
 	char msg[512];
@@ -89,8 +89,7 @@ struct crash_ctx {
 /* Operation bookkeeping (driver.c); thread-safe. */
 unsigned crash_op_begin(struct crash_ctx *c, unsigned stream);
 void crash_op_end(struct crash_ctx *c, unsigned stream, unsigned op);
-struct crash_at crash_at(struct crash_ctx *c, unsigned stream,
-			 uint64_t point);
+struct crash_at crash_at(struct crash_ctx *c, unsigned stream, uint64_t point);
 int crash_fail(struct crash_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Deterministic test data: byte @i of item @id. */

@@ -55,8 +55,7 @@ void crash_op_end(struct crash_ctx *c, unsigned stream, unsigned op)
 
 /* Operations of a stream are sequential, so those that returned before
  * @point are a prefix. */
-struct crash_at crash_at(struct crash_ctx *c, unsigned stream,
-			 uint64_t point)
+struct crash_at crash_at(struct crash_ctx *c, unsigned stream, uint64_t point)
 {
 	struct stream *s = &streams[stream];
 	struct crash_at at = { 0, 0 };
@@ -198,9 +197,8 @@ static void report(struct explore *x, const struct pm_sim_image *img)
 		(x->o->sim_flags & PM_SIM_WORDS) ? " --words" : "",
 		(x->o->sim_flags & PM_SIM_FLUSH_POINTS) ? " --flush-points" :
 							  "",
-		c->strict ? " --strict" : "",
-		c->damage ? " --damage" : "", c->brk ? " --break " : "",
-		c->brk ? c->brk : "");
+		c->strict ? " --strict" : "", c->damage ? " --damage" : "",
+		c->brk ? " --break " : "", c->brk ? c->brk : "");
 }
 
 static int on_image(const struct pm_sim_image *img, void *arg)
@@ -215,8 +213,9 @@ static int on_image(const struct pm_sim_image *img, void *arg)
 		x->r->points++;
 		x->r->sampled_points += (uint64_t)img->sampled;
 		if (x->o->verbose > 1)
-			fprintf(stderr, "point %llu (%s): %u lines, %u words, "
-					"%llu images of %llu\n",
+			fprintf(stderr,
+				"point %llu (%s): %u lines, %u words, "
+				"%llu images of %llu\n",
 				(unsigned long long)img->point,
 				kind_name(img->kind), img->nlines, img->nwords,
 				(unsigned long long)img->nimages,
@@ -224,7 +223,8 @@ static int on_image(const struct pm_sim_image *img, void *arg)
 	}
 	ret = write_image(x->fd, img);
 	if (ret) {
-		fprintf(stderr, "pmcrash: %s: %s\n", x->c->image, strerror(-ret));
+		fprintf(stderr, "pmcrash: %s: %s\n", x->c->image,
+			strerror(-ret));
 		return ret;
 	}
 	x->r->images++;

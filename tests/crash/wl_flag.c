@@ -86,8 +86,9 @@ static int flag_check(struct crash_ctx *c, const struct pm_sim_image *img)
 
 		if (bad >= 0) {
 			pm_unmap(m);
-			return crash_fail(c, "record %llu is published (flag "
-					     "%llu) but byte %ld of it is wrong",
+			return crash_fail(c,
+					  "record %llu is published (flag "
+					  "%llu) but byte %ld of it is wrong",
 					  (unsigned long long)k,
 					  (unsigned long long)flag, bad);
 		}

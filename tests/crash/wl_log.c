@@ -237,9 +237,10 @@ static int log_verify(struct crash_ctx *c, struct pm_log *log,
 	if (ret)
 		return crash_fail(c, "pm_log_walk: %s", pm_strerror(ret));
 	pm_log_get_info(log, &info);
-	if (info.nrecords && (w.first != info.first_seq ||
-			      w.next != info.next_seq))
-		return crash_fail(c, "walk gave [%llu, %llu), info [%llu, %llu)",
+	if (info.nrecords &&
+	    (w.first != info.first_seq || w.next != info.next_seq))
+		return crash_fail(c,
+				  "walk gave [%llu, %llu), info [%llu, %llu)",
 				  (unsigned long long)w.first,
 				  (unsigned long long)w.next,
 				  (unsigned long long)info.first_seq,
@@ -248,16 +249,18 @@ static int log_verify(struct crash_ctx *c, struct pm_log *log,
 	    (at.inflight && state_is(s, at.done + 1, &info)))
 		return 0;
 	if (!at.inflight)
-		return crash_fail(c, "log holds [%llu, %llu); after %llu "
-				     "operations it must be [%llu, %llu)",
+		return crash_fail(c,
+				  "log holds [%llu, %llu); after %llu "
+				  "operations it must be [%llu, %llu)",
 				  (unsigned long long)info.first_seq,
 				  (unsigned long long)info.next_seq,
 				  (unsigned long long)at.done,
 				  (unsigned long long)s->first[at.done],
 				  (unsigned long long)s->next[at.done]);
-	return crash_fail(c, "log holds [%llu, %llu); after %llu operations "
-			     "it must be [%llu, %llu), or [%llu, %llu) if "
-			     "the one in flight made it",
+	return crash_fail(c,
+			  "log holds [%llu, %llu); after %llu operations "
+			  "it must be [%llu, %llu), or [%llu, %llu) if "
+			  "the one in flight made it",
 			  (unsigned long long)info.first_seq,
 			  (unsigned long long)info.next_seq,
 			  (unsigned long long)at.done,
@@ -342,17 +345,21 @@ static int flip_check(struct crash_ctx *c, uint64_t off,
 	int ret = pm_pool_open(c->image, 0, &pool);
 
 	if (ret == PM_E_CORRUPT)
-		return fatal ? 0 : crash_fail(c, "byte %llu flipped: open "
-					      "refuses, pmck finds nothing "
-					      "fatal (%s)",
-					      (unsigned long long)off,
-					      pm_strerror(ck));
+		return fatal ? 0 :
+			       crash_fail(c,
+					  "byte %llu flipped: open "
+					  "refuses, pmck finds nothing "
+					  "fatal (%s)",
+					  (unsigned long long)off,
+					  pm_strerror(ck));
 	if (ret)
 		return crash_fail(c, "byte %llu flipped: pool open: %s",
 				  (unsigned long long)off, pm_strerror(ret));
-	ret = fatal ? crash_fail(c, "byte %llu flipped: pmck finds fatal "
+	ret = fatal ? crash_fail(c,
+				 "byte %llu flipped: pmck finds fatal "
 				 "damage, open succeeds",
-				 (unsigned long long)off) : 0;
+				 (unsigned long long)off) :
+		      0;
 	if (!ret && !pm_pool_log(pool, &log)) {
 		ret = pm_log_walk(log, 0, walk_cb, &w);
 		pm_log_get_info(log, &info);
@@ -360,7 +367,8 @@ static int flip_check(struct crash_ctx *c, uint64_t off,
 			ret = 1;
 		else if (ret || info.first_seq != before->first_seq ||
 			 info.next_seq != before->next_seq)
-			ret = crash_fail(c, "byte %llu flipped: log holds "
+			ret = crash_fail(c,
+					 "byte %llu flipped: log holds "
 					 "[%llu, %llu), not [%llu, %llu)",
 					 (unsigned long long)off,
 					 (unsigned long long)info.first_seq,

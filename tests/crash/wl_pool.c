@@ -101,7 +101,8 @@ static int pool_check(struct crash_ctx *c, const struct pm_sim_image *img)
 		return 0;
 	if (ret)
 		return crash_fail(c, "open failed after %s: %s",
-				  at.done ? "create returned" : "a partial create",
+				  at.done ? "create returned" :
+					    "a partial create",
 				  pm_strerror(ret));
 	layout_name(want, sizeof(want), at.done ? at.done - 1 : 0);
 	layout_name(next, sizeof(next), at.done);

@@ -49,7 +49,7 @@ struct tx_stream {
 	uint64_t base, size; /* the slice of the data area */
 	uint8_t *model;	     /* the slice after model_d operations */
 	uint64_t model_d;
-	uint8_t *next;	     /* the slice after next_d + 1 operations */
+	uint8_t *next; /* the slice after next_d + 1 operations */
 	int64_t next_d;
 };
 
@@ -292,8 +292,9 @@ static int slice_check(struct crash_ctx *c, unsigned i, const uint8_t *got,
 		return 0;
 	for (off = 0; off < s->size && got[off] == s->model[off]; off++)
 		;
-	return crash_fail(c, "stream %u: after %llu transactions%s the data "
-			     "differs at slice offset %llu (%s)",
+	return crash_fail(c,
+			  "stream %u: after %llu transactions%s the data "
+			  "differs at slice offset %llu (%s)",
 			  i, (unsigned long long)at.done,
 			  at.inflight ? " (+1 in flight)" : "",
 			  (unsigned long long)off,
@@ -332,8 +333,7 @@ static int count_fatal(const struct pm_check_finding *f, void *arg)
 static int damage_newer_slots(struct tx_state *st, FILE *f)
 {
 	for (unsigned i = 0; i < st->geo.nlanes; i++) {
-		long off = (long)(st->geo.lanes_offset +
-				  i * st->geo.lane_size);
+		long off = (long)(st->geo.lanes_offset + i * st->geo.lane_size);
 		struct pm_lane_slot s[2];
 		int k;
 
@@ -392,8 +392,10 @@ static int damaged_check(struct crash_ctx *c, const struct pm_sim_image *img)
 	if (!ret)
 		pm_pool_close(pool);
 	if (!ret != !fatal)
-		return crash_fail(c, "newer slots damaged: open says %s, pmck "
-				  "finds %u fatal", pm_strerror(ret), fatal);
+		return crash_fail(c,
+				  "newer slots damaged: open says %s, pmck "
+				  "finds %u fatal",
+				  pm_strerror(ret), fatal);
 	ret = ret == PM_E_CORRUPT ? 0 : slices_check(c, copy, img);
 	unlink(copy);
 	if (ret) {

@@ -22,7 +22,7 @@
 #define REC 64
 #define KINDS 6 /* tx X, retire, direct X, tx Y0, tx Y1, tx Y2 */
 #define X_OFF 0
-#define Y_OFF(j) (4096 + (j) * 4096)
+#define Y_OFF(j) (4096 + (j)*4096)
 
 static struct pm_pool *run_pool;
 
@@ -72,7 +72,8 @@ static int do_op(struct crash_ctx *c, uint64_t i)
 
 static int txd_prepare(struct crash_ctx *c)
 {
-	struct pm_pool_opts o = { .sz = sizeof(o), .nlanes = 2,
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .nlanes = 2,
 				  .lane_size = LANE_SIZE };
 	struct pm_pool *pool;
 	int ret;
@@ -135,9 +136,10 @@ static int rec_check(struct crash_ctx *c, const uint8_t *data, long off,
 		if (at.done % KINDS == 2 ? mix : !memcmp(got, new, REC))
 			return 0;
 	}
-	return crash_fail(c, "record at %ld after %llu operations%s: not the "
-			     "bytes of operation %lld (%s)", off,
-			  (unsigned long long)at.done,
+	return crash_fail(c,
+			  "record at %ld after %llu operations%s: not the "
+			  "bytes of operation %lld (%s)",
+			  off, (unsigned long long)at.done,
 			  at.inflight ? " (+1 in flight)" : "", (long long)last,
 			  last >= 0 && last % KINDS == 2 ?
 				  "a direct write rolled back" :

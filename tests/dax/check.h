@@ -14,8 +14,8 @@ static int failures;
 
 /* Print the line for check @cond (described by @fmt) and count a failure;
  * return @cond. */
-__attribute__((format(printf, 2, 3)))
-static int check(int cond, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int check(int cond,
+						       const char *fmt, ...)
 {
 	va_list ap;
 

@@ -61,8 +61,8 @@ static int find_disk(const char *dir)
 
 	if (stat(dir, &st))
 		return -errno;
-	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u",
-		 major(st.st_dev), minor(st.st_dev));
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(st.st_dev),
+		 minor(st.st_dev));
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
@@ -119,7 +119,9 @@ static int make_written(unsigned long long off)
 	if (fd >= 0)
 		close(fd);
 	return check(ok, "page at %#llx written back before the injection",
-		     off) ? 0 : -1;
+		     off) ?
+		       0 :
+		       -1;
 }
 
 /* Mark the 4 KiB page of the pool at file offset @off bad on the device. */
@@ -293,8 +295,10 @@ static int check_and_repair(unsigned long long area)
 		 * drop the lane's transactions clears it. */
 		ret = pm_pool_check(pool_path, PM_CHECK_REPAIR, count_finding,
 				    hits);
-		check(ret == PM_E_CORRUPT, "pm_pool_check --repair leaves a "
-		      "lane header on a bad page alone: %s", pm_strerror(ret));
+		check(ret == PM_E_CORRUPT,
+		      "pm_pool_check --repair leaves a "
+		      "lane header on a bad page alone: %s",
+		      pm_strerror(ret));
 		flags |= PM_CHECK_DISCARD_DAMAGED;
 	}
 	ret = pm_pool_check(pool_path, flags, count_finding, hits);
@@ -368,7 +372,8 @@ static void scenario(int pool_checks, enum pm_area area, const char *name,
 		return;
 	}
 	rc = in_child(open_pool, area);
-	check(rc == 0, "pm_pool_open %s, without and with "
+	check(rc == 0,
+	      "pm_pool_open %s, without and with "
 	      "PM_POOL_IGNORE_BADBLOCKS (child: %d)",
 	      area == PM_AREA_LANES ? "says PM_E_BADBLOCKS" : "succeeds", rc);
 	rc = in_child(check_and_repair, area);
@@ -426,7 +431,8 @@ int main(int argc, char **argv)
 	ret = find_disk(where);
 	if (ret) {
 		printf("# %s is not on a pmem disk whose badblocks root can "
-		       "write: %s\n", where, strerror(-ret));
+		       "write: %s\n",
+		       where, strerror(-ret));
 		return 77;
 	}
 	if (argc == 3) {

@@ -128,8 +128,8 @@ static void check_dax(const char *dir)
 	      "flush method is a CPU cache flush (got %s)", mi.flush_method);
 	check(!strcmp(mi.fs_type, "ext4") || !strcmp(mi.fs_type, "xfs"),
 	      "file system is ext4 or xfs (got %s)", mi.fs_type);
-	printf("# %s: fs %s, device %s, flush %s, copy %s\n", path,
-	       mi.fs_type, mi.device, mi.flush_method, mi.copy_method);
+	printf("# %s: fs %s, device %s, flush %s, copy %s\n", path, mi.fs_type,
+	       mi.device, mi.flush_method, mi.copy_method);
 	check_persist_counts(m);
 	p = pm_map_addr(m);
 	for (size_t i = 4096; i < MAP_SIZE; i++)

@@ -62,8 +62,7 @@ static void remove_files(void)
 	nfiles = 0;
 }
 
-void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
-	      const char *what)
+void pmb_path(char *buf, size_t len, const struct pmb_opts *o, const char *what)
 {
 	snprintf(buf, len, "%s/pmbench-%s.%d", o->dir, what, (int)getpid());
 	unlink(buf);
@@ -158,7 +157,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pmb_opts o = { .dir = "/dev/shm", .reps = 7, .secs = 0.2,
+	struct pmb_opts o = { .dir = "/dev/shm",
+			      .reps = 7,
+			      .secs = 0.2,
 			      .pool_size = (size_t)1 << 30 };
 	const char *only = NULL, *plot = NULL;
 	unsigned reps = 0;
@@ -167,8 +168,12 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "qh", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'Q': o.quick = 1; break;
-		case 'p': o.dir = optarg; break;
+		case 'Q':
+			o.quick = 1;
+			break;
+		case 'p':
+			o.dir = optarg;
+			break;
 		case 'r':
 			if (arg_uint("--reps", optarg, 1, 101, &reps))
 				return 2;
@@ -177,12 +182,22 @@ int main(int argc, char **argv)
 			if (arg_double("--secs", optarg, 0, 3600, &secs))
 				return 2;
 			break;
-		case 'o': only = optarg; break;
-		case 'j': json = 1; break;
-		case 'P': plot = optarg; break;
-		case 'q': verbose = 0; break;
-		case 'h': return usage(stdout);
-		default: return usage(stderr);
+		case 'o':
+			only = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'P':
+			plot = optarg;
+			break;
+		case 'q':
+			verbose = 0;
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
 		}
 	}
 	if (optind != argc)
@@ -201,8 +216,8 @@ int main(int argc, char **argv)
 		     pm_flush_method(), load);
 	if (has(only, "mem"))
 		ret = pmb_mem(&o);
-	if (!ret && (has(only, "tx") || has(only, "recovery") ||
-		     has(only, "check")))
+	if (!ret &&
+	    (has(only, "tx") || has(only, "recovery") || has(only, "check")))
 		ret = pmb_tx(&o, has(only, "tx"), has(only, "recovery"),
 			     has(only, "check"));
 	if (!ret && has(only, "log"))

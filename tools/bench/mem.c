@@ -24,7 +24,7 @@ enum op { PERSIST, COPY };
 
 struct area {
 	struct pm_map *map;
-	char *pm, *pmdk;	/* both files, mapped */
+	char *pm, *pmdk; /* both files, mapped */
 	size_t size;
 	const char *src;
 };
@@ -73,8 +73,8 @@ static double run(enum which w, enum op op, const struct area *a, size_t len,
 	return (t - t0) / (double)i;
 }
 
-static void measure(const struct pmb_opts *o, enum op op,
-		    const struct area *a, size_t len)
+static void measure(const struct pmb_opts *o, enum op op, const struct area *a,
+		    size_t len)
 {
 	double pm[o->reps], pmdk[o->reps], lim[o->reps], f = 0;
 	struct pmb_result *r;
@@ -103,14 +103,15 @@ static void measure(const struct pmb_opts *o, enum op op,
 	r->f_pm = f;
 	r->f_pmdk = 1; /* one drain per call: libpmem's design */
 	r->unit = len >= 4096 ? "GB/s" : "op/s";
-	r->note = op == COPY ? "pm_memcpy vs pmem_memcpy_persist"
-			     : "store per line + pm_persist vs pmem_persist";
+	r->note = op == COPY ? "pm_memcpy vs pmem_memcpy_persist" :
+			       "store per line + pm_persist vs pmem_persist";
 }
 
 int pmb_mem(const struct pmb_opts *o)
 {
-	static const size_t sizes[] = { 64, 256, 4096, 65536, 1 << 20,
-					16 << 20 };
+	static const size_t sizes[] = {
+		64, 256, 4096, 65536, 1 << 20, 16 << 20
+	};
 	char lpath[256], ppath[256];
 	struct area a = { .size = (size_t)(o->quick ? 64 : 128) << 20 };
 	size_t mlen;
@@ -130,7 +131,8 @@ int pmb_mem(const struct pmb_opts *o)
 	unlink(lpath);
 	unlink(ppath);
 	if (ret || !a.pmdk || !src || !is_pmem) {
-		fprintf(stderr, "pmbench: memory setup failed (%s, is_pmem %d)\n",
+		fprintf(stderr,
+			"pmbench: memory setup failed (%s, is_pmem %d)\n",
 			pm_strerror(ret), is_pmem);
 		ret = -1;
 		goto out;

@@ -12,11 +12,11 @@
 #define PMB_MAX_RESULTS 64
 
 struct pmb_opts {
-	const char *dir;	/* where the pool files go */
-	int reps;		/* repetitions; the median is reported */
-	double secs;		/* length of one timed repetition */
-	int quick;		/* smaller pools, fewer sizes */
-	size_t pool_size;	/* transaction / recovery / check pools */
+	const char *dir;  /* where the pool files go */
+	int reps;	  /* repetitions; the median is reported */
+	double secs;	  /* length of one timed repetition */
+	int quick;	  /* smaller pools, fewer sizes */
+	size_t pool_size; /* transaction / recovery / check pools */
 };
 
 /*
@@ -25,14 +25,14 @@ struct pmb_opts {
  * of rates is t_pmdk / t_pm whatever the unit shown.
  */
 struct pmb_result {
-	const char *group;	/* "persist", "memcpy", "tx", "log", ... */
+	const char *group; /* "persist", "memcpy", "tx", "log", ... */
 	char name[48];
-	size_t size;		/* bytes per operation, 0 if not a copy */
-	double t_pm, t_pmdk;	/* seconds per operation */
-	double t_limit;		/* NT memset + fence of @size; 0 if none */
-	double f_pm, f_pmdk;	/* fences per op; < 0: not applicable */
-	const char *unit;	/* "op/s", "GB/s" or "ms" */
-	const char *note;	/* what the line's numbers mean, or NULL */
+	size_t size;	     /* bytes per operation, 0 if not a copy */
+	double t_pm, t_pmdk; /* seconds per operation */
+	double t_limit;	     /* NT memset + fence of @size; 0 if none */
+	double f_pm, f_pmdk; /* fences per op; < 0: not applicable */
+	const char *unit;    /* "op/s", "GB/s" or "ms" */
+	const char *note;    /* what the line's numbers mean, or NULL */
 };
 
 extern struct pmb_result pmb_results[PMB_MAX_RESULTS];
@@ -62,8 +62,7 @@ double pmb_median(double *v, int n);
 void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
 	      const char *what);
 /* Progress on stderr, so stdout stays the report. */
-void pmb_progress(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
+void pmb_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int pmb_mem(const struct pmb_opts *o);
 int pmb_log(const struct pmb_opts *o);

@@ -105,8 +105,7 @@ static int crash(int pmdk, const char *path, size_t span)
 	return WIFSIGNALED(status) ? 0 : -1;
 }
 
-static double open_libpm(const char *path, double *fences,
-			 uint64_t *replayed)
+static double open_libpm(const char *path, double *fences, uint64_t *replayed)
 {
 	struct pm_pool_info info;
 	struct pm_pool *pool;

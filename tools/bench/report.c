@@ -85,7 +85,8 @@ static int targets(struct target *t)
 
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		r = find(simple[i].group, simple[i].name);
-		t[n] = (struct target){ simple[i].what, simple[i].goal, 0, !!r };
+		t[n] = (struct target){ simple[i].what, simple[i].goal, 0,
+					!!r };
 		if (r)
 			t[n].value = r->t_pmdk / r->t_pm;
 		n++;
@@ -102,8 +103,7 @@ static int targets(struct target *t)
 	n++;
 	r = find("tx", "one 64 B write, random");
 	r2 = find("tx", "one 64 B write, 2 threads");
-	t[n] = (struct target){ "libpm 2 threads / 1 thread", 1.8, 0,
-				r && r2 };
+	t[n] = (struct target){ "libpm 2 threads / 1 thread", 1.8, 0, r && r2 };
 	if (r && r2)
 		t[n].value = r->t_pm / r2->t_pm;
 	return n + 1;
@@ -119,8 +119,9 @@ void pmb_print_table(double load)
 	int n = targets(t);
 
 	printf("libpm %s vs PMDK; flush %s, copy %s from %zu B; "
-	       "load average %.2f\n", pm_version(), pm_flush_method(),
-	       pm_arch.copy_name, pm_arch.movnt_threshold, load);
+	       "load average %.2f\n",
+	       pm_version(), pm_flush_method(), pm_arch.copy_name,
+	       pm_arch.movnt_threshold, load);
 	printf("%-9s %-34s %12s %12s %7s %11s %7s %5s\n", "group", "workload",
 	       "libpm", "PMDK", "ratio", "limit", "fences", "PMDK*");
 	for (int i = 0; i < pmb_nresults; i++) {
@@ -135,10 +136,12 @@ void pmb_print_table(double load)
 	r2 = find("tx", "one 64 B write, 2 threads");
 	if (r && r2)
 		printf("2 threads vs 1 (one 64 B write): libpm %.2fx, "
-		       "PMDK %.2fx, limit %.2fx\n", r->t_pm / r2->t_pm,
-		       r->t_pmdk / r2->t_pmdk, r->t_limit / r2->t_limit);
+		       "PMDK %.2fx, limit %.2fx\n",
+		       r->t_pm / r2->t_pm, r->t_pmdk / r2->t_pmdk,
+		       r->t_limit / r2->t_limit);
 	printf("ratio: libpm rate / PMDK rate (for times: PMDK / libpm).  "
-	       "fences: per operation.\n* %s.\n", pmdk_fence_note);
+	       "fences: per operation.\n* %s.\n",
+	       pmdk_fence_note);
 	for (int i = 0; i < n; i++)
 		if (t[i].found) {
 			printf("targets:\n");
@@ -165,8 +168,8 @@ void pmb_print_json(double load)
 	int n = targets(t), first = 1;
 
 	printf("{\n  \"libpm\": \"%s\",\n  \"flush\": \"%s\",\n"
-	       "  \"copy\": \"%s\",\n  ", pm_version(), pm_flush_method(),
-	       pm_arch.copy_name);
+	       "  \"copy\": \"%s\",\n  ",
+	       pm_version(), pm_flush_method(), pm_arch.copy_name);
 	json_num("load_average", load, ",\n");
 	printf("  \"pmdk_fences\": \"%s\",\n  \"results\": [\n",
 	       pmdk_fence_note);
@@ -174,7 +177,8 @@ void pmb_print_json(double load)
 		const struct pmb_result *r = &pmb_results[i];
 
 		printf("    { \"group\": \"%s\", \"workload\": \"%s\", "
-		       "\"unit\": \"%s\", ", r->group, r->name, r->unit);
+		       "\"unit\": \"%s\", ",
+		       r->group, r->name, r->unit);
 		json_num("size", (double)r->size, ", ");
 		json_num("libpm", value(r, r->t_pm), ", ");
 		json_num("pmdk", value(r, r->t_pmdk), ", ");
@@ -195,8 +199,8 @@ void pmb_print_json(double load)
 		       t[i].what);
 		json_num("goal", t[i].goal, ", ");
 		json_num("value", t[i].value, ", ");
-		printf("\"met\": %s }", t[i].value >= t[i].goal ? "true"
-								: "false");
+		printf("\"met\": %s }",
+		       t[i].value >= t[i].goal ? "true" : "false");
 		first = 0;
 	}
 	printf("\n  ]\n}\n");
@@ -233,11 +237,13 @@ static void plot_series(FILE *g, const char *group, int limit)
 {
 	for (int i = 0; i < pmb_nresults; i++) {
 		const struct pmb_result *r = &pmb_results[i];
-		double t = limit == 2 ? r->t_limit
-					: limit ? r->t_pmdk : r->t_pm;
+		double t = limit == 2 ? r->t_limit :
+			   limit      ? r->t_pmdk :
+					r->t_pm;
 
 		if (!strcmp(r->group, group) && t > 0)
-			fprintf(g, "%zu %g\n", r->size, (double)r->size / t / 1e9);
+			fprintf(g, "%zu %g\n", r->size,
+				(double)r->size / t / 1e9);
 	}
 	fprintf(g, "EOD\n");
 }
@@ -254,24 +260,23 @@ static void plot_bandwidth(FILE *g)
 		fprintf(g, "%s << EOD\n", blocks[i]);
 		plot_series(g, groups[i], which[i]);
 	}
-	fprintf(g,
-		"unset logscale\nset logscale x 2\nset logscale y 10\n"
-		"set yrange [*:*]\nset autoscale y\n"
-		"set title 'bandwidth vs size, cache-line path'\n"
-		"set xlabel 'bytes per operation'\nset ylabel 'GB/s'\n"
-		"set xtics rotate by 0 font ',9' ('64' 64, '256' 256, "
-		"'4K' 4096, '64K' 65536, '1M' 1048576, '16M' 16777216)\n"
-		"set key bottom right\n"
-		"plot $CL using 1:2 with lines lw 3 dt 2 lc rgb 'gray40' "
-		"title 'limit: NT memset + sfence', "
-		"$CP using 1:2 with linespoints lw 2 pt 7 lc rgb '#2060c0' "
-		"title 'pm\\_memcpy', "
-		"$CK using 1:2 with linespoints lw 2 pt 5 lc rgb '#c03020' "
-		"title 'pmem\\_memcpy\\_persist', "
-		"$PP using 1:2 with linespoints lw 1 pt 6 lc rgb '#2060c0' "
-		"title 'store/line + pm\\_persist', "
-		"$PK using 1:2 with linespoints lw 1 pt 4 lc rgb '#c03020' "
-		"title 'store/line + pmem\\_persist'\n");
+	fprintf(g, "unset logscale\nset logscale x 2\nset logscale y 10\n"
+		   "set yrange [*:*]\nset autoscale y\n"
+		   "set title 'bandwidth vs size, cache-line path'\n"
+		   "set xlabel 'bytes per operation'\nset ylabel 'GB/s'\n"
+		   "set xtics rotate by 0 font ',9' ('64' 64, '256' 256, "
+		   "'4K' 4096, '64K' 65536, '1M' 1048576, '16M' 16777216)\n"
+		   "set key bottom right\n"
+		   "plot $CL using 1:2 with lines lw 3 dt 2 lc rgb 'gray40' "
+		   "title 'limit: NT memset + sfence', "
+		   "$CP using 1:2 with linespoints lw 2 pt 7 lc rgb '#2060c0' "
+		   "title 'pm\\_memcpy', "
+		   "$CK using 1:2 with linespoints lw 2 pt 5 lc rgb '#c03020' "
+		   "title 'pmem\\_memcpy\\_persist', "
+		   "$PP using 1:2 with linespoints lw 1 pt 6 lc rgb '#2060c0' "
+		   "title 'store/line + pm\\_persist', "
+		   "$PK using 1:2 with linespoints lw 1 pt 4 lc rgb '#c03020' "
+		   "title 'store/line + pmem\\_persist'\n");
 }
 
 int pmb_plot(const char *file, double load)
@@ -284,11 +289,12 @@ int pmb_plot(const char *file, double load)
 		perror("pmbench: gnuplot");
 		return -1;
 	}
-	fprintf(g, "set terminal pngcairo size 1400,620 font ',10'\n"
-		   "set output '%s'\n"
-		   "set multiplot layout 1,%d title 'libpm %s vs PMDK, "
-		   "flush %s, load average %.2f'\n"
-		   "set bmargin 12\n",
+	fprintf(g,
+		"set terminal pngcairo size 1400,620 font ',10'\n"
+		"set output '%s'\n"
+		"set multiplot layout 1,%d title 'libpm %s vs PMDK, "
+		"flush %s, load average %.2f'\n"
+		"set bmargin 12\n",
 		file, mem ? 2 : 1, pm_version(), pm_flush_method(), load);
 	plot_ratios(g);
 	if (mem)

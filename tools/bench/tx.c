@@ -29,14 +29,14 @@ struct ctx {
 	enum lib lib;
 	struct pm_pool *pool;
 	PMEMobjpool *pop;
-	char *base;	/* data area / root object */
-	size_t span;	/* random places within [base, base + span) */
+	char *base;  /* data area / root object */
+	size_t span; /* random places within [base, base + span) */
 	int nranges;
 	size_t len;
 	double secs;
 	unsigned seed;
-	long n;		/* result: transactions */
-	double fences;	/* result: per tx (libpm) */
+	long n;	       /* result: transactions */
+	double fences; /* result: per tx (libpm) */
 };
 
 static int one_tx(struct ctx *c, const char *src)
@@ -52,7 +52,8 @@ static int one_tx(struct ctx *c, const char *src)
 				  &tx);
 		for (int k = 0; !ret && k < c->nranges; k++)
 			ret = pm_tx_write(tx,
-					  c->base + pmb_rnd(&c->seed) % span * 4096,
+					  c->base + pmb_rnd(&c->seed) % span *
+							    4096,
 					  src, c->len);
 		return ret ? ret : pm_tx_commit(tx);
 	}
@@ -90,7 +91,8 @@ static void *run(void *arg)
 	do {
 		for (int i = 0; i < 64; i++)
 			if (one_tx(c, src)) {
-				fprintf(stderr, "pmbench: transaction failed\n");
+				fprintf(stderr,
+					"pmbench: transaction failed\n");
 				exit(1);
 			}
 		n += 64;
@@ -129,8 +131,8 @@ static double once(const struct ctx *proto, int nthreads, int rep,
 	return (pmb_now() - t0) / (double)n;
 }
 
-static int create_both(const struct pmb_opts *o, const char *p1,
-		       const char *p2, struct ctx *pm, struct ctx *ob)
+static int create_both(const struct pmb_opts *o, const char *p1, const char *p2,
+		       struct ctx *pm, struct ctx *ob)
 {
 	size_t file = o->pool_size + (o->pool_size >> 3);
 	int zero = 0, ret;
@@ -165,9 +167,9 @@ static int create_both(const struct pmb_opts *o, const char *p1,
 	return 0;
 }
 
-static void workload(const struct pmb_opts *o, struct ctx *pm,
-		     struct ctx *ob, const char *name, int nranges,
-		     size_t len, int threads, double pmdk_fences)
+static void workload(const struct pmb_opts *o, struct ctx *pm, struct ctx *ob,
+		     const char *name, int nranges, size_t len, int threads,
+		     double pmdk_fences)
 {
 	double a[o->reps], b[o->reps], l[o->reps], f = 0;
 	struct pmb_result *r;
@@ -213,8 +215,7 @@ int pmb_tx(const struct pmb_opts *o, int tx, int recovery, int check)
 		workload(o, &pm, &ob, "one 64 B write, random", 1, 64, 1, 5);
 		workload(o, &pm, &ob, "8 random 64 B writes", 8, 64, 1, 19);
 		workload(o, &pm, &ob, "one 4 KiB write", 1, 4096, 1, 7);
-		workload(o, &pm, &ob, "one 64 B write, 2 threads", 1, 64, 2,
-			 5);
+		workload(o, &pm, &ob, "one 64 B write, 2 threads", 1, 64, 2, 5);
 	}
 	pm_pool_close(pm.pool);
 	if (ob.pop)
