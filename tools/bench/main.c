@@ -7,7 +7,6 @@
  * repetition, and the median of the repetitions is reported.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,73 +15,6 @@
 #include "../args.h"
 #include "libpm.h"
 #include "pmbench.h"
-
-struct pmb_result pmb_results[PMB_MAX_RESULTS];
-int pmb_nresults;
-
-static int verbose = 1;
-
-struct pmb_result *pmb_add(const char *group, const char *name, size_t size)
-{
-	struct pmb_result *r;
-
-	if (pmb_nresults == PMB_MAX_RESULTS)
-		return NULL;
-	r = &pmb_results[pmb_nresults++];
-	memset(r, 0, sizeof(*r));
-	r->group = group;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->size = size;
-	return r;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-double pmb_median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(v[0]), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* Every file's name, so that an exit on error leaves none behind. */
-static char *files[16];
-static int nfiles;
-
-static void remove_files(void)
-{
-	for (int i = 0; i < nfiles; i++) {
-		unlink(files[i]);
-		free(files[i]);
-	}
-	nfiles = 0;
-}
-
-void pmb_path(char *buf, size_t len, const struct pmb_opts *o, const char *what)
-{
-	snprintf(buf, len, "%s/pmbench-%s.%d", o->dir, what, (int)getpid());
-	unlink(buf);
-	if (nfiles < (int)(sizeof(files) / sizeof(files[0])) &&
-	    (files[nfiles] = strdup(buf)))
-		nfiles++;
-}
-
-void pmb_progress(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!verbose)
-		return;
-	va_start(ap, fmt);
-	fputs("pmbench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static double loadavg(void)
 {
@@ -192,7 +124,7 @@ int main(int argc, char **argv)
 			plot = optarg;
 			break;
 		case 'q':
-			verbose = 0;
+			pmb_verbose = 0;
 			break;
 		case 'h':
 			return usage(stdout);
@@ -203,7 +135,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		return usage(stderr);
 	force_cacheline(argv);
-	atexit(remove_files);
+	atexit(pmb_remove_files);
 	if (o.quick) {
 		o.reps = 3;
 		o.secs = 0.03;

@@ -63,6 +63,10 @@ void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
 	      const char *what);
 /* Progress on stderr, so stdout stays the report. */
 void pmb_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* 0: pmb_progress() says nothing. */
+extern int pmb_verbose;
+/* Remove every file pmb_path() named (at exit). */
+void pmb_remove_files(void);
 
 int pmb_mem(const struct pmb_opts *o);
 int pmb_log(const struct pmb_opts *o);
