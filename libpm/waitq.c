@@ -83,8 +83,7 @@ static void futex_wait(uint32_t *word, uint32_t val, int timed)
 		NULL, 0);
 }
 
-void pm_waitq_wait(struct pm_waitq *q, pm_waitq_ready_fn ready,
-		   const void *arg)
+void pm_waitq_wait(struct pm_waitq *q, pm_waitq_ready_fn ready, const void *arg)
 {
 	int timed;
 
@@ -106,6 +105,5 @@ void pm_waitq_wait(struct pm_waitq *q, pm_waitq_ready_fn ready,
 void pm_waitq_wake_all(struct pm_waitq *q)
 {
 	__atomic_fetch_add(&q->seq, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &q->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL,
-		0);
+	syscall(SYS_futex, &q->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

@@ -200,7 +200,8 @@ static double secs(clockid_t clk)
 static void *sleeper(void *arg)
 {
 	struct sleeper *s = arg;
-	double cpu = secs(CLOCK_THREAD_CPUTIME_ID), wall = secs(CLOCK_MONOTONIC);
+	double cpu = secs(CLOCK_THREAD_CPUTIME_ID),
+	       wall = secs(CLOCK_MONOTONIC);
 
 	set_and_wake(&s->q, &s->started, 1);
 	wait_for(&s->q, &s->go, 1);
