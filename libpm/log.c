@@ -58,12 +58,6 @@
 #include "waitq.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
-/* Payloads go non-temporal from the copy threshold, but not below this:
- * a record starts 8-byte aligned behind its header, so a non-temporal
- * copy leaves two partial lines to cached stores, and for short records
- * these read-for-ownership misses cost more than the copy saves (cached
- * copies measured faster at 256 and 512 bytes, slower at 2 KiB). */
-#define LOG_NT_MIN 1024U
 /* From this size on, the payload is checksummed while it is copied (one
  * pass over it) and the header stored last; below it the payload is
  * checksummed first, so that the header can be stored first. */
@@ -924,7 +918,7 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	uint64_t len = v->iov_len;
 	uint32_t crc = rec_crc_start(log, seq, gen, word);
 	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
-		 len >= PM_MAX(pm_arch.movnt_threshold, LOG_NT_MIN);
+		 pm_nt_pays(len, PM_NT_LOG);
 
 	if (nt && len >= LOG_ONE_PASS) {
 		f->err = pm_wb_first(f->err,
@@ -945,7 +939,8 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	if (len && nt)
 		f->err = pm_wb_first(f->err,
 				     pm_map_copy(log->map, dst + REC_HDR,
-						 v->iov_base, len, 0));
+						 v->iov_base, len,
+						 PM_MEM_NONTEMPORAL));
 	else if (len)
 		pm_map_store(log->map, dst + REC_HDR, v->iov_base, len);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));

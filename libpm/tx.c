@@ -441,16 +441,6 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
 }
 
 /*
- * Payloads from this size on are staged with non-temporal stores.  Below
- * it they are cached and written back at commit: non-temporal stores
- * issued now would make the commit's locked instruction wait for them to
- * drain, a second fence (4 KiB: ~975 -> ~680 ns per transaction, 16 KiB
- * ~10% faster cached).  From here on the copy is bound by bandwidth and
- * streaming spares the reads for ownership.
- */
-#define PM_TX_STAGE_NT_MIN ((size_t)64 << 10)
-
-/*
  * The range record and its payload go straight into the ring (few stores:
  * they queue up behind the previous commit's fence).  Most payloads are
  * checksummed in one pass over the ring bytes just written; huge ones
@@ -468,7 +458,7 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 	pm_redo_put_range(d, off, len);
 	if (alen != len) /* zero padding; the payload covers its start */
 		pm_redo_wr64(l->ring + p + alen - 8, 0);
-	if (len >= PM_MAX(pm_arch.movnt_threshold, PM_TX_STAGE_NT_MIN)) {
+	if (pm_nt_pays(len, PM_NT_STAGE)) {
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
@@ -500,7 +490,7 @@ static void home_prefetch(const void *dst, size_t len)
 {
 	const char *p = dst;
 
-	if (len >= pm_arch.movnt_threshold)
+	if (pm_nt_pays(len, PM_NT_COPY))
 		return;
 	for (size_t i = 0; i < len; i += PM_CACHELINE)
 		__builtin_prefetch(p + i, 1, 3);
