@@ -11,6 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library's copies into a mapping: one place decides (arch.c) from
+ * which size each goes non-temporal. */
+enum pm_nt_use {
+	PM_NT_COPY,  /* pm_memcpy(), pm_memset(): movnt_threshold */
+	PM_NT_LOG,   /* a log record's payload */
+	PM_NT_STAGE, /* a transaction's payload, staged in its lane */
+	PM_NT_USES
+};
+
 struct pm_arch_ops {
 	/* Write back every cache line touching [addr, addr+len). */
 	void (*flush)(const void *addr, size_t len);
@@ -34,11 +43,11 @@ struct pm_arch_ops {
 	const char *crc_name;	/* "sse4.2", "armv8-crc", "table" */
 	int flush_orders;	/* 1 if flush needs no fence (clflush) */
 	int flush_none;		/* 1 if this CPU cannot write lines back */
-	size_t movnt_threshold; /* copies of at least this size go NT */
+	/* The CPU's crossover: copies of at least this size go NT. */
+	size_t movnt_threshold;
+	/* The smallest size each use copies NT (arch.c; SIZE_MAX: never). */
+	size_t nt_min[PM_NT_USES];
 };
-
-/* Below this many bytes a cached copy plus flush beats streaming. */
-#define PM_MOVNT_THRESHOLD_DEFAULT 256
 
 /* Implemented once per arch folder. */
 void pm_arch_init(struct pm_arch_ops *ops);
@@ -49,6 +58,12 @@ uint32_t pm_crc32c_table(uint32_t crc, const void *buf, size_t len);
 
 /* The process-wide table (arch.c). */
 extern struct pm_arch_ops pm_arch;
+
+/* Should a copy of @len bytes for @use go non-temporal? */
+static inline int pm_nt_pays(size_t len, enum pm_nt_use use)
+{
+	return len >= pm_arch.nt_min[use];
+}
 /* Re-read CPU features and PM_* environment overrides (tests); not
  * safe while other threads persist. */
 void pm_arch_reinit(void);

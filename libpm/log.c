@@ -49,21 +49,15 @@
  * only newer appends after it): open refuses that too.
  */
 #include <pthread.h>
-#include <sched.h>
 
 #include "arch.h"
 #include "crc.h"
 #include "log.h"
 #include "safe.h"
 #include "testhook.h"
+#include "waitq.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
-/* Payloads go non-temporal from the copy threshold, but not below this:
- * a record starts 8-byte aligned behind its header, so a non-temporal
- * copy leaves two partial lines to cached stores, and for short records
- * these read-for-ownership misses cost more than the copy saves (cached
- * copies measured faster at 256 and 512 bytes, slower at 2 KiB). */
-#define LOG_NT_MIN 1024U
 /* From this size on, the payload is checksummed while it is copied (one
  * pass over it) and the header stored last; below it the payload is
  * checksummed first, so that the header can be stored first. */
@@ -91,9 +85,10 @@ struct pm_log {
 	uint64_t closed;   /* ring offset of the close marker that ended
 			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
-	int err;	   /* atomic: sticky write-back error */
-	uint64_t bad_seq;  /* first seq not acknowledged, once err is set */
-	unsigned forks;	   /* pm_fork_gen() at open */
+	struct pm_waitq done_wq; /* woken when done_seq moves */
+	int err;		 /* atomic: sticky write-back error */
+	uint64_t bad_seq; /* first seq not acknowledged, once err is set */
+	unsigned forks;	  /* pm_fork_gen() at open */
 };
 
 static __thread const struct pm_log *walking;
@@ -603,6 +598,7 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 	log->forks = pm_fork_gen();
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_rwlock_init(&log->walkers, NULL);
+	pm_waitq_init(&log->done_wq);
 	*logp = log;
 	return 0;
 }
@@ -922,7 +918,7 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	uint64_t len = v->iov_len;
 	uint32_t crc = rec_crc_start(log, seq, gen, word);
 	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
-		 len >= PM_MAX(pm_arch.movnt_threshold, LOG_NT_MIN);
+		 pm_nt_pays(len, PM_NT_LOG);
 
 	if (nt && len >= LOG_ONE_PASS) {
 		f->err = pm_wb_first(f->err,
@@ -943,7 +939,8 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	if (len && nt)
 		f->err = pm_wb_first(f->err,
 				     pm_map_copy(log->map, dst + REC_HDR,
-						 v->iov_base, len, 0));
+						 v->iov_base, len,
+						 PM_MEM_NONTEMPORAL));
 	else if (len)
 		pm_map_store(log->map, dst + REC_HDR, v->iov_base, len);
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
@@ -983,13 +980,29 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
  * since no later record is durable while its durability is unknown.
  * done_seq still advances, only to order the appends in flight.
  */
+struct done_at {
+	const struct pm_log *log;
+	uint64_t seq;
+};
+
+static int done_reached(const void *arg)
+{
+	const struct done_at *d = arg;
+
+	return __atomic_load_n(&d->log->done_seq, __ATOMIC_ACQUIRE) == d->seq;
+}
+
+/* Until done_seq is @seq: every earlier append has published. */
+static void wait_done(struct pm_log *log, uint64_t seq)
+{
+	struct done_at d = { .log = log, .seq = seq };
+
+	pm_waitq_wait(&log->done_wq, done_reached, &d);
+}
+
 static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
 {
-	unsigned spins = 0;
-
-	while (__atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) != first)
-		if (++spins > 64)
-			sched_yield();
+	wait_done(log, first);
 	/* One batch at a time from here on, in seq order. */
 	if (err && !__atomic_load_n(&log->err, __ATOMIC_RELAXED)) {
 		log->bad_seq = first;
@@ -998,6 +1011,7 @@ static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
 		err = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&log->done_seq, end, __ATOMIC_RELEASE);
+	pm_waitq_wake(&log->done_wq);
 	return err;
 }
 
@@ -1243,19 +1257,12 @@ static uint64_t find(const struct pm_log *log, uint64_t seq)
 	}
 }
 
-static void wait_idle(struct pm_log *log)
-{
-	while (__atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) !=
-	       log->next_seq)
-		sched_yield();
-}
-
 static int truncate_locked(struct pm_log *log, uint64_t upto)
 {
 	uint64_t first, head, used;
 	int ret;
 
-	wait_idle(log);
+	wait_done(log, log->next_seq); /* no append in flight */
 	if (upto >= log->next_seq)
 		upto = log->next_seq - 1;
 	if (upto < log->first_seq)

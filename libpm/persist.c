@@ -75,7 +75,7 @@ static int use_nt(size_t len, unsigned flags)
 {
 	if (!pm_arch.memcpy_nt || (flags & PM_MEM_TEMPORAL))
 		return 0;
-	return (flags & PM_MEM_NONTEMPORAL) || len >= pm_arch.movnt_threshold;
+	return (flags & PM_MEM_NONTEMPORAL) || pm_nt_pays(len, PM_NT_COPY);
 }
 
 /* Cached stores: a copy of @src, or a fill with @c when @src is NULL. */

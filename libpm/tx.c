@@ -21,17 +21,15 @@
  * stores between a fence and that fetch_add are kept few, since the core
  * stalls behind the fence once its store queue is full.
  */
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "arch.h"
 #include "crc.h"
 #include "lane.h"
 #include "redo.h"
 #include "testhook.h"
+#include "waitq.h"
 
 /* Reservation overhead: a reserve covers its payload plus this many
  * range records (each padded to 8 bytes) and the commit record. */
@@ -67,8 +65,6 @@ static int thr_key_ok;
 static struct pm_thr thr_static[PM_THR_STATIC];
 static unsigned thr_nstatic;
 static struct pm_thr *thr_all, *thr_free;
-/* membarrier() stands in for the fence of every begin (see lane_enter). */
-static int asym;
 
 /* ---- fork() ---------------------------------------------------------------
  *
@@ -106,8 +102,8 @@ static void fork_child(void)
  * next transaction's staging behind it.  The holder announces itself in
  * its slot (in_tx = 1), then checks that it still holds the lane.  A
  * thread that finds no free lane takes an idle one from its holder: CAS
- * holder to itself, then membarrier() (a full barrier in every running
- * thread of the process), then look at the old holder's slot.  Either
+ * holder to itself, then pm_barrier_heavy() (membarrier(): a full barrier
+ * in every running thread of the process, waitq.h), then look at the old holder's slot.  Either
  * the old holder's in_tx store came before its barrier, and the thief
  * sees it and hands the lane back (it never waits for a transaction: that
  * one may wait for a lock the thief's caller holds), or its holder load
@@ -115,11 +111,6 @@ static void fork_child(void)
  * with release: the thief then sees all of its lane state).  Without
  * membarrier() begin pays a full fence instead (plain Dekker).
  */
-
-static long membarrier(int cmd)
-{
-	return syscall(SYS_membarrier, cmd, 0, 0);
-}
 
 static void thr_exit(void *arg)
 {
@@ -135,10 +126,7 @@ static void thr_exit(void *arg)
 
 static void thr_init(void)
 {
-	long q = membarrier(MEMBARRIER_CMD_QUERY);
-
-	asym = q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	       membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+	pm_barrier_init();
 	thr_key_ok = pthread_key_create(&thr_key, thr_exit) == 0;
 	/* Before any thread has a slot or a cached lane to lose in a child. */
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
@@ -191,10 +179,7 @@ static inline __attribute__((always_inline)) int lane_enter(struct pm_thr *t,
 							    struct pm_lane *l)
 {
 	__atomic_store_n(&t->in_tx, 1, __ATOMIC_RELAXED);
-	if (asym)
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	else
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	pm_barrier_light();
 	if (PM_LIKELY(__atomic_load_n(&l->holder, __ATOMIC_ACQUIRE) == t))
 		return 1;
 	__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
@@ -231,9 +216,7 @@ static int lane_steal(struct pm_thr *t, struct pm_lane *l, struct pm_thr *h)
 		__atomic_store_n(&t->in_tx, 0, __ATOMIC_RELEASE);
 		return 0;
 	}
-	if (asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-	    (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ||
-	     membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
+	if (pm_barrier_heavy())
 		return steal_undo(t, l, h); /* cannot make @h see us */
 	for (unsigned spins = 0; __atomic_load_n(&h->in_tx, __ATOMIC_ACQUIRE);
 	     spins++) {
@@ -458,16 +441,6 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
 }
 
 /*
- * Payloads from this size on are staged with non-temporal stores.  Below
- * it they are cached and written back at commit: non-temporal stores
- * issued now would make the commit's locked instruction wait for them to
- * drain, a second fence (4 KiB: ~975 -> ~680 ns per transaction, 16 KiB
- * ~10% faster cached).  From here on the copy is bound by bandwidth and
- * streaming spares the reads for ownership.
- */
-#define PM_TX_STAGE_NT_MIN ((size_t)64 << 10)
-
-/*
  * The range record and its payload go straight into the ring (few stores:
  * they queue up behind the previous commit's fence).  Most payloads are
  * checksummed in one pass over the ring bytes just written; huge ones
@@ -485,7 +458,7 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 	pm_redo_put_range(d, off, len);
 	if (alen != len) /* zero padding; the payload covers its start */
 		pm_redo_wr64(l->ring + p + alen - 8, 0);
-	if (len >= PM_MAX(pm_arch.movnt_threshold, PM_TX_STAGE_NT_MIN)) {
+	if (pm_nt_pays(len, PM_NT_STAGE)) {
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
@@ -517,7 +490,7 @@ static void home_prefetch(const void *dst, size_t len)
 {
 	const char *p = dst;
 
-	if (len >= pm_arch.movnt_threshold)
+	if (pm_nt_pays(len, PM_NT_COPY))
 		return;
 	for (size_t i = 0; i < len; i += PM_CACHELINE)
 		__builtin_prefetch(p + i, 1, 3);

@@ -235,6 +235,52 @@ static void test_log_append_one_fence(void **state)
 	}
 }
 
+static int last_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	size_t *lenp = arg;
+
+	return pay_ok(rec, seq, len) && len == *lenp ? 1 : -1000;
+}
+
+/* Bytes streamed by appending @len bytes (the record is then read back). */
+static uint64_t append_nt(size_t len)
+{
+	static uint8_t buf[4096];
+	struct pm_stats st;
+	uint64_t seq;
+	struct pm_log_info info;
+
+	assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+	pay_fill(buf, info.next_seq, len);
+	pm_stats_reset();
+	assert_int_equal(pm_log_append(fx.log, buf, len, &seq), 0);
+	pm_stats_get(&st);
+	assert_int_equal(seq, info.next_seq);
+	assert_int_equal(st.fences, fences_owed(st.bytes_nt));
+	assert_int_equal(pm_log_walk(fx.log, seq, last_cb, &len), 1);
+	return st.bytes_nt;
+}
+
+/* Payloads stream from the CPU's threshold but never below 1 KiB, unless
+ * PM_MOVNT_THRESHOLD says where (libpm(7)). */
+static void test_log_append_nt_threshold(void **state)
+{
+	(void)state;
+	log_make(256 << 10);
+	if (!pm_arch.memcpy_nt)
+		skip();
+	assert_int_equal(append_nt(512), 0);
+	assert_int_equal(append_nt(PM_MAX(pm_arch.movnt_threshold, 1024) - 1),
+			 0);
+	assert_true(append_nt(PM_MAX(pm_arch.movnt_threshold, 1024)) > 0);
+	setenv("PM_MOVNT_THRESHOLD", "256", 1);
+	pm_arch_reinit();
+	assert_true(append_nt(512) > 0);
+	assert_int_equal(append_nt(255), 0);
+	unsetenv("PM_MOVNT_THRESHOLD");
+	pm_arch_reinit();
+}
+
 static void test_log_append_batch_one_fence(void **state)
 {
 	static uint8_t bufs[40][3000];
@@ -1053,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(test_log_append_round_trip_sizes),
 		cmocka_unit_test(test_log_walk_each_size),
 		cmocka_unit_test(test_log_append_one_fence),
+		cmocka_unit_test(test_log_append_nt_threshold),
 		cmocka_unit_test(test_log_append_batch_one_fence),
 		cmocka_unit_test(test_log_truncate_reuse_laps),
 		cmocka_unit_test(test_log_append_full_enospc),

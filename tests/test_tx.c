@@ -743,6 +743,39 @@ static void *commit_and_leave(void *arg)
 
 /* A lane left with an entry whose application is not known durable is
  * retired by the thread that needs the space; then 1 fence again. */
+/* Bytes streamed by a transaction writing @len bytes at 4096. */
+static uint64_t put_nt(size_t len)
+{
+	static char buf[8192];
+	struct pm_stats st;
+
+	memset(buf, (int)len, len);
+	pm_stats_reset();
+	assert_int_equal(tx_put(4096, buf, len), 0);
+	pm_stats_get(&st);
+	assert_memory_equal(data + 4096, buf, len);
+	return st.bytes_nt;
+}
+
+/* Payloads are staged cached below 64 KiB (or the CPU's threshold, if
+ * higher), unless PM_MOVNT_THRESHOLD says where (libpm(7)). */
+static void test_tx_write_nt_threshold(void **state)
+{
+	(void)state;
+	if (!pm_arch.memcpy_nt)
+		skip();
+	assert_int_equal(put_nt(4096), 0);
+	setenv("PM_MOVNT_THRESHOLD", "256", 1);
+	pm_arch_reinit();
+	assert_true(put_nt(4096) > 0);
+	assert_int_equal(put_nt(200), 0);
+	unsetenv("PM_MOVNT_THRESHOLD");
+	pm_arch_reinit();
+	reopen(); /* the streamed and the cached writes both there */
+	assert_int_equal((uint8_t)data[4096 + 199], 200);
+	assert_int_equal(data[4096 + 200], 0); /* 4096 & 0xff */
+}
+
 static void test_tx_commit_retires_idle_lane(void **state)
 {
 	pthread_t t;
@@ -942,6 +975,7 @@ int main(void)
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
+		T(test_tx_write_nt_threshold),
 		T(test_tx_commit_retires_idle_lane),
 		T(test_tx_fork_child_refused),
 		T(test_tx_retire_then_direct_write),
