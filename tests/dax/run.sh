@@ -42,7 +42,7 @@ out=$builddir/tests/dax
 cache=${PM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/libpm-dax}
 qemu=${QEMU:-qemu-system-x86_64}
 timeout_s=${PM_DAX_TIMEOUT:-1200}
-platforms=${PM_DAX_PLATFORMS:-memmap nfit}
+platforms=${PM_DAX_PLATFORMS:-memmap nfit eadr adr}
 t_start=$(date +%s.%N)
 
 skip() {
