@@ -20,6 +20,7 @@
 #include "badblocks.h"
 #include "bbmap.h"
 #include "internal.h"
+#include "map.h"
 #include "os.h"
 #include "pool.h"
 #include "safe.h"
@@ -293,15 +294,39 @@ static unsigned hdrs_listed(const struct pm_bb_list *l)
  * may be a pool whose headers are lost); PM_E_CORRUPT if a copy has the
  * magic but none is valid; else PM_E_NOT_POOL.
  */
-static int read_headers(int fd, uint64_t fsize, unsigned listed,
+static uint64_t file_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
+}
+
+/* pread() of a header copy, or a SIGBUS-safe copy from @dax, a read-only
+ * mapping of a device-dax device (which has no read(2)). */
+static ssize_t hdr_read(int fd, const struct pm_map *dax, struct pm_hdr *h,
+			uint64_t off)
+{
+	if (!dax)
+		return pread(fd, h, sizeof(*h), (off_t)off);
+	if (off + sizeof(*h) > dax->size)
+		return 0;
+	if (pm_read_safe(dax, h, dax->addr + off, sizeof(*h))) {
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)sizeof(*h);
+}
+
+static int read_headers(int fd, const struct pm_map *dax, unsigned listed,
 			struct pm_hdr h[2], int ok[2])
 {
 	int st[2] = { PM_E_NOT_POOL, PM_E_NOT_POOL }, best;
+	uint64_t fsize = dax ? dax->size : file_size(fd);
 	unsigned unreadable = 0;
 	const char *why;
 
 	for (int i = 0; i < 2; i++) {
-		ssize_t n = pread(fd, &h[i], sizeof(h[i]), (off_t)hdr_offs[i]);
+		ssize_t n = hdr_read(fd, dax, &h[i], hdr_offs[i]);
 
 		if (n == (ssize_t)sizeof(h[i]))
 			st[i] = pm_hdr_check(&h[i], fsize, &why);
@@ -321,13 +346,6 @@ static int read_headers(int fd, uint64_t fsize, unsigned listed,
 		       PM_E_CORRUPT;
 }
 
-static uint64_t file_size(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
-}
-
 /*
  * What the file @fd is: PM_BB_POOL if a header copy has the pool magic;
  * PM_BB_POOL_HDRS_LOST if neither copy is valid and both are unreadable
@@ -345,8 +363,7 @@ static int pool_probe(int fd)
 
 	ret = pm_bb_fd(fd, &l);
 	if (ret != -ENOMEM) /* other errors: no list, as at open */
-		ret = read_headers(fd, file_size(fd), ret ? 0 : hdrs_listed(&l),
-				   h, ok);
+		ret = read_headers(fd, NULL, ret ? 0 : hdrs_listed(&l), h, ok);
 	pm_bb_list_free(&l);
 	if (ret == -ENOMEM)
 		return ret;
@@ -368,7 +385,7 @@ static int pool_describe(int fd, uint64_t off, uint64_t len, char *buf,
 	int ok[2], best, ret = 0;
 
 	buf[0] = 0;
-	best = read_headers(fd, file_size(fd), 0, h, ok);
+	best = read_headers(fd, NULL, 0, h, ok);
 	if (best < 0)
 		return 0;
 	pm_pool_view(&geo, &h[best]);
@@ -418,7 +435,7 @@ static int pool_cleared(int fd, const char *path, uint64_t off, uint64_t len,
 	int ok[2], best, ret;
 	ssize_t w;
 
-	best = read_headers(fd, file_size(fd), 0, h, ok);
+	best = read_headers(fd, NULL, 0, h, ok);
 	if (best == PM_E_NOT_POOL && was_pool == PM_BB_NOT_POOL)
 		return 0;
 	if (best < 0 && was_pool == PM_BB_POOL_HDRS_LOST)
@@ -514,8 +531,10 @@ PM_EXPORT int pm_badblocks_clear(const char *path, const struct pm_badblock *bb)
  * @bbs: set to an array to be freed with pm_pool_badblocks_free()
  * @nbbs: set to the number of entries
  *
- * The pool is not opened or mapped: its headers are read with pread(), so
- * a header on a bad block costs an error, not a signal.  A range that
+ * The pool is not opened or mapped: its headers are read with pread()
+ * (device-dax, which has no read(2): copied from a read-only mapping with
+ * pm_read_safe()), so a header on a bad block costs an error, not a
+ * signal.  A range that
  * spans structures is split at their borders.  When both header copies
  * are on bad blocks and neither reads as valid, the file is taken for a
  * pool whose headers are lost: the ranges there are "header A" and
@@ -532,8 +551,10 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 {
 	struct pm_bb_list l = { 0 };
 	struct pbb_list out = { 0 };
+	struct pm_map *dax = NULL;
 	struct pm_pool geo;
 	struct pm_hdr h[2];
+	struct stat st;
 	int fd, ok[2], ret, lret;
 
 	if (!path || !bbs || !nbbs)
@@ -543,9 +564,18 @@ PM_EXPORT int pm_pool_badblocks_list(const char *path,
 	fd = pm_os_open_file(path, O_RDONLY, 0, PM_OS_DEV);
 	if (fd < 0)
 		return fd;
+	if (fstat(fd, &st)) {
+		ret = pm_err(-errno, "%s: stat: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
 	lret = pm_bb_fd(fd, &l);
-	ret = read_headers(fd, file_size(fd), lret ? 0 : hdrs_listed(&l), h,
-			   ok);
+	ret = S_ISCHR(st.st_mode) ?
+		      pm_map_file(path, 0, PM_MAP_READONLY, &dax) :
+		      0;
+	if (!ret)
+		ret = read_headers(fd, dax, lret ? 0 : hdrs_listed(&l), h, ok);
+	pm_unmap(dax);
 	if (lret == -ENOMEM) {
 		ret = lret;
 	} else if (ret >= 0) {

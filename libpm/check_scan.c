@@ -2,7 +2,8 @@
 /*
  * check_scan.c - the state of one checker pass over a pool file: the file
  * opened read-only, defensive reads (pread first, so a poisoned page is an
- * EIO and a finding, never a SIGBUS), progress, and the list of findings
+ * EIO and a finding, never a SIGBUS; a device-dax device, which has no
+ * read(2), through a read-only mapping and SIGBUS-safe copies), progress, and the list of findings
  * and of ranges repair will clear.  Used by check_area.c (each structure)
  * and check.c (the passes, repair, reporting); it calls neither.
  *
@@ -19,6 +20,7 @@
 
 #include "check_scan.h"
 #include "internal.h"
+#include "map.h"
 #include "os.h"
 
 #define SCAN_CHUNK (4UL << 20)
@@ -99,6 +101,14 @@ int pm_ck_pread(struct pm_ck *c, void *buf, uint64_t off, size_t len)
 {
 	uint8_t *p = buf;
 
+	if (c->dax) {
+		size_t n = off < c->file_size ?
+				   (size_t)PM_MIN(len, c->file_size - off) :
+				   0;
+
+		memset(p + n, 0, len - n);
+		return n ? pm_read_safe(c->dax, p, c->dax->addr + off, n) : 0;
+	}
 	while (len) {
 		ssize_t n = pread(c->fd, p, len, (off_t)off);
 
@@ -232,7 +242,7 @@ int pm_ck_open(struct pm_ck *c)
 	struct stat st;
 	int ret;
 
-	c->fd = pm_os_open_file(c->path, O_RDONLY, 0, 0);
+	c->fd = pm_os_open_file(c->path, O_RDONLY, 0, PM_OS_DEV);
 	if (c->fd < 0)
 		return c->fd;
 	if (fstat(c->fd, &st)) {
@@ -240,6 +250,12 @@ int pm_ck_open(struct pm_ck *c)
 		return pm_err(ret, "%s: stat: %s", c->path, pm_strerror(ret));
 	}
 	c->file_size = (uint64_t)st.st_size;
+	if (S_ISCHR(st.st_mode)) {
+		ret = pm_map_file(c->path, 0, PM_MAP_READONLY, &c->dax);
+		if (ret)
+			return ret;
+		c->file_size = c->dax->size;
+	}
 	ret = pm_os_flock(c->fd, LOCK_SH | LOCK_NB);
 	if (ret == -EWOULDBLOCK)
 		return pm_err(-EBUSY, "%s: the pool is open in another process",
@@ -258,6 +274,8 @@ void pm_ck_close(struct pm_ck *c)
 {
 	pm_free(c->buf);
 	c->buf = NULL;
+	pm_unmap(c->dax);
+	c->dax = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;

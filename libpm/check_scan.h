@@ -23,7 +23,8 @@ struct pm_ck {
 	unsigned flags;
 	int fd;
 	uint64_t file_size;
-	uint8_t *buf; /* for pread: SCAN_CHUNK, or less for small files */
+	uint8_t *buf;	    /* for pread: SCAN_CHUNK, or less for small files */
+	struct pm_map *dax; /* a device-dax device, read through a mapping */
 	size_t buf_size;
 	/* the pool as the chosen header copy describes it, mapped read-only */
 	struct pm_map *map;

@@ -6,6 +6,7 @@
  * durable when the call returns 0: its lines were written back (or
  * msync'ed) and a fence followed.
  */
+#include "eadr.h"
 #include "map.h"
 
 /*
@@ -69,6 +70,31 @@ PM_EXPORT int pm_persist(const struct pm_map *map, const void *addr, size_t len)
 		return ret;
 	user_flushed(pm_map_flush(map, addr, len));
 	return user_drain(map);
+}
+
+/**
+ * pm_deep_flush - make a range durable past the memory controller's queues
+ * @map: the mapping
+ * @addr: first byte of the range, inside @map
+ * @len: bytes in the range
+ *
+ * pm_persist() of the range, then a write of "1" to the deep_flush of each
+ * nd region behind the mapping's device (sysfs), which flushes the memory
+ * controllers' write queues of that region.  For callers that want data
+ * past those queues even where the platform counts them as persistent
+ * (ADR).  Needs the right to write the attribute (root).
+ *
+ * Return: 0; -EINVAL as pm_persist(); a write-back error as pm_persist();
+ * -ENOTSUP if the mapping is on no nd region (tmpfs, a disk, emulated
+ * pmem without one) or a region has no deep flush (no deep_flush, or it
+ * reads 0); -EACCES or another -errno if the write failed.
+ */
+PM_EXPORT int pm_deep_flush(const struct pm_map *map, const void *addr,
+			    size_t len)
+{
+	int ret = pm_persist(map, addr, len);
+
+	return ret ? ret : pm_map_deep_flush(map->dev, map->devdax);
 }
 
 /**

@@ -107,6 +107,8 @@ int pm_persist(const struct pm_map *map, const void *addr, size_t len);
 void pm_flush(const struct pm_map *map, const void *addr, size_t len);
 /* Wait for the calling thread's flushes; their first error. */
 int pm_drain(const struct pm_map *map);
+/* pm_persist, then flush the nd regions' write queues (deep_flush). */
+int pm_deep_flush(const struct pm_map *map, const void *addr, size_t len);
 
 #define PM_MEM_NODRAIN (1U << 0)     /* leave the final fence to pm_drain */
 #define PM_MEM_NONTEMPORAL (1U << 1) /* force non-temporal stores */

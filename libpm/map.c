@@ -4,12 +4,17 @@
  * Invariant: a mapping never claims a finer granularity than the platform
  * gives.  CACHELINE only when MAP_SYNC succeeded (or forced), BYTE only
  * when every region behind the file is in the CPU-cache persistence
- * domain; anything else is PAGE (msync).  A watcher (the crash simulator)
- * sees every mapping made while it is set and every watched one go.
+ * domain; anything else is PAGE (msync).  A device-dax device is DAX by
+ * nature: it is mapped as it is (size and alignment from sysfs, never
+ * resized), and "created" on only when its first page is zero.  A watcher
+ * (the crash simulator) sees every mapping made while it is set and every
+ * watched one go.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,6 +26,7 @@
 #include "eadr.h"
 #include "os.h"
 #include "map.h"
+#include "sysfs.h"
 
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
@@ -100,10 +106,13 @@ static int size_file(int fd, size_t size)
 }
 
 /* Open (or create: *createdp says whether this call made the file); a
- * file that exists must be a regular one.  Failures are logged. */
+ * file that exists must be a regular one or a character device (checked
+ * for device-dax later).  With PM_MAP_EXCL only a device may exist.
+ * Failures are logged. */
 static int open_fd(const char *path, unsigned flags, int *createdp)
 {
 	int oflags = (flags & PM_MAP_READONLY) ? O_RDONLY : O_RDWR;
+	struct stat st;
 	int fd;
 
 	*createdp = 0;
@@ -116,15 +125,102 @@ static int open_fd(const char *path, unsigned flags, int *createdp)
 		}
 		if (fd == -ENOENT)
 			return pm_err(fd, "%s: directory does not exist", path);
-		if (fd != -EEXIST || (flags & PM_MAP_EXCL))
+		if (fd != -EEXIST ||
+		    ((flags & PM_MAP_EXCL) &&
+		     (stat(path, &st) || !S_ISCHR(st.st_mode))))
 			return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	}
-	return pm_os_open_file(path, oflags, 0, 0);
+	fd = pm_os_open_file(path, oflags, 0, PM_OS_DEV);
+	if (fd >= 0 && !fstat(fd, &st) && S_ISBLK(st.st_mode)) {
+		close(fd);
+		return pm_err(-EINVAL,
+			      "%s: a block device: map a file on a DAX file "
+			      "system on it, or a device-dax device",
+			      path);
+	}
+	return fd;
+}
+
+/* A decimal number of bytes from sysfs attribute @dir/@name. */
+static int sysfs_u64(const char *dir, const char *name, uint64_t *v)
+{
+	char p[PATH_MAX], buf[32], *end;
+	int ret;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s/%s", dir, name) >= sizeof(p))
+		return -ENAMETOOLONG;
+	ret = pm_sysfs_read(p, buf, sizeof(buf));
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*v = strtoull(buf, &end, 0);
+	return errno || end == buf || *end ? -EINVAL : 0;
+}
+
+/* Size and alignment of device-dax device @rdev, from its sysfs device
+ * (.../daxR.N/daxR.M: "size", "align" or else the region's). */
+static int devdax_geometry(const char *path, dev_t rdev, uint64_t *size,
+			   uint64_t *align)
+{
+	char dev[PATH_MAX], *base;
+	int ret = pm_sysfs_devno_path(rdev, 1, dev, sizeof(dev));
+
+	base = ret ? NULL : strrchr(dev, '/');
+	if (!base || strncmp(base + 1, "dax", 3) ||
+	    sysfs_u64(dev, "size", size))
+		return pm_err(-EINVAL,
+			      "%s: a character device (%u:%u), not a regular "
+			      "file or a device-dax device",
+			      path, major(rdev), minor(rdev));
+	if (sysfs_u64(dev, "align", align)) {
+		*base = '\0';
+		if (sysfs_u64(dev, "dax_region/align", align))
+			return pm_err(-EINVAL,
+				      "%s: device-dax alignment unreadable "
+				      "in sysfs",
+				      path);
+	}
+	if (!*align || (*align & (*align - 1)) || *size % *align)
+		return pm_err(-EINVAL,
+			      "%s: device-dax size %" PRIu64 " and alignment "
+			      "%" PRIu64 " do not fit",
+			      path, *size, *align);
+	return 0;
+}
+
+/* Settle m->size against a device-dax device: whole aligned units of
+ * what it holds, never resized. */
+static int check_devdax(struct pm_map *m, const struct stat *st)
+{
+	uint64_t size, align;
+	int ret = devdax_geometry(m->path, st->st_rdev, &size, &align);
+
+	if (ret)
+		return ret;
+	if (m->size == 0) {
+		if (size > SIZE_MAX)
+			return pm_err(-EFBIG, "%s: too large to map", m->path);
+		m->size = (size_t)size;
+	} else if ((uint64_t)m->size > size) {
+		return pm_err(-ENOSPC,
+			      "%s: device-dax holds %" PRIu64 " bytes, %zu "
+			      "asked",
+			      m->path, size, m->size);
+	} else if (m->size % align) {
+		return pm_err(-EINVAL,
+			      "%s: %zu bytes is not a multiple of the "
+			      "device-dax alignment %" PRIu64,
+			      m->path, m->size, align);
+	}
+	m->devdax = 1;
+	return 0;
 }
 
 /* Settle m->size against the file's size, growing the file if asked. */
 static int check_size(struct pm_map *m, const struct stat *st)
 {
+	if (S_ISCHR(st->st_mode))
+		return check_devdax(m, st);
 	if (!S_ISREG(st->st_mode))
 		return pm_err(-EINVAL, "%s: not a regular file", m->path);
 	if (m->size == 0) {
@@ -152,7 +248,7 @@ static int check_size(struct pm_map *m, const struct stat *st)
  * A file this call created is removed again on failure. */
 static int open_file(struct pm_map *m)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	int created, ret;
 
 	m->fd = open_fd(m->path, m->flags, &created);
@@ -160,12 +256,18 @@ static int open_file(struct pm_map *m)
 		return m->fd;
 	ret = fstat(m->fd, &st) ? -errno : check_size(m, &st);
 	if (ret) {
-		pm_err(ret, "%s: cannot open with size %zu: %s", m->path,
-		       m->size, pm_strerror(ret));
+		if (!S_ISCHR(st.st_mode)) /* device-dax: said why */
+			pm_err(ret, "%s: cannot open with size %zu: %s",
+			       m->path, m->size, pm_strerror(ret));
 		goto err;
 	}
-	m->dev = st.st_dev;
-	fs_name(m->fd, m->fs_type, sizeof(m->fs_type));
+	if (m->devdax) {
+		m->dev = st.st_rdev;
+		snprintf(m->fs_type, sizeof(m->fs_type), "devdax");
+	} else {
+		m->dev = st.st_dev;
+		fs_name(m->fd, m->fs_type, sizeof(m->fs_type));
+	}
 	m->created = created;
 	return 0;
 err:
@@ -181,6 +283,14 @@ static int map_file(struct pm_map *m)
 	void *addr = NULL;
 	int ret;
 
+	if (m->devdax) { /* always DAX: MAP_SYNC adds nothing */
+		ret = pm_os_mmap(&addr, m->size, prot, MAP_SHARED, m->fd, 0);
+		if (ret)
+			return pm_err(ret, "%s: mmap of device-dax: %s",
+				      m->path, pm_strerror(ret));
+		m->addr = addr;
+		return 0;
+	}
 	/* Read-only mappings try MAP_SYNC too: it is how a reader (pmtool
 	 * info, pmck) learns that the file is on real DAX. */
 	ret = pm_os_mmap(&addr, m->size, prot, MAP_SHARED_VALIDATE | MAP_SYNC,
@@ -207,6 +317,23 @@ static int map_file(struct pm_map *m)
 	return 0;
 }
 
+/* PM_MAP_EXCL on device-dax: what the caller would format must hold
+ * nothing yet (its first page is zero), or it is -EEXIST. */
+static int devdax_unused(struct pm_map *m)
+{
+	size_t n = PM_MIN(m->size, (size_t)4096);
+
+	for (size_t i = 0; i < n; i++)
+		if (m->addr[i]) {
+			munmap(m->addr, m->size);
+			return pm_err(-EEXIST,
+				      "%s: device-dax holds data (its first "
+				      "page is not zero): not overwritten",
+				      m->path);
+		}
+	return 0;
+}
+
 static void choose_granularity(struct pm_map *m)
 {
 	int f = forced_granularity();
@@ -214,9 +341,9 @@ static void choose_granularity(struct pm_map *m)
 	if (f >= 0) {
 		m->gran = (enum pm_granularity)f;
 		m->forced = 1;
-	} else if (!m->map_sync) {
+	} else if (!m->map_sync && !m->devdax) {
 		m->gran = PM_GRANULARITY_PAGE;
-	} else if (pm_map_eadr(m->dev)) {
+	} else if (pm_map_eadr(m->dev, m->devdax)) {
 		m->gran = PM_GRANULARITY_BYTE;
 	} else {
 		/* without a flush instruction only msync writes back */
@@ -234,10 +361,14 @@ static void choose_granularity(struct pm_map *m)
  * @mapp: receives the mapping
  *
  * Tries MAP_SHARED_VALIDATE|MAP_SYNC first and chooses the persistence
- * granularity (see libpm(7)).  On failure nothing stays mapped or open,
- * and a file this call created is removed.
+ * granularity (see libpm(7)).  @path may be a device-dax device
+ * (/dev/daxX.Y): its size (0: all of it) must be a multiple of its
+ * alignment, it is never resized, and PM_MAP_CREATE|PM_MAP_EXCL accepts it
+ * only while its first page is zero.  On failure nothing stays mapped or
+ * open, and a file this call created is removed.
  *
- * Return: 0 or -errno, PM_E_NOT_DAX.
+ * Return: 0 or -errno (-EEXIST: the file exists or the device-dax device
+ * holds data; -ENOSPC: the device is smaller than @size), PM_E_NOT_DAX.
  */
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
@@ -271,6 +402,8 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (ret)
 		goto err_free;
 	ret = map_file(m);
+	if (!ret && m->devdax && (flags & PM_MAP_EXCL))
+		ret = devdax_unused(m);
 	if (ret)
 		goto err_close;
 	choose_granularity(m);

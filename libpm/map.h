@@ -25,6 +25,7 @@ struct pm_map {
 	int map_sync;
 	int forced;  /* granularity from PM_FORCE_GRANULARITY */
 	int created; /* pm_map_file() created the file */
+	int devdax;  /* a device-dax device; dev is its st_rdev */
 	const struct pm_persist_ops *ops;
 	dev_t dev;
 	char fs_type[16];

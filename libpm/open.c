@@ -301,7 +301,7 @@ static int create_format(struct pm_pool *pool, size_t size,
 	struct pm_log_place lp;
 	int ret;
 
-	if (o->mode && fchmod(pool->map->fd, o->mode))
+	if (o->mode && pool->map->created && fchmod(pool->map->fd, o->mode))
 		return pm_err(-errno, "%s: chmod: %s", pool->path,
 			      strerror(errno));
 	hdr_init(&pool->hdr, size, o->layout, g);
@@ -319,12 +319,15 @@ static int create_format(struct pm_pool *pool, size_t size,
 
 /**
  * pm_pool_create - create a pool file
- * @path: file to create; it must not exist
+ * @path: file to create; it must not exist (or be a device-dax device
+ *        whose first page is zero)
  * @size: total file size in bytes
  * @opts: layout name, lane geometry, log size, flags and mode, or NULL
  * @poolp: receives the open pool
  *
- * Return: 0, -EEXIST if @path exists, -EINVAL for bad arguments or a size
+ * Return: 0, -EEXIST if @path exists (device-dax: holds data), -ENOSPC
+ * if a device-dax device is smaller than @size, -EINVAL for bad arguments,
+ * a size not a multiple of a device-dax device's alignment, or a size
  * too small for the geometry, PM_E_NOT_DAX, or another negative errno.
  */
 PM_EXPORT int pm_pool_create(const char *path, size_t size,
@@ -358,7 +361,9 @@ PM_EXPORT int pm_pool_create(const char *path, size_t size,
 	*poolp = pool;
 	return 0;
 err_unlink:
-	if (pool->map) /* pm_map_file() removes what it created on failure */
+	/* pm_map_file() removes what it created on failure; a device-dax
+	 * device is never removed */
+	if (pool->map && pool->map->created)
 		unlink(path);
 	pool_free(pool);
 	return ret;

@@ -92,6 +92,15 @@ int pm_os_open_sysfs(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+int pm_os_open_sysfs_write(const char *path)
+{
+	int fd;
+
+	FAULT("sysfs");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p;

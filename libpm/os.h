@@ -26,6 +26,8 @@ int pm_os_open_file(const char *path, int flags, mode_t mode, unsigned types);
  * read probes the platform, and a failed probe may answer "no" (no eADR,
  * bad blocks unknown) rather than fail the caller. */
 int pm_os_open_sysfs(const char *path);
+/* Open a sysfs file write-only (same fault kind). */
+int pm_os_open_sysfs_write(const char *path);
 int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
 	       off_t off);
 int pm_os_ftruncate(int fd, off_t len);

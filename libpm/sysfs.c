@@ -88,12 +88,38 @@ int pm_sysfs_resolve(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-int pm_sysfs_dev_path(dev_t dev, char *buf, size_t len)
+int pm_sysfs_write(const char *path, const char *text)
+{
+	char full[PATH_MAX];
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd, ret;
+
+	ret = pm_sysfs_path(full, sizeof(full), "%s", path);
+	if (ret)
+		return ret;
+	fd = pm_os_open_sysfs_write(full);
+	if (fd < 0)
+		return fd;
+	n = write(fd, text, len);
+	ret = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int pm_sysfs_devno_path(dev_t dev, int chr, char *buf, size_t len)
 {
 	char p[64];
 
-	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	snprintf(p, sizeof(p), "/sys/dev/%s/%u:%u", chr ? "char" : "block",
+		 major(dev), minor(dev));
 	return pm_sysfs_resolve(p, buf, len);
+}
+
+int pm_sysfs_dev_path(dev_t dev, char *buf, size_t len)
+{
+	return pm_sysfs_devno_path(dev, 0, buf, len);
 }
 
 int pm_sysfs_region(const char *path, unsigned *id, size_t *len)

@@ -31,8 +31,17 @@ int pm_sysfs_read(const char *path, char *buf, size_t len);
  */
 int pm_sysfs_resolve(const char *path, char *buf, size_t len);
 
+/*
+ * Write @text to the attribute at root + @path (one write; a short one is
+ * -EIO).  Return: 0 or -errno.
+ */
+int pm_sysfs_write(const char *path, const char *text);
+
 /* pm_sysfs_resolve() of "/sys/dev/block/MAJ:MIN" for block device @dev. */
 int pm_sysfs_dev_path(dev_t dev, char *buf, size_t len);
+
+/* The same for a character device (/sys/dev/char) if @chr. */
+int pm_sysfs_devno_path(dev_t dev, int chr, char *buf, size_t len);
 
 /*
  * The nearest ancestor of sysfs path @path named "regionN": N in @id and,

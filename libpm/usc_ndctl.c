@@ -21,21 +21,14 @@
 
 static int device_region(int fd, unsigned *id)
 {
-	char p[64], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct stat st;
 	int ret;
 
 	if (fstat(fd, &st))
 		return -errno;
-	if (S_ISCHR(st.st_mode)) {
-		snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(st.st_rdev),
-			 minor(st.st_rdev));
-		ret = pm_sysfs_resolve(p, path, sizeof(path));
-	} else {
-		ret = pm_sysfs_dev_path(S_ISBLK(st.st_mode) ? st.st_rdev :
-							      st.st_dev,
-					path, sizeof(path));
-	}
+	ret = pm_sysfs_devno_path(S_ISREG(st.st_mode) ? st.st_dev : st.st_rdev,
+				  S_ISCHR(st.st_mode), path, sizeof(path));
 	if (ret || pm_sysfs_region(path, id, NULL))
 		return -ENOTSUP;
 	return 0;

@@ -14,6 +14,7 @@
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -368,22 +369,191 @@ static void test_sysfs_resolve_stays_in_root(void **state)
 static void test_map_eadr_cpu_cache_region(void **state)
 {
 	(void)state;
-	assert_int_equal(pm_map_eadr(makedev(259, 0)), 1);
-	assert_int_equal(pm_map_eadr(makedev(259, 1)), 1); /* partition */
-	assert_int_equal(pm_map_eadr(makedev(253, 0)), 1); /* dm on eADR */
+	assert_int_equal(pm_map_eadr(makedev(259, 0), 0), 1);
+	assert_int_equal(pm_map_eadr(makedev(259, 1), 0), 1); /* partition */
+	assert_int_equal(pm_map_eadr(makedev(253, 0), 0), 1); /* dm on eADR */
 }
 
 static void test_map_eadr_not_cpu_cache(void **state)
 {
 	(void)state;
-	assert_int_equal(pm_map_eadr(makedev(259, 2)), 0); /* ADR region */
-	assert_int_equal(pm_map_eadr(makedev(253, 1)), 0); /* one of two */
-	assert_int_equal(pm_map_eadr(makedev(8, 0)), 0);   /* no region */
-	assert_int_equal(pm_map_eadr(makedev(7, 0)), 0);   /* leaves root */
-	assert_int_equal(pm_map_eadr(makedev(9, 9)), 0);   /* unknown */
-	assert_int_equal(pm_map_eadr(makedev(0, 42)), 0);  /* tmpfs */
+	assert_int_equal(pm_map_eadr(makedev(259, 2), 0), 0); /* ADR region */
+	assert_int_equal(pm_map_eadr(makedev(253, 1), 0), 0); /* one of two */
+	assert_int_equal(pm_map_eadr(makedev(8, 0), 0), 0);   /* no region */
+	assert_int_equal(pm_map_eadr(makedev(7, 0), 0), 0);   /* leaves root */
+	assert_int_equal(pm_map_eadr(makedev(9, 9), 0), 0);   /* unknown */
+	assert_int_equal(pm_map_eadr(makedev(0, 42), 0), 0);  /* tmpfs */
 	unsetenv("PM_SYSFS_ROOT");
-	assert_int_equal(pm_map_eadr(makedev(259, 0)) >= 0, 1);
+	assert_int_equal(pm_map_eadr(makedev(259, 0), 0) >= 0, 1);
+}
+
+/* ---- device-dax and deep flush, on the fake tree ---- */
+
+/* /dev/zero (1:5) stands in for a device-dax device: it maps as one. */
+#define DAX0 "sys/devices/ndbus0/region0/dax0.0"
+#define DAX1 "sys/devices/ndbus0/region1/dax1.0"
+#define MiB (1UL << 20)
+
+/* Point /sys/dev/char/1:5 at @dax ("" for nowhere). */
+static void zero_is(const char *dax)
+{
+	char p[PATH_MAX], to[PATH_MAX];
+
+	fakesys_join(p, sizeof(p), dir, "sys/dev/char/1:5");
+	unlink(p);
+	if (!*dax)
+		return;
+	snprintf(to, sizeof(to), "../../../%s", dax);
+	fakesys_link(dir, "sys/dev/char/1:5", to);
+}
+
+static int fake_dax(void **state)
+{
+	(void)state;
+	fakesys_mkdirs(dir, DAX0 "/dax0.0");
+	fakesys_mkdirs(dir, DAX1 "/dax1.0");
+	fakesys_mkdirs(dir, DAX1 "/dax_region");
+	fakesys_mkdirs(dir, "sys/dev/char");
+	fakesys_put(dir, DAX0 "/dax0.0/size", "8388608\n");
+	fakesys_put(dir, DAX0 "/dax0.0/align", "2097152\n");
+	fakesys_put(dir, DAX1 "/dax1.0/size", "4194304\n");
+	fakesys_put(dir, DAX1 "/dax_region/align", "4096\n");
+	fakesys_put(dir, "sys/devices/ndbus0/region0/deep_flush", "1\n");
+	fakesys_put(dir, "sys/devices/ndbus0/region1/deep_flush", "0\n");
+	zero_is(DAX0 "/dax0.0");
+	setenv("PM_SYSFS_ROOT", dir, 1);
+	return 0;
+}
+
+static void test_devdax_map_whole(void **state)
+{
+	struct pm_map_info mi;
+	struct pm_map *m;
+
+	(void)state;
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB); /* size from sysfs */
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_BYTE);
+	assert_int_equal(pm_map_get_info(m, &mi), 0);
+	assert_string_equal(mi.fs_type, "devdax");
+	assert_string_equal(mi.device, "1:5");
+	assert_int_equal(mi.map_sync, 0);
+	memset(pm_map_addr(m), 0xab, 8 * MiB);
+	assert_int_equal(pm_persist(m, pm_map_addr(m), 8 * MiB), 0);
+	pm_unmap(m);
+	/* a region without cpu_cache: cache lines (the region's align) */
+	zero_is(DAX1 "/dax1.0");
+	assert_int_equal(pm_map_file("/dev/zero", 0, PM_MAP_READONLY, &m), 0);
+	assert_int_equal(pm_map_size(m), 4 * MiB);
+	assert_int_equal(pm_map_granularity(m), PM_GRANULARITY_CACHELINE);
+	pm_unmap(m);
+	zero_is(DAX0 "/dax0.0");
+}
+
+static void test_devdax_sizes(void **state)
+{
+	struct pm_map *m;
+
+	(void)state;
+	expect_fail("/dev/zero", 3 * MiB, 0, -EINVAL); /* not aligned */
+	expect_fail("/dev/zero", 10 * MiB, 0, -ENOSPC);
+	expect_fail("/dev/zero", 10 * MiB, PM_MAP_CREATE, -ENOSPC);
+	assert_int_equal(pm_map_file("/dev/zero", 4 * MiB, 0, &m), 0);
+	assert_int_equal(pm_map_size(m), 4 * MiB);
+	pm_unmap(m);
+	/* not a device-dax device */
+	zero_is("");
+	expect_fail("/dev/zero", 0, 0, -EINVAL);
+	zero_is("sys/devices/ndbus0/region0");
+	expect_fail("/dev/zero", 0, 0, -EINVAL);
+	zero_is(DAX0 "/dax0.0");
+}
+
+static void test_devdax_create_excl(void **state)
+{
+	struct pm_map *m;
+	int fd;
+
+	(void)state;
+	/* the device exists: CREATE|EXCL takes it while its first page is
+	 * zero, and never removes it */
+	assert_int_equal(pm_map_file("/dev/zero", 2 * MiB,
+				     PM_MAP_CREATE | PM_MAP_EXCL, &m),
+			 0);
+	assert_int_equal(pm_map_size(m), 2 * MiB);
+	pm_unmap(m);
+	assert_int_equal(access("/dev/zero", F_OK), 0);
+	expect_fail("/dev/zero", 3 * MiB, PM_MAP_CREATE | PM_MAP_EXCL, -EINVAL);
+	assert_int_equal(access("/dev/zero", F_OK), 0);
+	/* a regular file that exists is still -EEXIST */
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+	expect_fail(path, 4096, PM_MAP_CREATE | PM_MAP_EXCL, -EEXIST);
+	unlink(path);
+}
+
+static time_t mtime_of(const char *rel)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	fakesys_join(p, sizeof(p), dir, rel);
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_mtime;
+}
+
+static void set_old(const char *rel)
+{
+	char p[PATH_MAX];
+	struct timeval tv[2] = { { 0, 0 }, { 0, 0 } };
+
+	fakesys_join(p, sizeof(p), dir, rel);
+	assert_int_equal(utimes(p, tv), 0);
+}
+
+#define DF0 "sys/devices/ndbus0/region0/deep_flush"
+
+static void test_deep_flush(void **state)
+{
+	struct pm_map *m;
+	uint8_t *a;
+
+	(void)state;
+	/* region0: deep_flush reads 1 and is written */
+	set_old(DF0);
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	a = pm_map_addr(m);
+	a[100] = 1;
+	assert_int_equal(pm_deep_flush(m, a + 64, 64), 0);
+	assert_true(mtime_of(DF0) != 0);
+	assert_int_equal(pm_deep_flush(m, a, 16 * MiB), -EINVAL);
+	assert_int_equal(pm_deep_flush(NULL, a, 1), -EINVAL);
+	pm_unmap(m);
+	/* block devices: each region behind them must have it */
+	set_old(DF0);
+	assert_int_equal(pm_map_deep_flush(makedev(259, 1), 0), 0);
+	assert_int_equal(pm_map_deep_flush(makedev(253, 0), 0), 0);
+	assert_true(mtime_of(DF0) != 0);
+	set_old(DF0);
+	assert_int_equal(pm_map_deep_flush(makedev(259, 2), 0), -ENOTSUP);
+	assert_int_equal(pm_map_deep_flush(makedev(253, 1), 0), -ENOTSUP);
+	assert_int_equal(pm_map_deep_flush(makedev(8, 0), 0), -ENOTSUP);
+	assert_int_equal(pm_map_deep_flush(makedev(7, 0), 0), -ENOTSUP);
+	assert_int_equal(pm_map_deep_flush(makedev(0, 42), 0), -ENOTSUP);
+	/* region1 reads 0: nothing to flush past the memory controller */
+	zero_is(DAX1 "/dax1.0");
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	assert_int_equal(pm_deep_flush(m, pm_map_addr(m), 1), -ENOTSUP);
+	pm_unmap(m);
+	zero_is(DAX0 "/dax0.0");
+	/* a file on tmpfs */
+	assert_int_equal(pm_map_file(path, 4096, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_deep_flush(m, pm_map_addr(m), 4096), -ENOTSUP);
+	pm_unmap(m);
+	unlink(path);
+	assert_int_equal(mtime_of(DF0), 0);
+	unsetenv("PM_SYSFS_ROOT");
 }
 
 int main(void)
@@ -409,6 +579,10 @@ int main(void)
 		cmocka_unit_test(test_sysfs_resolve_stays_in_root),
 		cmocka_unit_test(test_map_eadr_cpu_cache_region),
 		cmocka_unit_test(test_map_eadr_not_cpu_cache),
+		cmocka_unit_test_setup(test_devdax_map_whole, fake_dax),
+		cmocka_unit_test_setup(test_devdax_sizes, fake_dax),
+		cmocka_unit_test_setup(test_devdax_create_excl, fake_dax),
+		cmocka_unit_test_setup(test_deep_flush, fake_dax),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

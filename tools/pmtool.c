@@ -53,6 +53,9 @@ static int fail(const char *path, int err)
 static void map_info(const char *path, size_t size,
 		     const struct pm_map_info *mi)
 {
+	/* device-dax is DAX without MAP_SYNC: say so, not "no" */
+	int devdax = !strcmp(mi->fs_type, "devdax");
+
 	if (json) {
 		fputs("{\"file\":", stdout);
 		json_str(path);
@@ -73,7 +76,10 @@ static void map_info(const char *path, size_t size,
 	       "movnt threshold: %zu\nfile system:     %s\n"
 	       "device:          %s\n",
 	       path, size, gran_names[mi->granularity],
-	       mi->forced ? " (forced)" : "", mi->map_sync ? "yes" : "no",
+	       mi->forced ? " (forced)" : "",
+	       mi->map_sync ? "yes" :
+	       devdax	    ? "not needed (device-dax)" :
+			      "no",
 	       mi->flush_method, mi->copy_method, mi->movnt_threshold,
 	       mi->fs_type, mi->device);
 }

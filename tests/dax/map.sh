@@ -42,8 +42,13 @@ else
 	echo "# no xfs in this guest: ext4 only"
 fi
 
-# The guest CPU (qemu -cpu max) has clwb; the library must pick it.
-if grep -qw clwb /proc/cpuinfo; then
+# The guest CPU (qemu -cpu max) has clwb; the library must pick it, unless
+# the region persists CPU caches (eADR).
+gran='"cacheline"'
+if [ "${PM_DAX_PDOMAIN:-}" = cpu_cache ]; then
+	want_flush='"none (eADR)"'
+	gran='"byte"'
+elif grep -qw clwb /proc/cpuinfo; then
 	want_flush='"clwb"'
 else
 	want_flush='"clflushopt"'
@@ -51,7 +56,7 @@ fi
 
 for dir in "$PM_DAX_DIR" ${PM_XFS_DIR:+"$PM_XFS_DIR"}; do
 	if pmtool_info "$dir"; then
-		expect "$f" granularity '"cacheline"'
+		expect "$f" granularity "$gran"
 		expect "$f" map_sync true
 		expect "$f" forced false
 		expect "$f" flush "$want_flush"
