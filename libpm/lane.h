@@ -29,7 +29,8 @@ struct pm_tx {
 	uint64_t flushed; /* ring bytes below this need no flush */
 	uint32_t crc;	  /* running CRC32C of the entry */
 	unsigned nranges;
-	int failed; /* a write failed: only abort is possible */
+	unsigned heap_ops; /* heap allocations and frees staged (heap.c) */
+	int failed;	   /* a write failed: only abort is possible */
 	int active;
 };
 

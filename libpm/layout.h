@@ -43,7 +43,7 @@ struct pm_hdr {
 	uint64_t lanes_off;
 	uint64_t lane_size;
 	uint32_t nlanes;
-	uint32_t flags; /* incompatible features; none defined yet */
+	uint32_t flags; /* incompatible features: PM_HDR_F_* */
 	uint64_t log_off;
 	uint64_t log_size;
 	uint64_t data_off;
@@ -57,6 +57,12 @@ struct pm_hdr {
 	uint32_t crc;
 };
 _Static_assert(sizeof(struct pm_hdr) == 512, "pm_hdr size");
+
+/* Incompatible features: a reader that does not know a bit set here
+ * refuses the pool (older readers say "unknown incompatible feature
+ * flags"). */
+#define PM_HDR_F_HEAP (1U << 0) /* the data area is a heap (heap.c) */
+#define PM_HDR_F_KNOWN PM_HDR_F_HEAP
 _Static_assert(offsetof(struct pm_hdr, pool_size) == 104, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, usc) == 176, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
@@ -89,6 +95,17 @@ _Static_assert(sizeof(struct pm_lane_hdr) == 64, "pm_lane_hdr size");
 
 #define PM_REC_RANGE 0x52414e47U  /* "RANG" */
 #define PM_REC_COMMIT 0x434f4d54U /* "COMT" */
+/*
+ * Heap pools only (PM_HDR_F_HEAP): records shaped as a range record.
+ * SETB and CLRB carry an 8-byte mask (len 8, off 8-byte aligned) that is
+ * ORed into, or cleared from, the word at off: two transactions in flight
+ * at once may change different bits of one word, which whole-range
+ * records, replayed in seq order, could not express.  ZERO has no
+ * payload: len bytes at off become zero.
+ */
+#define PM_REC_SETB 0x53455442U /* "SETB" */
+#define PM_REC_CLRB 0x434c5242U /* "CLRB" */
+#define PM_REC_ZERO 0x5a45524fU /* "ZERO" */
 
 struct pm_tx_range {
 	uint32_t type; /* PM_REC_RANGE */
@@ -167,5 +184,51 @@ struct pm_log_rec {
 #define PM_LOG_LEN_MASK (PM_LOG_REC_SKIP - 1)
 _Static_assert(sizeof(struct pm_log_rec) == 24, "pm_log_rec size");
 _Static_assert(offsetof(struct pm_log_rec, crc) == 20, "pm_log_rec layout");
+
+/* ---- heap (heap.c), a data area of a pool with PM_HDR_F_HEAP ----
+ *
+ *   data_off            the heap header (one page)
+ *   hdrs_off            one 8-byte header per page of the heap
+ *   pages_off           npages pages of PM_HEAP_PAGE bytes
+ *
+ * A block is a run of pages; its first page's header says what it is
+ * (pm_heap_phdr_*), every other page header is 0, and so is that of a
+ * free page.  An extent holds one object from its first byte.  A run
+ * holds objects of one size class: a bitmap (one bit per unit, a set bit
+ * is an allocated unit) at its start, the units after it (aligned to 16).
+ * The class table is part of the format (heap.c: class sizes and run
+ * pages are computed from the class number alone).  Every change of a
+ * header, a bitmap or the root fields goes through a transaction's redo
+ * entry: bitmap bits as SETB/CLRB records, page headers and the root as
+ * range records written only by the one transaction that owns the block.
+ */
+#define PM_HEAP_MAGIC "LIBPMHP" /* 8 bytes with the NUL */
+#define PM_HEAP_VERSION 1
+#define PM_HEAP_PAGE 4096
+
+struct pm_heap_hdr {
+	uint8_t magic[8];
+	uint32_t version;
+	uint32_t page_size; /* PM_HEAP_PAGE */
+	uint64_t npages;
+	uint64_t hdrs_off; /* pool offsets, as create computes them */
+	uint64_t pages_off;
+	uint8_t reserved[20];
+	uint32_t crc; /* CRC32C of bytes [0, 60), seeded from the UUID */
+	/* changed by transactions */
+	uint64_t root_off; /* 0: no root object */
+	uint64_t root_size;
+	uint8_t pad[48];
+};
+_Static_assert(sizeof(struct pm_heap_hdr) == 128, "pm_heap_hdr size");
+_Static_assert(offsetof(struct pm_heap_hdr, crc) == 60, "pm_heap_hdr layout");
+_Static_assert(offsetof(struct pm_heap_hdr, root_off) == 64,
+	       "pm_heap_hdr layout");
+
+/* A page header: type in bits 0-7, class in 8-15, PM_HEAP_TAG in 16-31,
+ * npages in 32-63. */
+#define PM_HEAP_T_EXTENT 0x45U /* 'E' */
+#define PM_HEAP_T_RUN 0x52U    /* 'R' */
+#define PM_HEAP_TAG 0x4850U    /* "HP" */
 
 #endif /* PM_LAYOUT_H */

@@ -163,9 +163,12 @@ struct pm_pool_opts {
  * data on a bad block is refused all the same.  See pm_pool_open(3). */
 #define PM_POOL_IGNORE_BADBLOCKS (1U << 1)
 #define PM_POOL_IGNORE_SHUTDOWN (1U << 2) /* open after possible ADR loss */
+/* Create: the data area is a heap (pm_tx_alloc()); pm_pool_data() is then
+ * NULL.  Open: ignored (the pool says what it is). */
+#define PM_POOL_HEAP (1U << 3)
 #define PM_POOL_VALID                                                          \
 	(PM_POOL_SYNC_REQUIRED | PM_POOL_IGNORE_BADBLOCKS |                    \
-	 PM_POOL_IGNORE_SHUTDOWN)
+	 PM_POOL_IGNORE_SHUTDOWN | PM_POOL_HEAP)
 
 int pm_pool_create(const char *path, size_t size,
 		   const struct pm_pool_opts *opts, struct pm_pool **poolp);
@@ -315,6 +318,54 @@ void pm_tx_abort(struct pm_tx *tx);
  * never replayed again: data they wrote may then be written directly
  * (pm_persist) without a crash putting their bytes back.  Three fences. */
 int pm_tx_retire(struct pm_pool *pool);
+
+/* ---- heap (a pool created with PM_POOL_HEAP) ------------------------------ */
+
+/*
+ * References are byte offsets from the pool's start (0 = none), valid
+ * in every mapping of the pool.  Allocations and frees belong to a
+ * transaction: an allocation is usable by it at once (write it with
+ * pm_tx_write()) and becomes permanent at commit, and is gone on abort
+ * or a crash before commit; a free takes effect at commit.  Each call
+ * stages at most PM_TX_HEAP_RESERVE bytes of log records: add that to
+ * pm_tx_begin()'s reserve per call, on top of the bytes written.
+ */
+#define PM_TX_HEAP_RESERVE 160
+
+#define PM_ALLOC_ZERO (1U << 0)	 /* the object reads as zeros */
+#define PM_ALLOC_SHORT (1U << 1) /* short-lived: kept apart from others */
+#define PM_ALLOC_LONG (1U << 2)	 /* long-lived (the default) */
+#define PM_ALLOC_VALID (PM_ALLOC_ZERO | PM_ALLOC_SHORT | PM_ALLOC_LONG)
+
+/* The address of pool offset @off; NULL for 0 or outside the data area. */
+void *pm_pool_ptr(struct pm_pool *pool, uint64_t off);
+/* The pool offset of @ptr; 0 if it is not inside the data area. */
+uint64_t pm_pool_off(struct pm_pool *pool, const void *ptr);
+/* The root object: allocated zeroed and durable the first time, the same
+ * offset afterwards; asked bigger, it moves, its contents kept and the
+ * rest zeroed. */
+int pm_pool_root(struct pm_pool *pool, size_t size, uint64_t *offp);
+int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags, uint64_t *offp);
+/* Free at commit; @off 0 does nothing. */
+int pm_tx_free(struct pm_tx *tx, uint64_t off);
+/* Bytes usable at @off, an allocated object's offset; else 0. */
+size_t pm_usable_size(struct pm_pool *pool, uint64_t off);
+
+struct pm_heap_stats {
+	uint64_t total;	       /* bytes the heap manages (its pages) */
+	uint64_t allocated;    /* usable bytes of allocated objects */
+	uint64_t free;	       /* bytes free pages and free units hold */
+	uint64_t largest_free; /* the largest run of free pages, bytes */
+	uint64_t objects;      /* allocated objects, the root included */
+	uint64_t runs;	       /* pages grouped into size-class runs */
+	uint64_t extents;      /* objects that are extents of pages */
+	double fragmentation;  /* 1 - largest_free / free; 0 if none free */
+};
+int pm_heap_stats(struct pm_pool *pool, struct pm_heap_stats *st);
+/* Called for each allocated object (the root included) in offset order;
+ * non-zero stops the walk and is returned. */
+typedef int (*pm_heap_cb)(uint64_t off, size_t size, void *arg);
+int pm_heap_walk(struct pm_pool *pool, pm_heap_cb cb, void *arg);
 
 /* ---- append-only log ------------------------------------------------------ */
 

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "bbmap.h"
+#include "halloc.h"
+#include "heap.h"
 #include "log.h"
 #include "open.h"
 #include "os.h"
@@ -271,6 +273,13 @@ static int pool_boot(struct pm_pool *pool)
 		return ret;
 	log_place(pool, &lp);
 	ret = pm_log_boot(&lp, &pool->log);
+	if (!ret && (pool->features & PM_HDR_F_HEAP)) {
+		ret = pm_halloc_boot(pool);
+		if (ret) {
+			pm_log_shutdown(pool->log, pool->path);
+			pool->log = NULL;
+		}
+	}
 	if (ret)
 		pm_tx_shutdown(pool);
 	return ret;
@@ -305,11 +314,15 @@ static int create_format(struct pm_pool *pool, size_t size,
 		return pm_err(-errno, "%s: chmod: %s", pool->path,
 			      strerror(errno));
 	hdr_init(&pool->hdr, size, o->layout, g);
+	if (o->flags & PM_POOL_HEAP)
+		pool->hdr.flags = pm_le32(PM_HDR_F_HEAP);
 	pm_pool_fill(pool);
 	log_place(pool, &lp);
 	ret = pm_tx_format(pool);
 	if (!ret)
 		ret = pm_log_format(&lp);
+	if (!ret && (o->flags & PM_POOL_HEAP))
+		ret = pm_heap_format(pool);
 	if (ret)
 		return ret;
 	/* Header B, then A: a file cut short before B has no header. */
@@ -513,6 +526,7 @@ PM_EXPORT void pm_pool_close(struct pm_pool *pool)
 	pm_log_shutdown(pool->log, pool->path);
 	pool->log = NULL;
 	pm_tx_shutdown(pool);
+	pm_heap_shutdown(pool);
 	usc_close(pool);
 	pool_free(pool);
 }

@@ -54,7 +54,7 @@ static int geometry_ok(const struct pm_hdr *h, const char **why)
 		return *why = "data_size does not match pool_size", 0;
 	if (!memchr(h->layout, 0, sizeof(h->layout)))
 		return *why = "layout name not terminated", 0;
-	if (h->flags)
+	if (pm_le32(h->flags) & ~PM_HDR_F_KNOWN)
 		return *why = "unknown incompatible feature flags", 0;
 	return 1;
 }
@@ -184,6 +184,7 @@ void pm_pool_fill(struct pm_pool *pool)
 	pool->log_size = pm_le64(h->log_size);
 	pool->data_off = pm_le64(h->data_off);
 	pool->data_size = pm_le64(h->data_size);
+	pool->features = pm_le32(h->flags);
 	pool->shutdown = PM_SHUTDOWN_UNSUPPORTED;
 	pool->bb_status = -ENOTSUP;
 }
@@ -200,13 +201,16 @@ void pm_pool_view(struct pm_pool *pool, const struct pm_hdr *h)
  * @pool: the pool
  * @sizep: receives the area's size in bytes, or NULL
  *
- * Return: the start of the data area (page aligned), NULL if @pool is NULL.
+ * Return: the start of the data area (page aligned), NULL if @pool is NULL
+ * or a heap pool (PM_POOL_HEAP: the heap manages the area).
  */
 PM_EXPORT void *pm_pool_data(struct pm_pool *pool, size_t *sizep)
 {
+	int raw = pool && !(pool->features & PM_HDR_F_HEAP);
+
 	if (sizep)
-		*sizep = pool ? pool->data_size : 0;
-	return pool ? pool->base + pool->data_off : NULL;
+		*sizep = raw ? pool->data_size : 0;
+	return raw ? pool->base + pool->data_off : NULL;
 }
 
 /**

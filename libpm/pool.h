@@ -15,6 +15,13 @@
 
 struct pm_lanes; /* lane.h */
 struct pm_log;	 /* log.h */
+struct pm_heap;	 /* heap.c */
+struct pm_tx;	 /* lane.h */
+
+/* How a transaction that used the heap ended (pool->heap_end). */
+#define PM_TX_END_COMMITTED 0
+#define PM_TX_END_ABORTED 1 /* nothing of it is or will be applied */
+#define PM_TX_END_UNKNOWN 2 /* a crash may still replay it */
 
 /* Internal open flag (pmck --discard-damaged, open.h): recovery drops committed
  * transactions and log records it cannot reach instead of refusing the
@@ -41,8 +48,13 @@ struct pm_pool {
 	unsigned nlanes;
 	uint64_t log_off, log_size; /* 0 if the pool has no log */
 	uint64_t data_off, data_size;
+	uint32_t features;	/* PM_HDR_F_* */
 	struct pm_lanes *lanes; /* lane.h */
-	struct pm_log *log;	/* log.c state, NULL without a log area */
+	struct pm_heap *heap;	/* heap.c state, NULL unless PM_HDR_F_HEAP */
+	/* heap.c's end of a transaction that allocated or freed (tx.c calls
+	 * it: the heap sits above tx in the call graph) */
+	void (*heap_end)(struct pm_tx *tx, int outcome);
+	struct pm_log *log; /* log.c state, NULL without a log area */
 	/* what open found */
 	unsigned header_repaired;
 	uint64_t tx_replayed;

@@ -6,7 +6,9 @@
  * only if its range records lie inside the ring and the data area and its
  * commit record counts them, spans them and carries their checksum; a
  * replay checks each range again as it reads it, so a ring rewritten after
- * the check cannot send a copy outside the data area.
+ * the check cannot send a copy outside the data area.  The heap's record
+ * kinds (layout.h) exist only in heap pools; their masks go to aligned
+ * words.
  */
 #include "redo.h"
 
@@ -38,6 +40,16 @@ static int commit_ok(const struct pm_pool *pool, const uint8_t *ring,
 	return 0;
 }
 
+/* A heap kind in a heap pool, its mask word aligned. */
+static int kind_ok(const struct pm_pool *pool, const struct pm_redo_range *r)
+{
+	if (r->type == PM_REC_RANGE)
+		return 1;
+	if (!(pool->features & PM_HDR_F_HEAP))
+		return 0;
+	return r->type == PM_REC_ZERO || r->off % 8 == 0;
+}
+
 int pm_redo_parse(const struct pm_pool *pool, const uint8_t *ring,
 		  uint64_t size, uint64_t off, struct pm_redo_entry *e)
 {
@@ -48,7 +60,8 @@ int pm_redo_parse(const struct pm_pool *pool, const uint8_t *ring,
 	if (off % PM_CACHELINE)
 		return -1;
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r); nr++)
-		if (!pm_range_ok(r.off, r.len, pool->data_size))
+		if (!pm_range_ok(r.off, r.len, pool->data_size) ||
+		    !kind_ok(pool, &r))
 			return -1;
 	return commit_ok(pool, ring, size, off, it.pos, nr, e);
 }
@@ -76,8 +89,16 @@ int pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
 	int err = 0;
 
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r);) {
-		if (!pm_range_ok(r.off, r.len, pool->data_size))
+		if (!pm_range_ok(r.off, r.len, pool->data_size) ||
+		    !kind_ok(pool, &r))
 			return err;
+		if (r.type != PM_REC_RANGE) {
+			pm_redo_apply_kind(&r, data + r.off);
+			err = pm_wb_first(err,
+					  pm_map_flush(pool->map, data + r.off,
+						       r.len));
+			continue;
+		}
 		err = pm_wb_first(err,
 				  pm_map_copy(pool->map, data + r.off, r.src,
 					      r.len, PM_MEM_TEMPORAL));

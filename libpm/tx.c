@@ -29,6 +29,7 @@
 #include "lane.h"
 #include "redo.h"
 #include "testhook.h"
+#include "tx.h"
 #include "waitq.h"
 
 /* Reservation overhead: a reserve covers its payload plus this many
@@ -292,6 +293,15 @@ static void tx_end(struct pm_tx *tx)
 	lane_release(tx->lane);
 }
 
+/* The heap learns how a transaction that allocated or freed ended. */
+static void heap_end(struct pm_tx *tx, int outcome)
+{
+	if (PM_UNLIKELY(tx->heap_ops)) {
+		tx->pool->heap_end(tx, outcome);
+		tx->heap_ops = 0;
+	}
+}
+
 static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 {
 	struct pm_tx *tx = &l->tx;
@@ -308,6 +318,7 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 	tx->crc = pool->seed;
 	tx->nranges = 0;
 	tx->failed = 0;
+	tx->heap_ops = 0;
 	if (!pm_lane_room(l, need, &tx->start, &tx->limit))
 		ret = pm_lane_make_room(pool, l, need, &tx->start, &tx->limit);
 	tx->pos = tx->flushed = tx->start;
@@ -420,6 +431,11 @@ static int tx_check(const struct pm_tx *tx, const char *fn)
 			      "thread",
 			      fn);
 	return 0;
+}
+
+int pm_tx_check(const struct pm_tx *tx, const char *fn)
+{
+	return tx_check(tx, fn);
 }
 
 /* The data-area offset of [p, p+len), or -1. */
@@ -540,6 +556,37 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 	return 0;
 }
 
+int pm_tx_room(struct pm_tx *tx, uint64_t bytes)
+{
+	if (tx->failed)
+		return PM_E_TX_FAILED;
+	if (bytes > tx->limit - tx->pos ||
+	    tx->limit - tx->pos - bytes < sizeof(struct pm_tx_commit))
+		return tx_fail(tx, -ENOSPC,
+			       "(heap records) does not fit the "
+			       "lane",
+			       (size_t)bytes);
+	return 0;
+}
+
+void pm_tx_put(struct pm_tx *tx, uint32_t type, uint64_t off, const void *src,
+	       uint64_t len)
+{
+	struct pm_lane *l = tx->lane;
+	uint8_t *d = l->ring + tx->pos;
+	uint64_t alen = PM_ALIGN_UP(pm_redo_plen(type, len), 8);
+
+	pm_redo_put_rec(d, type, off, len);
+	if (alen) {
+		pm_redo_wr64(d + sizeof(struct pm_tx_range) + alen - 8, 0);
+		memcpy(d + sizeof(struct pm_tx_range), src,
+		       pm_redo_plen(type, len));
+	}
+	tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range) + alen);
+	tx->pos += sizeof(struct pm_tx_range) + alen;
+	tx->nranges++;
+}
+
 /**
  * pm_tx_read - read through a transaction
  * @tx: the transaction
@@ -570,14 +617,8 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 	l = tx->lane;
 	/* The entry so far: its records end at tx->pos. */
 	for (pm_redo_first(&it, l->ring, tx->pos, tx->start);
-	     pm_redo_next(&it, &r);) {
-		uint64_t lo = PM_MAX(r.off, (uint64_t)soff);
-		uint64_t hi = PM_MIN(r.off + r.len, soff + len);
-
-		if (lo < hi)
-			memcpy((uint8_t *)dst + (lo - (uint64_t)soff),
-			       r.src + (lo - r.off), hi - lo);
-	}
+	     pm_redo_next(&it, &r);)
+		pm_redo_overlay(&r, dst, (uint64_t)soff, len);
 	return 0;
 }
 
@@ -587,6 +628,16 @@ static void put_commit(struct pm_tx *tx, uint64_t seq)
 	pm_redo_put_commit(tx->lane->ring + tx->pos, tx->nranges, seq,
 			   tx->pos + sizeof(struct pm_tx_commit) - tx->start,
 			   tx->crc);
+}
+
+/* A heap kind record at @rec of this process's own entry. */
+static __attribute__((noinline, cold)) void apply_kind(uint8_t *data,
+						       const uint8_t *rec)
+{
+	struct pm_redo_range r;
+
+	pm_redo_decode(rec, &r);
+	pm_redo_apply_kind(&r, data + r.off);
 }
 
 /*
@@ -607,19 +658,24 @@ apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy,
 	unsigned n = 0;
 
 	for (;; n++) {
-		if ((uint32_t)pm_redo_rd64(r) != PM_REC_RANGE)
+		uint32_t type = (uint32_t)pm_redo_rd64(r);
+
+		if (type != PM_REC_RANGE && !pm_redo_kind_ok(type, 8))
 			return n;
 		roff = pm_redo_rd64(r + offsetof(struct pm_tx_range, off));
 		len = pm_redo_rd64(r + offsetof(struct pm_tx_range, len));
+		if (PM_UNLIKELY(type != PM_REC_RANGE) && copy)
+			apply_kind(data, r);
 		r += sizeof(struct pm_tx_range);
 		if (copy) {
-			pm_map_store(pool->map, data + roff, r, len);
+			if (PM_LIKELY(type == PM_REC_RANGE))
+				pm_map_store(pool->map, data + roff, r, len);
 			pm_lane_pub_put(l, n, roff, len);
 		} else {
 			*wb = pm_wb_first(*wb, pm_map_flush(pool->map,
 							    data + roff, len));
 		}
-		r += PM_ALIGN_UP(len, 8);
+		r += PM_ALIGN_UP(pm_redo_plen(type, len), 8);
 	}
 }
 
@@ -657,6 +713,7 @@ static __attribute__((cold)) int commit_undo(struct pm_tx *tx, int err)
 	pm_redo_wr64(l->ring + tx->pos, 0);
 	ret = pm_map_persist(pool->map, l->ring + tx->pos, 8);
 	__atomic_store_n(&l->floor, PM_SEQ_NONE, __ATOMIC_RELEASE);
+	heap_end(tx, ret ? PM_TX_END_UNKNOWN : PM_TX_END_ABORTED);
 	tx_end(tx);
 	if (ret)
 		return pm_err(err,
@@ -697,6 +754,7 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx, uint64_t seq)
 	if (PM_UNLIKELY(wb))
 		return commit_undo(tx, wb);
 	finish(tx, seq, end);
+	heap_end(tx, PM_TX_END_COMMITTED);
 	tx_end(tx);
 	if (ret)
 		return pm_err(ret, "%s: commit: %s; durability unknown",
@@ -726,8 +784,10 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
 	int ret = tx_check(tx, "pm_tx_commit");
 
 	if (PM_UNLIKELY(ret || tx->failed || !tx->nranges)) {
-		if (!ret)
+		if (!ret) {
+			heap_end(tx, PM_TX_END_ABORTED);
 			tx_end(tx);
+		}
 		return ret ? ret : tx->failed ? PM_E_TX_FAILED : 0;
 	}
 	ls = tx->pool->lanes;
@@ -752,8 +812,10 @@ PM_EXPORT int pm_tx_commit(struct pm_tx *tx)
  */
 PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
 {
-	if (tx && tx->active && tx->token == my_token())
+	if (tx && tx->active && tx->token == my_token()) {
+		heap_end(tx, PM_TX_END_ABORTED);
 		tx_end(tx);
+	}
 }
 
 /**

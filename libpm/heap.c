@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * heap.c - the heap of a PM_POOL_HEAP pool: its format (layout.h), the
+ * checks open and pmck share, and the volatile state built at open: free
+ * pages, runs, arenas.
+ *
+ * Invariant: the media changes only through transactions (halloc.c); a
+ * page header is non-zero exactly on the first page of a block, so a scan
+ * from page 0 finds every block, and the volatile state is rebuilt from
+ * it at open.  Run bitmaps are read on a run's first use, not at open.
+ * Nothing read from media is used before it is checked: a bad heap
+ * header or page header refuses the pool, a bad bitmap refuses the run.
+ */
+#include "crc.h"
+#include "heap.h"
+#include "lane.h"
+
+/* ---- classes ----------------------------------------------------------- */
+
+static struct pm_heap_class classes[PM_HEAP_NCLASS];
+static pthread_once_t classes_once = PTHREAD_ONCE_INIT;
+
+/* 16..128 by 16, then four classes per doubling up to 32 KiB. */
+static uint32_t class_size(unsigned c)
+{
+	unsigned k, step;
+
+	if (c < 8)
+		return 16 * (c + 1);
+	k = (c - 8) / 4;
+	step = (128U << k) / 4;
+	return (128U << k) + ((c - 8) % 4 + 1) * step;
+}
+
+/* Units of @size that fit @bytes with their bitmap in front. */
+static uint32_t fit_units(uint32_t size, uint64_t bytes, uint32_t *hdr)
+{
+	uint64_t n = PM_MIN(bytes / size, (uint64_t)PM_HEAP_RUN_UNITS_MAX);
+
+	for (;; n--) {
+		*hdr = (uint32_t)PM_ALIGN_UP((n + 63) / 64 * 8, 16);
+		if (*hdr + n * size <= bytes)
+			return (uint32_t)n;
+	}
+}
+
+/* The fewest pages (at least 8 units) that waste at most 1/32 of the
+ * run, else the least wasteful run of up to 64 pages. */
+static void class_init(struct pm_heap_class *c, uint32_t size)
+{
+	uint64_t best = UINT64_MAX;
+
+	c->size = size;
+	for (uint32_t p = 1; p <= PM_HEAP_RUN_PAGES_MAX; p++) {
+		uint64_t bytes = (uint64_t)p * PM_HEAP_PAGE, waste;
+		uint32_t hdr, n = fit_units(size, bytes, &hdr);
+
+		if (!n)
+			continue;
+		waste = bytes - (uint64_t)n * size;
+		if (waste * 1024 / bytes < best) {
+			best = waste * 1024 / bytes;
+			c->pages = p;
+			c->nunits = n;
+			c->hdr = hdr;
+		}
+		if (n >= 8 && waste * 32 <= bytes)
+			break;
+	}
+	c->nwords = (c->nunits + 63) / 64;
+}
+
+static void classes_init(void)
+{
+	for (unsigned i = 0; i < PM_HEAP_NCLASS; i++)
+		class_init(&classes[i], class_size(i));
+}
+
+const struct pm_heap_class *pm_heap_classes(void)
+{
+	pthread_once(&classes_once, classes_init);
+	return classes;
+}
+
+unsigned pm_heap_class_of(uint64_t size)
+{
+	unsigned c = 0;
+
+	if (size <= 128)
+		return size ? (unsigned)((size + 15) / 16 - 1) : 0;
+	while (class_size(c) < size)
+		c++;
+	return c;
+}
+
+/* ---- geometry and checks ----------------------------------------------- */
+
+int pm_heap_geometry(uint64_t data_off, uint64_t data_size,
+		     struct pm_heap_geo *g)
+{
+	uint64_t n, arr;
+
+	if (data_size < 3 * PM_HEAP_PAGE)
+		return -1;
+	n = (data_size - PM_HEAP_PAGE) / (PM_HEAP_PAGE + 8);
+	for (;; n--) {
+		arr = PM_ALIGN_UP(n * 8, (uint64_t)PM_HEAP_PAGE);
+		if (PM_HEAP_PAGE + arr + n * PM_HEAP_PAGE <= data_size)
+			break;
+	}
+	if (!n)
+		return -1;
+	g->hdr_off = data_off;
+	g->hdrs_off = data_off + PM_HEAP_PAGE;
+	g->pages_off = g->hdrs_off + arr;
+	g->npages = n;
+	return 0;
+}
+
+static uint32_t hh_crc(uint32_t seed, const struct pm_heap_hdr *hh)
+{
+	return pm_crc_final(
+		pm_crc_update(seed, hh, offsetof(struct pm_heap_hdr, crc)));
+}
+
+static const char *hh_bad(const struct pm_heap_hdr *hh,
+			  const struct pm_heap_geo *g, uint32_t seed)
+{
+	uint64_t ro = pm_le64(hh->root_off), rs = pm_le64(hh->root_size);
+	uint64_t end = g->pages_off + g->npages * PM_HEAP_PAGE;
+
+	if (memcmp(hh->magic, PM_HEAP_MAGIC, sizeof(hh->magic)))
+		return "no heap magic";
+	if (pm_le32(hh->version) != PM_HEAP_VERSION)
+		return "heap version not supported";
+	if (pm_le32(hh->crc) != hh_crc(seed, hh))
+		return "heap header checksum mismatch";
+	if (pm_le32(hh->page_size) != PM_HEAP_PAGE ||
+	    pm_le64(hh->npages) != g->npages ||
+	    pm_le64(hh->hdrs_off) != g->hdrs_off ||
+	    pm_le64(hh->pages_off) != g->pages_off)
+		return "heap geometry does not match the data area";
+	if (ro ? (ro < g->pages_off || ro >= end || !rs) : rs != 0)
+		return "root object outside the heap";
+	return NULL;
+}
+
+/* Why the header @v of page @p (of @n) is not a block's, or NULL. */
+static const char *phdr_bad(uint64_t v, uint64_t p, uint64_t n,
+			    struct pm_heap_block *b)
+{
+	const struct pm_heap_class *cl = pm_heap_classes();
+
+	b->page = p;
+	b->type = v & 0xff;
+	b->cls = (v >> 8) & 0xff;
+	b->npages = v >> 32;
+	if (((v >> 16) & 0xffff) != PM_HEAP_TAG)
+		return "page header without the heap tag";
+	if (!b->npages || b->npages > n - p)
+		return "block runs past the heap's end";
+	if (b->type == PM_HEAP_T_EXTENT)
+		return b->cls ? "extent header with a class" : NULL;
+	if (b->type != PM_HEAP_T_RUN)
+		return "unknown page header type";
+	if (b->cls >= PM_HEAP_NCLASS)
+		return "run of an unknown size class";
+	if (b->npages != cl[b->cls].pages)
+		return "run length does not match its class";
+	return NULL;
+}
+
+int pm_heap_scan(const uint8_t *base, const struct pm_heap_geo *g,
+		 uint32_t seed, const struct pm_heap_scan_ops *ops)
+{
+	const struct pm_heap_hdr *hh = (const void *)(base + g->hdr_off);
+	const uint64_t *hd = (const void *)(base + g->hdrs_off);
+	const char *why = hh_bad(hh, g, seed);
+	struct pm_heap_block b;
+	uint64_t end = 0; /* pages below are inside the last block */
+	int ret = 0;
+
+	if (why)
+		return ops->bad(UINT64_MAX, why, ops->arg);
+	for (uint64_t p = 0; p < g->npages && !ret; p++) {
+		uint64_t v = pm_le64(hd[p]);
+
+		if (!v)
+			continue;
+		if (p < end) {
+			ret = ops->bad(p, "page header inside a block",
+				       ops->arg);
+			continue;
+		}
+		why = phdr_bad(v, p, g->npages, &b);
+		if (why) {
+			ret = ops->bad(p, why, ops->arg);
+			continue;
+		}
+		end = p + b.npages;
+		ret = ops->block(&b, ops->arg);
+	}
+	return ret;
+}
+
+const char *pm_heap_bits_bad(const uint64_t *bits, unsigned cls)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[cls];
+	unsigned tail = c->nunits % 64;
+
+	if (tail && pm_le64(bits[c->nwords - 1]) >> tail)
+		return "run bitmap marks units past the run's end";
+	return NULL;
+}
+
+/* ---- format -------------------------------------------------------------- */
+
+int pm_heap_format(struct pm_pool *pool)
+{
+	struct pm_heap_geo g;
+	struct pm_heap_hdr hh;
+	int ret;
+
+	if (pm_heap_geometry(pool->data_off, pool->data_size, &g))
+		return pm_err(-EINVAL,
+			      "%s: data area of %llu bytes too small for a "
+			      "heap",
+			      pool->path, (unsigned long long)pool->data_size);
+	memset(&hh, 0, sizeof(hh));
+	memcpy(hh.magic, PM_HEAP_MAGIC, sizeof(hh.magic));
+	hh.version = pm_le32(PM_HEAP_VERSION);
+	hh.page_size = pm_le32(PM_HEAP_PAGE);
+	hh.npages = pm_le64(g.npages);
+	hh.hdrs_off = pm_le64(g.hdrs_off);
+	hh.pages_off = pm_le64(g.pages_off);
+	hh.crc = pm_le32(hh_crc(pool->seed, &hh));
+	ret = pm_map_fill(pool->map, pool->base + g.hdrs_off, 0,
+			  g.pages_off - g.hdrs_off, PM_MEM_TEMPORAL);
+	ret = pm_wb_first(ret, pm_map_copy(pool->map, pool->base + g.hdr_off,
+					   &hh, sizeof(hh), PM_MEM_TEMPORAL));
+	ret = pm_wb_first(ret, pm_map_drain(pool->map));
+	if (ret)
+		return pm_err(ret, "%s: cannot write the heap: %s", pool->path,
+			      pm_strerror(ret));
+	return 0;
+}
+
+/* ---- free pages (heap lock) ---------------------------------------------- */
+
+static void run_load_locked(struct pm_heap *h, struct pm_hrun *r);
+
+static int page_free(const struct pm_heap *h, uint64_t p)
+{
+	return (h->fbits[p / 64] >> (p % 64)) & 1;
+}
+
+static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
+{
+	for (uint64_t i = p; i < p + n; i++) {
+		if (free)
+			h->fbits[i / 64] |= 1ULL << (i % 64);
+		else
+			h->fbits[i / 64] &= ~(1ULL << (i % 64));
+	}
+}
+
+/* First run of @n free pages from the bottom (or from the top), skipping
+ * whole words that are all used. */
+static int64_t pages_find(const struct pm_heap *h, uint64_t n, int top)
+{
+	uint64_t np = h->g.npages, len = 0;
+
+	for (uint64_t k = 0; k < np;) {
+		uint64_t p = top ? np - 1 - k : k;
+
+		if (p % 64 == (top ? 63 : 0) && !h->fbits[p / 64] &&
+		    k + 64 <= np) {
+			len = 0;
+			k += 64;
+			continue;
+		}
+		len = page_free(h, p) ? len + 1 : 0;
+		k++;
+		if (len == n)
+			return (int64_t)(top ? p : p + 1 - n);
+	}
+	return -1;
+}
+
+/* Claim the stale runs that overlap the block @pg->p: all their pages
+ * leave the free pages and *@pg grows around them. */
+static void claim_stale(struct pm_heap *h, struct pm_hpages *pg)
+{
+	uint64_t q = pg->p > PM_HEAP_RUN_PAGES_MAX ?
+			     pg->p - PM_HEAP_RUN_PAGES_MAX :
+			     0;
+
+	pg->lo = pg->p;
+	pg->hi = pg->p + pg->n;
+	pg->claimed = 0;
+	for (; q < pg->p + pg->n; q++) {
+		uintptr_t v = h->vpage[q];
+		uint64_t k = v >> 8;
+
+		if (!(v & PM_HX_STALE) || q + k <= pg->p)
+			continue;
+		__atomic_store_n(&h->vpage[q], 0, __ATOMIC_RELEASE);
+		pages_mark(h, q, k, 0);
+		pg->lo = PM_MIN(pg->lo, q);
+		pg->hi = PM_MAX(pg->hi, q + k);
+		pg->claimed++;
+	}
+}
+
+/* An empty run @r is no longer a run: its pages are free, its header
+ * stale until someone takes them. */
+static void run_stale(struct pm_heap *h, struct pm_hrun *r)
+{
+	uint64_t a = r->page, k = pm_heap_classes()[r->cls].pages;
+
+	pm_heap_run_drop(h, r);
+	pages_mark(h, a, k, 1);
+	__atomic_store_n(&h->vpage[a],
+			 (uintptr_t)(k << 8 | PM_HX_EXTENT | PM_HX_STALE),
+			 __ATOMIC_RELEASE);
+}
+
+static int run_empty(struct pm_heap *h, struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+
+	if (!r->loaded)
+		run_load_locked(h, r);
+	if (r->loaded < 0)
+		return 0;
+	for (unsigned w = 0; w < c->nwords; w++)
+		if (__atomic_load_n(&r->busy[w], __ATOMIC_SEQ_CST))
+			return 0;
+	return 1;
+}
+
+/* Turn the empty runs that no transaction holds into free pages: those
+ * listed as partial, and the current runs of arenas not in use. */
+static unsigned reclaim(struct pm_heap *h)
+{
+	unsigned n = 0;
+
+	for (unsigned l = 0; l < PM_HEAP_NLIFE; l++)
+		for (unsigned c = 0; c < PM_HEAP_NCLASS; c++) {
+			struct pm_hrun **pp = &h->partial[l][c], *r;
+
+			while ((r = *pp) != NULL) {
+				if (!run_empty(h, r)) {
+					pp = &r->next;
+					continue;
+				}
+				*pp = r->next;
+				run_stale(h, r);
+				n++;
+			}
+		}
+	for (unsigned i = 0; i < PM_HEAP_NARENAS; i++) {
+		struct pm_heap_arena *a = &h->arenas[i];
+
+		if (pthread_mutex_trylock(&a->lock))
+			continue;
+		for (unsigned l = 0; l < PM_HEAP_NLIFE; l++)
+			for (unsigned c = 0; c < PM_HEAP_NCLASS; c++) {
+				struct pm_hrun *r = a->cur[l][c];
+
+				if (r && run_empty(h, r)) {
+					a->cur[l][c] = NULL;
+					run_stale(h, r);
+					n++;
+				}
+			}
+		pthread_mutex_unlock(&a->lock);
+	}
+	return n;
+}
+
+int pm_heap_pages_take(struct pm_heap *h, uint64_t n, int top,
+		       struct pm_hpages *pg)
+{
+	int64_t p = pages_find(h, n, top);
+
+	if (p < 0 && reclaim(h))
+		p = pages_find(h, n, top);
+	if (p < 0)
+		return -ENOMEM;
+	pages_mark(h, (uint64_t)p, n, 0);
+	pg->p = (uint64_t)p;
+	pg->n = n;
+	claim_stale(h, pg);
+	return 0;
+}
+
+void pm_heap_claim_undo(struct pm_heap *h, const struct pm_hpages *pg)
+{
+	for (uint64_t q = pg->lo; q < pg->hi; q++) {
+		uint64_t v = pm_le64(h->hdrs[q]);
+
+		if (q < pg->p || q >= pg->p + pg->n)
+			pages_mark(h, q, 1, 1);
+		if (v) /* a run's header the aborted zeroing left */
+			__atomic_store_n(&h->vpage[q],
+					 (uintptr_t)((v >> 32) << 8 |
+						     PM_HX_EXTENT |
+						     PM_HX_STALE),
+					 __ATOMIC_RELEASE);
+	}
+}
+
+void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n)
+{
+	pages_mark(h, p, n, 1);
+}
+
+/* ---- runs ---------------------------------------------------------------- */
+
+struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
+				unsigned life)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[cls];
+	struct pm_hrun *r = h->spare[cls];
+
+	if (r) {
+		h->spare[cls] = r->next;
+		memset(r, 0, sizeof(*r) + 3 * c->nwords * 8);
+	} else {
+		r = pm_zalloc(sizeof(*r) + 3 * c->nwords * 8);
+	}
+	if (!r)
+		return NULL;
+	r->page = page;
+	r->cls = cls;
+	r->life = life;
+	r->busy = (uint64_t *)(r + 1);
+	r->used = r->busy + c->nwords;
+	r->pend = r->used + c->nwords;
+	r->state = PM_HR_NONE;
+	r->next_all = h->runs;
+	if (h->runs)
+		h->runs->prev_all = r;
+	h->runs = r;
+	for (uint64_t i = 0; i < c->pages; i++)
+		__atomic_store_n(&h->vpage[page + i], (uintptr_t)r,
+				 __ATOMIC_RELEASE);
+	return r;
+}
+
+void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r)
+{
+	uint64_t np = pm_heap_classes()[r->cls].pages;
+
+	for (uint64_t i = 0; i < np; i++)
+		__atomic_store_n(&h->vpage[r->page + i], 0, __ATOMIC_RELEASE);
+	if (r->prev_all)
+		r->prev_all->next_all = r->next_all;
+	else
+		h->runs = r->next_all;
+	if (r->next_all)
+		r->next_all->prev_all = r->prev_all;
+	/* kept: a thread may still hold a pointer it read from vpage[] */
+	__atomic_store_n(&r->state, PM_HR_DEAD, __ATOMIC_SEQ_CST);
+	r->next = h->spare[r->cls];
+	h->spare[r->cls] = r;
+}
+
+/* Read the bitmap of @r from media (heap lock held). */
+static void run_load_locked(struct pm_heap *h, struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+	const uint64_t *bits = (const void *)pm_heap_run_at(h, r);
+	int st = pm_heap_bits_bad(bits, r->cls) ? -1 : 1;
+
+	for (unsigned w = 0; w < c->nwords && st > 0; w++) {
+		r->used[w] = bits[w];
+		r->busy[w] = bits[w];
+	}
+	__atomic_store_n(&r->loaded, st, __ATOMIC_RELEASE);
+}
+
+/* Read the bitmap on first use: 0, or PM_E_CORRUPT (the run is then
+ * never used; pmck says more). */
+int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r)
+{
+	int st = __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE);
+
+	if (!st) {
+		pthread_mutex_lock(&h->lock);
+		if (!r->loaded)
+			run_load_locked(h, r);
+		st = r->loaded;
+		pthread_mutex_unlock(&h->lock);
+	}
+	if (st < 0)
+		return pm_err(PM_E_CORRUPT,
+			      "%s: heap run at offset %#llx: %s; run pmck",
+			      h->pool->path,
+			      (unsigned long long)(h->g.pages_off +
+						   r->page * PM_HEAP_PAGE),
+			      pm_heap_bits_bad((const void *)pm_heap_run_at(h,
+									    r),
+					       r->cls));
+	return 0;
+}
+
+/* The mask of valid units in bitmap word @w. */
+static uint64_t word_mask(const struct pm_heap_class *c, unsigned w)
+{
+	unsigned tail = c->nunits % 64;
+
+	return (w == c->nwords - 1 && tail) ? (1ULL << tail) - 1 : ~0ULL;
+}
+
+int64_t pm_heap_run_grab(struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+
+	for (unsigned w = 0; w < c->nwords; w++) {
+		uint64_t m = word_mask(c, w);
+		uint64_t v = __atomic_load_n(&r->busy[w], __ATOMIC_RELAXED);
+
+		while ((v & m) != m) {
+			uint64_t bit = (~v & m) & -(~v & m);
+
+			if (__atomic_compare_exchange_n(&r->busy[w], &v,
+							v | bit, 0,
+							__ATOMIC_ACQ_REL,
+							__ATOMIC_RELAXED))
+				return (int64_t)w * 64 + __builtin_ctzll(bit);
+		}
+	}
+	return -1;
+}
+
+int pm_heap_run_has_free(const struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+
+	for (unsigned w = 0; w < c->nwords; w++) {
+		uint64_t m = word_mask(c, w);
+
+		if ((__atomic_load_n(&r->busy[w], __ATOMIC_SEQ_CST) & m) != m)
+			return 1;
+	}
+	return 0;
+}
+
+void pm_heap_run_list(struct pm_heap *h, struct pm_hrun *r)
+{
+	if (__atomic_load_n(&r->state, __ATOMIC_SEQ_CST) != PM_HR_NONE ||
+	    !pm_heap_run_has_free(r))
+		return;
+	r->next = h->partial[r->life][r->cls];
+	h->partial[r->life][r->cls] = r;
+	__atomic_store_n(&r->state, PM_HR_PARTIAL, __ATOMIC_SEQ_CST);
+}
+
+/* ---- boot ---------------------------------------------------------------- */
+
+static int boot_block(const struct pm_heap_block *b, void *arg)
+{
+	struct pm_heap *h = arg;
+	struct pm_hrun *r;
+
+	pages_mark(h, b->page, b->npages, 0);
+	if (b->type == PM_HEAP_T_EXTENT) {
+		h->vpage[b->page] = (uintptr_t)(b->npages << 8 | PM_HX_EXTENT |
+						PM_HX_COMMITTED);
+		return 0;
+	}
+	r = pm_heap_run_new(h, b->page, b->cls, 0);
+	if (!r)
+		return pm_err(-ENOMEM, "%s: out of memory", h->pool->path);
+	/* Not read yet: listed as partial, loaded when first taken. */
+	r->next = h->partial[0][b->cls];
+	h->partial[0][b->cls] = r;
+	r->state = PM_HR_PARTIAL;
+	return 0;
+}
+
+static int boot_bad(uint64_t page, const char *why, void *arg)
+{
+	struct pm_heap *h = arg;
+
+	if (page == UINT64_MAX)
+		return pm_err(PM_E_CORRUPT, "%s: heap header: %s; run pmck",
+			      h->pool->path, why);
+	return pm_err(PM_E_CORRUPT,
+		      "%s: heap page header %llu (offset %#llx): %s; run pmck",
+		      h->pool->path, (unsigned long long)page,
+		      (unsigned long long)(h->g.hdrs_off + page * 8), why);
+}
+
+static int heap_alloc(struct pm_pool *pool, struct pm_heap **hp)
+{
+	struct pm_heap *h = pm_zalloc(sizeof(*h));
+	uint64_t n;
+
+	if (!h)
+		return -ENOMEM;
+	*hp = h;
+	h->pool = pool;
+	if (pm_heap_geometry(pool->data_off, pool->data_size, &h->g))
+		return PM_E_CORRUPT;
+	n = h->g.npages;
+	h->hh = (void *)(pool->base + h->g.hdr_off);
+	h->hdrs = (void *)(pool->base + h->g.hdrs_off);
+	h->pages = pool->base + h->g.pages_off;
+	h->data = pool->base + pool->data_off;
+	h->fbits = pm_zalloc((n + 63) / 64 * 8);
+	h->vpage = pm_zalloc(n * sizeof(*h->vpage));
+	h->arenas_raw = pm_zalloc(PM_HEAP_NARENAS * sizeof(*h->arenas) + 64);
+	h->arenas = (void *)PM_ALIGN_UP((uintptr_t)h->arenas_raw, 64);
+	h->htx = pm_zalloc(pool->nlanes * sizeof(*h->htx));
+	if (!h->fbits || !h->vpage || !h->arenas_raw || !h->htx)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->root_lock, NULL);
+	for (unsigned i = 0; i < PM_HEAP_NARENAS; i++)
+		pthread_mutex_init(&h->arenas[i].lock, NULL);
+	pages_mark(h, 0, n, 1);
+	return 0;
+}
+
+static void heap_free(struct pm_heap *h)
+{
+	if (!h)
+		return;
+	while (h->runs) {
+		struct pm_hrun *r = h->runs;
+
+		h->runs = r->next_all;
+		pm_free(r);
+	}
+	for (unsigned c = 0; c < PM_HEAP_NCLASS; c++)
+		while (h->spare[c]) {
+			struct pm_hrun *r = h->spare[c];
+
+			h->spare[c] = r->next;
+			pm_free(r);
+		}
+	if (h->htx)
+		for (unsigned i = 0; i < h->pool->nlanes; i++)
+			pm_free(h->htx[i].ops);
+	pm_free(h->htx);
+	pm_free(h->arenas_raw);
+	pm_free(h->vpage);
+	pm_free(h->fbits);
+	pm_free(h);
+}
+
+int pm_heap_boot(struct pm_pool *pool)
+{
+	struct pm_heap *h = NULL;
+	struct pm_heap_scan_ops ops = { boot_block, boot_bad, NULL };
+	int ret = heap_alloc(pool, &h);
+
+	if (ret == PM_E_CORRUPT)
+		ret = pm_err(ret, "%s: data area too small for a heap",
+			     pool->path);
+	else if (ret)
+		ret = pm_err(ret, "%s: out of memory", pool->path);
+	if (!ret) {
+		ops.arg = h;
+		ret = pm_heap_scan(pool->base, &h->g, pool->seed, &ops);
+	}
+	if (ret) {
+		heap_free(h);
+		return ret;
+	}
+	pool->heap = h;
+	return 0;
+}
+
+void pm_heap_shutdown(struct pm_pool *pool)
+{
+	heap_free(pool->heap);
+	pool->heap = NULL;
+}
+
+/* ---- what the heap holds ------------------------------------------------- */
+
+/**
+ * pm_pool_ptr - the address of a pool offset
+ * @pool: the pool
+ * @off: an offset from the pool's start, as pm_tx_alloc() gives them
+ *
+ * Return: the address, or NULL if @off is 0 or not inside the data area.
+ */
+PM_EXPORT void *pm_pool_ptr(struct pm_pool *pool, uint64_t off)
+{
+	if (!pool || off < pool->data_off || off >= pool->pool_size)
+		return NULL;
+	return pool->base + off;
+}
+
+/**
+ * pm_pool_off - the pool offset of an address
+ * @pool: the pool
+ * @ptr: an address inside the pool's data area
+ *
+ * Return: the offset from the pool's start, or 0 if @ptr is not inside
+ * the data area.
+ */
+PM_EXPORT uint64_t pm_pool_off(struct pm_pool *pool, const void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr, b;
+
+	if (!pool)
+		return 0;
+	b = (uintptr_t)pool->base;
+	if (p < b + pool->data_off || p - b >= pool->pool_size)
+		return 0;
+	return p - b;
+}
+
+/* The size of the committed object at @off, or 0. */
+static uint64_t object_size(struct pm_heap *h, uint64_t off)
+{
+	const struct pm_heap_class *c;
+	struct pm_hrun *r;
+	uint64_t p, first, k;
+	uintptr_t v;
+
+	if (off < h->g.pages_off ||
+	    off - h->g.pages_off >= h->g.npages * PM_HEAP_PAGE)
+		return 0;
+	p = (off - h->g.pages_off) / PM_HEAP_PAGE;
+	v = __atomic_load_n(&h->vpage[p], __ATOMIC_ACQUIRE);
+	if (v & PM_HX_EXTENT)
+		return (v & PM_HX_COMMITTED) &&
+				       (off - h->g.pages_off) % PM_HEAP_PAGE ==
+					       0 ?
+			       (v >> 8) * PM_HEAP_PAGE :
+			       0;
+	r = (struct pm_hrun *)v;
+	if (!r || pm_heap_run_load(h, r))
+		return 0;
+	c = &pm_heap_classes()[r->cls];
+	first = h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr;
+	if (off < first || (off - first) % c->size)
+		return 0;
+	k = (off - first) / c->size;
+	if (k >= c->nunits ||
+	    !((__atomic_load_n(&r->used[k / 64], __ATOMIC_ACQUIRE) >> (k % 64)) &
+	      1))
+		return 0;
+	return c->size;
+}
+
+/**
+ * pm_usable_size - the usable size of an allocated object
+ * @pool: a heap pool
+ * @off: the object's offset
+ *
+ * Return: the bytes usable at @off (at least what was asked for), or 0
+ * if @off is not an object allocated by a committed transaction.
+ */
+PM_EXPORT size_t pm_usable_size(struct pm_pool *pool, uint64_t off)
+{
+	if (!pool || !pool->heap)
+		return 0;
+	return (size_t)object_size(pool->heap, off);
+}
+
+/* Each committed object of run @r to @cb. */
+static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
+		    void *arg)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+	int ret = 0;
+
+	int st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+
+	if (st == PM_HR_PRIVATE || st == PM_HR_DEAD || pm_heap_run_load(h, r))
+		return 0;
+	for (unsigned w = 0; w < c->nwords && !ret; w++) {
+		uint64_t v = __atomic_load_n(&r->used[w], __ATOMIC_ACQUIRE);
+
+		for (; v && !ret; v &= v - 1) {
+			uint64_t k = w * 64ULL + __builtin_ctzll(v);
+
+			ret = cb(h->g.pages_off + r->page * PM_HEAP_PAGE +
+					 c->hdr + k * c->size,
+				 c->size, arg);
+		}
+	}
+	return ret;
+}
+
+/* Every committed object in offset order to @cb; the runs and extents
+ * seen are counted in @st. */
+static int heap_walk(struct pm_heap *h, pm_heap_cb cb, void *arg,
+		     struct pm_heap_stats *st)
+{
+	int ret = 0;
+
+	for (uint64_t p = 0; p < h->g.npages && !ret;) {
+		uintptr_t v = __atomic_load_n(&h->vpage[p], __ATOMIC_ACQUIRE);
+		struct pm_hrun *r = (struct pm_hrun *)v;
+
+		if (!v) {
+			p++;
+		} else if (v & PM_HX_EXTENT) {
+			if (v & PM_HX_COMMITTED)
+				ret = cb(h->g.pages_off + p * PM_HEAP_PAGE,
+					 (v >> 8) * PM_HEAP_PAGE, arg);
+			st->extents += !!(v & PM_HX_COMMITTED);
+			p += v >> 8;
+		} else if (r->page != p) {
+			p++; /* a run being made or dropped meanwhile */
+		} else {
+			ret = run_walk(h, r, cb, arg);
+			st->runs++;
+			p += pm_heap_classes()[r->cls].pages;
+		}
+	}
+	return ret;
+}
+
+/**
+ * pm_heap_walk - visit every allocated object of a heap pool
+ * @pool: a heap pool
+ * @cb: called with each object's offset and usable size, in offset order
+ * @arg: passed to @cb
+ *
+ * Sees the objects of transactions committed before each object is
+ * visited; objects allocated or freed meanwhile by other threads may or
+ * may not be seen.  @cb may run transactions.
+ *
+ * Return: 0, -EINVAL, or the first non-zero value @cb returned.
+ */
+PM_EXPORT int pm_heap_walk(struct pm_pool *pool, pm_heap_cb cb, void *arg)
+{
+	struct pm_heap_stats st = { 0 };
+
+	if (!pool || !pool->heap || !cb)
+		return pm_err(-EINVAL, "pm_heap_walk: %s",
+			      pool && cb ? "not a heap pool" : "NULL argument");
+	return heap_walk(pool->heap, cb, arg, &st);
+}
+
+static int stat_obj(uint64_t off, size_t size, void *arg)
+{
+	struct pm_heap_stats *st = arg;
+
+	(void)off;
+	st->allocated += size;
+	st->objects++;
+	return 0;
+}
+
+/* Free units of the runs, free pages and their longest stretch. */
+static void free_space(struct pm_heap *h, struct pm_heap_stats *st)
+{
+	const struct pm_heap_class *cl = pm_heap_classes();
+	uint64_t len = 0;
+
+	for (struct pm_hrun *r = h->runs; r; r = r->next_all) {
+		uint64_t n = 0;
+
+		if (r->state == PM_HR_PRIVATE || r->state == PM_HR_DEAD ||
+		    __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE) <= 0)
+			continue;
+		for (unsigned w = 0; w < cl[r->cls].nwords; w++)
+			n += (uint64_t)__builtin_popcountll(
+				__atomic_load_n(&r->busy[w], __ATOMIC_RELAXED));
+		st->free += (cl[r->cls].nunits - n) * cl[r->cls].size;
+	}
+	for (uint64_t p = 0; p < h->g.npages; p++) {
+		len = page_free(h, p) ? len + 1 : 0;
+		st->free += page_free(h, p) * (uint64_t)PM_HEAP_PAGE;
+		st->largest_free = PM_MAX(st->largest_free, len * PM_HEAP_PAGE);
+	}
+}
+
+/**
+ * pm_heap_stats - how full and how fragmented a heap is
+ * @pool: a heap pool
+ * @st: filled in
+ *
+ * Reads every run's bitmap that open has not read yet.
+ *
+ * Return: 0 or -EINVAL.
+ */
+PM_EXPORT int pm_heap_stats(struct pm_pool *pool, struct pm_heap_stats *st)
+{
+	struct pm_heap *h = pool ? pool->heap : NULL;
+
+	if (!h || !st)
+		return pm_err(-EINVAL, "pm_heap_stats: %s",
+			      h ? "NULL argument" : "not a heap pool");
+	memset(st, 0, sizeof(*st));
+	st->total = h->g.npages * PM_HEAP_PAGE;
+	heap_walk(h, stat_obj, st, st);
+	pthread_mutex_lock(&h->lock);
+	free_space(h, st);
+	pthread_mutex_unlock(&h->lock);
+	st->fragmentation = st->free ? 1.0 - (double)st->largest_free /
+						       (double)st->free :
+				       0;
+	return 0;
+}
