@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pmbench - libpm against PMDK in one run: flush and copy, transactions,
- * the append log, recovery after a crash and a full check.  Both
- * libraries are forced onto the same persistence path (cache-line flush +
- * fence) and work on the same kind of file; they take turns within every
- * repetition, and the median of the repetitions is reported.
+ * the append log, recovery after a crash, a full check, the heap and its
+ * fragmentation.  Both libraries are forced onto the same persistence path
+ * (cache-line flush + fence) and work on the same kind of file; they take
+ * turns within every repetition, and the median of the repetitions is
+ * reported.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -49,6 +50,66 @@ double pmb_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double pmb_run(int (*op)(void *), void *arg, double secs, long max,
+	       double *fences)
+{
+	struct pm_stats st;
+	double t0 = pmb_now(), t;
+	long n = 0;
+	int ret;
+
+	pm_stats_reset();
+	do {
+		for (int k = 0; k < 16 && (max <= 0 || n < max); k++, n++)
+			if ((ret = op(arg))) {
+				fprintf(stderr,
+					"pmbench: an operation failed: %s\n",
+					pm_strerror(ret));
+				exit(1);
+			}
+		t = pmb_now();
+	} while (t - t0 < secs && (max <= 0 || n < max));
+	pm_stats_get(&st);
+	if (fences)
+		*fences = n ? (double)st.fences / (double)n : 0;
+	return n ? (t - t0) / (double)n : 0;
+}
+
+struct pmb_result *pmb_add_ops(const char *group, const char *name, double *pm,
+			       double *pmdk, int n)
+{
+	struct pmb_result *r = pmb_add(group, name, 0);
+
+	if (r) {
+		r->t_pm = pmb_median(pm, n);
+		r->t_pmdk = pmb_median(pmdk, n);
+		r->f_pm = r->f_pmdk = -1;
+		r->unit = "op/s";
+	}
+	return r;
+}
+
+struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
+			      const char *name, int (*pm_op)(void *),
+			      void *pm_arg, int (*pmdk_op)(void *),
+			      void *pmdk_arg)
+{
+	double a[o->reps], b[o->reps], f = 0;
+	struct pmb_result *r;
+
+	pmb_progress("%s %s", group, name);
+	pmb_run(pm_op, pm_arg, o->secs / 2, 0, NULL); /* warm-up */
+	pmb_run(pmdk_op, pmdk_arg, o->secs / 2, 0, NULL);
+	for (int i = 0; i < o->reps; i++) {
+		a[i] = pmb_run(pm_op, pm_arg, o->secs, 0, &f);
+		b[i] = pmb_run(pmdk_op, pmdk_arg, o->secs, 0, NULL);
+	}
+	r = pmb_add_ops(group, name, a, b, o->reps);
+	if (r)
+		r->f_pm = f;
+	return r;
+}
+
 /* Every file's name, so that an exit on error leaves none behind. */
 static char *files[16];
 static int nfiles;
@@ -66,6 +127,9 @@ void pmb_path(char *buf, size_t len, const struct pmb_opts *o, const char *what)
 {
 	snprintf(buf, len, "%s/pmbench-%s.%d", o->dir, what, (int)getpid());
 	unlink(buf);
+	for (int i = 0; i < nfiles; i++)
+		if (!strcmp(files[i], buf))
+			return;
 	if (nfiles < (int)(sizeof(files) / sizeof(files[0])) &&
 	    (files[nfiles] = strdup(buf)))
 		nfiles++;
@@ -106,7 +170,8 @@ static int usage(FILE *f)
 		"  --path DIR     where the files go (default /dev/shm)\n"
 		"  --reps N       repetitions per workload, median reported (7)\n"
 		"  --secs S       seconds per timed repetition (0.2)\n"
-		"  --only GROUPS  comma-separated: mem, tx, recovery, check, log\n"
+		"  --only GROUPS  comma-separated: mem, tx, recovery, check, log,\n"
+		"                 heap, churn\n"
 		"  --json         JSON on stdout instead of the table\n"
 		"  --plot FILE    draw libpm vs PMDK into a PNG (needs gnuplot)\n"
 		"  -q, --quiet    no progress on stderr\n");
@@ -222,6 +287,10 @@ int main(int argc, char **argv)
 			     has(only, "check"));
 	if (!ret && has(only, "log"))
 		ret = pmb_log(&o);
+	if (!ret && has(only, "heap"))
+		ret = pmb_heap(&o);
+	if (!ret && has(only, "churn"))
+		ret = pmb_churn(&o);
 	if (json)
 		pmb_print_json(load);
 	else
