@@ -17,13 +17,14 @@
  */
 #include "halloc.h"
 #include "heap.h"
+#include "testhook.h"
 #include "tx.h"
 
-enum { OP_ALLOC_UNIT, OP_ALLOC_EXT, OP_FREE_UNIT, OP_FREE_EXT };
+enum { OP_ALLOC_UNIT, OP_ALLOC_EXT, OP_FREE_UNIT, OP_FREE_EXT, OP_CLAIM };
 
-/* Records of one allocation at most: a new run's header and bitmap, the
- * bit (or an extent's header), zeroing. */
-#define ALLOC_LOG (2 * PM_TX_REC_BYTES(8) + 2 * PM_TX_REC_BYTES(0))
+/* Records of one allocation at most: stale headers zeroed, a new run's
+ * header and bitmap, the bit (or an extent's header), zeroing. */
+#define ALLOC_LOG (2 * PM_TX_REC_BYTES(8) + 3 * PM_TX_REC_BYTES(0))
 #define FREE_LOG PM_TX_REC_BYTES(8)
 _Static_assert(ALLOC_LOG <= PM_TX_HEAP_RESERVE, "heap reserve");
 
@@ -50,8 +51,7 @@ static uint64_t unit_off(const struct pm_heap *h, const struct pm_hrun *r,
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 
-	return h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr +
-	       idx * c->size;
+	return h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr + idx * c->size;
 }
 
 /* ---- staging ------------------------------------------------------------- */
@@ -60,8 +60,15 @@ static void put_bit(struct pm_heap *h, struct pm_tx *tx, uint32_t type,
 		    const struct pm_hrun *r, uint64_t idx)
 {
 	uint64_t m = pm_le64(1ULL << (idx % 64));
-	const uint64_t *w = (const uint64_t *)pm_heap_run_at(h, r) + idx / 64;
+	uint64_t *w = (uint64_t *)pm_heap_run_at(h, r) + idx / 64;
 
+	if (PM_UNLIKELY(pm_test_break & PM_BREAK_HEAP_BITS) &&
+	    type == PM_REC_SETB) { /* the bug the crash simulator must see */
+		__atomic_fetch_or(w, m, __ATOMIC_RELAXED);
+		if (pm_map_flush(h->pool->map, w, 8))
+			pm_tx_room(tx, UINT64_MAX); /* fails the transaction */
+		return;
+	}
 	pm_tx_put(tx, type, pm_heap_doff(h, w), &m, 8);
 }
 
@@ -81,7 +88,22 @@ static void put_zero(struct pm_heap *h, struct pm_tx *tx, uint64_t off,
 static void op_add(struct pm_tx *tx, struct pm_htx *t, uint32_t kind,
 		   struct pm_hrun *r, uint64_t page, uint64_t idx)
 {
-	t->ops[t->n++] = (struct pm_hop){ page, r, (uint32_t)idx, kind };
+	t->ops[t->n++] =
+		(struct pm_hop){ page, r, (uint32_t)idx, kind, 0, 0, 0 };
+	tx->heap_ops++;
+}
+
+/* Pages taken: zero the headers of the stale runs they claimed (the
+ * whole claim is this transaction's) and remember the claim. */
+static void pages_taken(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
+			const struct pm_hpages *pg)
+{
+	if (!pg->claimed)
+		return;
+	pm_tx_put(tx, PM_REC_ZERO, pm_heap_doff(h, &h->hdrs[pg->lo]), NULL,
+		  (pg->hi - pg->lo) * 8);
+	t->ops[t->n++] = (struct pm_hop){ pg->p,  NULL,	  0,	OP_CLAIM,
+					  pg->lo, pg->hi, pg->n };
 	tx->heap_ops++;
 }
 
@@ -93,20 +115,24 @@ static struct pm_hrun *run_make(struct pm_heap *h, struct pm_tx *tx,
 {
 	const struct pm_heap_class *cl = &pm_heap_classes()[c];
 	struct pm_hrun *r = NULL;
-	int64_t p;
+	struct pm_hpages pg;
 
 	pthread_mutex_lock(&h->lock);
-	p = pm_heap_pages_take(h, cl->pages, life);
-	if (p >= 0) {
-		r = pm_heap_run_new(h, (uint64_t)p, c, life);
-		if (!r)
-			pm_heap_pages_give(h, (uint64_t)p, cl->pages);
+	if (pm_heap_pages_take(h, cl->pages, life, &pg) == 0) {
+		r = pm_heap_run_new(h, pg.p, c, life);
+		if (!r) {
+			pm_heap_pages_give(h, pg.p, pg.n);
+			pm_heap_claim_undo(h, &pg);
+		}
+	}
+	if (r) {
+		r->state = PM_HR_PRIVATE;
+		r->loaded = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!r)
 		return NULL;
-	r->state = PM_HR_PRIVATE;
-	r->loaded = 1;
+	pages_taken(h, tx, t, &pg);
 	put_phdr(h, tx, r->page, pm_heap_phdr(PM_HEAP_T_RUN, c, cl->pages));
 	put_zero(h, tx, h->g.pages_off + r->page * PM_HEAP_PAGE,
 		 (uint64_t)cl->nwords * 8);
@@ -201,21 +227,24 @@ static int alloc_extent(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 			uint64_t size, unsigned flags, uint64_t *offp)
 {
 	uint64_t n = (size + PM_HEAP_PAGE - 1) / PM_HEAP_PAGE;
-	int64_t p;
+	struct pm_hpages pg;
+	int ret;
 
 	pthread_mutex_lock(&h->lock);
-	p = pm_heap_pages_take(h, n, !!(flags & PM_ALLOC_SHORT));
-	if (p >= 0)
-		__atomic_store_n(&h->vpage[p], (uintptr_t)(n << 8 | PM_HX_EXTENT),
+	ret = pm_heap_pages_take(h, n, !!(flags & PM_ALLOC_SHORT), &pg);
+	if (!ret)
+		__atomic_store_n(&h->vpage[pg.p],
+				 (uintptr_t)(n << 8 | PM_HX_EXTENT),
 				 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&h->lock);
-	if (p < 0)
-		return -ENOMEM;
-	put_phdr(h, tx, (uint64_t)p, pm_heap_phdr(PM_HEAP_T_EXTENT, 0, n));
-	*offp = h->g.pages_off + (uint64_t)p * PM_HEAP_PAGE;
+	if (ret)
+		return ret;
+	pages_taken(h, tx, t, &pg);
+	put_phdr(h, tx, pg.p, pm_heap_phdr(PM_HEAP_T_EXTENT, 0, n));
+	*offp = h->g.pages_off + pg.p * PM_HEAP_PAGE;
 	if (flags & PM_ALLOC_ZERO)
 		put_zero(h, tx, *offp, n * PM_HEAP_PAGE);
-	op_add(tx, t, OP_ALLOC_EXT, NULL, (uint64_t)p, 0);
+	op_add(tx, t, OP_ALLOC_EXT, NULL, pg.p, 0);
 	return 0;
 }
 
@@ -227,22 +256,23 @@ static int heap_of_tx(struct pm_tx *tx, const char *fn, struct pm_heap **hp)
 		return ret;
 	*hp = tx->pool->heap;
 	if (!*hp)
-		return pm_err(-EINVAL, "%s: %s: not a heap pool (create it "
-				       "with PM_POOL_HEAP)",
+		return pm_err(-EINVAL,
+			      "%s: %s: not a heap pool (create it "
+			      "with PM_POOL_HEAP)",
 			      tx->pool->path, fn);
 	if (tx->failed)
 		return PM_E_TX_FAILED;
 	return 0;
 }
 
-/* Room for one more operation in @t. */
+/* Room for two more operations in @t (an allocation and its claim). */
 static int ops_room(struct pm_heap *h, struct pm_htx *t)
 {
 	struct pm_hop *v;
 
-	if (t->n < t->cap)
+	if (t->n + 2 <= t->cap)
 		return 0;
-	v = pm_grow(t->ops, &t->cap, t->n, sizeof(*t->ops), 16);
+	v = pm_grow(t->ops, &t->cap, t->cap, sizeof(*t->ops), 16);
 	if (!v)
 		return pm_err(-ENOMEM, "%s: out of memory", h->pool->path);
 	t->ops = v;
@@ -281,8 +311,9 @@ PM_EXPORT int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags,
 		return pm_err(-EINVAL, "%s: pm_tx_alloc: bad arguments",
 			      h->pool->path);
 	if (size > h->g.npages * PM_HEAP_PAGE)
-		return pm_err(-EFBIG, "%s: pm_tx_alloc: %zu bytes exceed the "
-				      "heap",
+		return pm_err(-EFBIG,
+			      "%s: pm_tx_alloc: %zu bytes exceed the "
+			      "heap",
 			      h->pool->path, size);
 	t = htx_of(h, tx);
 	ret = ops_room(h, t);
@@ -304,8 +335,7 @@ PM_EXPORT int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags,
 
 /* The run or extent @off points into: its vpage[] word, *pagep its page;
  * 0 if @off is outside the heap. */
-static uintptr_t lookup(const struct pm_heap *h, uint64_t off,
-			uint64_t *pagep)
+static uintptr_t lookup(const struct pm_heap *h, uint64_t off, uint64_t *pagep)
 {
 	if (off < h->g.pages_off ||
 	    off - h->g.pages_off >= h->g.npages * PM_HEAP_PAGE)
@@ -367,8 +397,7 @@ static int free_extent(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 		return -EINVAL;
 	pthread_mutex_lock(&h->lock);
 	v = h->vpage[page];
-	if ((v & PM_HX_EXTENT) && (v & PM_HX_COMMITTED) &&
-	    !(v & PM_HX_PENDING))
+	if ((v & PM_HX_EXTENT) && (v & PM_HX_COMMITTED) && !(v & PM_HX_PENDING))
 		__atomic_store_n(&h->vpage[page], v | PM_HX_PENDING,
 				 __ATOMIC_RELEASE);
 	else
@@ -444,6 +473,8 @@ static void op_end(struct pm_heap *h, const struct pm_hop *o, int committed)
 	uint64_t bit = 1ULL << (o->idx % 64), w = o->idx / 64;
 
 	switch (o->kind) {
+	case OP_CLAIM:
+		return; /* claim_end(), after the runs */
 	case OP_ALLOC_UNIT:
 		if (committed)
 			__atomic_fetch_or(&o->run->used[w], bit,
@@ -497,6 +528,27 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
 	t->fresh = NULL;
 }
 
+/* The pages a claim took around its block: free once the transaction
+ * committed (their headers are zero), stale runs again if it aborted. */
+static void claim_end(struct pm_heap *h, struct pm_htx *t, int committed)
+{
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pm_hop *o = &t->ops[i];
+		struct pm_hpages pg = { o->page, o->n, o->lo, o->hi, 1 };
+
+		if (o->kind != OP_CLAIM)
+			continue;
+		if (!committed) {
+			pm_heap_claim_undo(h, &pg);
+			continue;
+		}
+		pm_heap_pages_give(h, pg.lo, pg.p - pg.lo);
+		pm_heap_pages_give(h, pg.p + pg.n, pg.hi - pg.p - pg.n);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* pool->heap_end: the volatile state follows the transaction's outcome.
  * An unknown one (a crash may still replay it) keeps everything it
  * touched out of use: nothing is reused twice, at the cost of a leak. */
@@ -507,8 +559,10 @@ static void heap_end(struct pm_tx *tx, int outcome)
 
 	for (size_t i = 0; i < t->n && outcome != PM_TX_END_UNKNOWN; i++)
 		op_end(h, &t->ops[i], outcome == PM_TX_END_COMMITTED);
-	t->n = 0;
 	fresh_end(h, t, outcome);
+	if (outcome != PM_TX_END_UNKNOWN)
+		claim_end(h, t, outcome == PM_TX_END_COMMITTED);
+	t->n = 0;
 }
 
 int pm_halloc_boot(struct pm_pool *pool)

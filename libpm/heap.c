@@ -240,12 +240,14 @@ int pm_heap_format(struct pm_pool *pool)
 					   &hh, sizeof(hh), PM_MEM_TEMPORAL));
 	ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	if (ret)
-		return pm_err(ret, "%s: cannot write the heap: %s",
-			      pool->path, pm_strerror(ret));
+		return pm_err(ret, "%s: cannot write the heap: %s", pool->path,
+			      pm_strerror(ret));
 	return 0;
 }
 
 /* ---- free pages (heap lock) ---------------------------------------------- */
+
+static void run_load_locked(struct pm_heap *h, struct pm_hrun *r);
 
 static int page_free(const struct pm_heap *h, uint64_t p)
 {
@@ -285,13 +287,128 @@ static int64_t pages_find(const struct pm_heap *h, uint64_t n, int top)
 	return -1;
 }
 
-int64_t pm_heap_pages_take(struct pm_heap *h, uint64_t n, int top)
+/* Claim the stale runs that overlap the block @pg->p: all their pages
+ * leave the free pages and *@pg grows around them. */
+static void claim_stale(struct pm_heap *h, struct pm_hpages *pg)
+{
+	uint64_t q = pg->p > PM_HEAP_RUN_PAGES_MAX ?
+			     pg->p - PM_HEAP_RUN_PAGES_MAX :
+			     0;
+
+	pg->lo = pg->p;
+	pg->hi = pg->p + pg->n;
+	pg->claimed = 0;
+	for (; q < pg->p + pg->n; q++) {
+		uintptr_t v = h->vpage[q];
+		uint64_t k = v >> 8;
+
+		if (!(v & PM_HX_STALE) || q + k <= pg->p)
+			continue;
+		__atomic_store_n(&h->vpage[q], 0, __ATOMIC_RELEASE);
+		pages_mark(h, q, k, 0);
+		pg->lo = PM_MIN(pg->lo, q);
+		pg->hi = PM_MAX(pg->hi, q + k);
+		pg->claimed++;
+	}
+}
+
+/* An empty run @r is no longer a run: its pages are free, its header
+ * stale until someone takes them. */
+static void run_stale(struct pm_heap *h, struct pm_hrun *r)
+{
+	uint64_t a = r->page, k = pm_heap_classes()[r->cls].pages;
+
+	pm_heap_run_drop(h, r);
+	pages_mark(h, a, k, 1);
+	__atomic_store_n(&h->vpage[a],
+			 (uintptr_t)(k << 8 | PM_HX_EXTENT | PM_HX_STALE),
+			 __ATOMIC_RELEASE);
+}
+
+static int run_empty(struct pm_heap *h, struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+
+	if (!r->loaded)
+		run_load_locked(h, r);
+	if (r->loaded < 0)
+		return 0;
+	for (unsigned w = 0; w < c->nwords; w++)
+		if (__atomic_load_n(&r->busy[w], __ATOMIC_SEQ_CST))
+			return 0;
+	return 1;
+}
+
+/* Turn the empty runs that no transaction holds into free pages: those
+ * listed as partial, and the current runs of arenas not in use. */
+static unsigned reclaim(struct pm_heap *h)
+{
+	unsigned n = 0;
+
+	for (unsigned l = 0; l < PM_HEAP_NLIFE; l++)
+		for (unsigned c = 0; c < PM_HEAP_NCLASS; c++) {
+			struct pm_hrun **pp = &h->partial[l][c], *r;
+
+			while ((r = *pp) != NULL) {
+				if (!run_empty(h, r)) {
+					pp = &r->next;
+					continue;
+				}
+				*pp = r->next;
+				run_stale(h, r);
+				n++;
+			}
+		}
+	for (unsigned i = 0; i < PM_HEAP_NARENAS; i++) {
+		struct pm_heap_arena *a = &h->arenas[i];
+
+		if (pthread_mutex_trylock(&a->lock))
+			continue;
+		for (unsigned l = 0; l < PM_HEAP_NLIFE; l++)
+			for (unsigned c = 0; c < PM_HEAP_NCLASS; c++) {
+				struct pm_hrun *r = a->cur[l][c];
+
+				if (r && run_empty(h, r)) {
+					a->cur[l][c] = NULL;
+					run_stale(h, r);
+					n++;
+				}
+			}
+		pthread_mutex_unlock(&a->lock);
+	}
+	return n;
+}
+
+int pm_heap_pages_take(struct pm_heap *h, uint64_t n, int top,
+		       struct pm_hpages *pg)
 {
 	int64_t p = pages_find(h, n, top);
 
-	if (p >= 0)
-		pages_mark(h, (uint64_t)p, n, 0);
-	return p;
+	if (p < 0 && reclaim(h))
+		p = pages_find(h, n, top);
+	if (p < 0)
+		return -ENOMEM;
+	pages_mark(h, (uint64_t)p, n, 0);
+	pg->p = (uint64_t)p;
+	pg->n = n;
+	claim_stale(h, pg);
+	return 0;
+}
+
+void pm_heap_claim_undo(struct pm_heap *h, const struct pm_hpages *pg)
+{
+	for (uint64_t q = pg->lo; q < pg->hi; q++) {
+		uint64_t v = pm_le64(h->hdrs[q]);
+
+		if (q < pg->p || q >= pg->p + pg->n)
+			pages_mark(h, q, 1, 1);
+		if (v) /* a run's header the aborted zeroing left */
+			__atomic_store_n(&h->vpage[q],
+					 (uintptr_t)((v >> 32) << 8 |
+						     PM_HX_EXTENT |
+						     PM_HX_STALE),
+					 __ATOMIC_RELEASE);
+	}
 }
 
 void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n)
@@ -301,12 +418,18 @@ void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n)
 
 /* ---- runs ---------------------------------------------------------------- */
 
-struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page,
-				unsigned cls, unsigned life)
+struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
+				unsigned life)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[cls];
-	struct pm_hrun *r = pm_zalloc(sizeof(*r) + 3 * c->nwords * 8);
+	struct pm_hrun *r = h->spare[cls];
 
+	if (r) {
+		h->spare[cls] = r->next;
+		memset(r, 0, sizeof(*r) + 3 * c->nwords * 8);
+	} else {
+		r = pm_zalloc(sizeof(*r) + 3 * c->nwords * 8);
+	}
 	if (!r)
 		return NULL;
 	r->page = page;
@@ -338,28 +461,37 @@ void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r)
 		h->runs = r->next_all;
 	if (r->next_all)
 		r->next_all->prev_all = r->prev_all;
-	pm_free(r);
+	/* kept: a thread may still hold a pointer it read from vpage[] */
+	__atomic_store_n(&r->state, PM_HR_DEAD, __ATOMIC_SEQ_CST);
+	r->next = h->spare[r->cls];
+	h->spare[r->cls] = r;
+}
+
+/* Read the bitmap of @r from media (heap lock held). */
+static void run_load_locked(struct pm_heap *h, struct pm_hrun *r)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+	const uint64_t *bits = (const void *)pm_heap_run_at(h, r);
+	int st = pm_heap_bits_bad(bits, r->cls) ? -1 : 1;
+
+	for (unsigned w = 0; w < c->nwords && st > 0; w++) {
+		r->used[w] = bits[w];
+		r->busy[w] = bits[w];
+	}
+	__atomic_store_n(&r->loaded, st, __ATOMIC_RELEASE);
 }
 
 /* Read the bitmap on first use: 0, or PM_E_CORRUPT (the run is then
  * never used; pmck says more). */
 int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r)
 {
-	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
-	const uint64_t *bits = (const void *)pm_heap_run_at(h, r);
 	int st = __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE);
 
 	if (!st) {
 		pthread_mutex_lock(&h->lock);
+		if (!r->loaded)
+			run_load_locked(h, r);
 		st = r->loaded;
-		if (!st) {
-			st = pm_heap_bits_bad(bits, r->cls) ? -1 : 1;
-			for (unsigned w = 0; w < c->nwords && st > 0; w++) {
-				r->used[w] = bits[w];
-				r->busy[w] = bits[w];
-			}
-			__atomic_store_n(&r->loaded, st, __ATOMIC_RELEASE);
-		}
 		pthread_mutex_unlock(&h->lock);
 	}
 	if (st < 0)
@@ -368,7 +500,9 @@ int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r)
 			      h->pool->path,
 			      (unsigned long long)(h->g.pages_off +
 						   r->page * PM_HEAP_PAGE),
-			      pm_heap_bits_bad(bits, r->cls));
+			      pm_heap_bits_bad((const void *)pm_heap_run_at(h,
+									    r),
+					       r->cls));
 	return 0;
 }
 
@@ -501,6 +635,13 @@ static void heap_free(struct pm_heap *h)
 		h->runs = r->next_all;
 		pm_free(r);
 	}
+	for (unsigned c = 0; c < PM_HEAP_NCLASS; c++)
+		while (h->spare[c]) {
+			struct pm_hrun *r = h->spare[c];
+
+			h->spare[c] = r->next;
+			pm_free(r);
+		}
 	if (h->htx)
 		for (unsigned i = 0; i < h->pool->nlanes; i++)
 			pm_free(h->htx[i].ops);
@@ -604,8 +745,7 @@ static uint64_t object_size(struct pm_heap *h, uint64_t off)
 		return 0;
 	k = (off - first) / c->size;
 	if (k >= c->nunits ||
-	    !((__atomic_load_n(&r->used[k / 64], __ATOMIC_ACQUIRE) >>
-	       (k % 64)) &
+	    !((__atomic_load_n(&r->used[k / 64], __ATOMIC_ACQUIRE) >> (k % 64)) &
 	      1))
 		return 0;
 	return c->size;
@@ -633,8 +773,9 @@ static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 	int ret = 0;
 
-	if (__atomic_load_n(&r->state, __ATOMIC_ACQUIRE) == PM_HR_PRIVATE ||
-	    pm_heap_run_load(h, r))
+	int st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+
+	if (st == PM_HR_PRIVATE || st == PM_HR_DEAD || pm_heap_run_load(h, r))
 		return 0;
 	for (unsigned w = 0; w < c->nwords && !ret; w++) {
 		uint64_t v = __atomic_load_n(&r->used[w], __ATOMIC_ACQUIRE);
@@ -698,8 +839,7 @@ PM_EXPORT int pm_heap_walk(struct pm_pool *pool, pm_heap_cb cb, void *arg)
 
 	if (!pool || !pool->heap || !cb)
 		return pm_err(-EINVAL, "pm_heap_walk: %s",
-			      pool && cb ? "not a heap pool" :
-					   "NULL argument");
+			      pool && cb ? "not a heap pool" : "NULL argument");
 	return heap_walk(pool->heap, cb, arg, &st);
 }
 
@@ -726,15 +866,14 @@ static void free_space(struct pm_heap *h, struct pm_heap_stats *st)
 		    __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE) <= 0)
 			continue;
 		for (unsigned w = 0; w < cl[r->cls].nwords; w++)
-			n += (uint64_t)__builtin_popcountll(__atomic_load_n(
-				&r->busy[w], __ATOMIC_RELAXED));
+			n += (uint64_t)__builtin_popcountll(
+				__atomic_load_n(&r->busy[w], __ATOMIC_RELAXED));
 		st->free += (cl[r->cls].nunits - n) * cl[r->cls].size;
 	}
 	for (uint64_t p = 0; p < h->g.npages; p++) {
 		len = page_free(h, p) ? len + 1 : 0;
 		st->free += page_free(h, p) * (uint64_t)PM_HEAP_PAGE;
-		st->largest_free = PM_MAX(st->largest_free,
-					  len * PM_HEAP_PAGE);
+		st->largest_free = PM_MAX(st->largest_free, len * PM_HEAP_PAGE);
 	}
 }
 
@@ -760,8 +899,8 @@ PM_EXPORT int pm_heap_stats(struct pm_pool *pool, struct pm_heap_stats *st)
 	pthread_mutex_lock(&h->lock);
 	free_space(h, st);
 	pthread_mutex_unlock(&h->lock);
-	st->fragmentation =
-		st->free ? 1.0 - (double)st->largest_free / (double)st->free :
-			   0;
+	st->fragmentation = st->free ? 1.0 - (double)st->largest_free /
+						       (double)st->free :
+				       0;
 	return 0;
 }

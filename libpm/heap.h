@@ -16,7 +16,7 @@
 #define PM_HEAP_SMALL_MAX 32768 /* larger objects are extents */
 #define PM_HEAP_RUN_UNITS_MAX 1024
 #define PM_HEAP_RUN_PAGES_MAX 64
-#define PM_HEAP_NLIFE 2	    /* long-lived (default), short-lived */
+#define PM_HEAP_NLIFE 2 /* long-lived (default), short-lived */
 #define PM_HEAP_NARENAS 64
 
 /* A size class: unit size, run geometry (the format fixes them). */
@@ -83,12 +83,12 @@ struct pm_hrun {
 	uint64_t page;
 	uint32_t cls;
 	uint32_t life;
-	int state;  /* HR_* (heap.c), atomic */
-	int loaded; /* 0: bitmaps not read yet; 1 read; -1 damaged */
-	uint64_t *busy; /* not allocatable: used, reserved, being freed */
-	uint64_t *used; /* allocated by a committed transaction */
-	uint64_t *pend; /* freed by a transaction in flight */
-	struct pm_hrun *next;	       /* partial list (heap lock) */
+	int state;	      /* HR_* (heap.c), atomic */
+	int loaded;	      /* 0: bitmaps not read yet; 1 read; -1 damaged */
+	uint64_t *busy;	      /* not allocatable: used, reserved, being freed */
+	uint64_t *used;	      /* allocated by a committed transaction */
+	uint64_t *pend;	      /* freed by a transaction in flight */
+	struct pm_hrun *next; /* partial list (heap lock) */
 	struct pm_hrun *prev_all, *next_all; /* every run (heap lock) */
 };
 
@@ -98,6 +98,11 @@ enum { PM_HR_PRIVATE, PM_HR_NONE, PM_HR_ARENA, PM_HR_PARTIAL, PM_HR_DEAD };
 #define PM_HX_EXTENT 1U
 #define PM_HX_COMMITTED 2U
 #define PM_HX_PENDING 4U
+/* The first page of an empty run whose pages are free but whose header
+ * on media still says "run" (PM_HX_EXTENT | PM_HX_STALE, npages << 8):
+ * whoever takes any of its pages claims them all and zeroes the header
+ * (pm_heap_pages_take()). */
+#define PM_HX_STALE 8U
 
 struct pm_heap_arena {
 	pthread_mutex_t lock;
@@ -106,10 +111,18 @@ struct pm_heap_arena {
 
 /* One allocation or free of a transaction in flight. */
 struct pm_hop {
-	uint64_t page; /* extent: its first page */
+	uint64_t page; /* extent: its first page; claim: the block's */
 	struct pm_hrun *run;
 	uint32_t idx; /* unit in the run */
 	uint32_t kind;
+	uint64_t lo, hi, n; /* claim: pages [lo, hi) around the block */
+};
+
+/* Pages a transaction took: the block [p, p + n) and what it claimed
+ * around it, [lo, hi). */
+struct pm_hpages {
+	uint64_t p, n, lo, hi;
+	unsigned claimed; /* stale runs claimed */
 };
 
 struct pm_htx {
@@ -122,17 +135,18 @@ struct pm_heap {
 	struct pm_pool *pool;
 	struct pm_heap_geo g;
 	struct pm_heap_hdr *hh;
-	uint64_t *hdrs;	 /* page headers on media */
-	uint8_t *pages;	 /* page 0 */
-	uint8_t *data;	 /* the data area (redo offsets count from it) */
+	uint64_t *hdrs;	      /* page headers on media */
+	uint8_t *pages;	      /* page 0 */
+	uint8_t *data;	      /* the data area (redo offsets count from it) */
 	pthread_mutex_t lock; /* pages, partial lists, loading, extents */
 	uint64_t *fbits;      /* 1: free page */
 	uintptr_t *vpage;     /* run pointer on each of its pages, extent
 			       * bits on its first page, else 0 */
 	struct pm_hrun *partial[PM_HEAP_NLIFE][PM_HEAP_NCLASS];
-	struct pm_hrun *runs; /* all of them */
+	struct pm_hrun *runs;		       /* all of them */
+	struct pm_hrun *spare[PM_HEAP_NCLASS]; /* dropped, for reuse */
 	struct pm_heap_arena *arenas;
-	void *arenas_raw; /* their allocation */
+	void *arenas_raw;   /* their allocation */
 	struct pm_htx *htx; /* per lane */
 	pthread_mutex_t root_lock;
 };
@@ -145,15 +159,22 @@ int pm_heap_boot(struct pm_pool *pool);
 void pm_heap_shutdown(struct pm_pool *pool);
 
 /* For halloc.c: the heap lock is held by the caller where noted. */
-int64_t pm_heap_pages_take(struct pm_heap *h, uint64_t n, int top); /* lock */
+/* Take @n free pages (@top: from the heap's end), reclaiming empty runs
+ * if there are none; *@pg gets them and the stale run pages they claim
+ * (whose headers the caller must zero).  0 or -ENOMEM.  (lock) */
+int pm_heap_pages_take(struct pm_heap *h, uint64_t n, int top,
+		       struct pm_hpages *pg);
+/* Undo a take's claim after an abort: stale marks back from the
+ * headers on media, the claimed pages free.  (lock) */
+void pm_heap_claim_undo(struct pm_heap *h, const struct pm_hpages *pg);
 void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n); /* lock */
 int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r);
 int64_t pm_heap_run_grab(struct pm_hrun *r);
 int pm_heap_run_has_free(const struct pm_hrun *r);
 void pm_heap_run_list(struct pm_heap *h, struct pm_hrun *r); /* lock */
 void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r); /* lock */
-struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page,
-				unsigned cls, unsigned life); /* lock */
+struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
+				unsigned life); /* lock */
 
 static inline uint8_t *pm_heap_run_at(const struct pm_heap *h,
 				      const struct pm_hrun *r)

@@ -328,7 +328,7 @@ int pm_tx_retire(struct pm_pool *pool);
  * stages at most PM_TX_HEAP_RESERVE bytes of log records: add that to
  * pm_tx_begin()'s reserve per call, on top of the bytes written.
  */
-#define PM_TX_HEAP_RESERVE 128
+#define PM_TX_HEAP_RESERVE 160
 
 #define PM_ALLOC_ZERO (1U << 0)	 /* the object reads as zeros */
 #define PM_ALLOC_SHORT (1U << 1) /* short-lived: kept apart from others */

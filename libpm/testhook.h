@@ -13,6 +13,9 @@
 
 #define PM_BREAK_LOG_FENCE (1U << 0) /* log: appends skip their fence */
 #define PM_BREAK_TX_FENCE (1U << 1)  /* tx: commit skips its fence */
+/* heap: an allocation sets its bitmap bit in place (written back at once)
+ * instead of in the transaction's redo entry */
+#define PM_BREAK_HEAP_BITS (1U << 2)
 
 #ifdef PM_TEST_HOOKS
 /* PM_BREAK_* bits; 0 in every real use. */

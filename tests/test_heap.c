@@ -44,8 +44,8 @@ static void reopen(void)
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(path, sizeof(path), "%s/test_heap.%d",
-		 test_tmpdir("/dev/shm"), getpid());
+	snprintf(path, sizeof(path), "%s/test_heap.%d", test_tmpdir("/dev/shm"),
+		 getpid());
 	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
 	pm_set_log_level(getenv("PM_LOG") ? 4 : 0);
 	return 0;
@@ -77,12 +77,11 @@ static uint64_t alloc1(size_t size, unsigned flags, int fill)
 	size_t n = size < sizeof(buf) ? size : sizeof(buf);
 
 	memset(buf, fill, sizeof(buf));
-	assert_int_equal(pm_tx_begin(pool, 2 * n + PM_TX_HEAP_RESERVE, &tx),
-			 0);
+	assert_int_equal(pm_tx_begin(pool, 2 * n + PM_TX_HEAP_RESERVE, &tx), 0);
 	assert_int_equal(pm_tx_alloc(tx, size, flags, &off), 0);
 	assert_int_equal(pm_tx_write(tx, pm_pool_ptr(pool, off), buf, n), 0);
-	assert_int_equal(pm_tx_write(tx, pm_pool_ptr(pool, off + size - n),
-				     buf, n),
+	assert_int_equal(pm_tx_write(tx, pm_pool_ptr(pool, off + size - n), buf,
+				     n),
 			 0);
 	assert_int_equal(pm_tx_commit(tx), 0);
 	return off;
@@ -330,8 +329,7 @@ static void test_heap_bad_free(void **state)
 	assert_int_equal(pm_tx_free(tx, b), -EINVAL);
 	assert_int_equal(pm_tx_alloc(tx, 0, 0, &x), -EINVAL);
 	assert_int_equal(pm_tx_alloc(tx, 8, 1U << 20, &x), -EINVAL);
-	assert_int_equal(pm_tx_alloc(tx, 8, PM_ALLOC_SHORT | PM_ALLOC_LONG,
-				     &x),
+	assert_int_equal(pm_tx_alloc(tx, 8, PM_ALLOC_SHORT | PM_ALLOC_LONG, &x),
 			 -EINVAL);
 	assert_int_equal(pm_tx_alloc(tx, 8, 0, NULL), -EINVAL);
 	assert_int_equal(pm_tx_alloc(tx, POOL_SIZE, 0, &x), -EFBIG);
@@ -416,6 +414,74 @@ static void test_heap_log_full(void **state)
 	assert_int_equal(walk().n, 0);
 	off = alloc1(64, 0, 1);
 	assert_int_equal(walk().n, 1);
+}
+
+/* Fill the heap with objects of @sz, 200 per transaction, until -ENOMEM;
+ * their offsets go to @off (up to @max).  Returns how many. */
+static unsigned fill(size_t sz, uint64_t *off, unsigned max)
+{
+	struct pm_tx *tx;
+	unsigned n = 0;
+	int ret = 0;
+
+	while (!ret && n < max) {
+		assert_int_equal(pm_tx_begin(pool, 200 * PM_TX_HEAP_RESERVE,
+					     &tx),
+				 0);
+		for (unsigned k = 0; k < 200 && n < max; k++, n++) {
+			ret = pm_tx_alloc(tx, sz, 0, &off[n]);
+			if (ret)
+				break;
+		}
+		assert_int_equal(ret, ret ? -ENOMEM : 0);
+		assert_int_equal(pm_tx_commit(tx), 0);
+	}
+	return n;
+}
+
+static void free_all(const uint64_t *off, unsigned n)
+{
+	struct pm_tx *tx;
+
+	for (unsigned i = 0; i < n; i += 200) {
+		assert_int_equal(pm_tx_begin(pool, 200 * PM_TX_HEAP_RESERVE,
+					     &tx),
+				 0);
+		for (unsigned k = i; k < n && k < i + 200; k++)
+			assert_int_equal(pm_tx_free(tx, off[k]), 0);
+		assert_int_equal(pm_tx_commit(tx), 0);
+	}
+}
+
+/* Empty runs go back to free pages when pages run out; a transaction
+ * that took their pages and aborted gives them back as they were. */
+static void test_heap_reclaim(void **state)
+{
+	static uint64_t off[40000];
+	struct pm_tx *tx;
+	uint64_t big;
+	unsigned n;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(4UL << 20, 2);
+	for (int round = 0; round < 3; round++) {
+		n = fill(round == 1 ? 3000 : 100, off, 40000);
+		assert_true(n > 500 && n < 40000);
+		free_all(off, n);
+		if (round == 2)
+			reopen(); /* the runs come back from media */
+		/* an extent needs the runs' pages: taken, then aborted */
+		assert_int_equal(pm_tx_begin(pool, 256, &tx), 0);
+		assert_int_equal(pm_tx_alloc(tx, 2 << 20, 0, &big), 0);
+		pm_tx_abort(tx);
+		reopen();
+		big = alloc1(2 << 20, 0, 9);
+		reopen();
+		assert_int_equal(pm_usable_size(pool, big), 2 << 20);
+		assert_int_equal(walk().n, 1);
+		free1(big);
+	}
 }
 
 /* ---- fences ---- */
@@ -532,13 +598,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, each_setup, each_teardown)
-		T(test_heap_pool),	 T(test_heap_alloc_persists),
-		T(test_heap_zero),	 T(test_heap_abort),
-		T(test_heap_root),	 T(test_heap_stats_walk),
-		T(test_heap_overhead),	 T(test_heap_bad_free),
-		T(test_heap_enomem),	 T(test_heap_raw_pool),
-		T(test_heap_log_full),	 T(test_heap_one_fence),
-		T(test_heap_threads),
+		T(test_heap_pool),	T(test_heap_alloc_persists),
+		T(test_heap_zero),	T(test_heap_abort),
+		T(test_heap_root),	T(test_heap_stats_walk),
+		T(test_heap_overhead),	T(test_heap_bad_free),
+		T(test_heap_enomem),	T(test_heap_raw_pool),
+		T(test_heap_log_full),	T(test_heap_reclaim),
+		T(test_heap_one_fence), T(test_heap_threads),
 #undef T
 	};
 

@@ -26,7 +26,7 @@
  * pmcrash-test, the build with libpm's test hooks; pmcrash, on libpm.so,
  * lists none of them (CRASH_LIB_BREAK) and says which build has them.
  */
-#define CRASH_LIB_BREAKS "log-fence,tx-fence"
+#define CRASH_LIB_BREAKS "log-fence,tx-fence,heap-bits"
 #ifdef PM_TEST_HOOKS
 #define CRASH_LIB_BREAK(name) name
 static inline void crash_lib_break(unsigned bits)
@@ -99,6 +99,7 @@ long crash_cmp(const void *buf, size_t len, uint64_t seed, uint64_t id);
 int crash_is_broken(const struct crash_ctx *c, const char *name);
 
 extern const struct crash_workload crash_wl_flag;
+extern const struct crash_workload crash_wl_heap;
 extern const struct crash_workload crash_wl_log;
 extern const struct crash_workload crash_wl_pool;
 extern const struct crash_workload crash_wl_tx;
