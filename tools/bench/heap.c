@@ -312,6 +312,7 @@ int pmb_churn(const struct pmb_opts *o)
 {
 	static const size_t sizes[] = { (size_t)64 << 20, (size_t)256 << 20,
 					(size_t)1 << 30 };
+	static const char *const names[] = { "64 MiB", "256 MiB", "1 GiB" };
 	double first[2], worst[2];
 	struct pmb_result *r;
 	struct heap h;
@@ -320,7 +321,7 @@ int pmb_churn(const struct pmb_opts *o)
 
 	pm_set_log_fn(quiet, NULL);
 	for (int i = 0; !ret && i < (o->quick ? 2 : 3); i++) {
-		pmb_progress("churn %zu MiB", sizes[i] >> 20);
+		pmb_progress("churn %s", names[i]);
 		for (int l = 0; !ret && l < 2; l++) {
 			ret = heap_create(o, &h, l, sizes[i]);
 			h.atomic = 1;
@@ -333,8 +334,7 @@ int pmb_churn(const struct pmb_opts *o)
 			heap_destroy(&h);
 		}
 		for (int k = 0; !ret && k < 2; k++) {
-			snprintf(name, sizeof(name), "%zu MiB pool, %s",
-				 sizes[i] >> 20,
+			snprintf(name, sizeof(name), "%s pool, %s", names[i],
 				 k ? "first ENOMEM" : "worst round");
 			r = pmb_add("churn", name, 0);
 			if (!r)
