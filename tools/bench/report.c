@@ -259,9 +259,10 @@ static void plot_ratios(FILE *g)
 		"set style fill solid 0.8\nset boxwidth 0.7\n"
 		"set xtics rotate by -60 left font ',8'\nset grid y\n"
 		"set key top left\n"
-		"plot $R using 0:($2 < 0.0625 ? 0.0625 : $2):xtic(1) "
+		"clip(v) = v < 0.0625 ? 0.0625 : v > 16 ? 16 : v\n"
+		"plot $R using 0:(clip($2)):xtic(1) "
 		"with boxes lc rgb '#2060c0' title 'libpm', "
-		"$R using 0:($2 < 0.0625 ? 0.0625 : $2):"
+		"$R using 0:($2 > 11 ? 11 : clip($2)):"
 		"(sprintf('%%.2g', $2)) with labels offset 0,0.7 font ',8' "
 		"notitle, 1 with lines lw 2 lc rgb '#c03020' title 'PMDK'\n");
 }
