@@ -109,16 +109,22 @@ static void pages_taken(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 
 /* ---- allocation ---------------------------------------------------------- */
 
-/* A new run of class @c made by this transaction, private to it. */
-static struct pm_hrun *run_make(struct pm_heap *h, struct pm_tx *tx,
-				struct pm_htx *t, unsigned c, unsigned life)
+/* No room in the heap (pm_tx_alloc() says so); -errno: said already. */
+#define NO_ROOM 1
+
+/* A new run of class @c made by this transaction, private to it: 0,
+ * NO_ROOM or -ENOMEM. */
+static int run_make(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
+		    unsigned c, unsigned life, struct pm_hrun **rp)
 {
 	const struct pm_heap_class *cl = &pm_heap_classes()[c];
 	struct pm_hrun *r = NULL;
 	struct pm_hpages pg;
+	int ret;
 
 	pthread_mutex_lock(&h->lock);
-	if (pm_heap_pages_take(h, cl->pages, life, &pg) == 0) {
+	ret = pm_heap_pages_take(h, cl->pages, life, &pg);
+	if (!ret) {
 		r = pm_heap_run_new(h, pg.p, c, life);
 		if (!r) {
 			pm_heap_pages_give(h, pg.p, pg.n);
@@ -130,15 +136,18 @@ static struct pm_hrun *run_make(struct pm_heap *h, struct pm_tx *tx,
 		r->loaded = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
+	if (ret)
+		return NO_ROOM;
 	if (!r)
-		return NULL;
+		return pm_err(-ENOMEM, "%s: out of memory", h->pool->path);
 	pages_taken(h, tx, t, &pg);
 	put_phdr(h, tx, r->page, pm_heap_phdr(PM_HEAP_T_RUN, c, cl->pages));
 	put_zero(h, tx, h->g.pages_off + r->page * PM_HEAP_PAGE,
 		 (uint64_t)cl->nwords * 8);
 	r->next = t->fresh;
 	t->fresh = r;
-	return r;
+	*rp = r;
+	return 0;
 }
 
 /* A partial run of class @c off the heap's list, its bitmap read. */
@@ -172,13 +181,16 @@ static void run_leave(struct pm_heap *h, struct pm_hrun *r)
 }
 
 /* A unit of class @c: from this transaction's own runs, the arena's
- * current run, a partial run, or a new run. */
+ * current run, a partial run, or a new run: 0 (*@rp, *@idxp), NO_ROOM
+ * or -ENOMEM. */
 static int unit_get(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
-		    unsigned c, unsigned life, struct pm_hrun **rp)
+		    unsigned c, unsigned life, struct pm_hrun **rp,
+		    int64_t *idxp)
 {
 	struct pm_heap_arena *a;
 	struct pm_hrun *r;
 	int64_t idx = -1;
+	int ret;
 
 	for (r = t->fresh; r; r = r->next)
 		if (r->cls == c && r->life == life &&
@@ -196,25 +208,27 @@ static int unit_get(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (!r) {
-		r = run_make(h, tx, t, c, life);
-		if (!r)
-			return -ENOMEM;
+		ret = run_make(h, tx, t, c, life, &r);
+		if (ret)
+			return ret;
 		idx = pm_heap_run_grab(r);
 	}
 got:
 	*rp = r;
-	return (int)idx;
+	*idxp = idx;
+	return 0;
 }
 
 static int alloc_unit(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 		      uint64_t size, unsigned flags, uint64_t *offp)
 {
 	unsigned c = pm_heap_class_of(size), life = !!(flags & PM_ALLOC_SHORT);
-	struct pm_hrun *r;
-	int idx = unit_get(h, tx, t, c, life, &r);
+	struct pm_hrun *r = NULL;
+	int64_t idx = 0;
+	int ret = unit_get(h, tx, t, c, life, &r, &idx);
 
-	if (idx < 0)
-		return idx;
+	if (ret)
+		return ret;
 	put_bit(h, tx, PM_REC_SETB, r, (uint64_t)idx);
 	*offp = unit_off(h, r, (uint64_t)idx);
 	if (flags & PM_ALLOC_ZERO)
@@ -238,7 +252,7 @@ static int alloc_extent(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 				 __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&h->lock);
 	if (ret)
-		return ret;
+		return NO_ROOM;
 	pages_taken(h, tx, t, &pg);
 	put_phdr(h, tx, pg.p, pm_heap_phdr(PM_HEAP_T_EXTENT, 0, n));
 	*offp = h->g.pages_off + pg.p * PM_HEAP_PAGE;
@@ -325,8 +339,8 @@ PM_EXPORT int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags,
 		ret = alloc_unit(h, tx, t, size, flags, offp);
 	else
 		ret = alloc_extent(h, tx, t, size, flags, offp);
-	if (ret == -ENOMEM)
-		return pm_err(ret, "%s: pm_tx_alloc: no room for %zu bytes",
+	if (ret == NO_ROOM)
+		return pm_err(-ENOMEM, "%s: pm_tx_alloc: no room for %zu bytes",
 			      h->pool->path, size);
 	return ret;
 }

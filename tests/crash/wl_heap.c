@@ -70,8 +70,8 @@ static int relink(struct heap_state *st, struct crash_ctx *c, unsigned i,
 	int ret = pm_pool_root(st->pool, 0, &root);
 
 	if (!ret)
-		ret = pm_tx_begin(st->pool, DATA_MAX + 8 + 3 * PM_TX_HEAP_RESERVE,
-				  &tx);
+		ret = pm_tx_begin(st->pool,
+				  DATA_MAX + 8 + 3 * PM_TX_HEAP_RESERVE, &tx);
 	if (ret)
 		return ret;
 	old = slots(st->pool, root)[i];
@@ -216,8 +216,8 @@ static int snap_check(struct crash_ctx *c, struct pm_pool *pool,
 		if (pm_usable_size(pool, sl[i]) < s->size[i])
 			return crash_fail(c, "slot %u: object not allocated",
 					  i);
-		if (crash_cmp(pm_pool_ptr(pool, sl[i]), n, c->seed,
-			      s->id[i]) >= 0)
+		if (crash_cmp(pm_pool_ptr(pool, sl[i]), n, c->seed, s->id[i]) >=
+		    0)
 			return crash_fail(c, "slot %u: data differ", i);
 		w.off[w.n++] = sl[i];
 	}
