@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pmbench - libpm against PMDK in one run: flush and copy, transactions,
- * the append log, recovery after a crash and a full check.  Both
- * libraries are forced onto the same persistence path (cache-line flush +
- * fence) and work on the same kind of file; they take turns within every
- * repetition, and the median of the repetitions is reported.
+ * the append log, recovery after a crash, a full check, the heap and its
+ * fragmentation.  Both libraries are forced onto the same persistence path
+ * (cache-line flush + fence) and work on the same kind of file; they take
+ * turns within every repetition, and the median of the repetitions is
+ * reported.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -38,7 +39,8 @@ static int usage(FILE *f)
 		"  --path DIR     where the files go (default /dev/shm)\n"
 		"  --reps N       repetitions per workload, median reported (7)\n"
 		"  --secs S       seconds per timed repetition (0.2)\n"
-		"  --only GROUPS  comma-separated: mem, tx, recovery, check, log\n"
+		"  --only GROUPS  comma-separated: mem, tx, recovery, check, log,\n"
+		"                 heap, churn\n"
 		"  --json         JSON on stdout instead of the table\n"
 		"  --plot FILE    draw libpm vs PMDK into a PNG (needs gnuplot)\n"
 		"  -q, --quiet    no progress on stderr\n");
@@ -154,6 +156,10 @@ int main(int argc, char **argv)
 			     has(only, "check"));
 	if (!ret && has(only, "log"))
 		ret = pmb_log(&o);
+	if (!ret && has(only, "heap"))
+		ret = pmb_heap(&o);
+	if (!ret && has(only, "churn"))
+		ret = pmb_churn(&o);
 	if (json)
 		pmb_print_json(load);
 	else

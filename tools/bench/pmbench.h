@@ -22,7 +22,8 @@ struct pmb_opts {
 /*
  * One line of the report.  Times are seconds per operation (for threads:
  * wall time divided by all threads' operations), so the ratio libpm/PMDK
- * of rates is t_pmdk / t_pm whatever the unit shown.
+ * of rates is t_pmdk / t_pm whatever the unit shown; for the unit "%"
+ * they are fractions where more is better, and the ratio is t_pm / t_pmdk.
  */
 struct pmb_result {
 	const char *group; /* "persist", "memcpy", "tx", "log", ... */
@@ -31,7 +32,7 @@ struct pmb_result {
 	double t_pm, t_pmdk; /* seconds per operation */
 	double t_limit;	     /* NT memset + fence of @size; 0 if none */
 	double f_pm, f_pmdk; /* fences per op; < 0: not applicable */
-	const char *unit;    /* "op/s", "GB/s" or "ms" */
+	const char *unit;    /* "op/s", "GB/s", "ms" or "%" */
 	const char *note;    /* what the line's numbers mean, or NULL */
 };
 
@@ -56,6 +57,20 @@ static inline size_t pmb_rnd(unsigned *s)
 	return *s;
 }
 
+/* Seconds per call of @op(@arg), called for at least @secs or, when @max
+ * is above 0, until @max calls; *fences (if not NULL) gets libpm's fences
+ * per call.  A call that returns non-zero (a negative errno) ends the
+ * program with its message. */
+double pmb_run(int (*op)(void *), void *arg, double secs, long max,
+	       double *fences);
+/* A result in op/s from the times of @n repetitions of each (medians). */
+struct pmb_result *pmb_add_ops(const char *group, const char *name, double *pm,
+			       double *pmdk, int n);
+/* Warm-up, then o->reps timed runs of each operation taking turns. */
+struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
+			      const char *name, int (*pm_op)(void *),
+			      void *pm_arg, int (*pmdk_op)(void *),
+			      void *pmdk_arg);
 /* The median of @n values (sorts them). */
 double pmb_median(double *v, int n);
 /* "/dir/pmbench-<what>.<pid>" into @buf. */
@@ -77,6 +92,15 @@ int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 		 const char *pmdk_path);
 int pmb_check(const struct pmb_opts *o, const char *pm_path,
 	      const char *pmdk_path);
+/* Allocation and free on libpm's heap and libpmemobj's, then pmb_kv(). */
+int pmb_heap(const struct pmb_opts *o);
+struct pm_pool;
+struct pmemobjpool;
+/* examples/kvstore.c's map against the same on libpmemobj, in these pools. */
+int pmb_kv(const struct pmb_opts *o, struct pm_pool *pool,
+	   struct pmemobjpool *pop);
+/* Fragmentation: how full a churn keeps pools of 64 MiB, 256 MiB, 1 GiB. */
+int pmb_churn(const struct pmb_opts *o);
 
 void pmb_print_table(double load);
 void pmb_print_json(double load);

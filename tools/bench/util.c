@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * util.c - what every pmbench workload shares: the result table, the
- * median, the files it makes (removed at exit) and progress lines.
+ * median, timing an operation against its peer, the files it makes
+ * (removed at exit) and progress lines.
  * The workloads call down here, never up into main.c.
  */
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "libpm.h"
 #include "pmbench.h"
 
 struct pmb_result pmb_results[PMB_MAX_RESULTS];
@@ -44,6 +46,66 @@ double pmb_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double pmb_run(int (*op)(void *), void *arg, double secs, long max,
+	       double *fences)
+{
+	struct pm_stats st;
+	double t0 = pmb_now(), t;
+	long n = 0;
+	int ret;
+
+	pm_stats_reset();
+	do {
+		for (int k = 0; k < 16 && (max <= 0 || n < max); k++, n++)
+			if ((ret = op(arg))) {
+				fprintf(stderr,
+					"pmbench: an operation failed: %s\n",
+					pm_strerror(ret));
+				exit(1);
+			}
+		t = pmb_now();
+	} while (t - t0 < secs && (max <= 0 || n < max));
+	pm_stats_get(&st);
+	if (fences)
+		*fences = n ? (double)st.fences / (double)n : 0;
+	return n ? (t - t0) / (double)n : 0;
+}
+
+struct pmb_result *pmb_add_ops(const char *group, const char *name, double *pm,
+			       double *pmdk, int n)
+{
+	struct pmb_result *r = pmb_add(group, name, 0);
+
+	if (r) {
+		r->t_pm = pmb_median(pm, n);
+		r->t_pmdk = pmb_median(pmdk, n);
+		r->f_pm = r->f_pmdk = -1;
+		r->unit = "op/s";
+	}
+	return r;
+}
+
+struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
+			      const char *name, int (*pm_op)(void *),
+			      void *pm_arg, int (*pmdk_op)(void *),
+			      void *pmdk_arg)
+{
+	double a[o->reps], b[o->reps], f = 0;
+	struct pmb_result *r;
+
+	pmb_progress("%s %s", group, name);
+	pmb_run(pm_op, pm_arg, o->secs / 2, 0, NULL); /* warm-up */
+	pmb_run(pmdk_op, pmdk_arg, o->secs / 2, 0, NULL);
+	for (int i = 0; i < o->reps; i++) {
+		a[i] = pmb_run(pm_op, pm_arg, o->secs, 0, &f);
+		b[i] = pmb_run(pmdk_op, pmdk_arg, o->secs, 0, NULL);
+	}
+	r = pmb_add_ops(group, name, a, b, o->reps);
+	if (r)
+		r->f_pm = f;
+	return r;
+}
+
 /* Every file's name, so that an exit on error leaves none behind. */
 static char *files[16];
 static int nfiles;
@@ -61,6 +123,9 @@ void pmb_path(char *buf, size_t len, const struct pmb_opts *o, const char *what)
 {
 	snprintf(buf, len, "%s/pmbench-%s.%d", o->dir, what, (int)getpid());
 	unlink(buf);
+	for (int i = 0; i < nfiles; i++)
+		if (!strcmp(files[i], buf))
+			return;
 	if (nfiles < (int)(sizeof(files) / sizeof(files[0])) &&
 	    (files[nfiles] = strdup(buf)))
 		nfiles++;
