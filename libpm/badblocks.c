@@ -17,6 +17,7 @@
  * afresh.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
@@ -212,6 +213,17 @@ static int read_badblocks(const char *disk, uint64_t start, uint64_t nsect,
 	}
 	pm_free(text);
 	return ret;
+}
+
+int pm_bb_region(const char *region, uint64_t off, uint64_t size,
+		 struct pm_bb_list *out)
+{
+	if (off % PM_SECTOR || size % PM_SECTOR || !size)
+		return pm_err(-EINVAL,
+			      "%s: device range %" PRIu64 "+%" PRIu64
+			      " is not in whole sectors",
+			      region, off, size);
+	return read_badblocks(region, off / PM_SECTOR, size / PM_SECTOR, out);
 }
 
 int pm_bb_blockdev(dev_t dev, struct pm_bb_list *out)

@@ -43,6 +43,15 @@ int pm_bb_parse(const char *text, uint64_t base, uint64_t nsect,
 int pm_bb_blockdev(dev_t dev, struct pm_bb_list *out);
 
 /*
+ * Bad ranges of nd region @region (sysfs path, "/sys/devices/.../regionN")
+ * that fall in [@off, @off + @size) of it, as bytes from @off: a device
+ * carved out of the region at that offset.  -ENOTSUP if the region has no
+ * badblocks attribute, -EINVAL if the range is not in whole sectors.
+ */
+int pm_bb_region(const char *region, uint64_t off, uint64_t size,
+		 struct pm_bb_list *out);
+
+/*
  * Bad ranges of the device-dax character device @rdev as bytes from its
  * start (badblocks_ndctl.c: region list minus the device's offset in the
  * region; badblocks_none.c: -ENOTSUP).

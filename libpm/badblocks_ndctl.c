@@ -7,7 +7,8 @@
  *
  * /sys/dev/char/MAJ:MIN resolves (under PM_SYSFS_ROOT) to
  * .../regionR/daxR.N/daxR.M: the region and the nd dax device (daxR.N)
- * are found by name, then looked up in libndctl.
+ * are found by name, then looked up in libndctl for their offsets; the
+ * region's list is read and clipped by pm_bb_region() (badblocks.c).
  */
 #include <limits.h>
 #include <ndctl/libndctl.h>
@@ -54,35 +55,21 @@ static struct ndctl_dax *find_dax(struct ndctl_ctx *ctx, unsigned id,
 	return NULL;
 }
 
-static int region_ranges(struct ndctl_dax *dax, struct pm_bb_list *out)
+/* The region's list, clipped to the device and shifted by its offset in
+ * the region (libndctl knows both; reading them needs root). */
+static int region_ranges(struct ndctl_dax *dax, const char *region,
+			 struct pm_bb_list *out)
 {
-	struct ndctl_region *region = ndctl_dax_get_region(dax);
-	unsigned long long rres = ndctl_region_get_resource(region);
+	struct ndctl_region *r = ndctl_dax_get_region(dax);
+	unsigned long long rres = ndctl_region_get_resource(r);
 	unsigned long long dres = ndctl_dax_get_resource(dax);
-	uint64_t beg, end;
-	struct badblock *bb;
-	int ret;
 
 	if (rres == ULLONG_MAX || dres == ULLONG_MAX || dres < rres)
 		return pm_err(-EACCES,
 			      "%s: region offsets unreadable (root "
 			      "only)",
 			      ndctl_dax_get_devname(dax));
-	beg = dres - rres;
-	end = beg + ndctl_dax_get_size(dax);
-	ndctl_region_badblock_foreach(region, bb) {
-		uint64_t lo = (uint64_t)bb->offset * PM_SECTOR;
-		uint64_t hi = lo + (uint64_t)bb->len * PM_SECTOR;
-
-		lo = PM_MAX(lo, beg);
-		hi = PM_MIN(hi, end);
-		if (lo >= hi)
-			continue;
-		ret = pm_bb_add(out, lo - beg, hi - lo);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	return pm_bb_region(region, dres - rres, ndctl_dax_get_size(dax), out);
 }
 
 int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out)
@@ -91,11 +78,12 @@ int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out)
 	struct ndctl_ctx *ctx;
 	struct ndctl_dax *dax;
 	unsigned id;
+	size_t len;
 	int ret;
 
 	snprintf(p, sizeof(p), "/sys/dev/char/%u:%u", major(rdev), minor(rdev));
 	if (pm_sysfs_resolve(p, path, sizeof(path)) ||
-	    pm_sysfs_region(path, &id, NULL) ||
+	    pm_sysfs_region(path, &id, &len) ||
 	    nd_dax_name(path, name, sizeof(name))) {
 		pm_dbg("%s is not a device-dax device of an nd region", p);
 		return -ENOTSUP;
@@ -103,8 +91,9 @@ int pm_bb_devdax(dev_t rdev, struct pm_bb_list *out)
 	if (ndctl_new(&ctx))
 		return -ENOTSUP;
 	dax = find_dax(ctx, id, name);
+	path[len] = '\0'; /* the region */
 	if (dax)
-		ret = region_ranges(dax, out);
+		ret = region_ranges(dax, path, out);
 	else
 		ret = -ENOTSUP;
 	ndctl_unref(ctx);

@@ -414,6 +414,36 @@ static void test_pm_badblocks_list_not_regular(void **state)
 	unlink(fifo);
 }
 
+#define REGION "/sys/devices/platform/e820_pmem/ndbus0/region0"
+
+/* A device carved out of a region (device-dax) at byte 1 MiB, 2 MiB long:
+ * the region's list (sectors from the region's start) clipped to it and
+ * shifted to its offsets. */
+static void test_pm_bb_region_devdax_offsets(void **state)
+{
+	struct pm_bb_list l = { 0 };
+
+	(void)state;
+	fakesys_put(root, REGION "/badblocks",
+		    "8 8\n"	  /* before the device: dropped */
+		    "2040 16\n"	  /* 8 sectors before, 8 inside */
+		    "2100 1\n"	  /* inside */
+		    "6136 16\n"	  /* 8 inside, 8 past the end */
+		    "10000 8\n"); /* past the end: dropped */
+	assert_int_equal(pm_bb_region(REGION, 1 << 20, 2 << 20, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].offset, 0);
+	assert_int_equal(l.v[0].length, 8 * 512);
+	assert_int_equal(l.v[1].offset, (2100 - 2048) * 512);
+	assert_int_equal(l.v[1].length, 512);
+	assert_int_equal(l.v[2].offset, (6136 - 2048) * 512);
+	assert_int_equal(l.v[2].length, 8 * 512);
+	pm_bb_list_free(&l);
+	assert_int_equal(pm_bb_region(REGION, 1 << 20, 1000, &l), -EINVAL);
+	assert_int_equal(pm_bb_region(REGION "x", 0, 4096, &l), -ENOTSUP);
+	pm_bb_list_free(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pm_badblocks_list_malformed, setup),
 		cmocka_unit_test(test_pm_badblocks_list_not_regular),
 		cmocka_unit_test(test_pm_bb_parse_clip),
+		cmocka_unit_test_setup(test_pm_bb_region_devdax_offsets, setup),
 		cmocka_unit_test(test_pm_sysfs_region_path),
 		cmocka_unit_test_setup(test_pm_badblocks_clear_zeroes_blocks,
 				       setup),

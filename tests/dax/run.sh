@@ -42,7 +42,7 @@ out=$builddir/tests/dax
 cache=${PM_DAX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/libpm-dax}
 qemu=${QEMU:-qemu-system-x86_64}
 timeout_s=${PM_DAX_TIMEOUT:-1200}
-platforms=${PM_DAX_PLATFORMS:-memmap nfit eadr adr}
+platforms=${PM_DAX_PLATFORMS:-memmap nfit eadr adr cxl}
 t_start=$(date +%s.%N)
 
 skip() {
@@ -275,8 +275,9 @@ selected() {
 # with fsdax file systems.
 fsdax_platforms="memmap nfit cxl"
 
-# tests.list without comments and exclusions, "@check" expanded to one line
-# per test of make check (DAX_CHECK_TESTS), filtered by PM_DAX_TESTS; each
+# tests.list without comments and exclusions ("!NAME", "!NAME@PLATFORM"),
+# "@check" expanded to one line per test of make check (DAX_CHECK_TESTS),
+# filtered by PM_DAX_TESTS; each
 # line "PLATFORM NAME COMMAND" for each platform booted that it runs on.
 select_tests() {
 	local name cmd t n list skip plats p
@@ -301,7 +302,8 @@ select_tests() {
 				for t in ${DAX_CHECK_TESTS:-}; do
 					n=${t##*/}
 					n=${n%.sh}
-					printf '%s\n' "$skip" | grep -qxF "$n" &&
+					printf '%s\n' "$skip" |
+						grep -qxF -e "$n" -e "$n@$p" &&
 						continue
 					selected "$n" || continue
 					case $t in
