@@ -104,6 +104,7 @@ static void pages_taken(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 		  (pg->hi - pg->lo) * 8);
 	t->ops[t->n++] = (struct pm_hop){ pg->p,  NULL,	  0,	OP_CLAIM,
 					  pg->lo, pg->hi, pg->n };
+	t->nclaims++;
 	tx->heap_ops++;
 }
 
@@ -522,6 +523,8 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
 {
 	struct pm_hrun *r, *next;
 
+	if (!t->fresh)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (r = t->fresh; r; r = next) {
 		next = r->next;
@@ -546,6 +549,8 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
  * committed (their headers are zero), stale runs again if it aborted. */
 static void claim_end(struct pm_heap *h, struct pm_htx *t, int committed)
 {
+	if (!t->nclaims)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct pm_hop *o = &t->ops[i];
@@ -577,6 +582,7 @@ static void heap_end(struct pm_tx *tx, int outcome)
 	if (outcome != PM_TX_END_UNKNOWN)
 		claim_end(h, t, outcome == PM_TX_END_COMMITTED);
 	t->n = 0;
+	t->nclaims = 0;
 }
 
 int pm_halloc_boot(struct pm_pool *pool)

@@ -20,16 +20,16 @@
 static struct pm_heap_class classes[PM_HEAP_NCLASS];
 static pthread_once_t classes_once = PTHREAD_ONCE_INIT;
 
-/* 16..128 by 16, then four classes per doubling up to 32 KiB. */
+/* 16..128 by 16, then eight classes per doubling up to 32 KiB. */
 static uint32_t class_size(unsigned c)
 {
 	unsigned k, step;
 
 	if (c < 8)
 		return 16 * (c + 1);
-	k = (c - 8) / 4;
-	step = (128U << k) / 4;
-	return (128U << k) + ((c - 8) % 4 + 1) * step;
+	k = (c - 8) / 8;
+	step = (128U << k) / 8;
+	return (128U << k) + ((c - 8) % 8 + 1) * step;
 }
 
 /* Units of @size that fit @bytes with their bitmap in front. */
@@ -44,11 +44,13 @@ static uint32_t fit_units(uint32_t size, uint64_t bytes, uint32_t *hdr)
 	}
 }
 
-/* The fewest pages (at least 8 units) that waste at most 1/32 of the
+/* The fewest pages (at least 8 units, fewer for big units: a run pins
+ * its pages while one unit is in use) that waste at most 1/32 of the
  * run, else the least wasteful run of up to 64 pages. */
 static void class_init(struct pm_heap_class *c, uint32_t size)
 {
 	uint64_t best = UINT64_MAX;
+	uint32_t min_units = size <= 1024 ? 8 : size <= 8192 ? 4 : 2;
 
 	c->size = size;
 	for (uint32_t p = 1; p <= PM_HEAP_RUN_PAGES_MAX; p++) {
@@ -64,7 +66,7 @@ static void class_init(struct pm_heap_class *c, uint32_t size)
 			c->nunits = n;
 			c->hdr = hdr;
 		}
-		if (n >= 8 && waste * 32 <= bytes)
+		if (n >= min_units && waste * 32 <= bytes)
 			break;
 	}
 	c->nwords = (c->nunits + 63) / 64;
@@ -264,27 +266,41 @@ static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
 	}
 }
 
-/* First run of @n free pages from the bottom (or from the top), skipping
- * whole words that are all used. */
+/* The first page at or after @p whose free bit is @v, or @np. */
+static uint64_t next_bit(const struct pm_heap *h, uint64_t p, int v)
+{
+	uint64_t np = h->g.npages;
+
+	while (p < np) {
+		uint64_t w = h->fbits[p / 64] ^ (v ? 0 : ~0ULL);
+
+		w &= ~0ULL << (p % 64);
+		if (w)
+			return PM_MIN(np, PM_ALIGN_DOWN(p, 64) +
+						  (uint64_t)__builtin_ctzll(w));
+		p = PM_ALIGN_DOWN(p, 64) + 64;
+	}
+	return np;
+}
+
+/* Best fit: the smallest stretch of at least @n free pages, the lowest
+ * such (an exact fit ends the search), or with @top the highest, taken
+ * at its top end (short-lived objects gather at the heap's end). */
 static int64_t pages_find(const struct pm_heap *h, uint64_t n, int top)
 {
-	uint64_t np = h->g.npages, len = 0;
+	uint64_t best = UINT64_MAX, a, b, np = h->g.npages;
+	int64_t at = -1;
 
-	for (uint64_t k = 0; k < np;) {
-		uint64_t p = top ? np - 1 - k : k;
-
-		if (p % 64 == (top ? 63 : 0) && !h->fbits[p / 64] &&
-		    k + 64 <= np) {
-			len = 0;
-			k += 64;
+	for (a = next_bit(h, 0, 1); a < np; a = next_bit(h, b, 1)) {
+		b = next_bit(h, a, 0);
+		if (b - a < n || b - a > best || (b - a == best && !top))
 			continue;
-		}
-		len = page_free(h, p) ? len + 1 : 0;
-		k++;
-		if (len == n)
-			return (int64_t)(top ? p : p + 1 - n);
+		best = b - a;
+		at = (int64_t)(top ? b - n : a);
+		if (best == n && !top)
+			break;
 	}
-	return -1;
+	return at;
 }
 
 /* Claim the stale runs that overlap the block @pg->p: all their pages

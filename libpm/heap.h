@@ -12,7 +12,7 @@
 
 #include "pool.h"
 
-#define PM_HEAP_NCLASS 40
+#define PM_HEAP_NCLASS 72
 #define PM_HEAP_SMALL_MAX 32768 /* larger objects are extents */
 #define PM_HEAP_RUN_UNITS_MAX 1024
 #define PM_HEAP_RUN_PAGES_MAX 64
@@ -128,6 +128,7 @@ struct pm_hpages {
 struct pm_htx {
 	struct pm_hop *ops;
 	size_t n, cap;
+	unsigned nclaims;      /* OP_CLAIM among them */
 	struct pm_hrun *fresh; /* runs this transaction made (private) */
 };
 
