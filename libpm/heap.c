@@ -435,26 +435,31 @@ void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n)
 /* ---- runs ---------------------------------------------------------------- */
 
 struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
-				unsigned life)
+				unsigned life, int state)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[cls];
 	struct pm_hrun *r = h->spare[cls];
 
-	if (r) {
+	if (r) { /* a walker may still read it: atomic stores */
 		h->spare[cls] = r->next;
-		memset(r, 0, sizeof(*r) + 3 * c->nwords * 8);
+		for (unsigned i = 0; i < 3 * c->nwords; i++)
+			__atomic_store_n(&r->busy[i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->loaded, 0, __ATOMIC_RELAXED);
+		r->next = r->prev_all = NULL;
 	} else {
 		r = pm_zalloc(sizeof(*r) + 3 * c->nwords * 8);
+		if (!r)
+			return NULL;
+		r->cls = cls; /* for good: spare runs are kept per class */
+		r->busy = (uint64_t *)(r + 1);
+		r->used = r->busy + c->nwords;
+		r->pend = r->used + c->nwords;
 	}
-	if (!r)
-		return NULL;
-	r->page = page;
-	r->cls = cls;
+	__atomic_store_n(&r->page, page, __ATOMIC_RELAXED);
 	r->life = life;
-	r->busy = (uint64_t *)(r + 1);
-	r->used = r->busy + c->nwords;
-	r->pend = r->used + c->nwords;
-	r->state = PM_HR_NONE;
+	/* a run this process makes has an empty bitmap: nothing to read */
+	__atomic_store_n(&r->loaded, state == PM_HR_PRIVATE, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->state, state, __ATOMIC_SEQ_CST);
 	r->next_all = h->runs;
 	if (h->runs)
 		h->runs->prev_all = r;
@@ -587,13 +592,12 @@ static int boot_block(const struct pm_heap_block *b, void *arg)
 						PM_HX_COMMITTED);
 		return 0;
 	}
-	r = pm_heap_run_new(h, b->page, b->cls, 0);
+	/* Not read yet: listed as partial, loaded when first taken. */
+	r = pm_heap_run_new(h, b->page, b->cls, 0, PM_HR_PARTIAL);
 	if (!r)
 		return pm_err(-ENOMEM, "%s: out of memory", h->pool->path);
-	/* Not read yet: listed as partial, loaded when first taken. */
 	r->next = h->partial[0][b->cls];
 	h->partial[0][b->cls] = r;
-	r->state = PM_HR_PARTIAL;
 	return 0;
 }
 
@@ -756,7 +760,7 @@ static uint64_t object_size(struct pm_heap *h, uint64_t off)
 	if (!r || pm_heap_run_load(h, r))
 		return 0;
 	c = &pm_heap_classes()[r->cls];
-	first = h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr;
+	first = h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr;
 	if (off < first || (off - first) % c->size)
 		return 0;
 	k = (off - first) / c->size;
@@ -783,8 +787,8 @@ PM_EXPORT size_t pm_usable_size(struct pm_pool *pool, uint64_t off)
 }
 
 /* Each committed object of run @r to @cb. */
-static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
-		    void *arg)
+static int run_walk(struct pm_heap *h, struct pm_hrun *r, uint64_t page,
+		    pm_heap_cb cb, void *arg)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 	int ret = 0;
@@ -799,8 +803,8 @@ static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
 		for (; v && !ret; v &= v - 1) {
 			uint64_t k = w * 64ULL + __builtin_ctzll(v);
 
-			ret = cb(h->g.pages_off + r->page * PM_HEAP_PAGE +
-					 c->hdr + k * c->size,
+			ret = cb(h->g.pages_off + page * PM_HEAP_PAGE + c->hdr +
+					 k * c->size,
 				 c->size, arg);
 		}
 	}
@@ -826,10 +830,10 @@ static int heap_walk(struct pm_heap *h, pm_heap_cb cb, void *arg,
 					 (v >> 8) * PM_HEAP_PAGE, arg);
 			st->extents += !!(v & PM_HX_COMMITTED);
 			p += v >> 8;
-		} else if (r->page != p) {
+		} else if (pm_heap_run_page(r) != p) {
 			p++; /* a run being made or dropped meanwhile */
 		} else {
-			ret = run_walk(h, r, cb, arg);
+			ret = run_walk(h, r, p, cb, arg);
 			st->runs++;
 			p += pm_heap_classes()[r->cls].pages;
 		}
@@ -878,7 +882,9 @@ static void free_space(struct pm_heap *h, struct pm_heap_stats *st)
 	for (struct pm_hrun *r = h->runs; r; r = r->next_all) {
 		uint64_t n = 0;
 
-		if (r->state == PM_HR_PRIVATE || r->state == PM_HR_DEAD ||
+		int state = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+
+		if (state == PM_HR_PRIVATE || state == PM_HR_DEAD ||
 		    __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE) <= 0)
 			continue;
 		for (unsigned w = 0; w < cl[r->cls].nwords; w++)

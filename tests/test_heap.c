@@ -559,6 +559,31 @@ static void *churn(void *arg)
 	return NULL;
 }
 
+static int stop_walking;
+
+static int count_only(uint64_t off, size_t size, void *arg)
+{
+	(void)off;
+	(void)size;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Walks and stats while the others allocate and free. */
+static void *walker(void *arg)
+{
+	struct pm_heap_stats st;
+	uint64_t n = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop_walking, __ATOMIC_ACQUIRE)) {
+		if (pm_heap_walk(pool, count_only, &n) ||
+		    pm_heap_stats(pool, &st))
+			return (void *)1;
+	}
+	return NULL;
+}
+
 static int check_self(uint64_t off, size_t size, void *arg)
 {
 	(void)size;
@@ -568,7 +593,7 @@ static int check_self(uint64_t off, size_t size, void *arg)
 
 static void test_heap_threads(void **state)
 {
-	pthread_t t[NTHREADS];
+	pthread_t t[NTHREADS], w;
 	struct pm_heap_stats st;
 	uint64_t n = 0;
 	void *res;
@@ -576,6 +601,8 @@ static void test_heap_threads(void **state)
 	(void)state;
 	pm_pool_close(pool);
 	make(64UL << 20, 64);
+	stop_walking = 0;
+	assert_int_equal(pthread_create(&w, NULL, walker, NULL), 0);
 	for (uintptr_t i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, churn,
 						(void *)(i + 1)),
@@ -584,6 +611,9 @@ static void test_heap_threads(void **state)
 		assert_int_equal(pthread_join(t[i], &res), 0);
 		assert_null(res);
 	}
+	__atomic_store_n(&stop_walking, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(w, &res), 0);
+	assert_null(res);
 	assert_int_equal(pm_heap_walk(pool, check_self, &n), 0);
 	assert_int_equal(n, NTHREADS * 8);
 	assert_int_equal(pm_heap_stats(pool, &st), 0);
