@@ -179,6 +179,12 @@ void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r); /* lock */
 struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
 				unsigned life, int state); /* lock */
 
+/* Is page @p free? (heap lock) */
+static inline int pm_heap_page_free(const struct pm_heap *h, uint64_t p)
+{
+	return (h->fbits[p / 64] >> (p % 64)) & 1;
+}
+
 /* A run's first page: atomic, a dropped run is reused for another. */
 static inline uint64_t pm_heap_run_page(const struct pm_hrun *r)
 {
