@@ -57,6 +57,7 @@ static int ck_pass(struct pm_ck *c)
 	pm_ck_lanes(c);
 	pm_ck_log(c);
 	pm_ck_data(c);
+	pm_ck_heap(c);
 	if (c->nomem)
 		return pm_err(-ENOMEM, "%s: out of memory", c->path);
 	return 0;

@@ -9,8 +9,10 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 #include "check_area.h"
+#include "heap.h"
 #include "log.h"
 #include "txrecov.h"
 #include "usc.h"
@@ -533,4 +535,154 @@ void pm_ck_data(struct pm_ck *c)
 		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "data area",
 			   v->data_off, v->data_size, NULL,
 			   "%" PRIu64 " bytes read", v->data_size);
+}
+
+/* ---- the heap ------------------------------------------------------------ */
+
+struct heap_ck {
+	struct pm_ck *c;
+	const uint8_t *base; /* the pool as recovery would leave it */
+	struct pm_heap_geo g;
+	uint64_t root, root_size, objects, bytes, runs, extents, used_pages;
+	int root_ok;
+};
+
+static int heap_bad(uint64_t page, const char *why, void *arg)
+{
+	struct heap_ck *k = arg;
+
+	if (page == UINT64_MAX)
+		pm_ck_find(k->c, PM_CHECK_FATAL, PM_AREA_DATA, "heap header",
+			   k->g.hdr_off, sizeof(struct pm_heap_hdr),
+			   "none: the heap cannot be trusted; open refuses it",
+			   "%s", why);
+	else
+		pm_ck_find(k->c, PM_CHECK_FATAL, PM_AREA_DATA,
+			   "heap page header", k->g.hdrs_off + page * 8, 8,
+			   "none: open refuses the pool",
+			   "page %" PRIu64 ": %s", page, why);
+	return 0;
+}
+
+/* A run: its bitmap, its objects, the root among them. */
+static void heap_run(struct heap_ck *k, const struct pm_heap_block *b)
+{
+	const struct pm_heap_class *cl = &pm_heap_classes()[b->cls];
+	uint64_t at = k->g.pages_off + b->page * PM_HEAP_PAGE;
+	const uint64_t *bits = (const void *)(k->base + at);
+	const char *why = pm_heap_bits_bad(bits, b->cls);
+
+	if (why) {
+		pm_ck_find(k->c, PM_CHECK_FATAL, PM_AREA_DATA, "heap run", at,
+			   (uint64_t)cl->nwords * 8,
+			   "none: the run is not used; its objects are kept",
+			   "run of %u-byte units: %s", cl->size, why);
+		return;
+	}
+	for (unsigned w = 0; w < cl->nwords; w++) {
+		uint64_t v = pm_le64(bits[w]);
+
+		k->objects += (uint64_t)__builtin_popcountll(v);
+		for (; v && k->root >= at && k->root_size <= cl->size;
+		     v &= v - 1)
+			k->root_ok |= k->root ==
+				      at + cl->hdr +
+					      (w * 64ULL + __builtin_ctzll(v)) *
+						      cl->size;
+	}
+	k->bytes += (uint64_t)cl->size * (uint64_t)k->objects;
+}
+
+static int heap_block(const struct pm_heap_block *b, void *arg)
+{
+	struct heap_ck *k = arg;
+	uint64_t at = k->g.pages_off + b->page * PM_HEAP_PAGE;
+	uint64_t before = k->objects;
+
+	k->used_pages += b->npages;
+	if (b->type == PM_HEAP_T_EXTENT) {
+		k->extents++;
+		k->objects++;
+		k->bytes += b->npages * PM_HEAP_PAGE;
+		k->root_ok |= k->root == at &&
+			      k->root_size <= b->npages * PM_HEAP_PAGE;
+		return 0;
+	}
+	k->runs++;
+	k->objects = 0;
+	heap_run(k, b);
+	k->objects += before;
+	return 0;
+}
+
+/* The root recorded in the heap header must be an allocated object. */
+static void heap_root(struct heap_ck *k)
+{
+	const struct pm_heap_hdr *hh = (const void *)(k->base + k->g.hdr_off);
+
+	if (!k->root || k->root_ok)
+		return;
+	pm_ck_find(k->c, PM_CHECK_FATAL, PM_AREA_DATA, "heap root",
+		   k->g.hdr_off + offsetof(struct pm_heap_hdr, root_off), 16,
+		   "none: pm_pool_root() refuses it",
+		   "root object at %#" PRIx64 " (%" PRIu64
+		   " bytes) is not an allocated object of that size",
+		   k->root, pm_le64(hh->root_size));
+}
+
+/*
+ * The heap as open would find it: on a private copy of the file, the
+ * committed transactions recovery would replay applied first, then the
+ * same checks as open (heap header, page headers: pm_heap_scan()) and
+ * more (every run's bitmap, the root).  Nothing is repaired: the heap's
+ * metadata has no second copy, and objects are never dropped.
+ */
+void pm_ck_heap(struct pm_ck *c)
+{
+	struct heap_ck k = { .c = c };
+	struct pm_heap_scan_ops ops = { heap_block, heap_bad, &k };
+	struct pm_pool pv = c->view;
+	uint64_t n = 0;
+	uint8_t *copy;
+	int ret;
+
+	if (!(c->view.features & PM_HDR_F_HEAP))
+		return;
+	if (pm_heap_geometry(pv.data_off, pv.data_size, &k.g)) {
+		heap_bad(UINT64_MAX, "data area too small for a heap", &k);
+		return;
+	}
+	copy = mmap(NULL, pv.pool_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		    c->fd, 0);
+	if (copy == MAP_FAILED) {
+		c->nomem = 1;
+		return;
+	}
+	pv.base = copy;
+	ret = pm_tx_replay_dry(&pv, copy + pv.data_off, &n);
+	if (ret) {
+		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "heap", k.g.hdr_off,
+			   pv.data_size, NULL,
+			   "not checked: recovery cannot replay the lanes "
+			   "(%s)",
+			   pm_strerror(ret));
+		munmap(copy, pv.pool_size);
+		return;
+	}
+	k.base = copy;
+	k.root = pm_le64(
+		((const struct pm_heap_hdr *)(copy + k.g.hdr_off))->root_off);
+	k.root_size = pm_le64(
+		((const struct pm_heap_hdr *)(copy + k.g.hdr_off))->root_size);
+	if (pm_heap_scan(copy, &k.g, pv.seed, &ops) == 0 && !c->nfatal)
+		heap_root(&k);
+	pm_ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "heap", k.g.hdr_off,
+		   pv.data_size, NULL,
+		   "%" PRIu64 " objects (%" PRIu64 " bytes) in %" PRIu64
+		   " runs and %" PRIu64 " extents; %" PRIu64 " of %" PRIu64
+		   " pages free%s",
+		   k.objects, k.bytes, k.runs, k.extents,
+		   k.g.npages - k.used_pages, k.g.npages,
+		   n ? " (after the replay recovery will do)" : "");
+	munmap(copy, pv.pool_size);
 }

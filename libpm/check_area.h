@@ -18,5 +18,7 @@ int pm_ck_badblocks(struct pm_ck *c);
 void pm_ck_lanes(struct pm_ck *c);
 void pm_ck_log(struct pm_ck *c);
 void pm_ck_data(struct pm_ck *c);
+/* A heap pool's heap, as recovery would leave it. */
+void pm_ck_heap(struct pm_ck *c);
 
 #endif /* PM_CHECK_AREA_H */

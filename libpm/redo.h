@@ -129,13 +129,17 @@ static inline int pm_redo_next(struct pm_redo_it *it, struct pm_redo_range *r)
 {
 	const uint8_t *rec = it->ring + it->pos;
 	uint64_t rest = it->size - it->pos, plen;
+	uint32_t type;
 
 	if (rest < sizeof(struct pm_tx_range))
 		return 0;
+	type = pm_redo_rd32(rec);
+	/* the common case first: anything else is rare or ends the walk */
+	if (PM_UNLIKELY(type != PM_REC_RANGE) &&
+	    !pm_redo_kind_ok(type, pm_redo_rd64(rec + 16)))
+		return 0;
 	rest -= sizeof(struct pm_tx_range);
 	pm_redo_decode(rec, r);
-	if (!pm_redo_kind_ok(r->type, r->len))
-		return 0;
 	plen = pm_redo_plen(r->type, r->len);
 	/* len first: a huge one would wrap when aligned */
 	if (plen > rest || PM_ALIGN_UP(plen, 8) > rest)

@@ -412,6 +412,47 @@ int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb, void *arg)
 	return ret;
 }
 
+/* Apply the entry at @off of lane @l to @data, a private copy of the data
+ * area, with plain stores: what replay would write, nothing flushed. */
+static void apply_dry(const struct pm_pool *pool, const struct pm_lane *l,
+		      uint64_t off, uint8_t *data)
+{
+	struct pm_redo_it it;
+	struct pm_redo_range r;
+
+	for (pm_redo_first(&it, l->ring, l->ring_size, off);
+	     pm_redo_next(&it, &r);) {
+		if (!pm_range_ok(r.off, r.len, pool->data_size))
+			return;
+		if (r.type == PM_REC_RANGE)
+			memcpy(data + r.off, r.src, r.len);
+		else if (r.type == PM_REC_ZERO || r.off % 8 == 0)
+			pm_redo_apply_kind(&r, data + r.off);
+	}
+}
+
+int pm_tx_replay_dry(struct pm_pool *pool, uint8_t *data, uint64_t *np)
+{
+	struct scan s = { 0 };
+	int ret = pm_lanes_alloc(pool);
+
+	if (ret)
+		return ret;
+	ret = scan_run(pool, &s);
+	if (!ret)
+		ret = scan_damage(pool, &s);
+	if (!ret && s.n)
+		qsort(s.v, s.n, sizeof(*s.v), cmp_found);
+	for (size_t k = 0; !ret && k < s.n; k++)
+		apply_dry(pool, pm_lane_get(pool, s.v[k].lane), s.v[k].off,
+			  data);
+	*np = s.n;
+	pm_free(s.ls);
+	pm_free(s.v);
+	pm_lanes_free(pool);
+	return ret;
+}
+
 /* ---- module hooks -------------------------------------------------------- */
 
 void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)

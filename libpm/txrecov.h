@@ -55,5 +55,9 @@ typedef int (*pm_tx_scan_cb)(const struct pm_tx_lane_scan *ls, void *arg);
  * returned.
  */
 int pm_tx_scan(struct pm_pool *pool, uint64_t *rp, pm_tx_scan_cb cb, void *arg);
+/* What recovery would replay, applied to @data, a private copy of the
+ * data area (nothing written to the pool); *@np gets how many
+ * transactions.  0, or the error recovery would refuse the pool with. */
+int pm_tx_replay_dry(struct pm_pool *pool, uint8_t *data, uint64_t *np);
 
 #endif /* PM_TXRECOV_H */

@@ -1,5 +1,5 @@
 #!/bin/sh
-# pmtool create, info, log dump and stats, in text and JSON.
+# pmtool create, info, log dump, stats and heap, in text and JSON.
 . "${top_srcdir:-.}/tests/pmck_lib.sh"
 
 json_ok() {
@@ -45,6 +45,21 @@ expect "^log records: +16 \(seq 1\.\.16\)$"
 "$PMTOOL" --json stats "$P" > "$OUT" 2>&1 || fail "stats --json"
 json_ok "$OUT"
 expect '"records":16,'
+
+# a heap pool: empty, in text and JSON; a pool without a heap refuses
+"$PMTOOL" create --heap "$T/heap" 8M > "$OUT" 2>&1 || fail "create --heap"
+"$PMTOOL" heap stats "$T/heap" > "$OUT" 2>&1 || fail "heap stats"
+expect "^allocated: +0 bytes in 0 objects$"
+expect "^fragmentation: +0\.0 %$"
+"$PMTOOL" --json heap stats "$T/heap" > "$OUT" 2>&1 || fail "heap --json"
+json_ok "$OUT"
+expect '"objects":0,'
+"$PMTOOL" heap walk "$T/heap" > "$OUT" 2>&1 || fail "heap walk"
+[ ! -s "$OUT" ] || fail "heap walk of an empty heap printed something"
+"$PMTOOL" heap stats "$P" > "$OUT" 2>&1 && fail "heap stats, no heap"
+expect "not a heap pool"
+"$PMTOOL" heap list "$T/heap" > "$OUT" 2>&1
+[ $? -eq 2 ] || fail "heap list: not a usage error"
 
 "$PMTOOL" log dump "$T/text" > "$OUT" 2>&1 && fail "log dump on a file"
 expect "not a pool"

@@ -50,7 +50,7 @@ static void plan(uint64_t k, unsigned *slot, size_t *size)
 	uint64_t h = mix(k);
 
 	*slot = h % NSLOT;
-	*size = (h >> 8) % 9 == 0 ? 0 :
+	*size = (h >> 8) % 9 == 0   ? 0 :
 		(h >> 16) % 17 == 0 ? 20000 + (h >> 24) % 30000 :
 				      16 + (h >> 24) % 3000;
 }
@@ -70,7 +70,8 @@ static int step(struct pm_pool *pool, struct root *r, uint64_t k)
 		return ret;
 	if (size) {
 		ret = pm_tx_alloc(tx, size, k % 3 ? 0 : PM_ALLOC_SHORT, &obj);
-		ret = ret ? ret : pm_tx_write(tx, pm_pool_ptr(pool, obj), &k, 8);
+		ret = ret ? ret :
+			    pm_tx_write(tx, pm_pool_ptr(pool, obj), &k, 8);
 	}
 	ret = ret ? ret : pm_tx_write(tx, &r->slot[s], &obj, 8);
 	ret = ret ? ret : pm_tx_free(tx, old);

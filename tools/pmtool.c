@@ -33,7 +33,8 @@ static int usage(FILE *f)
 	fprintf(f, "usage: pmtool [--json] COMMAND ...\n"
 		   "       pmtool -h|--help | -V|--version\n"
 		   "  create [--layout NAME] [--lanes N] [--lane-size BYTES]\n"
-		   "         [--log-size BYTES] FILE SIZE\n"
+		   "         [--log-size BYTES] [--heap] FILE SIZE\n"
+		   "  heap stats|walk FILE\n"
 		   "  info FILE\n"
 		   "  log dump [--from SEQ] FILE\n"
 		   "  stats FILE\n"
@@ -194,6 +195,7 @@ static int cmd_create(int argc, char **argv)
 		{ "lanes", required_argument, NULL, 'n' },
 		{ "lane-size", required_argument, NULL, 's' },
 		{ "log-size", required_argument, NULL, 'l' },
+		{ "heap", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pm_pool_opts o = { .sz = sizeof(o) };
@@ -217,6 +219,8 @@ static int cmd_create(int argc, char **argv)
 			ret = arg_u64("--log-size", optarg, 0, SIZE_MAX,
 				      ARG_SUFFIX, &v);
 			o.log_size = (size_t)v;
+		} else if (c == 'H') {
+			o.flags |= PM_POOL_HEAP;
 		} else {
 			return usage(stderr);
 		}
@@ -344,6 +348,59 @@ static int cmd_stats(const char *path)
 	stats_print(&pi, &li, has_log, &st);
 	pm_pool_close(pool);
 	return 0;
+}
+
+/* ---- heap stats|walk ------------------------------------------------------ */
+
+static void heap_stats_print(const struct pm_heap_stats *st)
+{
+	if (json) {
+		printf("{\"total\":%" PRIu64 ",\"allocated\":%" PRIu64
+		       ",\"free\":%" PRIu64 ",\"largest_free\":%" PRIu64
+		       ",\"objects\":%" PRIu64 ",\"runs\":%" PRIu64
+		       ",\"extents\":%" PRIu64 ",\"fragmentation\":%.4f}\n",
+		       st->total, st->allocated, st->free, st->largest_free,
+		       st->objects, st->runs, st->extents, st->fragmentation);
+		return;
+	}
+	printf("heap bytes:      %" PRIu64 "\nallocated:       %" PRIu64
+	       " bytes in %" PRIu64 " objects\nfree:            %" PRIu64
+	       " bytes (largest free extent %" PRIu64
+	       ")\nruns, extents:   %" PRIu64 ", %" PRIu64
+	       "\nfragmentation:   %.1f %%\n",
+	       st->total, st->allocated, st->objects, st->free,
+	       st->largest_free, st->runs, st->extents,
+	       st->fragmentation * 100);
+}
+
+static int walk_print(uint64_t off, size_t size, void *arg)
+{
+	(void)arg;
+	if (json)
+		printf("{\"offset\":%" PRIu64 ",\"size\":%zu}\n", off, size);
+	else
+		printf("%#14" PRIx64 " %10zu\n", off, size);
+	return 0;
+}
+
+/* The heap of a heap pool: its numbers, or one line per object. */
+static int cmd_heap(const char *what, const char *path)
+{
+	struct pm_heap_stats st;
+	struct pm_pool *pool;
+	int ret, walk = !strcmp(what, "walk");
+
+	if (!walk && strcmp(what, "stats"))
+		return usage(stderr);
+	ret = pm_pool_open(path, 0, &pool);
+	if (ret)
+		return fail(path, ret);
+	if (walk)
+		ret = pm_heap_walk(pool, walk_print, NULL);
+	else if (!(ret = pm_heap_stats(pool, &st)))
+		heap_stats_print(&st);
+	pm_pool_close(pool);
+	return ret ? fail(path, ret) : 0;
 }
 
 /* ---- badblocks list|clear ------------------------------------------------ */
@@ -659,6 +716,8 @@ int main(int argc, char **argv)
 		return cmd_info(v[1]);
 	if (n == 2 && !strcmp(v[0], "stats"))
 		return cmd_stats(v[1]);
+	if (n == 3 && !strcmp(v[0], "heap"))
+		return cmd_heap(v[1], v[2]);
 	if (n >= 1 && !strcmp(v[0], "create"))
 		return cmd_create(n, v);
 	if (n >= 3 && !strcmp(v[0], "badblocks"))
