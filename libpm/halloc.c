@@ -51,7 +51,8 @@ static uint64_t unit_off(const struct pm_heap *h, const struct pm_hrun *r,
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 
-	return h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr + idx * c->size;
+	return h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr +
+	       idx * c->size;
 }
 
 /* ---- staging ------------------------------------------------------------- */
@@ -104,6 +105,7 @@ static void pages_taken(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 		  (pg->hi - pg->lo) * 8);
 	t->ops[t->n++] = (struct pm_hop){ pg->p,  NULL,	  0,	OP_CLAIM,
 					  pg->lo, pg->hi, pg->n };
+	t->nclaims++;
 	tx->heap_ops++;
 }
 
@@ -125,15 +127,11 @@ static int run_make(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 	pthread_mutex_lock(&h->lock);
 	ret = pm_heap_pages_take(h, cl->pages, life, &pg);
 	if (!ret) {
-		r = pm_heap_run_new(h, pg.p, c, life);
+		r = pm_heap_run_new(h, pg.p, c, life, PM_HR_PRIVATE);
 		if (!r) {
 			pm_heap_pages_give(h, pg.p, pg.n);
 			pm_heap_claim_undo(h, &pg);
 		}
-	}
-	if (r) {
-		r->state = PM_HR_PRIVATE;
-		r->loaded = 1;
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (ret)
@@ -507,9 +505,11 @@ static void op_end(struct pm_heap *h, const struct pm_hop *o, int committed)
 	}
 	pthread_mutex_lock(&h->lock);
 	if (o->kind == OP_ALLOC_EXT && committed) {
-		h->vpage[o->page] |= PM_HX_COMMITTED;
+		__atomic_fetch_or(&h->vpage[o->page], PM_HX_COMMITTED,
+				  __ATOMIC_RELEASE);
 	} else if (o->kind == OP_FREE_EXT && !committed) {
-		h->vpage[o->page] &= ~(uintptr_t)PM_HX_PENDING;
+		__atomic_fetch_and(&h->vpage[o->page],
+				   ~(uintptr_t)PM_HX_PENDING, __ATOMIC_RELEASE);
 	} else { /* an allocation undone, a free done */
 		pm_heap_pages_give(h, o->page, h->vpage[o->page] >> 8);
 		__atomic_store_n(&h->vpage[o->page], 0, __ATOMIC_RELEASE);
@@ -522,6 +522,8 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
 {
 	struct pm_hrun *r, *next;
 
+	if (!t->fresh)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (r = t->fresh; r; r = next) {
 		next = r->next;
@@ -546,6 +548,8 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
  * committed (their headers are zero), stale runs again if it aborted. */
 static void claim_end(struct pm_heap *h, struct pm_htx *t, int committed)
 {
+	if (!t->nclaims)
+		return;
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct pm_hop *o = &t->ops[i];
@@ -577,6 +581,7 @@ static void heap_end(struct pm_tx *tx, int outcome)
 	if (outcome != PM_TX_END_UNKNOWN)
 		claim_end(h, t, outcome == PM_TX_END_COMMITTED);
 	t->n = 0;
+	t->nclaims = 0;
 }
 
 int pm_halloc_boot(struct pm_pool *pool)

@@ -20,16 +20,16 @@
 static struct pm_heap_class classes[PM_HEAP_NCLASS];
 static pthread_once_t classes_once = PTHREAD_ONCE_INIT;
 
-/* 16..128 by 16, then four classes per doubling up to 32 KiB. */
+/* 16..128 by 16, then eight classes per doubling up to 32 KiB. */
 static uint32_t class_size(unsigned c)
 {
 	unsigned k, step;
 
 	if (c < 8)
 		return 16 * (c + 1);
-	k = (c - 8) / 4;
-	step = (128U << k) / 4;
-	return (128U << k) + ((c - 8) % 4 + 1) * step;
+	k = (c - 8) / 8;
+	step = (128U << k) / 8;
+	return (128U << k) + ((c - 8) % 8 + 1) * step;
 }
 
 /* Units of @size that fit @bytes with their bitmap in front. */
@@ -44,11 +44,13 @@ static uint32_t fit_units(uint32_t size, uint64_t bytes, uint32_t *hdr)
 	}
 }
 
-/* The fewest pages (at least 8 units) that waste at most 1/32 of the
+/* The fewest pages (at least 8 units, fewer for big units: a run pins
+ * its pages while one unit is in use) that waste at most 1/32 of the
  * run, else the least wasteful run of up to 64 pages. */
 static void class_init(struct pm_heap_class *c, uint32_t size)
 {
 	uint64_t best = UINT64_MAX;
+	uint32_t min_units = size <= 1024 ? 8 : size <= 8192 ? 4 : 2;
 
 	c->size = size;
 	for (uint32_t p = 1; p <= PM_HEAP_RUN_PAGES_MAX; p++) {
@@ -64,7 +66,7 @@ static void class_init(struct pm_heap_class *c, uint32_t size)
 			c->nunits = n;
 			c->hdr = hdr;
 		}
-		if (n >= 8 && waste * 32 <= bytes)
+		if (n >= min_units && waste * 32 <= bytes)
 			break;
 	}
 	c->nwords = (c->nunits + 63) / 64;
@@ -264,27 +266,41 @@ static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
 	}
 }
 
-/* First run of @n free pages from the bottom (or from the top), skipping
- * whole words that are all used. */
+/* The first page at or after @p whose free bit is @v, or @np. */
+static uint64_t next_bit(const struct pm_heap *h, uint64_t p, int v)
+{
+	uint64_t np = h->g.npages;
+
+	while (p < np) {
+		uint64_t w = h->fbits[p / 64] ^ (v ? 0 : ~0ULL);
+
+		w &= ~0ULL << (p % 64);
+		if (w)
+			return PM_MIN(np, PM_ALIGN_DOWN(p, 64) +
+						  (uint64_t)__builtin_ctzll(w));
+		p = PM_ALIGN_DOWN(p, 64) + 64;
+	}
+	return np;
+}
+
+/* Best fit: the smallest stretch of at least @n free pages, the lowest
+ * such (an exact fit ends the search), or with @top the highest, taken
+ * at its top end (short-lived objects gather at the heap's end). */
 static int64_t pages_find(const struct pm_heap *h, uint64_t n, int top)
 {
-	uint64_t np = h->g.npages, len = 0;
+	uint64_t best = UINT64_MAX, a, b, np = h->g.npages;
+	int64_t at = -1;
 
-	for (uint64_t k = 0; k < np;) {
-		uint64_t p = top ? np - 1 - k : k;
-
-		if (p % 64 == (top ? 63 : 0) && !h->fbits[p / 64] &&
-		    k + 64 <= np) {
-			len = 0;
-			k += 64;
+	for (a = next_bit(h, 0, 1); a < np; a = next_bit(h, b, 1)) {
+		b = next_bit(h, a, 0);
+		if (b - a < n || b - a > best || (b - a == best && !top))
 			continue;
-		}
-		len = page_free(h, p) ? len + 1 : 0;
-		k++;
-		if (len == n)
-			return (int64_t)(top ? p : p + 1 - n);
+		best = b - a;
+		at = (int64_t)(top ? b - n : a);
+		if (best == n && !top)
+			break;
 	}
-	return -1;
+	return at;
 }
 
 /* Claim the stale runs that overlap the block @pg->p: all their pages
@@ -419,26 +435,31 @@ void pm_heap_pages_give(struct pm_heap *h, uint64_t p, uint64_t n)
 /* ---- runs ---------------------------------------------------------------- */
 
 struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
-				unsigned life)
+				unsigned life, int state)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[cls];
 	struct pm_hrun *r = h->spare[cls];
 
-	if (r) {
+	if (r) { /* a walker may still read it: atomic stores */
 		h->spare[cls] = r->next;
-		memset(r, 0, sizeof(*r) + 3 * c->nwords * 8);
+		for (unsigned i = 0; i < 3 * c->nwords; i++)
+			__atomic_store_n(&r->busy[i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->loaded, 0, __ATOMIC_RELAXED);
+		r->next = r->prev_all = NULL;
 	} else {
 		r = pm_zalloc(sizeof(*r) + 3 * c->nwords * 8);
+		if (!r)
+			return NULL;
+		r->cls = cls; /* for good: spare runs are kept per class */
+		r->busy = (uint64_t *)(r + 1);
+		r->used = r->busy + c->nwords;
+		r->pend = r->used + c->nwords;
 	}
-	if (!r)
-		return NULL;
-	r->page = page;
-	r->cls = cls;
+	__atomic_store_n(&r->page, page, __ATOMIC_RELAXED);
 	r->life = life;
-	r->busy = (uint64_t *)(r + 1);
-	r->used = r->busy + c->nwords;
-	r->pend = r->used + c->nwords;
-	r->state = PM_HR_NONE;
+	/* a run this process makes has an empty bitmap: nothing to read */
+	__atomic_store_n(&r->loaded, state == PM_HR_PRIVATE, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->state, state, __ATOMIC_SEQ_CST);
 	r->next_all = h->runs;
 	if (h->runs)
 		h->runs->prev_all = r;
@@ -571,13 +592,12 @@ static int boot_block(const struct pm_heap_block *b, void *arg)
 						PM_HX_COMMITTED);
 		return 0;
 	}
-	r = pm_heap_run_new(h, b->page, b->cls, 0);
+	/* Not read yet: listed as partial, loaded when first taken. */
+	r = pm_heap_run_new(h, b->page, b->cls, 0, PM_HR_PARTIAL);
 	if (!r)
 		return pm_err(-ENOMEM, "%s: out of memory", h->pool->path);
-	/* Not read yet: listed as partial, loaded when first taken. */
 	r->next = h->partial[0][b->cls];
 	h->partial[0][b->cls] = r;
-	r->state = PM_HR_PARTIAL;
 	return 0;
 }
 
@@ -740,7 +760,7 @@ static uint64_t object_size(struct pm_heap *h, uint64_t off)
 	if (!r || pm_heap_run_load(h, r))
 		return 0;
 	c = &pm_heap_classes()[r->cls];
-	first = h->g.pages_off + r->page * PM_HEAP_PAGE + c->hdr;
+	first = h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr;
 	if (off < first || (off - first) % c->size)
 		return 0;
 	k = (off - first) / c->size;
@@ -767,8 +787,8 @@ PM_EXPORT size_t pm_usable_size(struct pm_pool *pool, uint64_t off)
 }
 
 /* Each committed object of run @r to @cb. */
-static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
-		    void *arg)
+static int run_walk(struct pm_heap *h, struct pm_hrun *r, uint64_t page,
+		    pm_heap_cb cb, void *arg)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 	int ret = 0;
@@ -783,8 +803,8 @@ static int run_walk(struct pm_heap *h, struct pm_hrun *r, pm_heap_cb cb,
 		for (; v && !ret; v &= v - 1) {
 			uint64_t k = w * 64ULL + __builtin_ctzll(v);
 
-			ret = cb(h->g.pages_off + r->page * PM_HEAP_PAGE +
-					 c->hdr + k * c->size,
+			ret = cb(h->g.pages_off + page * PM_HEAP_PAGE + c->hdr +
+					 k * c->size,
 				 c->size, arg);
 		}
 	}
@@ -810,10 +830,10 @@ static int heap_walk(struct pm_heap *h, pm_heap_cb cb, void *arg,
 					 (v >> 8) * PM_HEAP_PAGE, arg);
 			st->extents += !!(v & PM_HX_COMMITTED);
 			p += v >> 8;
-		} else if (r->page != p) {
+		} else if (pm_heap_run_page(r) != p) {
 			p++; /* a run being made or dropped meanwhile */
 		} else {
-			ret = run_walk(h, r, cb, arg);
+			ret = run_walk(h, r, p, cb, arg);
 			st->runs++;
 			p += pm_heap_classes()[r->cls].pages;
 		}
@@ -862,7 +882,9 @@ static void free_space(struct pm_heap *h, struct pm_heap_stats *st)
 	for (struct pm_hrun *r = h->runs; r; r = r->next_all) {
 		uint64_t n = 0;
 
-		if (r->state == PM_HR_PRIVATE || r->state == PM_HR_DEAD ||
+		int state = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
+
+		if (state == PM_HR_PRIVATE || state == PM_HR_DEAD ||
 		    __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE) <= 0)
 			continue;
 		for (unsigned w = 0; w < cl[r->cls].nwords; w++)

@@ -12,7 +12,7 @@
 
 #include "pool.h"
 
-#define PM_HEAP_NCLASS 40
+#define PM_HEAP_NCLASS 72
 #define PM_HEAP_SMALL_MAX 32768 /* larger objects are extents */
 #define PM_HEAP_RUN_UNITS_MAX 1024
 #define PM_HEAP_RUN_PAGES_MAX 64
@@ -128,6 +128,7 @@ struct pm_hpages {
 struct pm_htx {
 	struct pm_hop *ops;
 	size_t n, cap;
+	unsigned nclaims;      /* OP_CLAIM among them */
 	struct pm_hrun *fresh; /* runs this transaction made (private) */
 };
 
@@ -173,13 +174,21 @@ int64_t pm_heap_run_grab(struct pm_hrun *r);
 int pm_heap_run_has_free(const struct pm_hrun *r);
 void pm_heap_run_list(struct pm_heap *h, struct pm_hrun *r); /* lock */
 void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r); /* lock */
+/* A run's volatile state, in @state (PM_HR_PRIVATE: made by this
+ * process, its bitmap empty; else read from media on first use). */
 struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
-				unsigned life); /* lock */
+				unsigned life, int state); /* lock */
+
+/* A run's first page: atomic, a dropped run is reused for another. */
+static inline uint64_t pm_heap_run_page(const struct pm_hrun *r)
+{
+	return __atomic_load_n(&r->page, __ATOMIC_RELAXED);
+}
 
 static inline uint8_t *pm_heap_run_at(const struct pm_heap *h,
 				      const struct pm_hrun *r)
 {
-	return h->pages + r->page * PM_HEAP_PAGE;
+	return h->pages + pm_heap_run_page(r) * PM_HEAP_PAGE;
 }
 
 /* The data-area offset of @p, a pointer into the heap. */

@@ -152,18 +152,19 @@ static void opened_before(void)
 /* Ten allocations (new runs, an extent) and five frees, committed. */
 static int tx_run(void)
 {
-	struct pm_tx *tx;
+	struct pm_tx *tx = NULL;
 	uint64_t off;
 	int ret = pm_tx_begin(pool, 16 * PM_TX_HEAP_RESERVE, &tx);
 
+	if (ret)
+		return ret;
 	for (unsigned i = 0; !ret && i < 10; i++)
 		ret = pm_tx_alloc(tx, i == 9 ? 100000 : 5000 + 700 * i,
 				  PM_ALLOC_ZERO, &off);
 	for (unsigned i = 0; !ret && i < 5; i++)
 		ret = pm_tx_free(tx, objs[i * 3]);
 	if (ret) {
-		if (tx)
-			pm_tx_abort(tx);
+		pm_tx_abort(tx);
 		return ret;
 	}
 	return pm_tx_commit(tx);
