@@ -42,6 +42,8 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 	printf 'killed %d: ' "$i"
 	"$K" "$kv" check
 done
+echo "== what the store's heap holds: its keys, the table and the root"
+"${top_builddir:-.}/tools/pmtool" heap stats "$kv"
 echo "== pmck: a full check of both pools after the kills"
 "${top_builddir:-.}/tools/pmck" "$pool"
 "${top_builddir:-.}/tools/pmck" "$kv"

@@ -4,7 +4,7 @@
  * object of its own size; a table of their offsets (linear probing) doubles
  * or halves with the map.  Every put, delete and rehash is one transaction.
  *
- *   kvstore FILE put KEY VALUE | get KEY | del KEY | list
+ *   kvstore FILE put KEY VALUE | get KEY | del KEY... | list
  *   kvstore FILE churn COUNT [SEED]   random puts and deletes
  *   kvstore FILE check    the map is whole and owns every heap object
  */
@@ -244,8 +244,14 @@ static int run(int argc, char **argv)
 
 	if (argc == 5 && !strcmp(c, "put"))
 		return put(argv[3], argv[4]);
-	if (argc == 4 && !strcmp(c, "del"))
-		return del(argv[3]);
+	if (argc > 3 && !strcmp(c, "del")) {
+		int ret = 0, one;
+
+		for (int k = 3; ret >= 0 && k < argc; k++)
+			if ((one = del(argv[k])))
+				ret = one; /* 1: a key was not there */
+		return ret;
+	}
 	if (argc == 4 && !strcmp(c, "get")) {
 		if ((i = find(argv[3], strlen(argv[3]), &f)) < 0)
 			return 1;
@@ -267,7 +273,7 @@ static int run(int argc, char **argv)
 	if (argc == 3 && !strcmp(c, "check"))
 		return check();
 	fprintf(stderr, "usage: kvstore FILE put KEY VALUE | get KEY | "
-			"del KEY | list | churn COUNT [SEED] | check\n");
+			"del KEY... | list | churn COUNT [SEED] | check\n");
 	return 2;
 }
 

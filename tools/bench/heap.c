@@ -44,7 +44,7 @@ static int alloc1(struct heap *h, size_t size, uint64_t *offp)
 {
 	static const char src[4096];
 	struct pm_tx *tx;
-	PMEMoid oid;
+	PMEMoid oid = OID_NULL;
 	int ret;
 
 	if (h->pool) {
