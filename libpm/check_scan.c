@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * check_scan.c - the state of one checker pass over a pool file: the file
- * opened read-only, defensive reads (pread first, so a poisoned page is an
- * EIO and a finding, never a SIGBUS; a device-dax device, which has no
- * read(2), through a read-only mapping and SIGBUS-safe copies), progress, and the list of findings
- * and of ranges repair will clear.  Used by check_area.c (each structure)
- * and check.c (the passes, repair, reporting); it calls neither.
+ * opened read-only, defensive reads, progress, and the list of findings
+ * and of ranges repair will clear.  A scan loads every cache line of the
+ * view's read-only mapping under a SIGBUS guard (safe.c), so the bytes are
+ * read once and never copied; a range that faults, or that the device
+ * lists as bad, is read again with pread, which answers as before: a
+ * poisoned page is an EIO and a finding, never a SIGBUS.  A device-dax
+ * device, which has no read(2), is read through SIGBUS-safe copies.
+ * Used by check_area.c (each structure) and check.c (the passes, repair,
+ * reporting); it calls neither.
  *
  * Invariant: nothing here writes to the file; it is opened O_RDONLY.
  */
@@ -22,6 +26,7 @@
 #include "internal.h"
 #include "map.h"
 #include "os.h"
+#include "safe.h"
 
 #define SCAN_CHUNK (4UL << 20)
 #define SCAN_PAGE 4096UL
@@ -146,6 +151,16 @@ static int listed(const struct pm_ck *c, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* Does [off, off+len) overlap a range the device lists as bad? */
+static int near_listed(const struct pm_ck *c, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < c->nbbs; i++)
+		if (off < c->bbs[i].offset + c->bbs[i].length &&
+		    c->bbs[i].offset < off + len)
+			return 1;
+	return 0;
+}
+
 void pm_ck_to_clear(struct pm_ck *c, uint64_t off, uint64_t len)
 {
 	void *v = pm_grow(c->clear, &c->clear_cap, c->nclear, sizeof(*c->clear),
@@ -205,6 +220,51 @@ static int narrow_eio(struct pm_ck *c, uint8_t *buf, uint64_t off, uint64_t len,
 	return 0;
 }
 
+struct lines {
+	uintptr_t lo, hi;
+};
+
+/*
+ * Load a byte of every cache line of [lo, hi).  Media is read a line at a
+ * time, and a load from a poisoned line, an unreadable page or a bad
+ * sector faults whichever byte it is, so this reads every byte.
+ */
+static int touch_lines(void *arg)
+{
+	const struct lines *l = arg;
+
+	for (uintptr_t a = l->lo; a < l->hi;
+	     a = PM_ALIGN_DOWN(a, PM_CACHELINE) + PM_CACHELINE)
+		(void)*(const volatile uint8_t *)a;
+	return 0;
+}
+
+/*
+ * Read [off, off+n) in place through the view's mapping, or with pread
+ * where the mapping faults or the device lists a bad block (pread then
+ * says which pages, as it always did).
+ */
+static int scan_chunk(struct pm_ck *c, uint64_t off, size_t n,
+		      enum pm_area area, const char *structure,
+		      enum pm_check_severity sev, const char *repair)
+{
+	int ret;
+
+	if (c->map && pm_range_ok(off, n, c->map->size) &&
+	    !near_listed(c, off, n)) {
+		struct lines l = { (uintptr_t)c->map->addr + off,
+				   (uintptr_t)c->map->addr + off + n };
+
+		if (!pm_safe_run((const void *)l.lo, n, touch_lines, &l))
+			return 0;
+	}
+	ret = pm_ck_pread(c, c->buf, off, n);
+	if (ret == -EIO)
+		ret = narrow_eio(c, c->buf, off, n, area, structure, sev,
+				 repair);
+	return ret;
+}
+
 /*
  * Read every byte of [off, off+len) and report unreadable pages.  Return
  * 0 (even with findings), or -errno if the file could not be read at all.
@@ -221,10 +281,7 @@ int pm_ck_scan(struct pm_ck *c, uint64_t off, uint64_t len, enum pm_area area,
 	while (len && !ret) {
 		size_t n = (size_t)PM_MIN(len, c->buf_size);
 
-		ret = pm_ck_pread(c, c->buf, off, n);
-		if (ret == -EIO)
-			ret = narrow_eio(c, c->buf, off, n, area, structure,
-					 sev, repair);
+		ret = scan_chunk(c, off, n, area, structure, sev, repair);
 		pm_ck_progress(c, n);
 		off += n;
 		len -= n;
@@ -256,6 +313,9 @@ int pm_ck_open(struct pm_ck *c)
 			return ret;
 		c->file_size = c->dax->size;
 	}
+	ret = pm_safe_install();
+	if (ret)
+		return ret;
 	ret = pm_os_flock(c->fd, LOCK_SH | LOCK_NB);
 	if (ret == -EWOULDBLOCK)
 		return pm_err(-EBUSY, "%s: the pool is open in another process",
