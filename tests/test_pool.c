@@ -432,7 +432,7 @@ static void test_pool_open_not_regular(void **state)
 
 struct progress {
 	uint64_t done, total;
-	unsigned calls, backwards;
+	unsigned calls, backwards, no_total;
 };
 
 static void on_progress(uint64_t done, uint64_t total, void *arg)
@@ -440,6 +440,7 @@ static void on_progress(uint64_t done, uint64_t total, void *arg)
 	struct progress *pr = arg;
 
 	pr->backwards += done < pr->done;
+	pr->no_total += !total;
 	pr->done = done;
 	pr->total = total;
 	pr->calls++;
@@ -476,6 +477,8 @@ static void test_pool_check_opts(void **state)
 	assert_int_equal(pm_pool_check_opts(path, &o), 0);
 	assert_true(pr.calls > 1);
 	assert_int_equal(pr.backwards, 0);
+	assert_int_equal(pr.no_total,
+			 0); /* the file's size before a header's */
 	assert_int_equal(pr.total, POOL_SIZE);
 	assert_true(pr.done > POOL_SIZE / 2 && pr.done <= POOL_SIZE);
 	assert_true(found > 0); /* verbose: each sound structure */
