@@ -4,9 +4,10 @@
  * opened read-only, defensive reads, progress, and the list of findings
  * and of ranges repair will clear.  A scan loads every cache line of the
  * view's read-only mapping under a SIGBUS guard (safe.c), so the bytes are
- * read once and never copied; a range that faults, or that the device
- * lists as bad, is read again with pread, which answers as before: a
- * poisoned page is an EIO and a finding, never a SIGBUS.  A device-dax
+ * read once and never copied (holes, with no media behind them, are
+ * skipped); a range that faults, or that the device lists as bad, is read
+ * again with pread, which answers as before: a poisoned page is an EIO
+ * and a finding, never a SIGBUS.  A device-dax
  * device, which has no read(2), is read through SIGBUS-safe copies.
  * Used by check_area.c (each structure) and check.c (the passes, repair,
  * reporting); it calls neither.
@@ -239,6 +240,54 @@ static int touch_lines(void *arg)
 	return 0;
 }
 
+/* The first data of the file at or after @off: [*lo, *hi), or UINT64_MAX
+ * for both when only a hole follows.  One lseek pair per extent. */
+static int next_data(struct pm_ck *c, uint64_t off, uint64_t *lo, uint64_t *hi)
+{
+	off_t d, h;
+
+	if (off < c->ext_from || off >= c->ext_hi) {
+		d = lseek(c->fd, (off_t)off, SEEK_DATA);
+		h = d < 0 ? d : lseek(c->fd, d, SEEK_HOLE);
+		if (d < 0 && errno == ENXIO)
+			d = h = (off_t)-1; /* UINT64_MAX below */
+		else if (d < 0 || h < 0)
+			return -errno;
+		c->ext_from = off;
+		c->ext_lo = (uint64_t)d;
+		c->ext_hi = (uint64_t)h;
+	}
+	*lo = PM_MAX(off, c->ext_lo);
+	*hi = c->ext_hi;
+	return 0;
+}
+
+/*
+ * Load every cache line of the data in [off, off+n) through the view's
+ * mapping.  Holes are skipped: no media lies behind them (pread reads
+ * them as zero), and a load there would allocate them on tmpfs.
+ */
+static int touch_data(struct pm_ck *c, uint64_t off, uint64_t end)
+{
+	uint64_t lo = off, hi = end;
+	struct lines l;
+	int ret;
+
+	while (off < end) {
+		ret = c->dax ? 0 : next_data(c, off, &lo, &hi);
+		if (ret || lo >= end)
+			return ret;
+		hi = PM_MIN(hi, end);
+		l.lo = (uintptr_t)c->map->addr + lo;
+		l.hi = (uintptr_t)c->map->addr + hi;
+		ret = pm_safe_run((const void *)l.lo, hi - lo, touch_lines, &l);
+		if (ret)
+			return ret;
+		off = hi;
+	}
+	return 0;
+}
+
 /*
  * Read [off, off+n) in place through the view's mapping, or with pread
  * where the mapping faults or the device lists a bad block (pread then
@@ -251,13 +300,8 @@ static int scan_chunk(struct pm_ck *c, uint64_t off, size_t n,
 	int ret;
 
 	if (c->map && pm_range_ok(off, n, c->map->size) &&
-	    !near_listed(c, off, n)) {
-		struct lines l = { (uintptr_t)c->map->addr + off,
-				   (uintptr_t)c->map->addr + off + n };
-
-		if (!pm_safe_run((const void *)l.lo, n, touch_lines, &l))
-			return 0;
-	}
+	    !near_listed(c, off, n) && !touch_data(c, off, off + n))
+		return 0;
 	ret = pm_ck_pread(c, c->buf, off, n);
 	if (ret == -EIO)
 		ret = narrow_eio(c, c->buf, off, n, area, structure, sev,

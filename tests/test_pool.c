@@ -500,6 +500,28 @@ static void test_pool_check_opts(void **state)
 	assert_int_equal(pm_pool_check_opts(path, &o), -EINVAL);
 }
 
+/* A check reads holes as zero without filling them: a sparse pool on
+ * tmpfs stays sparse. */
+static void test_pool_check_sparse(void **state)
+{
+	struct stat before, after;
+	int fd, ret;
+
+	(void)state;
+	make_pool(NULL);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			POOL_SIZE / 2, POOL_SIZE / 2);
+	close(fd);
+	if (ret)
+		skip(); /* no holes on this file system */
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(pm_pool_check(path, 0, NULL, NULL), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_blocks, before.st_blocks);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, each)
@@ -522,6 +544,7 @@ int main(void)
 		T(test_pool_open_bad_args),
 		T(test_pool_open_not_regular),
 		T(test_pool_check_opts),
+		T(test_pool_check_sparse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, each);
