@@ -42,10 +42,10 @@ static int ck_pass(struct pm_ck *c)
 	int ret;
 
 	c->done = 0;
-	c->total = c->file_size;
 	ret = pm_ck_open(c);
 	if (ret)
 		return ret;
+	c->total = c->file_size;
 	ret = pm_ck_headers(c);
 	if (ret || !c->have_view)
 		return ret;

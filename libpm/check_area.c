@@ -658,7 +658,8 @@ void pm_ck_heap(struct pm_ck *c)
 		c->nomem = 1;
 		return;
 	}
-	pv.base = copy;
+	/* The rings are read where the lane check read them (the copy
+	 * would fault them in again); only the data is the copy's. */
 	ret = pm_tx_replay_dry(&pv, copy + pv.data_off, &n);
 	if (ret) {
 		pm_ck_find(c, PM_CHECK_INFO, PM_AREA_DATA, "heap", k.g.hdr_off,

@@ -141,16 +141,18 @@ static int landed(struct safe_point *p, size_t len)
 	return -EIO;
 }
 
+int pm_safe_install(void)
+{
+	return PM_LIKELY(installed) ? 0 : install();
+}
+
 int pm_safe_run(const void *src, size_t len, int (*fn)(void *), void *arg)
 {
 	struct safe_point p;
-	int ret;
+	int ret = pm_safe_install();
 
-	if (PM_UNLIKELY(!installed)) {
-		ret = install();
-		if (ret)
-			return ret;
-	}
+	if (ret)
+		return ret;
 	p.lo = (uintptr_t)src;
 	p.hi = (uintptr_t)src + len;
 	p.prev = tls_point;

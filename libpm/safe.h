@@ -16,6 +16,13 @@
 int pm_safe_copy(void *dst, const void *src, size_t len);
 
 /*
+ * Install the SIGBUS handler now rather than at the first guarded read,
+ * for a caller that must fail at its start, not lose the guard midway.
+ * 0 or -errno (logged).
+ */
+int pm_safe_install(void);
+
+/*
  * A guarded section: run @fn(@arg) and return what it returns, or -EIO if
  * a SIGBUS for poisoned or vanished memory inside [src, src + len) cut it
  * short.  One setjmp for a whole walk instead of one per copy; @fn reads

@@ -432,7 +432,7 @@ static void test_pool_open_not_regular(void **state)
 
 struct progress {
 	uint64_t done, total;
-	unsigned calls, backwards;
+	unsigned calls, backwards, no_total;
 };
 
 static void on_progress(uint64_t done, uint64_t total, void *arg)
@@ -440,6 +440,7 @@ static void on_progress(uint64_t done, uint64_t total, void *arg)
 	struct progress *pr = arg;
 
 	pr->backwards += done < pr->done;
+	pr->no_total += !total;
 	pr->done = done;
 	pr->total = total;
 	pr->calls++;
@@ -476,6 +477,8 @@ static void test_pool_check_opts(void **state)
 	assert_int_equal(pm_pool_check_opts(path, &o), 0);
 	assert_true(pr.calls > 1);
 	assert_int_equal(pr.backwards, 0);
+	assert_int_equal(pr.no_total,
+			 0); /* the file's size before a header's */
 	assert_int_equal(pr.total, POOL_SIZE);
 	assert_true(pr.done > POOL_SIZE / 2 && pr.done <= POOL_SIZE);
 	assert_true(found > 0); /* verbose: each sound structure */
@@ -495,6 +498,28 @@ static void test_pool_check_opts(void **state)
 	o.sz = sizeof(o);
 	o.flags = PM_CHECK_DISCARD_DAMAGED;
 	assert_int_equal(pm_pool_check_opts(path, &o), -EINVAL);
+}
+
+/* A check reads holes as zero without filling them: a sparse pool on
+ * tmpfs stays sparse. */
+static void test_pool_check_sparse(void **state)
+{
+	struct stat before, after;
+	int fd, ret;
+
+	(void)state;
+	make_pool(NULL);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	ret = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			POOL_SIZE / 2, POOL_SIZE / 2);
+	close(fd);
+	if (ret)
+		skip(); /* no holes on this file system */
+	assert_int_equal(stat(path, &before), 0);
+	assert_int_equal(pm_pool_check(path, 0, NULL, NULL), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_blocks, before.st_blocks);
 }
 
 int main(void)
@@ -519,6 +544,7 @@ int main(void)
 		T(test_pool_open_bad_args),
 		T(test_pool_open_not_regular),
 		T(test_pool_check_opts),
+		T(test_pool_check_sparse),
 	};
 
 	return cmocka_run_group_tests(tests, setup, each);

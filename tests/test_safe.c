@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_safe.c - pm_read_safe() against real SIGBUS: pages of a mapping
- * whose file was truncated underneath.  Each case runs in a forked child
+ * test_safe.c - pm_read_safe() and its users (the log walk, the checker)
+ * against real SIGBUS: pages of a mapping whose file was truncated
+ * underneath.  Each case runs in a forked child
  * (the test runner swaps SIGBUS handlers between cases, and some cases are
  * meant to die); the child's exit status is the verdict.
  */
@@ -339,6 +340,57 @@ static void test_pm_log_walk_nested_read_safe(void **state)
 	expect_exit(child_log_nested, 0);
 }
 
+#define CHECK_POOL (8UL << 20)
+
+/* Cut the last MiB off the pool file once the check has read into the
+ * data area, before it reads that MiB. */
+static void cut_midway(uint64_t done, uint64_t total, void *arg)
+{
+	int *cut = arg;
+
+	(void)total;
+	if (*cut || done < CHECK_POOL / 2)
+		return;
+	CHECK(truncate(path, (off_t)(CHECK_POOL - (1UL << 20))) == 0);
+	*cut = 1;
+}
+
+static int count_damage(const struct pm_check_finding *f, void *arg)
+{
+	*(unsigned *)arg += f->severity != PM_CHECK_INFO;
+	return 0;
+}
+
+/* The check reads the pool in place: pages the file loses under it fault,
+ * and are read again with pread, which reads them as zero, as a check
+ * with pread alone did.  The process lives and nothing is reported. */
+static void child_check_cut(void)
+{
+	struct pm_pool *pool;
+	unsigned damage = 0;
+	int cut = 0;
+	struct pm_check_opts o = {
+		.sz = sizeof(o),
+		.cb = count_damage,
+		.cb_arg = &damage,
+		.progress = cut_midway,
+		.progress_arg = &cut,
+	};
+
+	default_sigbus();
+	unlink(path);
+	CHECK(pm_pool_create(path, CHECK_POOL, NULL, &pool) == 0);
+	pm_pool_close(pool);
+	CHECK(pm_pool_check_opts(path, &o) == 0);
+	CHECK(cut && damage == 0);
+}
+
+static void test_pm_pool_check_file_cut(void **state)
+{
+	(void)state;
+	expect_exit(child_check_cut, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_pm_read_safe_bad_args),
 		cmocka_unit_test(test_pm_log_walk_truncated_ring),
 		cmocka_unit_test(test_pm_log_walk_nested_read_safe),
+		cmocka_unit_test(test_pm_pool_check_file_cut),
 	};
 	int ret;
 
