@@ -319,19 +319,25 @@ static int map_file(struct pm_map *m)
 }
 
 /* PM_MAP_EXCL on device-dax: what the caller would format must hold
- * nothing yet (its first page is zero), or it is -EEXIST. */
-static int devdax_unused(struct pm_map *m)
+ * nothing yet (its first page is zero), or it is -EEXIST.  The page is
+ * read through the SIGBUS guard: a bad block there costs -EIO, not the
+ * process. */
+static int devdax_unused(const struct pm_map *m)
 {
-	size_t n = PM_MIN(m->size, (size_t)4096);
+	uint8_t page[4096];
+	size_t n = PM_MIN(m->size, sizeof(page));
 
+	if (pm_safe_copy(page, m->addr, n))
+		return pm_err(-EIO,
+			      "%s: device-dax first page unreadable (bad "
+			      "block?): not formatted",
+			      m->path);
 	for (size_t i = 0; i < n; i++)
-		if (m->addr[i]) {
-			munmap(m->addr, m->size);
+		if (page[i])
 			return pm_err(-EEXIST,
 				      "%s: device-dax holds data (its first "
 				      "page is not zero): not overwritten",
 				      m->path);
-		}
 	return 0;
 }
 
@@ -369,7 +375,8 @@ static void choose_granularity(struct pm_map *m)
  * open, and a file this call created is removed.
  *
  * Return: 0 or -errno (-EEXIST: the file exists or the device-dax device
- * holds data; -ENOSPC: the device is smaller than @size), PM_E_NOT_DAX.
+ * holds data; -EIO: its first page is unreadable; -ENOSPC: the device is
+ * smaller than @size), PM_E_NOT_DAX.
  */
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
@@ -403,16 +410,21 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (ret)
 		goto err_free;
 	ret = map_file(m);
-	if (!ret && m->devdax && (flags & PM_MAP_EXCL))
-		ret = devdax_unused(m);
 	if (ret)
 		goto err_close;
+	if (m->devdax && (flags & PM_MAP_EXCL)) {
+		ret = devdax_unused(m);
+		if (ret)
+			goto err_unmap;
+	}
 	choose_granularity(m);
 	w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
 	if (PM_UNLIKELY(w != NULL))
 		w->created(m);
 	*mapp = m;
 	return 0;
+err_unmap:
+	munmap(m->addr, m->size);
 err_close:
 	close(m->fd);
 	if (m->created)

@@ -338,7 +338,8 @@ static int create_format(struct pm_pool *pool, size_t size,
  * @opts: layout name, lane geometry, log size, flags and mode, or NULL
  * @poolp: receives the open pool
  *
- * Return: 0, -EEXIST if @path exists (device-dax: holds data), -ENOSPC
+ * Return: 0, -EEXIST if @path exists (device-dax: holds data), -EIO if
+ * a device-dax device's first page is unreadable (bad block), -ENOSPC
  * if a device-dax device is smaller than @size, -EINVAL for bad arguments,
  * a size not a multiple of a device-dax device's alignment, or a size
  * too small for the geometry, PM_E_NOT_DAX, or another negative errno.
