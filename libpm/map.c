@@ -6,7 +6,8 @@
  * when every region behind the file is in the CPU-cache persistence
  * domain; anything else is PAGE (msync).  A device-dax device is DAX by
  * nature: it is mapped as it is (size and alignment from sysfs, never
- * resized), and "created" on only when its first page is zero.  A watcher
+ * resized), never PAGE (msync cannot write it back: refused), and
+ * "created" on only when its first page is zero.  A watcher
  * (the crash simulator) sees every mapping made while it is set and every
  * watched one go.
  */
@@ -341,7 +342,25 @@ static int devdax_unused(const struct pm_map *m)
 	return 0;
 }
 
-static void choose_granularity(struct pm_map *m)
+/* Device-dax has no fsync, so msync() fails there: a PAGE mapping of it
+ * could never persist, and is refused now rather than at the first
+ * write-back. */
+static int devdax_no_page(const struct pm_map *m)
+{
+	if (m->forced)
+		return pm_err(-ENOTSUP,
+			      "%s: PM_FORCE_GRANULARITY=page cannot work on "
+			      "device-dax (msync does not write it back): "
+			      "unset it or force cacheline",
+			      m->path);
+	return pm_err(-ENOTSUP,
+		      "%s: this CPU has no cache-flush instruction and msync "
+		      "does not write device-dax back: it cannot be made "
+		      "durable",
+		      m->path);
+}
+
+static int choose_granularity(struct pm_map *m)
 {
 	int f = forced_granularity();
 
@@ -357,7 +376,10 @@ static void choose_granularity(struct pm_map *m)
 		m->gran = pm_arch.flush_none ? PM_GRANULARITY_PAGE :
 					       PM_GRANULARITY_CACHELINE;
 	}
+	if (m->devdax && m->gran == PM_GRANULARITY_PAGE)
+		return devdax_no_page(m);
 	m->ops = pm_persist_ops_for(m->gran);
+	return 0;
 }
 
 /**
@@ -376,7 +398,8 @@ static void choose_granularity(struct pm_map *m)
  *
  * Return: 0 or -errno (-EEXIST: the file exists or the device-dax device
  * holds data; -EIO: its first page is unreadable; -ENOSPC: the device is
- * smaller than @size), PM_E_NOT_DAX.
+ * smaller than @size; -ENOTSUP: page granularity, forced or for want of
+ * a flush instruction, on device-dax), PM_E_NOT_DAX.
  */
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
@@ -412,12 +435,11 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	ret = map_file(m);
 	if (ret)
 		goto err_close;
-	if (m->devdax && (flags & PM_MAP_EXCL)) {
+	ret = choose_granularity(m);
+	if (!ret && m->devdax && (flags & PM_MAP_EXCL))
 		ret = devdax_unused(m);
-		if (ret)
-			goto err_unmap;
-	}
-	choose_granularity(m);
+	if (ret)
+		goto err_unmap;
 	w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
 	if (PM_UNLIKELY(w != NULL))
 		w->created(m);
