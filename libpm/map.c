@@ -98,6 +98,14 @@ static int forced_granularity(void)
 	return -1;
 }
 
+static int no_size(const char *path)
+{
+	return pm_err(-EINVAL,
+		      "%s: size 0 (all of it) is only for a device-dax device: "
+		      "give a size",
+		      path);
+}
+
 static int size_file(int fd, size_t size)
 {
 	int ret = pm_os_fallocate(fd, 0, 0, (off_t)size);
@@ -110,15 +118,16 @@ static int size_file(int fd, size_t size)
 /* Open (or create: *createdp says whether this call made the file); a
  * file that exists must be a regular one or a character device (checked
  * for device-dax later).  With PM_MAP_EXCL only a device may exist.
- * Failures are logged. */
-static int open_fd(const char *path, unsigned flags, int *createdp)
+ * PM_MAP_CREATE without a size creates nothing: only a device-dax device
+ * can be taken whole.  Failures are logged. */
+static int open_fd(const char *path, unsigned flags, size_t size, int *createdp)
 {
 	int oflags = (flags & PM_MAP_READONLY) ? O_RDONLY : O_RDWR;
 	struct stat st;
 	int fd;
 
 	*createdp = 0;
-	if (flags & PM_MAP_CREATE) {
+	if ((flags & PM_MAP_CREATE) && size) {
 		/* O_EXCL: what this opens is the regular file it made */
 		fd = pm_os_open(path, oflags | O_CREAT | O_EXCL, 0644);
 		if (fd >= 0) {
@@ -133,6 +142,8 @@ static int open_fd(const char *path, unsigned flags, int *createdp)
 			return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	}
 	fd = pm_os_open_file(path, oflags, 0, PM_OS_DEV);
+	if (fd == -ENOENT && (flags & PM_MAP_CREATE))
+		return no_size(path);
 	if (fd >= 0 && !fstat(fd, &st) && S_ISBLK(st.st_mode)) {
 		close(fd);
 		return pm_err(-EINVAL,
@@ -182,16 +193,18 @@ static int devdax_geometry(const char *path, dev_t rdev, uint64_t *size,
 				      "in sysfs",
 				      path);
 	}
-	if (!*align || (*align & (*align - 1)) || *size % *align)
+	if (!*align || (*align & (*align - 1)) || *size < *align)
 		return pm_err(-EINVAL,
 			      "%s: device-dax size %" PRIu64 " and alignment "
 			      "%" PRIu64 " do not fit",
 			      path, *size, *align);
+	*size -= *size % *align; /* only whole units can be mapped */
 	return 0;
 }
 
 /* Settle m->size against a device-dax device: whole aligned units of
- * what it holds, never resized. */
+ * what it holds (0: all of them, also for PM_MAP_CREATE), never
+ * resized. */
 static int check_devdax(struct pm_map *m, const struct stat *st)
 {
 	uint64_t size, align;
@@ -218,13 +231,18 @@ static int check_devdax(struct pm_map *m, const struct stat *st)
 	return 0;
 }
 
-/* Settle m->size against the file's size, growing the file if asked. */
+/* Settle m->size against the file's size, growing the file if asked.
+ * Every failure is logged. */
 static int check_size(struct pm_map *m, const struct stat *st)
 {
+	int ret;
+
 	if (S_ISCHR(st->st_mode))
 		return check_devdax(m, st);
 	if (!S_ISREG(st->st_mode))
 		return pm_err(-EINVAL, "%s: not a regular file", m->path);
+	if (m->size == 0 && (m->flags & PM_MAP_CREATE))
+		return no_size(m->path);
 	if (m->size == 0) {
 		if (st->st_size == 0)
 			return pm_err(-EINVAL,
@@ -243,7 +261,11 @@ static int check_size(struct pm_map *m, const struct stat *st)
 	if (m->size > (size_t)LLONG_MAX)
 		return pm_err(-EFBIG, "%s: size %zu too large", m->path,
 			      m->size);
-	return size_file(m->fd, m->size);
+	ret = size_file(m->fd, m->size);
+	if (ret)
+		pm_err(ret, "%s: cannot grow to %zu bytes: %s", m->path,
+		       m->size, pm_strerror(ret));
+	return ret;
 }
 
 /* Open, size and stat the file into m->fd, m->size, m->dev, m->fs_type.
@@ -253,16 +275,15 @@ static int open_file(struct pm_map *m)
 	struct stat st = { 0 };
 	int created, ret;
 
-	m->fd = open_fd(m->path, m->flags, &created);
+	m->fd = open_fd(m->path, m->flags, m->size, &created);
 	if (m->fd < 0)
 		return m->fd;
-	ret = fstat(m->fd, &st) ? -errno : check_size(m, &st);
-	if (ret) {
-		if (!S_ISCHR(st.st_mode)) /* device-dax: said why */
-			pm_err(ret, "%s: cannot open with size %zu: %s",
-			       m->path, m->size, pm_strerror(ret));
+	if (fstat(m->fd, &st))
+		ret = pm_err(-errno, "%s: stat: %s", m->path, strerror(errno));
+	else
+		ret = check_size(m, &st); /* says why */
+	if (ret)
 		goto err;
-	}
 	if (m->devdax) {
 		m->dev = st.st_rdev;
 		snprintf(m->fs_type, sizeof(m->fs_type), "devdax");
@@ -385,15 +406,16 @@ static int choose_granularity(struct pm_map *m)
 /**
  * pm_map_file - open (or create) a file, size it and map it
  * @path: the file
- * @size: bytes to map; 0 maps the whole existing file
+ * @size: bytes to map; 0 maps the whole existing file or device-dax device
  * @flags: PM_MAP_CREATE, PM_MAP_EXCL, PM_MAP_SYNC_REQUIRED, PM_MAP_READONLY
  * @mapp: receives the mapping
  *
  * Tries MAP_SHARED_VALIDATE|MAP_SYNC first and chooses the persistence
  * granularity (see libpm(7)).  @path may be a device-dax device
- * (/dev/daxX.Y): its size (0: all of it) must be a multiple of its
- * alignment, it is never resized, and PM_MAP_CREATE|PM_MAP_EXCL accepts it
- * only while its first page is zero.  On failure nothing stays mapped or
+ * (/dev/daxX.Y): its size (0: all of it, rounded down to its alignment,
+ * also with PM_MAP_CREATE) must be a multiple of its alignment, it is
+ * never resized, and PM_MAP_CREATE|PM_MAP_EXCL accepts it only while its
+ * first page is zero.  On failure nothing stays mapped or
  * open, and a file this call created is removed.
  *
  * Return: 0 or -errno (-EEXIST: the file exists or the device-dax device
@@ -417,8 +439,6 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 		return pm_err(-EINVAL, "pm_map_file: EXCL without CREATE");
 	if ((flags & PM_MAP_READONLY) && (flags & PM_MAP_CREATE))
 		return pm_err(-EINVAL, "pm_map_file: READONLY with CREATE");
-	if ((flags & PM_MAP_CREATE) && size == 0)
-		return pm_err(-EINVAL, "pm_map_file: CREATE needs a size");
 	m = pm_zalloc(sizeof(*m));
 	if (!m)
 		return pm_err(-ENOMEM, "pm_map_file: out of memory");

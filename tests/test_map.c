@@ -496,6 +496,38 @@ static void test_devdax_create_excl(void **state)
 	unlink(path);
 }
 
+/* PM_MAP_CREATE with size 0 takes a whole device-dax device, rounded
+ * down to its alignment; a regular file still needs a size, and none is
+ * created for it. */
+static void test_devdax_create_whole(void **state)
+{
+	struct pm_map *m;
+
+	(void)state;
+	assert_int_equal(pm_map_file("/dev/zero", 0,
+				     PM_MAP_CREATE | PM_MAP_EXCL, &m),
+			 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	fakesys_put(dir, DAX0 "/dax0.0/size", "9437184\n"); /* 9 MiB */
+	assert_int_equal(pm_map_file("/dev/zero", 0, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	/* a non-zero size must still fit and be aligned */
+	expect_fail("/dev/zero", 10 * MiB, PM_MAP_CREATE, -ENOSPC);
+	expect_fail("/dev/zero", 1 * MiB, PM_MAP_CREATE, -EINVAL);
+	/* smaller than one unit: nothing to map */
+	fakesys_put(dir, DAX0 "/dax0.0/size", "1048576\n");
+	expect_fail("/dev/zero", 0, PM_MAP_CREATE, -EINVAL);
+	fakesys_put(dir, DAX0 "/dax0.0/size", "8388608\n");
+	expect_fail(path, 0, PM_MAP_CREATE | PM_MAP_EXCL, -EINVAL);
+	assert_non_null(strstr(last_msg, "only for a device-dax device"));
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 /* msync writes nothing back on device-dax: page granularity there is
  * refused at map time, naming the override; other choices stay. */
 static void test_devdax_forced_page(void **state)
@@ -609,6 +641,7 @@ int main(void)
 		cmocka_unit_test_setup(test_devdax_map_whole, fake_dax),
 		cmocka_unit_test_setup(test_devdax_sizes, fake_dax),
 		cmocka_unit_test_setup(test_devdax_create_excl, fake_dax),
+		cmocka_unit_test_setup(test_devdax_create_whole, fake_dax),
 		cmocka_unit_test_setup(test_devdax_forced_page, fake_dax),
 		cmocka_unit_test_setup(test_deep_flush, fake_dax),
 	};

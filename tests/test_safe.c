@@ -386,6 +386,8 @@ static void child_devdax_poisoned(void)
 	poison_dax = 1;
 	CHECK(pm_map_file("/dev/zero", 2 << 20, PM_MAP_CREATE | PM_MAP_EXCL,
 			  &m) == -EIO);
+	CHECK(pm_map_file("/dev/zero", 0, PM_MAP_CREATE | PM_MAP_EXCL, &m) ==
+	      -EIO);
 	poison_dax = 0;
 	CHECK(pm_map_file("/dev/zero", 2 << 20, PM_MAP_CREATE | PM_MAP_EXCL,
 			  &m) == 0);
