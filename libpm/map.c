@@ -6,7 +6,8 @@
  * when every region behind the file is in the CPU-cache persistence
  * domain; anything else is PAGE (msync).  A device-dax device is DAX by
  * nature: it is mapped as it is (size and alignment from sysfs, never
- * resized), and "created" on only when its first page is zero.  A watcher
+ * resized), never PAGE (msync cannot write it back: refused), and
+ * "created" on only when its first page is zero.  A watcher
  * (the crash simulator) sees every mapping made while it is set and every
  * watched one go.
  */
@@ -26,6 +27,7 @@
 #include "eadr.h"
 #include "os.h"
 #include "map.h"
+#include "safe.h"
 #include "sysfs.h"
 
 #ifndef MAP_SHARED_VALIDATE
@@ -96,6 +98,14 @@ static int forced_granularity(void)
 	return -1;
 }
 
+static int no_size(const char *path)
+{
+	return pm_err(-EINVAL,
+		      "%s: size 0 (all of it) is only for a device-dax device: "
+		      "give a size",
+		      path);
+}
+
 static int size_file(int fd, size_t size)
 {
 	int ret = pm_os_fallocate(fd, 0, 0, (off_t)size);
@@ -108,15 +118,16 @@ static int size_file(int fd, size_t size)
 /* Open (or create: *createdp says whether this call made the file); a
  * file that exists must be a regular one or a character device (checked
  * for device-dax later).  With PM_MAP_EXCL only a device may exist.
- * Failures are logged. */
-static int open_fd(const char *path, unsigned flags, int *createdp)
+ * PM_MAP_CREATE without a size creates nothing: only a device-dax device
+ * can be taken whole.  Failures are logged. */
+static int open_fd(const char *path, unsigned flags, size_t size, int *createdp)
 {
 	int oflags = (flags & PM_MAP_READONLY) ? O_RDONLY : O_RDWR;
 	struct stat st;
 	int fd;
 
 	*createdp = 0;
-	if (flags & PM_MAP_CREATE) {
+	if ((flags & PM_MAP_CREATE) && size) {
 		/* O_EXCL: what this opens is the regular file it made */
 		fd = pm_os_open(path, oflags | O_CREAT | O_EXCL, 0644);
 		if (fd >= 0) {
@@ -131,6 +142,8 @@ static int open_fd(const char *path, unsigned flags, int *createdp)
 			return pm_err(fd, "%s: %s", path, pm_strerror(fd));
 	}
 	fd = pm_os_open_file(path, oflags, 0, PM_OS_DEV);
+	if (fd == -ENOENT && (flags & PM_MAP_CREATE))
+		return no_size(path);
 	if (fd >= 0 && !fstat(fd, &st) && S_ISBLK(st.st_mode)) {
 		close(fd);
 		return pm_err(-EINVAL,
@@ -180,16 +193,18 @@ static int devdax_geometry(const char *path, dev_t rdev, uint64_t *size,
 				      "in sysfs",
 				      path);
 	}
-	if (!*align || (*align & (*align - 1)) || *size % *align)
+	if (!*align || (*align & (*align - 1)) || *size < *align)
 		return pm_err(-EINVAL,
 			      "%s: device-dax size %" PRIu64 " and alignment "
 			      "%" PRIu64 " do not fit",
 			      path, *size, *align);
+	*size -= *size % *align; /* only whole units can be mapped */
 	return 0;
 }
 
 /* Settle m->size against a device-dax device: whole aligned units of
- * what it holds, never resized. */
+ * what it holds (0: all of them, also for PM_MAP_CREATE), never
+ * resized. */
 static int check_devdax(struct pm_map *m, const struct stat *st)
 {
 	uint64_t size, align;
@@ -216,13 +231,18 @@ static int check_devdax(struct pm_map *m, const struct stat *st)
 	return 0;
 }
 
-/* Settle m->size against the file's size, growing the file if asked. */
+/* Settle m->size against the file's size, growing the file if asked.
+ * Every failure is logged. */
 static int check_size(struct pm_map *m, const struct stat *st)
 {
+	int ret;
+
 	if (S_ISCHR(st->st_mode))
 		return check_devdax(m, st);
 	if (!S_ISREG(st->st_mode))
 		return pm_err(-EINVAL, "%s: not a regular file", m->path);
+	if (m->size == 0 && (m->flags & PM_MAP_CREATE))
+		return no_size(m->path);
 	if (m->size == 0) {
 		if (st->st_size == 0)
 			return pm_err(-EINVAL,
@@ -241,7 +261,11 @@ static int check_size(struct pm_map *m, const struct stat *st)
 	if (m->size > (size_t)LLONG_MAX)
 		return pm_err(-EFBIG, "%s: size %zu too large", m->path,
 			      m->size);
-	return size_file(m->fd, m->size);
+	ret = size_file(m->fd, m->size);
+	if (ret)
+		pm_err(ret, "%s: cannot grow to %zu bytes: %s", m->path,
+		       m->size, pm_strerror(ret));
+	return ret;
 }
 
 /* Open, size and stat the file into m->fd, m->size, m->dev, m->fs_type.
@@ -251,16 +275,15 @@ static int open_file(struct pm_map *m)
 	struct stat st = { 0 };
 	int created, ret;
 
-	m->fd = open_fd(m->path, m->flags, &created);
+	m->fd = open_fd(m->path, m->flags, m->size, &created);
 	if (m->fd < 0)
 		return m->fd;
-	ret = fstat(m->fd, &st) ? -errno : check_size(m, &st);
-	if (ret) {
-		if (!S_ISCHR(st.st_mode)) /* device-dax: said why */
-			pm_err(ret, "%s: cannot open with size %zu: %s",
-			       m->path, m->size, pm_strerror(ret));
+	if (fstat(m->fd, &st))
+		ret = pm_err(-errno, "%s: stat: %s", m->path, strerror(errno));
+	else
+		ret = check_size(m, &st); /* says why */
+	if (ret)
 		goto err;
-	}
 	if (m->devdax) {
 		m->dev = st.st_rdev;
 		snprintf(m->fs_type, sizeof(m->fs_type), "devdax");
@@ -318,23 +341,47 @@ static int map_file(struct pm_map *m)
 }
 
 /* PM_MAP_EXCL on device-dax: what the caller would format must hold
- * nothing yet (its first page is zero), or it is -EEXIST. */
-static int devdax_unused(struct pm_map *m)
+ * nothing yet (its first page is zero), or it is -EEXIST.  The page is
+ * read through the SIGBUS guard: a bad block there costs -EIO, not the
+ * process. */
+static int devdax_unused(const struct pm_map *m)
 {
-	size_t n = PM_MIN(m->size, (size_t)4096);
+	uint8_t page[4096];
+	size_t n = PM_MIN(m->size, sizeof(page));
 
+	if (pm_safe_copy(page, m->addr, n))
+		return pm_err(-EIO,
+			      "%s: device-dax first page unreadable (bad "
+			      "block?): not formatted",
+			      m->path);
 	for (size_t i = 0; i < n; i++)
-		if (m->addr[i]) {
-			munmap(m->addr, m->size);
+		if (page[i])
 			return pm_err(-EEXIST,
 				      "%s: device-dax holds data (its first "
 				      "page is not zero): not overwritten",
 				      m->path);
-		}
 	return 0;
 }
 
-static void choose_granularity(struct pm_map *m)
+/* Device-dax has no fsync, so msync() fails there: a PAGE mapping of it
+ * could never persist, and is refused now rather than at the first
+ * write-back. */
+static int devdax_no_page(const struct pm_map *m)
+{
+	if (m->forced)
+		return pm_err(-ENOTSUP,
+			      "%s: PM_FORCE_GRANULARITY=page cannot work on "
+			      "device-dax (msync does not write it back): "
+			      "unset it or force cacheline",
+			      m->path);
+	return pm_err(-ENOTSUP,
+		      "%s: this CPU has no cache-flush instruction and msync "
+		      "does not write device-dax back: it cannot be made "
+		      "durable",
+		      m->path);
+}
+
+static int choose_granularity(struct pm_map *m)
 {
 	int f = forced_granularity();
 
@@ -350,25 +397,31 @@ static void choose_granularity(struct pm_map *m)
 		m->gran = pm_arch.flush_none ? PM_GRANULARITY_PAGE :
 					       PM_GRANULARITY_CACHELINE;
 	}
+	if (m->devdax && m->gran == PM_GRANULARITY_PAGE)
+		return devdax_no_page(m);
 	m->ops = pm_persist_ops_for(m->gran);
+	return 0;
 }
 
 /**
  * pm_map_file - open (or create) a file, size it and map it
  * @path: the file
- * @size: bytes to map; 0 maps the whole existing file
+ * @size: bytes to map; 0 maps the whole existing file or device-dax device
  * @flags: PM_MAP_CREATE, PM_MAP_EXCL, PM_MAP_SYNC_REQUIRED, PM_MAP_READONLY
  * @mapp: receives the mapping
  *
  * Tries MAP_SHARED_VALIDATE|MAP_SYNC first and chooses the persistence
  * granularity (see libpm(7)).  @path may be a device-dax device
- * (/dev/daxX.Y): its size (0: all of it) must be a multiple of its
- * alignment, it is never resized, and PM_MAP_CREATE|PM_MAP_EXCL accepts it
- * only while its first page is zero.  On failure nothing stays mapped or
+ * (/dev/daxX.Y): its size (0: all of it, rounded down to its alignment,
+ * also with PM_MAP_CREATE) must be a multiple of its alignment, it is
+ * never resized, and PM_MAP_CREATE|PM_MAP_EXCL accepts it only while its
+ * first page is zero.  On failure nothing stays mapped or
  * open, and a file this call created is removed.
  *
  * Return: 0 or -errno (-EEXIST: the file exists or the device-dax device
- * holds data; -ENOSPC: the device is smaller than @size), PM_E_NOT_DAX.
+ * holds data; -EIO: its first page is unreadable; -ENOSPC: the device is
+ * smaller than @size; -ENOTSUP: page granularity, forced or for want of
+ * a flush instruction, on device-dax), PM_E_NOT_DAX.
  */
 PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 			  struct pm_map **mapp)
@@ -386,8 +439,6 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 		return pm_err(-EINVAL, "pm_map_file: EXCL without CREATE");
 	if ((flags & PM_MAP_READONLY) && (flags & PM_MAP_CREATE))
 		return pm_err(-EINVAL, "pm_map_file: READONLY with CREATE");
-	if ((flags & PM_MAP_CREATE) && size == 0)
-		return pm_err(-EINVAL, "pm_map_file: CREATE needs a size");
 	m = pm_zalloc(sizeof(*m));
 	if (!m)
 		return pm_err(-ENOMEM, "pm_map_file: out of memory");
@@ -402,16 +453,20 @@ PM_EXPORT int pm_map_file(const char *path, size_t size, unsigned flags,
 	if (ret)
 		goto err_free;
 	ret = map_file(m);
+	if (ret)
+		goto err_close;
+	ret = choose_granularity(m);
 	if (!ret && m->devdax && (flags & PM_MAP_EXCL))
 		ret = devdax_unused(m);
 	if (ret)
-		goto err_close;
-	choose_granularity(m);
+		goto err_unmap;
 	w = __atomic_load_n(&watch, __ATOMIC_ACQUIRE);
 	if (PM_UNLIKELY(w != NULL))
 		w->created(m);
 	*mapp = m;
 	return 0;
+err_unmap:
+	munmap(m->addr, m->size);
 err_close:
 	close(m->fd);
 	if (m->created)
@@ -476,4 +531,41 @@ PM_EXPORT int pm_map_get_info(const struct pm_map *map,
 		 minor(map->dev));
 	info->movnt_threshold = pm_arch.movnt_threshold;
 	return 0;
+}
+
+/**
+ * pm_read_safe - copy from a mapping without dying on poisoned memory
+ * @map: the mapping @src lies in
+ * @dst: destination (ordinary memory)
+ * @src: source inside @map
+ * @len: bytes to copy
+ *
+ * A SIGBUS raised by the copy (machine-check poison, a page on the
+ * kernel's bad-block list, a page gone because the file shrank) makes the
+ * call return -EIO; @dst may then be partly written.  The first call
+ * installs a SIGBUS handler that passes every other SIGBUS to the handler
+ * installed before it.
+ *
+ * Return: 0, -EIO if the source is unreadable, -EINVAL if [src, src+len)
+ * is not inside @map.
+ */
+PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst, const void *src,
+			   size_t len)
+{
+	uintptr_t s = (uintptr_t)src, base;
+	int ret;
+
+	if (!map || !dst || !src)
+		return pm_err(-EINVAL, "pm_read_safe: NULL argument");
+	base = (uintptr_t)map->addr;
+	if (s < base || !pm_range_ok(s - base, len, map->size))
+		return pm_err(-EINVAL,
+			      "pm_read_safe: [%p, +%zu) is outside "
+			      "the mapping",
+			      src, len);
+	ret = pm_safe_copy(dst, src, len);
+	if (ret == -EIO)
+		return pm_err(ret, "pm_read_safe: [%p, +%zu) is poisoned", src,
+			      len);
+	return ret;
 }

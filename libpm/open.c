@@ -64,6 +64,9 @@ static int make_geom(const char *path, uint64_t size,
 	uint64_t end;
 
 	memset(g, 0, sizeof(*g));
+	if (size > (1ULL << 50))
+		return pm_err(-EINVAL, "%s: pool size %llu too large", path,
+			      (unsigned long long)size);
 	g->nlanes = o->nlanes;
 	g->lane_size = o->lane_size;
 	default_geom(size, g);
@@ -287,8 +290,8 @@ static int pool_boot(struct pm_pool *pool)
 
 /* ---- create ------------------------------------------------------------ */
 
-static int create_check(const char *path, size_t size,
-			const struct pm_pool_opts *o, struct pm_pool **poolp)
+static int create_check(const char *path, const struct pm_pool_opts *o,
+			struct pm_pool **poolp)
 {
 	if (!path || !poolp)
 		return pm_err(-EINVAL, "pm_pool_create: NULL argument");
@@ -298,9 +301,6 @@ static int create_check(const char *path, size_t size,
 	if (o->layout && strlen(o->layout) >= PM_LAYOUT_MAX)
 		return pm_err(-EINVAL, "%s: layout name longer than %d bytes",
 			      path, PM_LAYOUT_MAX - 1);
-	if ((uint64_t)size > (1ULL << 50))
-		return pm_err(-EINVAL, "%s: pool size %zu too large", path,
-			      size);
 	return 0;
 }
 
@@ -334,14 +334,17 @@ static int create_format(struct pm_pool *pool, size_t size,
  * pm_pool_create - create a pool file
  * @path: file to create; it must not exist (or be a device-dax device
  *        whose first page is zero)
- * @size: total file size in bytes
+ * @size: total file size in bytes; 0 for all of a device-dax device
+ *        (rounded down to its alignment)
  * @opts: layout name, lane geometry, log size, flags and mode, or NULL
  * @poolp: receives the open pool
  *
- * Return: 0, -EEXIST if @path exists (device-dax: holds data), -ENOSPC
+ * Return: 0, -EEXIST if @path exists (device-dax: holds data), -EIO if
+ * a device-dax device's first page is unreadable (bad block), -ENOSPC
  * if a device-dax device is smaller than @size, -EINVAL for bad arguments,
- * a size not a multiple of a device-dax device's alignment, or a size
- * too small for the geometry, PM_E_NOT_DAX, or another negative errno.
+ * a size not a multiple of a device-dax device's alignment, a size of 0
+ * for anything but a device-dax device, or a size too small for the
+ * geometry, PM_E_NOT_DAX, or another negative errno.
  */
 PM_EXPORT int pm_pool_create(const char *path, size_t size,
 			     const struct pm_pool_opts *opts,
@@ -353,14 +356,18 @@ PM_EXPORT int pm_pool_create(const char *path, size_t size,
 	int ret = opts_get(opts, &o);
 
 	if (!ret)
-		ret = create_check(path, size, &o, poolp);
-	if (!ret)
+		ret = create_check(path, &o, poolp);
+	if (!ret && size) /* else known once the device is mapped */
 		ret = make_geom(path, size, &o, &g);
 	if (!ret)
 		ret = pool_new(path, o.flags, &pool);
 	if (ret)
 		return ret;
 	ret = map_pool(pool, size, PM_MAP_CREATE | PM_MAP_EXCL);
+	if (!ret && !size) {
+		size = pool->map->size;
+		ret = make_geom(path, size, &o, &g);
+	}
 	if (ret)
 		goto err_unlink;
 	ret = create_format(pool, size, &o, &g);

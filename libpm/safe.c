@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * safe.c - SIGBUS-safe copies from a mapping.
+ * safe.c - SIGBUS-safe copies from a mapping (pm_read_safe() is map.c's).
  *
  * Invariant: nothing is written to persistent memory here; a poisoned
  * source costs the caller -EIO and a partly written destination, never the
@@ -22,7 +22,6 @@
 
 #include "internal.h"
 #include "os.h"
-#include "map.h"
 #include "safe.h"
 
 #ifndef BUS_MCEERR_AR
@@ -199,41 +198,4 @@ void *pm_safe_pause(void)
 void pm_safe_resume(void *token)
 {
 	push(token);
-}
-
-/**
- * pm_read_safe - copy from a mapping without dying on poisoned memory
- * @map: the mapping @src lies in
- * @dst: destination (ordinary memory)
- * @src: source inside @map
- * @len: bytes to copy
- *
- * A SIGBUS raised by the copy (machine-check poison, a page on the
- * kernel's bad-block list, a page gone because the file shrank) makes the
- * call return -EIO; @dst may then be partly written.  The first call
- * installs a SIGBUS handler that passes every other SIGBUS to the handler
- * installed before it.
- *
- * Return: 0, -EIO if the source is unreadable, -EINVAL if [src, src+len)
- * is not inside @map.
- */
-PM_EXPORT int pm_read_safe(const struct pm_map *map, void *dst, const void *src,
-			   size_t len)
-{
-	uintptr_t s = (uintptr_t)src, base;
-	int ret;
-
-	if (!map || !dst || !src)
-		return pm_err(-EINVAL, "pm_read_safe: NULL argument");
-	base = (uintptr_t)map->addr;
-	if (s < base || !pm_range_ok(s - base, len, map->size))
-		return pm_err(-EINVAL,
-			      "pm_read_safe: [%p, +%zu) is outside "
-			      "the mapping",
-			      src, len);
-	ret = pm_safe_copy(dst, src, len);
-	if (ret == -EIO)
-		return pm_err(ret, "pm_read_safe: [%p, +%zu) is poisoned", src,
-			      len);
-	return ret;
 }

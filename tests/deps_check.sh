@@ -16,14 +16,15 @@ set -euo pipefail
 src=${1:?usage: deps_check.sh SRCDIR BUILDDIR}/libpm
 obj=${2:?usage: deps_check.sh SRCDIR BUILDDIR}/libpm
 
-# Layer of each module: 0 platform, 1 mapping and persistence (1.0 the
-# persistence tables, 1.1 the mapping, 1.2 what runs on a mapping: the
-# public persist API, safe reads, the crash simulator), 2 pool structures
-# (2.0 pool, 2.1 what runs on it, 2.2 open), 3 checker (3.0 reading and
-# findings, 3.1 the area checkers, 3.2 the driver).
+# Layer of each module: 0 platform (and the SIGBUS guard, which knows no
+# mapping), 1 mapping and persistence (1.0 the persistence tables, 1.1 the
+# mapping, with its safe reads, 1.2 what runs on a mapping: the public
+# persist API, the crash simulator), 2 pool structures (2.0 pool, 2.1 what
+# runs on it, 2.2 open), 3 checker (3.0 reading and findings, 3.1 the area
+# checkers, 3.2 the driver).
 layers='
-alloc 0 arch 0 crc 0 fault 0 os 0 sysfs 0 testhook 0 util 0 waitq 0
-eadr 10 persist 10 map 11 flush 12 safe 12 sim 12
+alloc 0 arch 0 crc 0 fault 0 os 0 safe 0 sysfs 0 testhook 0 util 0 waitq 0
+eadr 10 persist 10 map 11 flush 12 sim 12
 pool 20 badblocks 21 bbmap 21 heap 21 lane 21 log 21 redo 21 tx 21
 txrecov 21 usc 21 halloc 21 hquery 21 open 22
 check_scan 30 check_area 31 check 32

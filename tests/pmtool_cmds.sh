@@ -88,6 +88,10 @@ bad_number create "$T/n" 16777216T
 expect "^pmtool: SIZE: '16777216T' is out of range"
 bad_number create "$T/n" ""
 expect "^pmtool: SIZE: '' is not a number$"
+# SIZE 0 is all of a device-dax device: a file is refused, none is made
+"$PMTOOL" create "$T/n" 0 > "$OUT" 2>&1 && fail "create with SIZE 0"
+[ ! -e "$T/n" ] || fail "create with SIZE 0 made a file"
+expect "size 0 \(all of it\) is only for a device-dax device"
 bad_number log dump --from 1K "$P"
 expect "^pmtool: --from: '1K' is not a number$"
 if [ -x "${top_builddir:-.}/tools/pmbench" ]; then

@@ -65,9 +65,12 @@ static void expect_fail(const char *p, size_t size, unsigned flags, int err)
 	assert_int_equal(count_lines("/proc/self/maps"), maps);
 }
 
+static char last_msg[512]; /* the last message logged */
+
 static void quiet(int level, const char *msg, void *arg)
 {
-	(void)level, (void)msg, (void)arg;
+	(void)level, (void)arg;
+	snprintf(last_msg, sizeof(last_msg), "%s", msg);
 }
 
 static int setup(void **state)
@@ -493,6 +496,62 @@ static void test_devdax_create_excl(void **state)
 	unlink(path);
 }
 
+/* PM_MAP_CREATE with size 0 takes a whole device-dax device, rounded
+ * down to its alignment; a regular file still needs a size, and none is
+ * created for it. */
+static void test_devdax_create_whole(void **state)
+{
+	struct pm_map *m;
+
+	(void)state;
+	assert_int_equal(pm_map_file("/dev/zero", 0,
+				     PM_MAP_CREATE | PM_MAP_EXCL, &m),
+			 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	fakesys_put(dir, DAX0 "/dax0.0/size", "9437184\n"); /* 9 MiB */
+	assert_int_equal(pm_map_file("/dev/zero", 0, PM_MAP_CREATE, &m), 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	assert_int_equal(pm_map_size(m), 8 * MiB);
+	pm_unmap(m);
+	/* a non-zero size must still fit and be aligned */
+	expect_fail("/dev/zero", 10 * MiB, PM_MAP_CREATE, -ENOSPC);
+	expect_fail("/dev/zero", 1 * MiB, PM_MAP_CREATE, -EINVAL);
+	/* smaller than one unit: nothing to map */
+	fakesys_put(dir, DAX0 "/dax0.0/size", "1048576\n");
+	expect_fail("/dev/zero", 0, PM_MAP_CREATE, -EINVAL);
+	fakesys_put(dir, DAX0 "/dax0.0/size", "8388608\n");
+	expect_fail(path, 0, PM_MAP_CREATE | PM_MAP_EXCL, -EINVAL);
+	assert_non_null(strstr(last_msg, "only for a device-dax device"));
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* msync writes nothing back on device-dax: page granularity there is
+ * refused at map time, naming the override; other choices stay. */
+static void test_devdax_forced_page(void **state)
+{
+	struct pm_map_info mi;
+	struct pm_map *m;
+
+	(void)state;
+	setenv("PM_FORCE_GRANULARITY", "page", 1);
+	expect_fail("/dev/zero", 0, 0, -ENOTSUP);
+	assert_non_null(strstr(last_msg, "PM_FORCE_GRANULARITY=page"));
+	expect_fail("/dev/zero", 0, PM_MAP_READONLY, -ENOTSUP);
+	expect_fail("/dev/zero", 2 * MiB, PM_MAP_CREATE | PM_MAP_EXCL,
+		    -ENOTSUP);
+	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
+	assert_int_equal(pm_map_file("/dev/zero", 0, 0, &m), 0);
+	assert_int_equal(pm_map_get_info(m, &mi), 0);
+	assert_int_equal(mi.granularity, PM_GRANULARITY_CACHELINE);
+	assert_int_equal(mi.forced, 1);
+	assert_int_equal(pm_persist(m, pm_map_addr(m), 4096), 0);
+	pm_unmap(m);
+	unsetenv("PM_FORCE_GRANULARITY");
+}
+
 static time_t mtime_of(const char *rel)
 {
 	char p[PATH_MAX];
@@ -582,6 +641,8 @@ int main(void)
 		cmocka_unit_test_setup(test_devdax_map_whole, fake_dax),
 		cmocka_unit_test_setup(test_devdax_sizes, fake_dax),
 		cmocka_unit_test_setup(test_devdax_create_excl, fake_dax),
+		cmocka_unit_test_setup(test_devdax_create_whole, fake_dax),
+		cmocka_unit_test_setup(test_devdax_forced_page, fake_dax),
 		cmocka_unit_test_setup(test_deep_flush, fake_dax),
 	};
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_safe.c - pm_read_safe() and its users (the log walk, the checker)
- * against real SIGBUS: pages of a mapping whose file was truncated
- * underneath.  Each case runs in a forked child
+ * test_safe.c - pm_read_safe(), its users (the log walk, the checker)
+ * and the library's own guarded reads against real SIGBUS: pages of a
+ * mapping whose file was truncated underneath (or never had pages).
+ * Each case runs in a forked child
  * (the test runner swaps SIGBUS handlers between cases, and some cases are
  * meant to die); the child's exit status is the verdict.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -16,11 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "fakesys.h"
 #include "libpm.h"
 #include "log.h"
 #include "tmpdir.h"
@@ -391,6 +397,74 @@ static void test_pm_pool_check_file_cut(void **state)
 	expect_exit(child_check_cut, 0);
 }
 
+/* ---- device-dax: a poisoned first page ---- */
+
+/* /dev/zero (1:5) stands in for a 4 MiB device-dax device through a fake
+ * sysfs tree; while poison_dax is set, its mapping is one of an empty
+ * file instead, every page of which raises SIGBUS like a bad block. */
+#define DAX "sys/devices/ndbus0/region0/dax0.0"
+static int poison_dax;
+
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off);
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off);
+
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t off)
+{
+	struct stat st;
+	void *p;
+	int e;
+
+	if (!poison_dax || fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(1, 5))
+		return __real_mmap(addr, len, prot, flags, fd, off);
+	e = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (e < 0)
+		return MAP_FAILED;
+	p = __real_mmap(addr, len, prot, flags, e, off);
+	close(e);
+	return p;
+}
+
+/* Formatting the device reads its first page (is it in use?): -EIO, and
+ * the process lives on; without the poison it is taken. */
+static void child_devdax_poisoned(void)
+{
+	struct pm_map *m;
+
+	default_sigbus();
+	poison_dax = 1;
+	CHECK(pm_map_file("/dev/zero", 2 << 20, PM_MAP_CREATE | PM_MAP_EXCL,
+			  &m) == -EIO);
+	CHECK(pm_map_file("/dev/zero", 0, PM_MAP_CREATE | PM_MAP_EXCL, &m) ==
+	      -EIO);
+	poison_dax = 0;
+	CHECK(pm_map_file("/dev/zero", 2 << 20, PM_MAP_CREATE | PM_MAP_EXCL,
+			  &m) == 0);
+	pm_unmap(m);
+	unlink(path);
+}
+
+static void test_devdax_first_page_poisoned(void **state)
+{
+	char root[300], cmd[320];
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s.sys", path);
+	fakesys_mkdirs(root, DAX "/dax0.0");
+	fakesys_mkdirs(root, "sys/dev/char");
+	fakesys_put(root, DAX "/dax0.0/size", "4194304\n");
+	fakesys_put(root, DAX "/dax0.0/align", "2097152\n");
+	fakesys_link(root, "sys/dev/char/1:5", "../../../" DAX "/dax0.0");
+	setenv("PM_SYSFS_ROOT", root, 1);
+	expect_exit(child_devdax_poisoned, 0);
+	unsetenv("PM_SYSFS_ROOT");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_pm_log_walk_truncated_ring),
 		cmocka_unit_test(test_pm_log_walk_nested_read_safe),
 		cmocka_unit_test(test_pm_pool_check_file_cut),
+		cmocka_unit_test(test_devdax_first_page_poisoned),
 	};
 	int ret;
 

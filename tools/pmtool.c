@@ -235,7 +235,7 @@ static int cmd_create(int argc, char **argv)
 		return 2;
 	if (optind + 2 != argc)
 		return usage(stderr);
-	if (arg_u64("SIZE", argv[optind + 1], 1, SIZE_MAX, ARG_SUFFIX, &size))
+	if (arg_u64("SIZE", argv[optind + 1], 0, SIZE_MAX, ARG_SUFFIX, &size))
 		return 2;
 	ret = pm_pool_create(argv[optind], size, &o, &pool);
 	if (ret)
