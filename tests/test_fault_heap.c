@@ -152,7 +152,7 @@ static void opened_before(void)
 /* Ten allocations (new runs, an extent) and five frees, committed. */
 static int tx_run(void)
 {
-	struct pm_tx *tx;
+	struct pm_tx *tx = NULL; /* a failed begin leaves it as it was */
 	uint64_t off;
 	int ret = pm_tx_begin(pool, 16 * PM_TX_HEAP_RESERVE, &tx);
 
