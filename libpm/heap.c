@@ -483,13 +483,21 @@ void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r)
 	h->spare[r->cls] = r;
 }
 
-/* Read the bitmap of @r from media (heap lock held). */
+/* Read the bitmap of @r from media (heap lock held), unless it is on a
+ * bad block or damaged. */
 static void run_load_locked(struct pm_heap *h, struct pm_hrun *r)
 {
 	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
 	const uint64_t *bits = (const void *)pm_heap_run_at(h, r);
-	int st = pm_heap_bits_bad(bits, r->cls) ? -1 : 1;
+	struct pm_pool *pool = h->pool;
+	int st = 1;
 
+	if (pm_heap_bb_hit(pool->bbs, pool->nbbs,
+			   pm_heap_off(h, pm_heap_run_at(h, r)),
+			   (uint64_t)c->nwords * 8))
+		st = -2;
+	else if (pm_heap_bits_bad(bits, r->cls))
+		st = -1;
 	for (unsigned w = 0; w < c->nwords && st > 0; w++) {
 		r->used[w] = bits[w];
 		r->busy[w] = bits[w];
@@ -497,8 +505,8 @@ static void run_load_locked(struct pm_heap *h, struct pm_hrun *r)
 	__atomic_store_n(&r->loaded, st, __ATOMIC_RELEASE);
 }
 
-/* Read the bitmap on first use: 0, or PM_E_CORRUPT (the run is then
- * never used; pmck says more). */
+/* Read the bitmap on first use: 0, or PM_E_CORRUPT / PM_E_BADBLOCKS
+ * (the run is then never used; pmck says more). */
 int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r)
 {
 	int st = __atomic_load_n(&r->loaded, __ATOMIC_ACQUIRE);
@@ -511,14 +519,13 @@ int pm_heap_run_load(struct pm_heap *h, struct pm_hrun *r)
 		pthread_mutex_unlock(&h->lock);
 	}
 	if (st < 0)
-		return pm_err(PM_E_CORRUPT,
+		return pm_err(st == -2 ? PM_E_BADBLOCKS : PM_E_CORRUPT,
 			      "%s: heap run at offset %#llx: %s; run pmck",
 			      h->pool->path,
-			      (unsigned long long)(h->g.pages_off +
-						   r->page * PM_HEAP_PAGE),
-			      pm_heap_bits_bad((const void *)pm_heap_run_at(h,
-									    r),
-					       r->cls));
+			      (unsigned long long)
+				      pm_heap_off(h, pm_heap_run_at(h, r)),
+			      st == -2 ? "its bitmap is on a bad block" :
+					 "its bitmap marks units past its end");
 	return 0;
 }
 
@@ -678,6 +685,12 @@ int pm_heap_boot(struct pm_pool *pool)
 			     pool->path);
 	else if (ret)
 		ret = pm_err(ret, "%s: out of memory", pool->path);
+	if (!ret && pm_heap_bb_hit(pool->bbs, pool->nbbs, h->g.hdr_off,
+				   h->g.pages_off - h->g.hdr_off))
+		ret = pm_err(PM_E_BADBLOCKS,
+			     "%s: the heap's header or page headers are on a "
+			     "bad block; clearing it loses them (see pmck)",
+			     pool->path);
 	if (!ret) {
 		ops.arg = h;
 		ret = pm_heap_scan(pool->base, &h->g, pool->seed, &ops);
