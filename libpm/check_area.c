@@ -570,7 +570,12 @@ static void heap_run(struct heap_ck *k, const struct pm_heap_block *b)
 	const struct pm_heap_class *cl = &pm_heap_classes()[b->cls];
 	uint64_t at = k->g.pages_off + b->page * PM_HEAP_PAGE;
 	const uint64_t *bits = (const void *)(k->base + at);
-	const char *why = pm_heap_bits_bad(bits, b->cls);
+	const char *why = NULL;
+
+	if (pm_heap_bb_hit(k->c->bbs, k->c->nbbs, at, (uint64_t)cl->nwords * 8))
+		why = "its bitmap is on a bad block";
+	else
+		why = pm_heap_bits_bad(bits, b->cls);
 
 	if (why) {
 		pm_ck_find(k->c, PM_CHECK_FATAL, PM_AREA_DATA, "heap run", at,
@@ -650,6 +655,14 @@ void pm_ck_heap(struct pm_ck *c)
 		return;
 	if (pm_heap_geometry(pv.data_off, pv.data_size, &k.g)) {
 		heap_bad(UINT64_MAX, "data area too small for a heap", &k);
+		return;
+	}
+	if (pm_heap_bb_hit(c->bbs, c->nbbs, k.g.hdr_off,
+			   k.g.pages_off - k.g.hdr_off)) {
+		heap_bad(UINT64_MAX,
+			 "the heap's header or page headers are on a bad "
+			 "block (no second copy)",
+			 &k);
 		return;
 	}
 	copy = mmap(NULL, pv.pool_size, PROT_READ | PROT_WRITE, MAP_PRIVATE,

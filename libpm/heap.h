@@ -179,6 +179,24 @@ void pm_heap_run_drop(struct pm_heap *h, struct pm_hrun *r); /* lock */
 struct pm_hrun *pm_heap_run_new(struct pm_heap *h, uint64_t page, unsigned cls,
 				unsigned life, int state); /* lock */
 
+/* Does [@off, +@len) of the pool file overlap a listed bad range?
+ * Reading it would fault (SIGBUS): the heap refuses instead. */
+static inline int pm_heap_bb_hit(const struct pm_pool_badblock *bbs, size_t n,
+				 uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (off < bbs[i].offset + bbs[i].length &&
+		    bbs[i].offset < off + len)
+			return 1;
+	return 0;
+}
+
+/* Is page @p free? (heap lock) */
+static inline int pm_heap_page_free(const struct pm_heap *h, uint64_t p)
+{
+	return (h->fbits[p / 64] >> (p % 64)) & 1;
+}
+
 /* A run's first page: atomic, a dropped run is reused for another. */
 static inline uint64_t pm_heap_run_page(const struct pm_hrun *r)
 {
@@ -189,6 +207,12 @@ static inline uint8_t *pm_heap_run_at(const struct pm_heap *h,
 				      const struct pm_hrun *r)
 {
 	return h->pages + pm_heap_run_page(r) * PM_HEAP_PAGE;
+}
+
+/* The pool offset of @p, a pointer into the heap. */
+static inline uint64_t pm_heap_off(const struct pm_heap *h, const void *p)
+{
+	return (uint64_t)((const uint8_t *)p - h->pool->base);
 }
 
 /* The data-area offset of @p, a pointer into the heap. */

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define PM_VERSION_MAJOR 1
-#define PM_VERSION_MINOR 1
+#define PM_VERSION_MINOR 2
 
 const char *pm_version(void);
 

@@ -25,7 +25,7 @@ layers='
 alloc 0 arch 0 crc 0 fault 0 os 0 sysfs 0 testhook 0 util 0
 eadr 10 persist 10 map 11 flush 12 safe 12 sim 12
 pool 20 badblocks 21 bbmap 21 heap 21 lane 21 log 21 redo 21 tx 21
-txrecov 21 usc 21 halloc 21 open 22
+txrecov 21 usc 21 halloc 21 hquery 21 open 22
 check_scan 30 check_area 31 check 32
 '
 # Headers every module may include: no module of their own.

@@ -413,6 +413,49 @@ static void test_pm_area_name(void **state)
 	assert_string_equal(pm_area_name((enum pm_area) - 1), "unknown");
 }
 
+/* A heap pool in place of the test pool: the heap's header and page
+ * headers on a bad block refuse open; a run's bitmap on one takes the
+ * run out of use (a free there says so) and pmck calls it damage.  The
+ * test pool is made again afterwards. */
+static void test_heap_metadata_on_bad_block(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o), .flags = PM_POOL_HEAP };
+	const uint64_t none[] = { UINT64_MAX };
+	uint64_t at[2] = { 0, UINT64_MAX }, obj;
+	struct pm_pool *p;
+	struct pm_tx *tx;
+
+	(void)state;
+	unlink(path);
+	assert_int_equal(pm_pool_create(path, POOL_SIZE, &o, &p), 0);
+	assert_int_equal(pm_tx_begin(p, PM_TX_HEAP_RESERVE, &tx), 0);
+	assert_int_equal(pm_tx_alloc(tx, 64, 0, &obj), 0);
+	assert_int_equal(pm_tx_commit(tx), 0);
+	pm_pool_close(p);
+	at[0] = geo.data_offset + 100; /* the heap header */
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
+	at[0] = geo.data_offset + PM_HEAP_PAGE + 8; /* page headers */
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), PM_E_BADBLOCKS);
+	at[0] = obj / PM_HEAP_PAGE * PM_HEAP_PAGE + 8; /* the run's bitmap */
+	bad_at(at);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_usable_size(p, obj), 0);
+	assert_int_equal(pm_tx_begin(p, PM_TX_HEAP_RESERVE, &tx), 0);
+	assert_int_equal(pm_tx_free(tx, obj), PM_E_BADBLOCKS);
+	pm_tx_abort(tx);
+	pm_pool_close(p);
+	assert_int_equal(pm_pool_check(path, 0, NULL, NULL), PM_E_CORRUPT);
+	bad_at(none);
+	assert_int_equal(pm_pool_open(path, 0, &p), 0);
+	assert_int_equal(pm_usable_size(p, obj), 64);
+	pm_pool_close(p);
+	unlink(path);
+	assert_int_equal(pm_pool_create(path, POOL_SIZE, NULL, &p), 0);
+	pm_pool_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +478,7 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(
 			test_pm_badblocks_clear_both_headers_lost, setup),
+		cmocka_unit_test_setup(test_heap_metadata_on_bad_block, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

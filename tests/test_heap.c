@@ -371,6 +371,30 @@ static void test_heap_enomem(void **state)
 	assert_int_equal(walk().n, n);
 }
 
+/* A heap pool may have an append log too: each keeps to its area. */
+static void test_heap_with_log(void **state)
+{
+	struct pm_pool_opts o = { .sz = sizeof(o),
+				  .log_size = 64 << 10,
+				  .flags = PM_POOL_HEAP };
+	struct pm_log *log;
+	uint64_t a, seq;
+
+	(void)state;
+	pm_pool_close(pool);
+	unlink(path);
+	assert_int_equal(pm_pool_create(path, POOL_SIZE, &o, &pool), 0);
+	a = alloc1(5000, 0, 'h');
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	assert_int_equal(pm_log_append(log, "record", 7, &seq), 0);
+	reopen();
+	assert_int_equal(((char *)pm_pool_ptr(pool, a))[4999], 'h');
+	assert_int_equal(walk().n, 1);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	free1(a);
+	assert_int_equal(walk().n, 0);
+}
+
 /* A raw pool has no heap; a heap pool has no data area. */
 static void test_heap_raw_pool(void **state)
 {
@@ -699,6 +723,7 @@ int main(void)
 		T(test_heap_log_full),
 		T(test_heap_reclaim),
 		T(test_heap_shared_word_replay),
+		T(test_heap_with_log),
 		T(test_heap_one_fence),
 		T(test_heap_threads),
 #undef T

@@ -21,7 +21,7 @@
 
 static const struct crash_workload *const workloads[] = {
 	&crash_wl_flag,	 &crash_wl_log,	      &crash_wl_pool, &crash_wl_tx,
-	&crash_wl_tx_mt, &crash_wl_tx_direct, &crash_wl_heap,
+	&crash_wl_tx_mt, &crash_wl_tx_direct, &crash_wl_heap, &crash_wl_heap_mt,
 };
 
 static void usage(FILE *f)

@@ -100,6 +100,7 @@ int crash_is_broken(const struct crash_ctx *c, const char *name);
 
 extern const struct crash_workload crash_wl_flag;
 extern const struct crash_workload crash_wl_heap;
+extern const struct crash_workload crash_wl_heap_mt;
 extern const struct crash_workload crash_wl_log;
 extern const struct crash_workload crash_wl_pool;
 extern const struct crash_workload crash_wl_tx;

@@ -12,9 +12,14 @@
  * the linked objects (nothing leaked, nothing both free and reachable),
  * and no two objects overlap.
  *
+ * "heapmt": the same with one thread per stream, each on slots of its
+ * own, concurrently (no root growth: the root is made before); the
+ * threads' transactions meet in the heap's runs and page headers.
+ *
  * --break heap-bits: allocations set their bitmap bit in place, outside
  * the redo entry (pm_test_break; pmcrash-test).
  */
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,11 +40,18 @@ struct heap_snap {
 	uint32_t size[NSLOTS];
 };
 
-struct heap_state {
+struct heap_stream {
 	struct heap_snap *snap; /* snap[k]: after k operations */
-	unsigned n;
 	uint64_t rng;
+	unsigned first, nslots; /* its slots */
+	int ret;
+};
+
+struct heap_state {
+	struct heap_stream s[CRASH_STREAMS];
+	unsigned n, nstreams;
 	struct pm_pool *pool;
+	struct crash_ctx *c;
 };
 
 static uint64_t rnd(uint64_t *st)
@@ -95,17 +107,20 @@ static int relink(struct heap_state *st, struct crash_ctx *c, unsigned i,
 	return pm_tx_commit(tx);
 }
 
-/* Operation @k: decide it, run it, and record the model after it. */
-static int heap_op(struct heap_state *st, struct crash_ctx *c, unsigned k)
+/* Operation @k of stream @si: decide it, run it, and record the model
+ * after it. */
+static int heap_op(struct heap_state *st, struct crash_ctx *c, unsigned si,
+		   unsigned k)
 {
-	struct heap_snap *s = &st->snap[k + 1];
-	uint64_t r = rnd(&st->rng), root;
-	unsigned i = (unsigned)(r % NSLOTS), flags = 0;
-	uint32_t size = 16 + (uint32_t)(rnd(&st->rng) % 6000);
+	struct heap_stream *hs = &st->s[si];
+	struct heap_snap *s = &hs->snap[k + 1];
+	uint64_t r = rnd(&hs->rng), root;
+	unsigned i = hs->first + (unsigned)(r % hs->nslots), flags = 0;
+	uint32_t size = 16 + (uint32_t)(rnd(&hs->rng) % 6000);
 	int abort = r / NSLOTS % 10 == 0, ret;
 
-	*s = st->snap[k];
-	if (k == 0 || k % 25 == 24) {
+	*s = hs->snap[k];
+	if (st->nstreams == 1 && (k == 0 || k % 25 == 24)) {
 		s->root_size = k ? s->root_size + 3000 : 8 + 8 * NSLOTS;
 		return pm_pool_root(st->pool, s->root_size, &root);
 	}
@@ -115,28 +130,56 @@ static int heap_op(struct heap_state *st, struct crash_ctx *c, unsigned k)
 		size = 40000;
 	flags |= r / NSLOTS % 3 == 1 ? PM_ALLOC_ZERO : 0;
 	flags |= r / NSLOTS % 5 == 2 ? PM_ALLOC_SHORT : 0;
-	ret = relink(st, c, i, size, k + 1, flags, abort);
+	ret = relink(st, c, i, size, ((uint64_t)si << 32) | (k + 1), flags,
+		     abort);
 	if (!ret && !abort) {
-		s->id[i] = size ? k + 1 : 0;
+		s->id[i] = size ? ((uint64_t)si << 32) | (k + 1) : 0;
 		s->size[i] = size;
 	}
 	return ret;
 }
 
+struct stream_arg {
+	struct heap_state *st;
+	unsigned si;
+};
+
+static void *stream_main(void *arg)
+{
+	struct stream_arg *a = arg;
+	struct heap_state *st = a->st;
+	struct heap_stream *hs = &st->s[a->si];
+
+	for (unsigned k = 0; !hs->ret && k < st->n; k++) {
+		unsigned op = crash_op_begin(st->c, a->si);
+
+		hs->ret = heap_op(st, st->c, a->si, k);
+		crash_op_end(st->c, a->si, op);
+	}
+	return NULL;
+}
+
 static int heap_run(struct crash_ctx *c)
 {
 	struct heap_state *st = c->priv;
+	struct stream_arg a[CRASH_STREAMS];
+	pthread_t t[CRASH_STREAMS];
 	int ret;
 
 	if (crash_is_broken(c, "heap-bits"))
 		crash_lib_break(PM_BREAK_HEAP_BITS);
 	ret = pm_pool_open(c->file, 0, &st->pool);
-	for (unsigned k = 0; !ret && k < st->n; k++) {
-		unsigned op = crash_op_begin(c, 0);
-
-		ret = heap_op(st, c, k);
-		crash_op_end(c, 0, op);
+	for (unsigned i = 0; !ret && i < st->nstreams; i++) {
+		a[i] = (struct stream_arg){ st, i };
+		if (st->nstreams == 1)
+			stream_main(&a[i]);
+		else if (pthread_create(&t[i], NULL, stream_main, &a[i]))
+			st->s[i].ret = -EAGAIN;
 	}
+	for (unsigned i = 0; !ret && st->nstreams > 1 && i < st->nstreams; i++)
+		pthread_join(t[i], NULL);
+	for (unsigned i = 0; !ret && i < st->nstreams; i++)
+		ret = st->s[i].ret;
 	pm_pool_close(st->pool);
 	st->pool = NULL;
 	crash_lib_break(0);
@@ -145,33 +188,64 @@ static int heap_run(struct crash_ctx *c)
 
 /* ---- preparing and checking ------------------------------------------------ */
 
-static int heap_prepare(struct crash_ctx *c)
+static int heap_prepare_n(struct crash_ctx *c, unsigned nstreams)
 {
 	struct pm_pool_opts o = { .sz = sizeof(o),
-				  .nlanes = 2,
+				  .nlanes = nstreams > 2 ? nstreams : 2,
 				  .lane_size = LANE_SIZE,
 				  .flags = PM_POOL_HEAP };
 	struct heap_state *st = calloc(1, sizeof(*st));
 	struct pm_pool *pool;
+	uint64_t root;
 	int ret;
 
 	if (!st)
 		return -ENOMEM;
 	c->priv = st;
-	if (!c->ops)
-		c->ops = c->deep ? 200 : 80;
+	st->c = c;
 	st->n = c->ops;
-	st->rng = c->seed ^ 0x4ea9ULL;
-	st->snap = calloc(c->ops + 1, sizeof(*st->snap));
-	if (!st->snap)
-		return -ENOMEM;
+	st->nstreams = nstreams;
+	for (unsigned i = 0; i < nstreams; i++) {
+		struct heap_stream *hs = &st->s[i];
+
+		hs->rng = c->seed ^ (0x4ea9ULL * (i + 1));
+		hs->nslots = NSLOTS / nstreams;
+		hs->first = hs->nslots * i;
+		hs->snap = calloc(c->ops + 1, sizeof(*hs->snap));
+		if (!hs->snap)
+			return -ENOMEM;
+	}
 	ret = pm_pool_create(c->file, POOL_SIZE, &o, &pool);
+	if (ret)
+		return ret;
+	/* several streams: the root exists before the recording */
+	if (nstreams > 1) {
+		ret = pm_pool_root(pool, 8 + 8 * NSLOTS, &root);
+		for (unsigned i = 0; i < nstreams; i++)
+			st->s[i].snap[0].root_size = 8 + 8 * NSLOTS;
+	}
 	pm_pool_close(pool);
 	return ret;
 }
 
+static int heap_prepare(struct crash_ctx *c)
+{
+	if (!c->ops)
+		c->ops = c->deep ? 200 : 80;
+	return heap_prepare_n(c, 1);
+}
+
+static int heapmt_prepare(struct crash_ctx *c)
+{
+	if (!c->ops)
+		c->ops = c->deep ? 80 : 40;
+	if (c->threads < 2)
+		c->threads = c->deep ? 4 : 2;
+	return heap_prepare_n(c, c->threads);
+}
+
 struct walk {
-	uint64_t off[NSLOTS + 1];
+	uint64_t off[NSLOTS + 2];
 	unsigned n, found;
 	uint64_t end; /* of the last object seen */
 	int overlap;
@@ -191,11 +265,12 @@ static int walk_cb(uint64_t off, size_t size, void *arg)
 	return 1; /* allocated, not reachable */
 }
 
-/* Does the pool hold the model @s?  0, or 1 with c->msg saying why not. */
-static int snap_check(struct crash_ctx *c, struct pm_pool *pool,
-		      const struct heap_snap *s)
+/* Do stream @hs's slots hold the model @s?  Their objects go to @w.  0,
+ * or 1 with c->msg saying why not. */
+static int slots_check(struct crash_ctx *c, struct pm_pool *pool,
+		       const struct heap_stream *hs, const struct heap_snap *s,
+		       struct walk *w)
 {
-	struct walk w = { .n = 0 };
 	uint64_t root = 0, *sl;
 	int ret = pm_pool_root(pool, 0, &root);
 
@@ -203,9 +278,8 @@ static int snap_check(struct crash_ctx *c, struct pm_pool *pool,
 		return ret == -ENOENT ? 0 : crash_fail(c, "root exists");
 	if (ret || pm_usable_size(pool, root) < s->root_size)
 		return crash_fail(c, "root: %s", pm_strerror(ret));
-	w.off[w.n++] = root;
 	sl = slots(pool, root);
-	for (unsigned i = 0; i < NSLOTS; i++) {
+	for (unsigned i = hs->first; i < hs->first + hs->nslots; i++) {
 		size_t n = s->size[i] < DATA_MAX ? s->size[i] : DATA_MAX;
 
 		if (!s->id[i] != !sl[i])
@@ -219,29 +293,41 @@ static int snap_check(struct crash_ctx *c, struct pm_pool *pool,
 		if (crash_cmp(pm_pool_ptr(pool, sl[i]), n, c->seed, s->id[i]) >=
 		    0)
 			return crash_fail(c, "slot %u: data differ", i);
-		w.off[w.n++] = sl[i];
+		w->off[w->n++] = sl[i];
 	}
-	if (pm_heap_walk(pool, walk_cb, &w))
-		return crash_fail(c, "an allocated object is not reachable");
-	if (w.found != w.n || w.overlap)
-		return crash_fail(c, "heap walk: %u of %u objects%s", w.found,
-				  w.n, w.overlap ? ", overlapping" : "");
 	return 0;
 }
 
 static int heap_check(struct crash_ctx *c, const struct pm_sim_image *img)
 {
 	struct heap_state *st = c->priv;
-	struct crash_at at = crash_at(c, 0, img->point);
+	struct walk w = { .n = 0 };
 	struct pm_pool *pool;
+	uint64_t root;
 	int ret = pm_pool_open(c->image, 0, &pool);
 
 	if (ret)
 		return crash_fail(c, "pool open (recovery): %s",
 				  pm_strerror(ret));
-	ret = snap_check(c, pool, &st->snap[at.done]);
-	if (ret && at.inflight && at.done < st->n)
-		ret = snap_check(c, pool, &st->snap[at.done + 1]);
+	for (unsigned i = 0; !ret && i < st->nstreams; i++) {
+		const struct heap_stream *hs = &st->s[i];
+		struct crash_at at = crash_at(c, i, img->point);
+		unsigned n0 = w.n;
+
+		ret = slots_check(c, pool, hs, &hs->snap[at.done], &w);
+		if (ret && at.inflight && at.done < st->n) {
+			w.n = n0;
+			ret = slots_check(c, pool, hs, &hs->snap[at.done + 1],
+					  &w);
+		}
+	}
+	if (!ret && pm_pool_root(pool, 0, &root) == 0)
+		w.off[w.n++] = root;
+	if (!ret && pm_heap_walk(pool, walk_cb, &w))
+		ret = crash_fail(c, "an allocated object is not reachable");
+	if (!ret && (w.found != w.n || w.overlap))
+		ret = crash_fail(c, "heap walk: %u of %u objects%s", w.found,
+				 w.n, w.overlap ? ", overlapping" : "");
 	pm_pool_close(pool);
 	return ret;
 }
@@ -250,8 +336,8 @@ static void heap_cleanup(struct crash_ctx *c)
 {
 	struct heap_state *st = c->priv;
 
-	if (st)
-		free(st->snap);
+	for (unsigned i = 0; st && i < CRASH_STREAMS; i++)
+		free(st->s[i].snap);
 	free(st);
 	c->priv = NULL;
 }
@@ -262,6 +348,16 @@ const struct crash_workload crash_wl_heap = {
 		"aborts",
 	.breaks = CRASH_LIB_BREAK("heap-bits"),
 	.prepare = heap_prepare,
+	.run = heap_run,
+	.check = heap_check,
+	.cleanup = heap_cleanup,
+};
+
+const struct crash_workload crash_wl_heap_mt = {
+	.name = "heapmt",
+	.desc = "concurrent heap transactions, one thread per stream",
+	.breaks = CRASH_LIB_BREAK("heap-bits"),
+	.prepare = heapmt_prepare,
 	.run = heap_run,
 	.check = heap_check,
 	.cleanup = heap_cleanup,
