@@ -157,57 +157,30 @@ static void lane_drop(struct pm_tx_lane_scan *ls, uint64_t seq, uint64_t bytes)
 	ls->dropped++;
 }
 
-/* The valid entry whose commit record is at @c of lane @l, if its seq is
- * above @floor: 0 (its start in *@off), or -1.  A valid entry at a
- * 64-byte offset walks to exactly one commit record whose len leads back
- * to that offset, so trying every commit record finds each valid entry
- * once, and costs one walk per entry above @floor, whatever its size. */
-static int entry_of_commit(const struct pm_pool *pool, const struct pm_lane *l,
-			   uint64_t c, uint64_t floor, uint64_t *off,
-			   struct pm_redo_entry *e)
-{
-	const uint8_t *p = l->ring + c;
-	uint64_t len;
-
-	if (pm_redo_rd32(p) != PM_REC_COMMIT ||
-	    pm_redo_rd64(p + offsetof(struct pm_tx_commit, seq)) <= floor)
-		return -1;
-	len = pm_redo_rd64(p + offsetof(struct pm_tx_commit, len));
-	if (len > c + sizeof(struct pm_tx_commit))
-		return -1;
-	*off = c + sizeof(struct pm_tx_commit) - len;
-	if (*off % PM_CACHELINE || entry_at(pool, l, *off, e) ||
-	    e->end != c + sizeof(struct pm_tx_commit))
-		return -1;
-	return 0;
-}
-
 /*
  * Valid entries of lane @i with seq > R that its chain (entries s->v[lo,
  * s->n)) does not reach, or all of them in a lane without a valid header:
  * committed transactions that recovery cannot replay.  Ring space is
  * reused only below a retired value both header slots hold, so without
- * damage nothing else is there.  Every valid entry is found from its
- * commit record (records are 8-byte aligned), the seq before the walk
- * and the checksum; of two with the same seq the lower offset counts.
+ * damage nothing else is there.  Every 64-byte offset is tried, the type
+ * word and the seq before the checksum.
  */
 static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 			 size_t lo)
 {
 	const struct pm_lane *l = pm_lane_get(pool, i);
 	struct pm_tx_lane_scan *ls = &s->ls[i];
-	uint64_t floor = ls->slot < 0 ? 0 : s->r, off;
+	uint64_t floor = ls->slot < 0 ? 0 : s->r;
 	struct pm_redo_entry e;
 
-	for (uint64_t c = 0; c + sizeof(struct pm_tx_commit) <= l->ring_size;
-	     c += 8) {
-		if (entry_of_commit(pool, l, c, floor, &off, &e))
+	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
+		if (pm_redo_peek_seq(l->ring, l->ring_size, off) <= floor ||
+		    entry_at(pool, l, off, &e) || e.seq <= floor)
 			continue;
 		ls->top = PM_MAX(ls->top, e.seq);
 		if (e.seq <= s->r || in_chain(s, lo, s->n, e.seq, off))
 			continue;
-		if (!ls->orphans || e.seq < ls->first_orphan ||
-		    (e.seq == ls->first_orphan && off < ls->orphan_off)) {
+		if (!ls->orphans || e.seq < ls->first_orphan) {
 			ls->first_orphan = e.seq;
 			ls->orphan_off = off;
 		}
