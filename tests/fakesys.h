@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -76,6 +77,30 @@ static inline void fakesys_disk(const char *root, const char *disk, dev_t dev)
 	unlink(p);
 	snprintf(to, sizeof(to), "../../../%s", disk + strspn(disk, "/"));
 	fakesys_link(root, rel, to);
+}
+
+/* A device-dax device dax0.0 of @size bytes in 2 MiB units under @root,
+ * for which /dev/zero (1:5) stands in, and PM_SYSFS_ROOT set to @root. */
+#define FAKESYS_DAX "sys/devices/ndbus0/region0/dax0.0"
+static inline void fakesys_devdax(const char *root, const char *size)
+{
+	fakesys_mkdirs(root, FAKESYS_DAX "/dax0.0");
+	fakesys_mkdirs(root, "sys/dev/char");
+	fakesys_put(root, FAKESYS_DAX "/dax0.0/size", size);
+	fakesys_put(root, FAKESYS_DAX "/dax0.0/align", "2097152\n");
+	fakesys_link(root, "sys/dev/char/1:5",
+		     "../../../" FAKESYS_DAX "/dax0.0");
+	setenv("PM_SYSFS_ROOT", root, 1);
+}
+
+/* Undo fakesys_devdax(): unset PM_SYSFS_ROOT, remove the tree. */
+static inline void fakesys_devdax_done(const char *root)
+{
+	char cmd[PATH_MAX + 16];
+
+	unsetenv("PM_SYSFS_ROOT");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
 }
 
 #endif /* PM_TEST_FAKESYS_H */

@@ -523,31 +523,17 @@ static void test_pool_check_sparse(void **state)
 	assert_int_equal(after.st_blocks, before.st_blocks);
 }
 
-/* A pool on a device-dax device: /dev/zero (1:5) stands in for it
- * through a fake sysfs tree of a 9 MiB device with 2 MiB units. */
-#define DAX "sys/devices/ndbus0/region0/dax0.0"
-
-static void fake_devdax(char *root, size_t len)
-{
-	snprintf(root, len, "%s.sys", path);
-	fakesys_mkdirs(root, DAX "/dax0.0");
-	fakesys_mkdirs(root, "sys/dev/char");
-	fakesys_put(root, DAX "/dax0.0/size", "9437184\n");
-	fakesys_put(root, DAX "/dax0.0/align", "2097152\n");
-	fakesys_link(root, "sys/dev/char/1:5", "../../../" DAX "/dax0.0");
-	setenv("PM_SYSFS_ROOT", root, 1);
-}
-
 /* Size 0 creates a pool over all of the device, rounded down to its
  * alignment; a regular file still needs a size. */
 static void test_pool_create_devdax_whole(void **state)
 {
 	struct pm_pool_info pi;
 	struct pm_pool *p;
-	char root[300], cmd[320];
+	char root[300];
 
 	(void)state;
-	fake_devdax(root, sizeof(root));
+	snprintf(root, sizeof(root), "%s.sys", path);
+	fakesys_devdax(root, "9437184\n"); /* 9 MiB */
 	assert_int_equal(pm_pool_create("/dev/zero", 0, NULL, &p), 0);
 	assert_int_equal(pm_pool_info(p, &pi), 0);
 	assert_int_equal(pi.pool_size, 8UL << 20);
@@ -561,9 +547,7 @@ static void test_pool_create_devdax_whole(void **state)
 			 -EINVAL);
 	assert_int_equal(pm_pool_create("/dev/zero", 10UL << 20, NULL, &p),
 			 -ENOSPC);
-	unsetenv("PM_SYSFS_ROOT");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	fakesys_devdax_done(root);
 	assert_int_equal(pm_pool_create(path, 0, NULL, &p), -EINVAL);
 	assert_int_equal(access(path, F_OK), -1);
 }

@@ -402,7 +402,6 @@ static void test_pm_pool_check_file_cut(void **state)
 /* /dev/zero (1:5) stands in for a 4 MiB device-dax device through a fake
  * sysfs tree; while poison_dax is set, its mapping is one of an empty
  * file instead, every page of which raises SIGBUS like a bad block. */
-#define DAX "sys/devices/ndbus0/region0/dax0.0"
 static int poison_dax;
 
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -449,20 +448,13 @@ static void child_devdax_poisoned(void)
 
 static void test_devdax_first_page_poisoned(void **state)
 {
-	char root[300], cmd[320];
+	char root[300];
 
 	(void)state;
 	snprintf(root, sizeof(root), "%s.sys", path);
-	fakesys_mkdirs(root, DAX "/dax0.0");
-	fakesys_mkdirs(root, "sys/dev/char");
-	fakesys_put(root, DAX "/dax0.0/size", "4194304\n");
-	fakesys_put(root, DAX "/dax0.0/align", "2097152\n");
-	fakesys_link(root, "sys/dev/char/1:5", "../../../" DAX "/dax0.0");
-	setenv("PM_SYSFS_ROOT", root, 1);
+	fakesys_devdax(root, "4194304\n"); /* 4 MiB */
 	expect_exit(child_devdax_poisoned, 0);
-	unsetenv("PM_SYSFS_ROOT");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	fakesys_devdax_done(root);
 }
 
 int main(void)
