@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "libpm.h"
+#include "killafter.h"
 #include "tmpdir.h"
 
 #define NACCT 64
@@ -119,44 +120,6 @@ static void child(int fd)
 	}
 }
 
-/* Fork, let the child run for about @us, kill it; the last count it
- * reported after a commit returned. */
-static uint64_t kill_after(long us, uint64_t last)
-{
-	struct timespec t0, now;
-	int fds[2], st;
-	uint64_t v;
-	pid_t pid;
-
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		child(fds[1]);
-	}
-	close(fds[1]);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-
-		poll(&p, 1, 1);
-		while (read(fds[0], &v, sizeof(v)) == sizeof(v))
-			last = v;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while ((now.tv_sec - t0.tv_sec) * 1000000 +
-			 (now.tv_nsec - t0.tv_nsec) / 1000 <
-		 us);
-	kill(pid, SIGKILL);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFSIGNALED(st)); /* not an early exit of its own */
-	while (read(fds[0], &v, sizeof(v)) == sizeof(v))
-		last = v;
-	close(fds[0]);
-	return last;
-}
-
 static void test_tx_commit_survives_sigkill(void **state)
 {
 	const char *e = getenv("TX_KILL_SEED");
@@ -183,7 +146,7 @@ static void test_tx_commit_survives_sigkill(void **state)
 			 0);
 	pm_pool_close(pool);
 	for (int i = 0; i < iters; i++) {
-		reported = kill_after(200 + rand() % 20000, reported);
+		reported = kill_after(child, 200 + rand() % 20000, reported);
 		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 		s = pm_pool_data(pool, NULL);
 		assert_true(s->done >= reported); /* every reported commit */
