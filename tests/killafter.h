@@ -17,8 +17,7 @@
 
 /* Fork, run @child(fd) for about @us, kill it; the last count it wrote
  * to fd (after a commit returned), or @last if none. */
-static inline uint64_t kill_after(void (*child)(int fd), long us,
-				  uint64_t last)
+static inline uint64_t kill_after(void (*child)(int fd), long us, uint64_t last)
 {
 	struct timespec t0, now;
 	int fds[2], st;
