@@ -61,34 +61,6 @@ static void check_statx_dax(const char *path)
 	      "statx reports STATX_ATTR_DAX on %s", path);
 }
 
-static int eadr(void)
-{
-	const char *d = getenv("PM_DAX_PDOMAIN");
-
-	return d && !strcmp(d, "cpu_cache");
-}
-
-/* One pm_persist() of 100 bytes: 2 lines (eADR: none), 1 fence, no
- * msync. */
-static void check_persist_counts(struct pm_map *m)
-{
-	unsigned long long lines = eadr() ? 0 : 2;
-	char *p = pm_map_addr(m);
-	struct pm_stats st;
-	int ret;
-
-	pm_stats_reset();
-	memset(p + 10, 0x5a, 100);
-	ret = pm_persist(m, p + 10, 100);
-	pm_stats_get(&st);
-	check(ret == 0, "pm_persist on DAX returns 0 (got %d)", ret);
-	check(st.flushes == lines && st.fences == 1 && st.msyncs == 0,
-	      "persist of 100 bytes: %llu line flushes, 1 fence, 0 msync "
-	      "(got %llu, %llu, %llu)",
-	      lines, (unsigned long long)st.flushes,
-	      (unsigned long long)st.fences, (unsigned long long)st.msyncs);
-}
-
 /* Data written through the library is there after unmap and remap. */
 static void check_remap(const char *path)
 {

@@ -29,34 +29,6 @@
 
 #define POOL_SIZE (8UL << 20)
 
-static int eadr(void)
-{
-	const char *d = getenv("PM_DAX_PDOMAIN");
-
-	return d && !strcmp(d, "cpu_cache");
-}
-
-/* 100 bytes persisted: 2 line flushes and a fence, or with eADR only the
- * fence (stores stay ordered). */
-static void persist_counts(struct pm_map *m)
-{
-	char *p = pm_map_addr(m);
-	unsigned long long want = eadr() ? 0 : 2;
-	struct pm_stats st;
-	int ret;
-
-	pm_stats_reset();
-	memset(p + 10, 0x5a, 100);
-	ret = pm_persist(m, p + 10, 100);
-	pm_stats_get(&st);
-	check(ret == 0 && st.flushes == want && st.fences == 1 &&
-		      st.msyncs == 0,
-	      "persist of 100 bytes: %llu flushes, 1 fence, 0 msync (got %d: "
-	      "%llu, %llu, %llu)",
-	      want, ret, (unsigned long long)st.flushes,
-	      (unsigned long long)st.fences, (unsigned long long)st.msyncs);
-}
-
 static unsigned long long sysfs_size(const char *dev)
 {
 	char p[256];
@@ -100,7 +72,7 @@ static void devdax_map(const char *dev)
 	check(mi.granularity == want,
 	      "granularity %d for persistence domain '%s' (got %d)", want,
 	      getenv("PM_DAX_PDOMAIN"), mi.granularity);
-	persist_counts(m);
+	check_persist_counts(m);
 	p = pm_map_addr(m);
 	for (size_t i = 4096; i < POOL_SIZE; i++)
 		p[i] = (unsigned char)(i * 7);
