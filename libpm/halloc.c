@@ -480,20 +480,19 @@ static void unit_release(struct pm_heap *h, struct pm_hrun *r, uint64_t idx)
 	}
 }
 
-static void op_end(struct pm_heap *h, const struct pm_hop *o, int committed)
+/* A unit's allocation or free ends; 0 if @o is not a unit's. */
+static int unit_end(struct pm_heap *h, const struct pm_hop *o, int committed)
 {
 	uint64_t bit = 1ULL << (o->idx % 64), w = o->idx / 64;
 
 	switch (o->kind) {
-	case OP_CLAIM:
-		return; /* claim_end(), after the runs */
 	case OP_ALLOC_UNIT:
 		if (committed)
 			__atomic_fetch_or(&o->run->used[w], bit,
 					  __ATOMIC_RELEASE);
 		else if (o->run->state != PM_HR_PRIVATE)
 			unit_release(h, o->run, o->idx);
-		return;
+		return 1;
 	case OP_FREE_UNIT:
 		if (committed)
 			__atomic_fetch_and(&o->run->used[w], ~bit,
@@ -501,9 +500,14 @@ static void op_end(struct pm_heap *h, const struct pm_hop *o, int committed)
 		__atomic_fetch_and(&o->run->pend[w], ~bit, __ATOMIC_RELEASE);
 		if (committed)
 			unit_release(h, o->run, o->idx);
-		return;
+		return 1;
 	}
-	pthread_mutex_lock(&h->lock);
+	return 0;
+}
+
+/* An extent's allocation or free ends (h->lock held). */
+static void ext_end(struct pm_heap *h, const struct pm_hop *o, int committed)
+{
 	if (o->kind == OP_ALLOC_EXT && committed) {
 		__atomic_fetch_or(&h->vpage[o->page], PM_HX_COMMITTED,
 				  __ATOMIC_RELEASE);
@@ -514,17 +518,14 @@ static void op_end(struct pm_heap *h, const struct pm_hop *o, int committed)
 		pm_heap_pages_give(h, o->page, h->vpage[o->page] >> 8);
 		__atomic_store_n(&h->vpage[o->page], 0, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&h->lock);
 }
 
-/* The runs a transaction made: public once it committed, else gone. */
+/* The runs a transaction made: public once it committed, else gone
+ * (h->lock held). */
 static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
 {
 	struct pm_hrun *r, *next;
 
-	if (!t->fresh)
-		return;
-	pthread_mutex_lock(&h->lock);
 	for (r = t->fresh; r; r = next) {
 		next = r->next;
 		if (outcome == PM_TX_END_COMMITTED) {
@@ -540,17 +541,14 @@ static void fresh_end(struct pm_heap *h, struct pm_htx *t, int outcome)
 					 __ATOMIC_SEQ_CST);
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
 	t->fresh = NULL;
 }
 
 /* The pages a claim took around its block: free once the transaction
- * committed (their headers are zero), stale runs again if it aborted. */
+ * committed (their headers are zero), stale runs again if it aborted
+ * (h->lock held). */
 static void claim_end(struct pm_heap *h, struct pm_htx *t, int committed)
 {
-	if (!t->nclaims)
-		return;
-	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct pm_hop *o = &t->ops[i];
 		struct pm_hpages pg = { o->page, o->n, o->lo, o->hi, 1 };
@@ -564,22 +562,36 @@ static void claim_end(struct pm_heap *h, struct pm_htx *t, int committed)
 		pm_heap_pages_give(h, pg.lo, pg.p - pg.lo);
 		pm_heap_pages_give(h, pg.p + pg.n, pg.hi - pg.p - pg.n);
 	}
-	pthread_mutex_unlock(&h->lock);
 }
 
 /* pool->heap_end: the volatile state follows the transaction's outcome.
  * An unknown one (a crash may still replay it) keeps everything it
- * touched out of use: nothing is reused twice, at the cost of a leak. */
+ * touched out of use: nothing is reused twice, at the cost of a leak.
+ * Pages change hands under one hold of h->lock, so no other transaction
+ * takes an aborted block's pages before its claimed stale runs are
+ * marked again. */
 static void heap_end(struct pm_tx *tx, int outcome)
 {
 	struct pm_heap *h = tx->pool->heap;
 	struct pm_htx *t = htx_of(h, tx);
+	int known = outcome != PM_TX_END_UNKNOWN;
+	int committed = outcome == PM_TX_END_COMMITTED, pages = !!t->fresh;
 
-	for (size_t i = 0; i < t->n && outcome != PM_TX_END_UNKNOWN; i++)
-		op_end(h, &t->ops[i], outcome == PM_TX_END_COMMITTED);
-	fresh_end(h, t, outcome);
-	if (outcome != PM_TX_END_UNKNOWN)
-		claim_end(h, t, outcome == PM_TX_END_COMMITTED);
+	for (size_t i = 0; i < t->n && known; i++)
+		if (!unit_end(h, &t->ops[i], committed) &&
+		    t->ops[i].kind != OP_CLAIM)
+			pages = 1;
+	if (pages || (known && t->nclaims)) {
+		pthread_mutex_lock(&h->lock);
+		for (size_t i = 0; i < t->n && known; i++)
+			if (t->ops[i].kind == OP_ALLOC_EXT ||
+			    t->ops[i].kind == OP_FREE_EXT)
+				ext_end(h, &t->ops[i], committed);
+		fresh_end(h, t, outcome);
+		if (known && t->nclaims)
+			claim_end(h, t, committed);
+		pthread_mutex_unlock(&h->lock);
+	}
 	t->n = 0;
 	t->nclaims = 0;
 }
