@@ -410,12 +410,15 @@ void pm_heap_claim_undo(struct pm_heap *h, const struct pm_hpages *pg)
 {
 	for (uint64_t q = pg->lo; q < pg->hi; q++) {
 		uint64_t v = pm_le64(h->hdrs[q]);
+		struct pm_heap_block b;
 
 		if (q < pg->p || q >= pg->p + pg->n)
 			pages_mark(h, q, 1, 1);
-		if (v) /* a run's header the aborted zeroing left */
+		/* a run's header the aborted zeroing left (checked again:
+		 * claim_stale() marks that many pages) */
+		if (v && !phdr_bad(v, q, h->g.npages, &b))
 			__atomic_store_n(&h->vpage[q],
-					 (uintptr_t)((v >> 32) << 8 |
+					 (uintptr_t)(b.npages << 8 |
 						     PM_HX_EXTENT |
 						     PM_HX_STALE),
 					 __ATOMIC_RELEASE);
