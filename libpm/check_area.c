@@ -571,6 +571,7 @@ static void heap_run(struct heap_ck *k, const struct pm_heap_block *b)
 	uint64_t at = k->g.pages_off + b->page * PM_HEAP_PAGE;
 	const uint64_t *bits = (const void *)(k->base + at);
 	const char *why = NULL;
+	uint64_t n = 0; /* this run's objects */
 
 	if (pm_heap_bb_hit(k->c->bbs, k->c->nbbs, at, (uint64_t)cl->nwords * 8))
 		why = "its bitmap is on a bad block";
@@ -587,7 +588,7 @@ static void heap_run(struct heap_ck *k, const struct pm_heap_block *b)
 	for (unsigned w = 0; w < cl->nwords; w++) {
 		uint64_t v = pm_le64(bits[w]);
 
-		k->objects += (uint64_t)__builtin_popcountll(v);
+		n += (uint64_t)__builtin_popcountll(v);
 		for (; v && k->root >= at && k->root_size <= cl->size;
 		     v &= v - 1)
 			k->root_ok |= k->root ==
@@ -595,7 +596,8 @@ static void heap_run(struct heap_ck *k, const struct pm_heap_block *b)
 					      (w * 64ULL + __builtin_ctzll(v)) *
 						      cl->size;
 	}
-	k->bytes += (uint64_t)cl->size * (uint64_t)k->objects;
+	k->objects += n;
+	k->bytes += (uint64_t)cl->size * n;
 }
 
 static int heap_block(const struct pm_heap_block *b, void *arg)
