@@ -46,15 +46,6 @@ static struct pm_htx *htx_of(const struct pm_heap *h, const struct pm_tx *tx)
 	return &h->htx[tx->lane - h->pool->lanes->lane];
 }
 
-static uint64_t unit_off(const struct pm_heap *h, const struct pm_hrun *r,
-			 uint64_t idx)
-{
-	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
-
-	return h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr +
-	       idx * c->size;
-}
-
 /* ---- staging ------------------------------------------------------------- */
 
 static void put_bit(struct pm_heap *h, struct pm_tx *tx, uint32_t type,
@@ -228,7 +219,7 @@ static int alloc_unit(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 	if (ret)
 		return ret;
 	put_bit(h, tx, PM_REC_SETB, r, (uint64_t)idx);
-	*offp = unit_off(h, r, (uint64_t)idx);
+	*offp = pm_heap_unit_off(h, r, (uint64_t)idx);
 	if (flags & PM_ALLOC_ZERO)
 		put_zero(h, tx, *offp, pm_heap_classes()[c].size);
 	op_add(tx, t, OP_ALLOC_UNIT, r, 0, (uint64_t)idx);
@@ -345,30 +336,6 @@ PM_EXPORT int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags,
 
 /* ---- freeing ------------------------------------------------------------- */
 
-/* The run or extent @off points into: its vpage[] word, *pagep its page;
- * 0 if @off is outside the heap. */
-static uintptr_t lookup(const struct pm_heap *h, uint64_t off, uint64_t *pagep)
-{
-	if (off < h->g.pages_off ||
-	    off - h->g.pages_off >= h->g.npages * PM_HEAP_PAGE)
-		return 0;
-	*pagep = (off - h->g.pages_off) / PM_HEAP_PAGE;
-	return __atomic_load_n(&h->vpage[*pagep], __ATOMIC_ACQUIRE);
-}
-
-/* The unit @off is the start of in run @r: its index, or -1. */
-static int64_t unit_of(const struct pm_heap *h, const struct pm_hrun *r,
-		       uint64_t off)
-{
-	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
-	uint64_t first = unit_off(h, r, 0), k;
-
-	if (off < first || (off - first) % c->size)
-		return -1;
-	k = (off - first) / c->size;
-	return k < c->nunits ? (int64_t)k : -1;
-}
-
 static int bit_test(const uint64_t *bits, uint64_t idx)
 {
 	return (__atomic_load_n(&bits[idx / 64], __ATOMIC_ACQUIRE) >>
@@ -385,7 +352,7 @@ static int free_unit(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 
 	if (ret)
 		return ret;
-	idx = unit_of(h, r, off);
+	idx = pm_heap_unit_of(h, r, off);
 	if (idx < 0)
 		return -EINVAL;
 	bit = 1ULL << (idx % 64);
@@ -451,7 +418,7 @@ PM_EXPORT int pm_tx_free(struct pm_tx *tx, uint64_t off)
 		ret = pm_tx_room(tx, FREE_LOG);
 	if (ret)
 		return ret;
-	v = lookup(h, off, &page);
+	v = pm_heap_lookup(h, off, &page);
 	if (!v)
 		ret = -EINVAL;
 	else if (v & PM_HX_EXTENT)

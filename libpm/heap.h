@@ -209,6 +209,41 @@ static inline uint8_t *pm_heap_run_at(const struct pm_heap *h,
 	return h->pages + pm_heap_run_page(r) * PM_HEAP_PAGE;
 }
 
+/* The pool offset of unit @idx of run @r. */
+static inline uint64_t pm_heap_unit_off(const struct pm_heap *h,
+					const struct pm_hrun *r, uint64_t idx)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+
+	return h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr +
+	       idx * c->size;
+}
+
+/* The run or extent @off points into: its vpage[] word, *pagep its page;
+ * 0 if @off is outside the heap. */
+static inline uintptr_t pm_heap_lookup(const struct pm_heap *h, uint64_t off,
+				       uint64_t *pagep)
+{
+	if (off < h->g.pages_off ||
+	    off - h->g.pages_off >= h->g.npages * PM_HEAP_PAGE)
+		return 0;
+	*pagep = (off - h->g.pages_off) / PM_HEAP_PAGE;
+	return __atomic_load_n(&h->vpage[*pagep], __ATOMIC_ACQUIRE);
+}
+
+/* The unit @off is the start of in run @r: its index, or -1. */
+static inline int64_t pm_heap_unit_of(const struct pm_heap *h,
+				      const struct pm_hrun *r, uint64_t off)
+{
+	const struct pm_heap_class *c = &pm_heap_classes()[r->cls];
+	uint64_t first = pm_heap_unit_off(h, r, 0), k;
+
+	if (off < first || (off - first) % c->size)
+		return -1;
+	k = (off - first) / c->size;
+	return k < c->nunits ? (int64_t)k : -1;
+}
+
 /* The pool offset of @p, a pointer into the heap. */
 static inline uint64_t pm_heap_off(const struct pm_heap *h, const void *p)
 {

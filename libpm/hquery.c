@@ -49,16 +49,12 @@ PM_EXPORT uint64_t pm_pool_off(struct pm_pool *pool, const void *ptr)
 /* The size of the committed object at @off, or 0. */
 static uint64_t object_size(struct pm_heap *h, uint64_t off)
 {
-	const struct pm_heap_class *c;
 	struct pm_hrun *r;
-	uint64_t p, first, k;
+	uint64_t p;
 	uintptr_t v;
+	int64_t k;
 
-	if (off < h->g.pages_off ||
-	    off - h->g.pages_off >= h->g.npages * PM_HEAP_PAGE)
-		return 0;
-	p = (off - h->g.pages_off) / PM_HEAP_PAGE;
-	v = __atomic_load_n(&h->vpage[p], __ATOMIC_ACQUIRE);
+	v = pm_heap_lookup(h, off, &p);
 	if (v & PM_HX_EXTENT)
 		return (v & PM_HX_COMMITTED) &&
 				       (off - h->g.pages_off) % PM_HEAP_PAGE ==
@@ -68,16 +64,12 @@ static uint64_t object_size(struct pm_heap *h, uint64_t off)
 	r = (struct pm_hrun *)v;
 	if (!r || pm_heap_run_load(h, r))
 		return 0;
-	c = &pm_heap_classes()[r->cls];
-	first = h->g.pages_off + pm_heap_run_page(r) * PM_HEAP_PAGE + c->hdr;
-	if (off < first || (off - first) % c->size)
+	k = pm_heap_unit_of(h, r, off);
+	if (k < 0 || !((__atomic_load_n(&r->used[k / 64], __ATOMIC_ACQUIRE) >>
+			(k % 64)) &
+		       1))
 		return 0;
-	k = (off - first) / c->size;
-	if (k >= c->nunits ||
-	    !((__atomic_load_n(&r->used[k / 64], __ATOMIC_ACQUIRE) >> (k % 64)) &
-	      1))
-		return 0;
-	return c->size;
+	return pm_heap_classes()[r->cls].size;
 }
 
 /**
@@ -112,9 +104,7 @@ static int run_walk(struct pm_heap *h, struct pm_hrun *r, uint64_t page,
 		for (; v && !ret; v &= v - 1) {
 			uint64_t k = w * 64ULL + __builtin_ctzll(v);
 
-			ret = cb(h->g.pages_off + page * PM_HEAP_PAGE + c->hdr +
-					 k * c->size,
-				 c->size, arg);
+			ret = cb(pm_heap_unit_off(h, r, k), c->size, arg);
 		}
 	}
 	return ret;
