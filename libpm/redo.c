@@ -40,8 +40,7 @@ static int commit_ok(const struct pm_pool *pool, const uint8_t *ring,
 	return 0;
 }
 
-/* A heap kind in a heap pool, its mask word aligned. */
-static int kind_ok(const struct pm_pool *pool, const struct pm_redo_range *r)
+int pm_redo_rec_ok(const struct pm_pool *pool, const struct pm_redo_range *r)
 {
 	if (r->type == PM_REC_RANGE)
 		return 1;
@@ -61,7 +60,7 @@ int pm_redo_parse(const struct pm_pool *pool, const uint8_t *ring,
 		return -1;
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r); nr++)
 		if (!pm_range_ok(r.off, r.len, pool->data_size) ||
-		    !kind_ok(pool, &r))
+		    !pm_redo_rec_ok(pool, &r))
 			return -1;
 	return commit_ok(pool, ring, size, off, it.pos, nr, e);
 }
@@ -90,7 +89,7 @@ int pm_redo_replay(const struct pm_pool *pool, const uint8_t *ring,
 
 	for (pm_redo_first(&it, ring, size, off); pm_redo_next(&it, &r);) {
 		if (!pm_range_ok(r.off, r.len, pool->data_size) ||
-		    !kind_ok(pool, &r))
+		    !pm_redo_rec_ok(pool, &r))
 			return err;
 		if (r.type != PM_REC_RANGE) {
 			pm_redo_apply_kind(&r, data + r.off);

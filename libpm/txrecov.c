@@ -426,7 +426,7 @@ static void apply_dry(const struct pm_pool *pool, const struct pm_lane *l,
 			return;
 		if (r.type == PM_REC_RANGE)
 			memcpy(data + r.off, r.src, r.len);
-		else if (r.type == PM_REC_ZERO || r.off % 8 == 0)
+		else if (pm_redo_rec_ok(pool, &r))
 			pm_redo_apply_kind(&r, data + r.off);
 	}
 }
