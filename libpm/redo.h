@@ -196,12 +196,12 @@ struct pm_redo_entry {
 	unsigned nranges;
 };
 
-/* Validate the entry at offset @off of @ring (@size bytes): aligned,
- * records inside the ring, ranges inside @pool's data area, a commit
- * record that counts them and spans the entry, the checksum: 0 or -1. */
 /* Record @r may stand in an entry of @pool: a range, or a heap kind in a
  * heap pool with its mask word aligned. */
 int pm_redo_rec_ok(const struct pm_pool *pool, const struct pm_redo_range *r);
+/* Validate the entry at offset @off of @ring (@size bytes): aligned,
+ * records inside the ring, ranges inside @pool's data area, a commit
+ * record that counts them and spans the entry, the checksum: 0 or -1. */
 int pm_redo_parse(const struct pm_pool *pool, const uint8_t *ring,
 		  uint64_t size, uint64_t off, struct pm_redo_entry *e);
 /* The seq in the commit record that the range records at @off lead to,
