@@ -54,7 +54,8 @@ const char *pm_strerror(int err);
  * Messages (which field is bad, which range is lost) go to fn at or below
  * the level set by pm_set_log_level() or the PM_LOG environment variable
  * (err|warn|info|debug or 1..4).  fn == NULL restores the default, which
- * prints to stderr.
+ * prints to stderr.  fn may run under libpm's own locks: it must not call
+ * libpm.
  */
 typedef void (*pm_log_fn)(int level, const char *msg, void *arg);
 void pm_set_log_fn(pm_log_fn fn, void *arg);
