@@ -89,19 +89,24 @@ uint64_t pm_lanes_watermark(struct pm_pool *pool)
 	return m - 1;
 }
 
-void pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq)
+unsigned pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq)
 {
 	struct pm_lanes *ls = pool->lanes;
+	unsigned waited = 0;
 
+	/* An idle lane (floor PM_SEQ_NONE) is never waited for. */
+	seq = PM_MIN(seq, PM_SEQ_NONE - 1);
 	for (unsigned i = 0; i < ls->n; i++) {
 		uint64_t f = __atomic_load_n(&ls->lane[i].floor,
 					     __ATOMIC_ACQUIRE);
 
+		waited += f <= seq;
 		/* A commit never waits for anything: its floor changes. */
 		while (f <= seq && __atomic_load_n(&ls->lane[i].floor,
 						   __ATOMIC_ACQUIRE) == f)
 			sched_yield();
 	}
+	return waited;
 }
 
 /* Lanes retired under one fence.  Their seqs are kept on the stack, so
@@ -202,7 +207,8 @@ static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
 			const struct pm_lane_slot *s)
 {
 	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) && !s->flags &&
-	       pm_le64(s->gen) && hint_ok(l, pm_le64(s->hint));
+	       pm_le64(s->gen) && pm_le64(s->gen) < PM_SEQ_MAX &&
+	       pm_le64(s->retired) < PM_SEQ_MAX && hint_ok(l, pm_le64(s->hint));
 }
 
 int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2])
@@ -396,6 +402,7 @@ int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l)
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp)
 {
+	uint64_t w, last = PM_SEQ_NONE, seq;
 	int ret;
 
 	for (;;) {
@@ -410,8 +417,25 @@ int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		 * pass; a commit in flight (floor set, its thread maybe
 		 * preempted) is waited for, since it waits for nothing.
 		 * Nothing here waits for another thread to commit again: it
-		 * may be waiting for a lock the caller holds.
+		 * may be waiting for a lock the caller holds.  Two passes
+		 * that find nothing in flight and move nothing cannot be
+		 * followed by one that does: an error, never a hang.
 		 */
-		pm_lanes_wait_inflight(pool, pm_fifo_at(l, 0)->seq);
+		w = pm_lanes_watermark(pool);
+		seq = pm_fifo_at(l, 0)->seq;
+		if (pm_lanes_wait_inflight(pool, seq))
+			last = PM_SEQ_NONE;
+		else if (w == last)
+			return pm_err(-EIO,
+				      "%s: lane %u: no room, and its oldest "
+				      "entry (seq %llu) stays above the "
+				      "retire watermark (%llu) with nothing "
+				      "in flight",
+				      pool->path,
+				      (unsigned)(l - pm_lane_get(pool, 0)),
+				      (unsigned long long)seq,
+				      (unsigned long long)w);
+		else
+			last = w;
 	}
 }

@@ -105,8 +105,9 @@ void pm_lanes_free(struct pm_pool *pool);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_lanes_watermark(struct pm_pool *pool);
 /* Wait until no commit with a seq <= @seq is in flight (floor set): the
- * only thing that may hold the watermark below it once retired. */
-void pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq);
+ * only thing that may hold the watermark below it once retired.  Returns
+ * how many lanes had one. */
+unsigned pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq);
 /* Make every entry of every lane durable and reusable.  Costs fences. */
 int pm_lanes_retire_all(struct pm_pool *pool);
 /* Make both slots of every lane header hold (@r, the lane's tail) and
@@ -153,7 +154,7 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
  * restarts at offset 0 if all its entries are retired): extra fences. */
 int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l);
 /* The lane is full: retire (rare) until @need bytes fit; @startp and
- * @limitp get the room. */
+ * @limitp get the room.  -EIO if the lane can never get room. */
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp);
 /* The watermark into the header's newest slot (see lane.c): how many

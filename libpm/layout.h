@@ -79,7 +79,8 @@ _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
  * slot, and the valid slot with the higher gen wins.  Both slots invalid
  * is damage: open refuses the pool (PM_E_CORRUPT). */
 struct pm_lane_slot {
-	uint64_t retired; /* all entries with seq <= retired are applied */
+	uint64_t retired; /* all entries with seq <= retired are applied;
+			   * < PM_SEQ_MAX */
 	uint64_t hint;	  /* ring offset at or before the oldest live entry */
 	uint64_t gen;	  /* >= 1, bumped by every slot write; higher wins */
 	uint32_t flags;	  /* 0 */
@@ -115,10 +116,15 @@ struct pm_tx_range {
 };
 _Static_assert(sizeof(struct pm_tx_range) == 24, "pm_tx_range size");
 
+/* Commit seqs and retired values lie in [1, PM_SEQ_MAX): one that does
+ * not is damage (the entry or slot is invalid), never a seq the counter
+ * would wrap from or collide with the volatile PM_SEQ_NONE. */
+#define PM_SEQ_MAX (UINT64_C(1) << 62)
+
 struct pm_tx_commit {
 	uint32_t type; /* PM_REC_COMMIT */
 	uint32_t nranges;
-	uint64_t seq; /* global commit sequence number */
+	uint64_t seq; /* global commit sequence number, < PM_SEQ_MAX */
 	uint64_t len; /* bytes from the entry's start to the end of this */
 	uint32_t pad;
 	uint32_t crc; /* over the entry up to this field */

@@ -35,6 +35,8 @@ static int commit_ok(const struct pm_pool *pool, const uint8_t *ring,
 	    pm_redo_rd32(p + offsetof(struct pm_tx_commit, crc)))
 		return -1;
 	e->seq = pm_redo_rd64(p + offsetof(struct pm_tx_commit, seq));
+	if (!e->seq || e->seq >= PM_SEQ_MAX)
+		return -1;
 	e->end = c + sizeof(struct pm_tx_commit);
 	e->nranges = nr;
 	return 0;

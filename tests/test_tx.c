@@ -19,6 +19,7 @@
 #include "libpm.h"
 #include "open.h"
 #include "pool.h"
+#include "redo.h"
 #include "testhook.h"
 #include "tmpdir.h"
 
@@ -579,6 +580,59 @@ static void test_tx_recovery_refuses_cut_off(void **state)
 	assert_int_equal(*(uint64_t *)(data + 3 * 64), 99);
 }
 
+/* An entry whose checksum holds but whose seq no commit can have (0, or
+ * at or past PM_SEQ_MAX) is not a commit: never replayed, never the base
+ * of the next seq; the pool goes on working and pmck agrees. */
+static void test_tx_recovery_ignores_impossible_seq(void **state)
+{
+	static const uint64_t bad[] = { 0, PM_SEQ_MAX, UINT64_MAX - 1 };
+	uint32_t seed = pool->seed;
+	struct pm_pool_info info;
+	uint8_t e[64];
+	uint64_t b, v = 5;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		int hit = 0;
+
+		in_child(commit_one);
+		for (unsigned i = 0; i < info.nlanes; i++) {
+			b = info.lanes_offset + i * info.lane_size + 64;
+			if ((uint32_t)raw64(b) != PM_REC_RANGE)
+				continue;
+			f = fopen(path, "r+b");
+			assert_non_null(f);
+			assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
+			assert_int_equal(fread(e, sizeof(e), 1, f), 1);
+			/* one 8-byte range (24 + 8), then the commit */
+			pm_redo_put_commit(e + 32, 1, bad[k], 64,
+					   pm_crc_update(seed, e, 32));
+			assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
+			assert_int_equal(fwrite(e, sizeof(e), 1, f), 1);
+			fclose(f);
+			hit++;
+		}
+		assert_int_equal(hit, 1);
+		assert_int_equal(pm_pool_check(path, 0, NULL, NULL), 0);
+		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+		data = pm_pool_data(pool, &dsize);
+		assert_int_equal(replayed(), 0);
+		assert_int_equal(*(uint64_t *)data, 0);
+		assert_int_equal(pm_pool_info(pool, &info), 0);
+		assert_true(info.next_seq < 100);
+		assert_int_equal(tx_put(64, &v, sizeof(v)), 0);
+		reopen();
+		assert_int_equal(*(uint64_t *)(data + 64), 5);
+		/* a new pool: the child's entry at its ring's start */
+		pm_pool_close(pool);
+		make(0, 0);
+		seed = pool->seed;
+		assert_int_equal(pm_pool_info(pool, &info), 0);
+	}
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS 4
@@ -972,6 +1026,7 @@ int main(void)
 		T(test_tx_recovery_one_lane_slot_damaged),
 		T(test_tx_recovery_both_lane_slots_damaged),
 		T(test_tx_recovery_refuses_cut_off),
+		T(test_tx_recovery_ignores_impossible_seq),
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
