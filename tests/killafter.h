@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "afterlife.h"
+
 /* Fork, run @child(fd) for about @us, kill it; the last count it wrote
  * to fd (after a commit returned), or @last if none. */
 static inline uint64_t kill_after(void (*child)(int fd), long us, uint64_t last)
@@ -51,6 +53,17 @@ static inline uint64_t kill_after(void (*child)(int fd), long us, uint64_t last)
 		last = v;
 	close(fds[0]);
 	return last;
+}
+
+/* The killed pool at @path opens (recovery) and goes on working until
+ * every lane's ring has wrapped twice, its data as recovered (see
+ * afterlife.h); then the caller checks that data as usual. */
+static inline void after_kill(const char *path)
+{
+	char msg[512];
+
+	if (afterlife(path, msg, sizeof(msg)))
+		fail_msg("after the kill: %s", msg);
 }
 
 #endif /* PM_TEST_KILLAFTER_H */

@@ -173,6 +173,7 @@ static void test_heap_survives_sigkill(void **state)
 	pm_pool_close(pool);
 	for (int i = 0; i < iters; i++) {
 		reported = kill_after(child, 200 + rand() % 20000, reported);
+		after_kill(path);
 		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 		if (pm_pool_root(pool, 0, &off) == 0) {
 			r = pm_pool_ptr(pool, off);

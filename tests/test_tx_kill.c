@@ -147,6 +147,7 @@ static void test_tx_commit_survives_sigkill(void **state)
 	pm_pool_close(pool);
 	for (int i = 0; i < iters; i++) {
 		reported = kill_after(child, 200 + rand() % 20000, reported);
+		after_kill(path);
 		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 		s = pm_pool_data(pool, NULL);
 		assert_true(s->done >= reported); /* every reported commit */

@@ -46,6 +46,11 @@ static void usage(FILE *f)
 		"                        newer slot of every lane header\n"
 		"                        damaged (open refuses or is right;\n"
 		"                        pmck agrees)\n"
+		"      --afterlife N     pools: every Nth image is also opened\n"
+		"                        afresh and runs until every lane's\n"
+		"                        ring wrapped twice, then crashes and\n"
+		"                        reopens (afterlife.h); 0: never\n"
+		"                        (16; 4 with --deep)\n"
 		"      --break NAME      run the workload with a deliberate bug\n"
 		"      --expect-violation  succeed only if violations are found\n"
 		"      --all-breaks      run every deliberate bug of the chosen\n"
@@ -76,7 +81,8 @@ enum {
 	O_ALLBRK,
 	O_DIR,
 	O_STRICT,
-	O_DAMAGE
+	O_DAMAGE,
+	O_AFTER
 };
 
 static const struct option longopts[] = {
@@ -96,6 +102,7 @@ static const struct option longopts[] = {
 	{ "all-breaks", no_argument, NULL, O_ALLBRK },
 	{ "strict", no_argument, NULL, O_STRICT },
 	{ "damage", no_argument, NULL, O_DAMAGE },
+	{ "afterlife", required_argument, NULL, O_AFTER },
 	{ "dir", required_argument, NULL, O_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +170,9 @@ static int parse_opt(struct args *a, int ch)
 	case O_DAMAGE:
 		a->o.damage = 1;
 		return 0;
+	case O_AFTER:
+		return arg_uint("--afterlife", optarg, 0, UINT_MAX,
+				&a->o.afterlife);
 	case O_DIR:
 		a->o.dir = optarg;
 		return 0;
@@ -185,6 +195,7 @@ static int parse(struct args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->o.only_point = -1;
 	a->o.max_reports = 5;
+	a->o.afterlife = UINT_MAX;
 	while ((ch = getopt_long(argc, argv, "w:ln:t:vh", longopts, NULL)) !=
 	       -1)
 		if (parse_opt(a, ch))
@@ -199,6 +210,8 @@ static int parse(struct args *a, int argc, char **argv)
 	a->o.deep = a->deep;
 	if (!a->o.max_exhaustive)
 		a->o.max_exhaustive = a->deep ? 4096 : 1024;
+	if (a->o.afterlife == UINT_MAX)
+		a->o.afterlife = a->deep ? 4 : 16;
 	if (!a->o.max_samples)
 		a->o.max_samples = a->deep ? 256 : 48;
 	return 0;

@@ -58,6 +58,9 @@ struct crash_workload {
 	 * invariant, else crash_fail(c, ...) */
 	int (*check)(struct crash_ctx *c, const struct pm_sim_image *img);
 	void (*cleanup)(struct crash_ctx *c);
+	/* a pool: each image also goes through afterlife.h (open, wrap
+	 * every lane's ring, crash again, reopen) */
+	int afterlife;
 };
 
 /* Where an operation stream stands at a crash point. */
@@ -68,10 +71,11 @@ struct crash_at {
 
 struct crash_ctx {
 	const struct crash_workload *wl;
-	char dir[256];	 /* this run's own directory, under --dir */
-	char file[300];	 /* the recorded file */
-	char image[300]; /* where each crash image is written */
-	unsigned ops;	 /* workload size (operations per stream) */
+	char dir[256];	  /* this run's own directory, under --dir */
+	char file[300];	  /* the recorded file */
+	char image[300];  /* where each crash image is written */
+	char image2[300]; /* a second copy of it, for the after-life */
+	unsigned ops;	  /* workload size (operations per stream) */
 	unsigned threads;
 	uint64_t seed;	 /* workload data */
 	const char *brk; /* the deliberate bug asked for, or NULL */
@@ -115,6 +119,7 @@ struct crash_opts {
 	unsigned sim_flags;
 	uint64_t seed;
 	int64_t only_point; /* -1: all */
+	unsigned afterlife; /* every Nth image of a pool (0: none) */
 	const char *dir;
 	const char *brk;
 	int verbose;

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "afterlife.h"
 #include "crash.h"
 
 struct stream {
@@ -201,6 +202,29 @@ static void report(struct explore *x, const struct pm_sim_image *img)
 		c->brk ? " --break " : "", c->brk ? c->brk : "");
 }
 
+/* The image, recovered afresh, must go on working (afterlife.h): a
+ * second copy, since the check has opened and closed the first. */
+static int after(struct explore *x, const struct pm_sim_image *img)
+{
+	struct crash_ctx *c = x->c;
+	char why[sizeof(c->msg)];
+	int fd, ret;
+
+	if (!c->wl->afterlife || !x->o->afterlife ||
+	    x->r->images % x->o->afterlife)
+		return 0;
+	fd = open(c->image2, O_CREAT | O_TRUNC | O_RDWR, 0644);
+	ret = fd < 0 ? -errno : write_image(fd, img);
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		return crash_fail(c, "after-life: %s: %s", c->image2,
+				  strerror(-ret));
+	ret = afterlife(c->image2, why, sizeof(why));
+	unlink(c->image2);
+	return ret ? crash_fail(c, "after-life: %s", why) : 0;
+}
+
 static int on_image(const struct pm_sim_image *img, void *arg)
 {
 	struct explore *x = arg;
@@ -229,7 +253,7 @@ static int on_image(const struct pm_sim_image *img, void *arg)
 	}
 	x->r->images++;
 	x->c->msg[0] = '\0';
-	if (x->c->wl->check(x->c, img)) {
+	if (x->c->wl->check(x->c, img) || after(x, img)) {
 		x->r->violations++;
 		if (x->r->violations <= x->o->max_reports)
 			report(x, img);
@@ -308,6 +332,7 @@ static int ctx_init(struct crash_ctx *c, const struct crash_workload *wl,
 	}
 	snprintf(c->file, sizeof(c->file), "%s/%s.pool", c->dir, wl->name);
 	snprintf(c->image, sizeof(c->image), "%s/%s.img", c->dir, wl->name);
+	snprintf(c->image2, sizeof(c->image2), "%s/%s.img2", c->dir, wl->name);
 	return 0;
 }
 

@@ -351,6 +351,7 @@ const struct crash_workload crash_wl_heap = {
 	.run = heap_run,
 	.check = heap_check,
 	.cleanup = heap_cleanup,
+	.afterlife = 1,
 };
 
 const struct crash_workload crash_wl_heap_mt = {
@@ -361,4 +362,5 @@ const struct crash_workload crash_wl_heap_mt = {
 	.run = heap_run,
 	.check = heap_check,
 	.cleanup = heap_cleanup,
+	.afterlife = 1,
 };

@@ -428,4 +428,5 @@ const struct crash_workload crash_wl_log = {
 	.run = log_run,
 	.check = log_check,
 	.cleanup = log_cleanup,
+	.afterlife = 1,
 };

@@ -438,6 +438,7 @@ const struct crash_workload crash_wl_tx = {
 	.run = tx_run,
 	.check = tx_check,
 	.cleanup = tx_cleanup,
+	.afterlife = 1,
 };
 
 const struct crash_workload crash_wl_tx_mt = {
@@ -448,4 +449,5 @@ const struct crash_workload crash_wl_tx_mt = {
 	.run = tx_run,
 	.check = tx_check,
 	.cleanup = tx_cleanup,
+	.afterlife = 1,
 };

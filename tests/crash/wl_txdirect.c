@@ -172,4 +172,5 @@ const struct crash_workload crash_wl_tx_direct = {
 	.prepare = txd_prepare,
 	.run = txd_run,
 	.check = txd_check,
+	.afterlife = 1,
 };
