@@ -54,6 +54,7 @@ int pm_lanes_alloc(struct pm_pool *pool)
 					    (uint64_t)i * pool->lane_size);
 		l->ring = (uint8_t *)l->hdr + sizeof(struct pm_lane_hdr);
 		l->ring_size = pool->lane_size - sizeof(struct pm_lane_hdr);
+		l->lim = l->hreach = l->ring_size;
 		l->floor = l->unretired = PM_SEQ_NONE;
 	}
 	pool->lanes = ls;
@@ -163,7 +164,7 @@ int pm_lanes_park(struct pm_pool *pool, uint64_t r)
 			struct pm_lane *l = pm_lane_get(pool, i);
 
 			if (l->hsynced && l->hretired >= r &&
-			    l->hhint == l->tail)
+			    l->hhint == l->tail && l->lim == l->hreach)
 				continue;
 			ret = pm_wb_first(ret, pm_lane_hdr_store(pool, l, r,
 								 l->tail));
@@ -172,8 +173,12 @@ int pm_lanes_park(struct pm_pool *pool, uint64_t r)
 		if (wrote)
 			ret = pm_wb_first(ret, pm_map_drain(pool->map));
 	}
-	for (unsigned i = 0; !ret && i < pool->nlanes; i++)
-		pm_lane_get(pool, i)->dhint = pm_lane_get(pool, i)->tail;
+	for (unsigned i = 0; !ret && i < pool->nlanes; i++) {
+		struct pm_lane *l = pm_lane_get(pool, i);
+
+		l->dhint = l->tail;
+		l->lim = l->hreach; /* both slots hold it now */
+	}
 	return ret;
 }
 
@@ -186,12 +191,14 @@ static uint32_t lane_slot_crc(uint32_t seed, const struct pm_lane_slot *s)
 }
 
 struct pm_lane_slot pm_lane_slot_make(uint32_t seed, uint64_t retired,
-				      uint64_t hint, uint64_t gen)
+				      uint64_t hint, uint64_t gen,
+				      uint64_t reach)
 {
 	struct pm_lane_slot s = {
 		.retired = pm_le64(retired),
 		.hint = pm_le64(hint),
 		.gen = pm_le64(gen),
+		.reach = pm_le32((uint32_t)(reach / PM_CACHELINE)),
 	};
 
 	s.crc = pm_le32(lane_slot_crc(seed, &s));
@@ -203,11 +210,26 @@ static int hint_ok(const struct pm_lane *l, uint64_t hint)
 	return hint <= l->ring_size && !(hint % PM_CACHELINE);
 }
 
+/* The reach a slot holds, in bytes. */
+static uint64_t slot_reach(const struct pm_lane_slot *s)
+{
+	return (uint64_t)pm_le32(s->reach) * PM_CACHELINE;
+}
+
+static int reach_ok(const struct pm_pool *pool, const struct pm_lane *l,
+		    const struct pm_lane_slot *s)
+{
+	if (!(pool->features & PM_HDR_F_REACH))
+		return !s->reach;
+	return s->reach && slot_reach(s) <= l->ring_size;
+}
+
 static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
 			const struct pm_lane_slot *s)
 {
-	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) && !s->flags &&
-	       pm_le64(s->gen) && pm_le64(s->gen) < PM_SEQ_MAX &&
+	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) &&
+	       reach_ok(pool, l, s) && pm_le64(s->gen) &&
+	       pm_le64(s->gen) < PM_SEQ_MAX &&
 	       pm_le64(s->retired) < PM_SEQ_MAX && hint_ok(l, pm_le64(s->hint));
 }
 
@@ -226,6 +248,13 @@ int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2])
 	l->dhint = cur < 0 ? 0 : l->hhint;
 	l->hsynced = ok[0] && ok[1] && s[0].retired == s[1].retired &&
 		     s[0].hint == s[1].hint;
+	if (cur >= 0 && (pool->features & PM_HDR_F_REACH)) {
+		uint64_t r0 = ok[0] ? slot_reach(&s[0]) : slot_reach(&s[1]);
+		uint64_t r1 = ok[1] ? slot_reach(&s[1]) : r0;
+
+		l->lim = PM_MIN(r0, r1);
+		l->hreach = PM_MAX(r0, r1);
+	}
 	return cur;
 }
 
@@ -243,7 +272,9 @@ int pm_lane_hdr_store(const struct pm_pool *pool, struct pm_lane *l,
 
 	/* A true claim stays true: never lower it. */
 	retired = PM_MAX(retired, l->hretired);
-	s = pm_lane_slot_make(pool->seed, retired, hint, l->hgen + 1);
+	s = pm_lane_slot_make(pool->seed, retired, hint, l->hgen + 1,
+			      (pool->features & PM_HDR_F_REACH) ? l->hreach :
+								  0U);
 	pm_map_store(pool->map, &l->hdr->slot[idx], &s, sizeof(s));
 	ret = pm_map_flush(pool->map, &l->hdr->slot[idx], sizeof(s));
 	/* The slot in use until now becomes the other one. */
@@ -399,12 +430,39 @@ int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l)
 	return 0;
 }
 
+/*
+ * Raise lane @l's reach, at least doubled, so that @need bytes fit past
+ * its tail if the ring allows: both slots carry it (two fences) before
+ * the writer goes past the old one.  What the newest slot already said
+ * (an advance both slots did not hold yet) holds in both then.
+ */
+static int lane_raise(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
+{
+	uint64_t r = PM_MAX(2 * l->lim, PM_ALIGN_UP(l->tail + need,
+						    (uint64_t)PM_CACHELINE));
+	int lag = l->hlag, ret;
+
+	l->hreach = PM_MIN(r, l->ring_size);
+	ret = pm_lane_hdr_set(pool, l, l->hretired, l->hhint);
+	if (ret)
+		return ret;
+	l->lim = l->hreach;
+	if (lag)
+		pm_lane_advanced(l, l->hlag_k, l->hlag_hint);
+	return 0;
+}
+
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp)
 {
 	uint64_t w, last = PM_SEQ_NONE, seq;
 	int ret;
 
+	if (l->lim < l->ring_size) {
+		ret = lane_raise(pool, l, need);
+		if (ret || pm_lane_room(l, need, startp, limitp))
+			return ret;
+	}
 	for (;;) {
 		ret = pm_lane_retire(pool, l);
 		if (ret)

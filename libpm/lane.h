@@ -68,6 +68,8 @@ struct pm_lane {
 	uint8_t *ring;
 	uint64_t ring_size;
 	uint64_t tail;	   /* next entry starts here (64-byte aligned) */
+	uint64_t lim;	   /* entries stay below: the reach both slots hold */
+	uint64_t hreach;   /* the reach the next slot write carries */
 	uint64_t dhint;	   /* the durable hint: free space ends here */
 	uint64_t hretired; /* retired in the lane header's newest slot */
 	uint64_t hhint;	   /* and its hint */
@@ -122,12 +124,19 @@ static inline struct pm_lane *pm_lane_get(const struct pm_pool *pool,
 
 /* ---- the lane header ---- */
 
+/* Ring bytes a fresh lane's reach covers (PM_HDR_F_REACH). */
+#define PM_LANE_REACH_INIT (16U << 10)
+
+/* A slot; @reach in bytes (a multiple of 64), 0 without PM_HDR_F_REACH. */
 struct pm_lane_slot pm_lane_slot_make(uint32_t seed, uint64_t retired,
-				      uint64_t hint, uint64_t gen);
-/* Pick lane @l's header slot: valid, highest gen.  Sets l->dhint and the
- * slot state; returns the slot, or -1 if neither is valid (the lane then
- * looks empty: its first write goes to slot 0, then slot 1).  @ok gets
- * which slots are valid. */
+				      uint64_t hint, uint64_t gen,
+				      uint64_t reach);
+/* Pick lane @l's header slot: valid, highest gen.  Sets l->dhint, the
+ * slot state and the reach (lim: the lowest of the valid slots, where the
+ * writer stops; hreach: the highest, below which recovery looks); returns
+ * the slot, or -1 if neither is valid (the lane then looks empty: its
+ * first write goes to slot 0, then slot 1).  @ok gets which slots are
+ * valid. */
 int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2]);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
@@ -188,7 +197,7 @@ static inline __attribute__((always_inline)) int
 pm_lane_room(const struct pm_lane *l, uint64_t need, uint64_t *start,
 	     uint64_t *limit)
 {
-	uint64_t t = l->tail, h = l->dhint, rs = l->ring_size;
+	uint64_t t = l->tail, h = l->dhint, rs = l->lim;
 
 	if (pm_fifo_full(l))
 		return 0;

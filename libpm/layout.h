@@ -62,7 +62,10 @@ _Static_assert(sizeof(struct pm_hdr) == 512, "pm_hdr size");
  * refuses the pool (older readers say "unknown incompatible feature
  * flags"). */
 #define PM_HDR_F_HEAP (1U << 0) /* the data area is a heap (heap.c) */
-#define PM_HDR_F_KNOWN PM_HDR_F_HEAP
+/* lane header slots carry a reach (struct pm_lane_slot); every pool made
+ * since 1.3 */
+#define PM_HDR_F_REACH (1U << 1)
+#define PM_HDR_F_KNOWN (PM_HDR_F_HEAP | PM_HDR_F_REACH)
 _Static_assert(offsetof(struct pm_hdr, pool_size) == 104, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, usc) == 176, "pm_hdr layout");
 _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
@@ -77,14 +80,21 @@ _Static_assert(offsetof(struct pm_hdr, crc) == 508, "pm_hdr layout");
  * once the other one holds the newest durable state (a fence separates
  * two writes to one lane header), so a crash leaves at least one valid
  * slot, and the valid slot with the higher gen wins.  Both slots invalid
- * is damage: open refuses the pool (PM_E_CORRUPT). */
+ * is damage: open refuses the pool (PM_E_CORRUPT).
+ * Reach (PM_HDR_F_REACH): no entry was ever written at or past the reach
+ * of either valid slot, since the writer stays below the reach both slots
+ * hold, and raises it (both slots, a fence after each) before it goes
+ * further.  So recovery looks for cut-off entries below the reach only:
+ * its work follows the ring space a lane has used, not the ring's size. */
 struct pm_lane_slot {
 	uint64_t retired; /* all entries with seq <= retired are applied;
 			   * < PM_SEQ_MAX */
 	uint64_t hint;	  /* ring offset at or before the oldest live entry */
 	uint64_t gen;	  /* >= 1, bumped by every slot write; higher wins */
-	uint32_t flags;	  /* 0 */
-	uint32_t crc;	  /* CRC32C of bytes [0, 28), seeded from the UUID */
+	/* PM_HDR_F_REACH: entries lie below reach * 64 (1 <= reach <= ring
+	 * bytes / 64); else 0 */
+	uint32_t reach;
+	uint32_t crc; /* CRC32C of bytes [0, 28), seeded from the UUID */
 };
 _Static_assert(sizeof(struct pm_lane_slot) == 32, "pm_lane_slot size");
 _Static_assert(offsetof(struct pm_lane_slot, crc) == 28, "pm_lane_slot layout");

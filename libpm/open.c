@@ -314,8 +314,9 @@ static int create_format(struct pm_pool *pool, size_t size,
 		return pm_err(-errno, "%s: chmod: %s", pool->path,
 			      strerror(errno));
 	hdr_init(&pool->hdr, size, o->layout, g);
-	if (o->flags & PM_POOL_HEAP)
-		pool->hdr.flags = pm_le32(PM_HDR_F_HEAP);
+	pool->hdr.flags = pm_le32(
+		PM_HDR_F_REACH |
+		((o->flags & PM_POOL_HEAP) ? PM_HDR_F_HEAP : 0));
 	pm_pool_fill(pool);
 	log_place(pool, &lp);
 	ret = pm_tx_format(pool);

@@ -57,11 +57,12 @@ static int push(struct pm_pool *pool, struct scan *s, uint64_t seq,
 	return 0;
 }
 
-/* The valid entry at ring offset @off of lane @l: 0 or -1. */
+/* The valid entry at ring offset @off of lane @l: 0 or -1.  Nothing at
+ * or past the lane's reach was ever written (layout.h). */
 static int entry_at(const struct pm_pool *pool, const struct pm_lane *l,
 		    uint64_t off, struct pm_redo_entry *e)
 {
-	return pm_redo_parse(pool, l->ring, l->ring_size, off, e);
+	return pm_redo_parse(pool, l->ring, l->hreach, off, e);
 }
 
 /* Follow lane @i's chain from its hint; leaves l->tail at the chain end. */
@@ -162,8 +163,9 @@ static void lane_drop(struct pm_tx_lane_scan *ls, uint64_t seq, uint64_t bytes)
  * s->n)) does not reach, or all of them in a lane without a valid header:
  * committed transactions that recovery cannot replay.  Ring space is
  * reused only below a retired value both header slots hold, so without
- * damage nothing else is there.  Every 64-byte offset is tried, the type
- * word and the seq before the checksum.
+ * damage nothing else is there.  Every 64-byte offset below the lane's
+ * reach is tried (all of the ring without a valid header), the type word
+ * and the seq before the checksum.
  */
 static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 			 size_t lo)
@@ -173,8 +175,8 @@ static void scan_orphans(struct pm_pool *pool, struct scan *s, unsigned i,
 	uint64_t floor = ls->slot < 0 ? 0 : s->r;
 	struct pm_redo_entry e;
 
-	for (uint64_t off = 0; off < l->ring_size; off += PM_CACHELINE) {
-		if (pm_redo_peek_seq(l->ring, l->ring_size, off) <= floor ||
+	for (uint64_t off = 0; off < l->hreach; off += PM_CACHELINE) {
+		if (pm_redo_peek_seq(l->ring, l->hreach, off) <= floor ||
 		    entry_at(pool, l, off, &e) || e.seq <= floor)
 			continue;
 		ls->top = PM_MAX(ls->top, e.seq);
@@ -455,12 +457,12 @@ int pm_tx_replay_dry(struct pm_pool *pool, uint8_t *data, uint64_t *np)
 
 /* ---- module hooks -------------------------------------------------------- */
 
-void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h)
+void pm_tx_lane_hdr_empty(uint32_t seed, uint64_t reach, struct pm_lane_hdr *h)
 {
 	/* Both slots valid from the start, so that either alone survives
 	 * damage to the other. */
-	h->slot[0] = pm_lane_slot_make(seed, 0, 0, 1);
-	h->slot[1] = pm_lane_slot_make(seed, 0, 0, 2);
+	h->slot[0] = pm_lane_slot_make(seed, 0, 0, 1, reach);
+	h->slot[1] = pm_lane_slot_make(seed, 0, 0, 2, reach);
 }
 
 int pm_tx_format(struct pm_pool *pool)
@@ -468,7 +470,13 @@ int pm_tx_format(struct pm_pool *pool)
 	struct pm_lane_hdr h;
 	int ret = 0;
 
-	pm_tx_lane_hdr_empty(pool->seed, &h);
+	pm_tx_lane_hdr_empty(
+		pool->seed,
+		(pool->features & PM_HDR_F_REACH) ?
+			PM_MIN((uint64_t)PM_LANE_REACH_INIT,
+			       pool->lane_size - sizeof(struct pm_lane_hdr)) :
+			0,
+		&h);
 	for (unsigned i = 0; i < pool->nlanes; i++)
 		ret = pm_wb_first(
 			ret,

@@ -12,9 +12,9 @@
 
 /* Write empty lane headers at create. */
 int pm_tx_format(struct pm_pool *pool);
-/* An empty lane header (nothing retired, ring from 0), as create
- * writes it. */
-void pm_tx_lane_hdr_empty(uint32_t seed, struct pm_lane_hdr *h);
+/* An empty lane header (nothing retired, ring from 0, @reach bytes of
+ * it usable: 0 without PM_HDR_F_REACH), as create writes it. */
+void pm_tx_lane_hdr_empty(uint32_t seed, uint64_t reach, struct pm_lane_hdr *h);
 /* The sequence number the next commit gets. */
 uint64_t pm_tx_next_seq(const struct pm_pool *pool);
 /* Lane state and recovery (replay of committed, unapplied

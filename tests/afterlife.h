@@ -88,8 +88,7 @@ static int afterlife_tx(struct afterlife_thr *t, uint8_t *dst,
 }
 
 /* A heap thread's region: an object as large as fits, up to @want. */
-static int afterlife_alloc(struct afterlife_thr *t, size_t want,
-			   uint64_t *obj)
+static int afterlife_alloc(struct afterlife_thr *t, size_t want, uint64_t *obj)
 {
 	int ret = -ENOMEM;
 
