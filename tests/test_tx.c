@@ -633,6 +633,60 @@ static void test_tx_recovery_ignores_impossible_seq(void **state)
 	}
 }
 
+/* A lane's reach (layout.h): a fresh one covers 16 KiB of its ring; a
+ * lane that writes further raises it first, in both slots, so that a
+ * crash leaves every committed entry below it, and recovery, which reads
+ * only below it, replays them all. */
+#define REACH_TX 40 /* 4 KiB each: 160 KiB of ring, below any advance */
+
+static void commit_4k_each(void)
+{
+	static uint8_t b[4096];
+
+	for (unsigned i = 0; i < REACH_TX; i++) {
+		memset(b, (int)(i + 1), sizeof(b));
+		if (tx_put((size_t)i * 4096, b, sizeof(b)))
+			_exit(3);
+	}
+}
+
+static void test_tx_reach_raised_before_use(void **state)
+{
+	struct pm_pool_info info;
+	struct pm_lane_slot sl[2];
+	uint64_t top = 0;
+	FILE *f;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(1, 1 << 20);
+	assert_int_equal(pm_pool_info(pool, &info), 0);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)info.lanes_offset, SEEK_SET), 0);
+	assert_int_equal(fread(sl, sizeof(sl), 1, f), 1);
+	fclose(f);
+	assert_int_equal(sl[0].reach * 64, 16 << 10);
+	assert_int_equal(sl[1].reach * 64, 16 << 10);
+	in_child(commit_4k_each); /* none applied: all replayed */
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, (long)info.lanes_offset, SEEK_SET), 0);
+	assert_int_equal(fread(sl, sizeof(sl), 1, f), 1);
+	fclose(f);
+	top = PM_MIN(sl[0].reach, sl[1].reach) * 64ULL;
+	assert_true(top >= REACH_TX * 4096);
+	assert_true(top <= info.lane_size - 64);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), REACH_TX);
+	for (unsigned i = 0; i < REACH_TX; i++) {
+		assert_int_equal(data[i * 4096], (uint8_t)(i + 1));
+		assert_int_equal(data[i * 4096 + 4095], (uint8_t)(i + 1));
+	}
+	assert_int_equal(pm_pool_check(path, 0, NULL, NULL), -EBUSY);
+}
+
 /* ---- threads ---- */
 
 #define NTHREADS 4
@@ -1027,6 +1081,7 @@ int main(void)
 		T(test_tx_recovery_both_lane_slots_damaged),
 		T(test_tx_recovery_refuses_cut_off),
 		T(test_tx_recovery_ignores_impossible_seq),
+		T(test_tx_reach_raised_before_use),
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
