@@ -301,6 +301,28 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
 
 /* ---- one lane, by its holder --------------------------------------------- */
 
+/*
+ * When a commit advances the watermark into the lane header: every so
+ * many entries or bytes.  Often enough that a crash leaves little to
+ * replay (recovery's work) and the lane little ring space in use (its
+ * reach stays small), seldom enough that the header's store and flush,
+ * which ride a commit's fence, cost the commits nothing.  Past a lag
+ * (other lanes hold the watermark back) the next try comes after half as
+ * much again.
+ */
+#define PM_LANE_TRIG_N 64U
+#define PM_LANE_TRIG_BYTES (256U << 10)
+
+static unsigned trig_n(const struct pm_lane *l)
+{
+	return PM_MAX(PM_MIN(l->fifo_cap / 4, PM_LANE_TRIG_N), 1U);
+}
+
+static uint64_t trig_bytes(const struct pm_lane *l)
+{
+	return PM_MIN(l->ring_size / 4, (uint64_t)PM_LANE_TRIG_BYTES);
+}
+
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
 	int ret = 0;
@@ -311,8 +333,8 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 		l->fifo = pm_malloc(l->fifo_cap * sizeof(*l->fifo));
 		if (!l->fifo)
 			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-		l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
-		l->trig_bytes = l->ring_size / 4;
+		l->trig_n = trig_n(l);
+		l->trig_bytes = trig_bytes(l);
 	}
 	pm_lane_reflush(pool, l, &ret);
 	if (ret)
@@ -395,9 +417,9 @@ void pm_lane_advanced(struct pm_lane *l, unsigned k, uint64_t hint)
 	l->fifo_head = (l->fifo_head + k) % l->fifo_cap;
 	l->fifo_n -= k;
 	l->dhint = hint;
-	l->trig_n = PM_MAX(l->fifo_cap / 4, l->fifo_n + l->fifo_cap / 8);
-	l->trig_bytes = PM_MAX(l->ring_size / 4,
-			       pm_lane_used(l, l->tail) + l->ring_size / 8);
+	l->trig_n = PM_MAX(trig_n(l), l->fifo_n + trig_n(l) / 2);
+	l->trig_bytes = PM_MAX(trig_bytes(l),
+			       pm_lane_used(l, l->tail) + trig_bytes(l) / 2);
 }
 
 /* Drop every listed entry; the lane restarts at ring offset 0. */
@@ -405,8 +427,8 @@ static void emptied(struct pm_lane *l)
 {
 	l->fifo_head = l->fifo_n = 0;
 	l->tail = l->dhint = 0;
-	l->trig_n = PM_MAX(l->fifo_cap / 4, 1);
-	l->trig_bytes = l->ring_size / 4;
+	l->trig_n = trig_n(l);
+	l->trig_bytes = trig_bytes(l);
 }
 
 int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l)
@@ -452,6 +474,16 @@ static int lane_raise(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 	return 0;
 }
 
+int pm_lane_grow(struct pm_pool *pool, struct pm_lane *l, uint64_t *limitp,
+		 uint64_t end)
+{
+	if (*limitp != l->lim || l->lim >= l->ring_size || end > l->ring_size ||
+	    lane_raise(pool, l, end))
+		return 0;
+	*limitp = l->lim;
+	return end <= l->lim;
+}
+
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp)
 {
@@ -459,7 +491,7 @@ int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 	int ret;
 
 	if (l->lim < l->ring_size) {
-		ret = lane_raise(pool, l, need);
+		ret = lane_raise(pool, l, l->tail + need);
 		if (ret || pm_lane_room(l, need, startp, limitp))
 			return ret;
 	}

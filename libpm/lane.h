@@ -41,8 +41,8 @@ struct pm_fifo_ent {
 };
 
 /* Home ranges of a lane's unretired entry kept for other threads; an
- * entry with more ranges publishes the span of the rest in the last. */
-#define PM_LANE_PUB_MAX 4
+ * entry with more ranges merges each further one into the nearest. */
+#define PM_LANE_PUB_MAX 8
 
 struct pm_lane_pub {
 	uint64_t off, len; /* data-area offset and length */
@@ -124,8 +124,9 @@ static inline struct pm_lane *pm_lane_get(const struct pm_pool *pool,
 
 /* ---- the lane header ---- */
 
-/* Ring bytes a fresh lane's reach covers (PM_HDR_F_REACH). */
-#define PM_LANE_REACH_INIT (16U << 10)
+/* Ring bytes a fresh lane's reach covers (PM_HDR_F_REACH): the rest of
+ * its header's page, so that recovery of an unused lane reads one page. */
+#define PM_LANE_REACH_INIT (4096U - sizeof(struct pm_lane_hdr))
 
 /* A slot; @reach in bytes (a multiple of 64), 0 without PM_HDR_F_REACH. */
 struct pm_lane_slot pm_lane_slot_make(uint32_t seed, uint64_t retired,
@@ -166,6 +167,11 @@ int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l);
  * @limitp get the room.  -EIO if the lane can never get room. */
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp);
+/* A transaction whose room ends at the lane's reach (*@limitp) needs it
+ * to reach ring offset @end: raise it (two fences).  1 if *@limitp, then
+ * moved, is past @end now. */
+int pm_lane_grow(struct pm_pool *pool, struct pm_lane *l, uint64_t *limitp,
+		 uint64_t end);
 /* The watermark into the header's newest slot (see lane.c): how many
  * listed entries to drop once both slots say so, and the hint then.
  * *@wb: the header's write-back error. */
@@ -268,20 +274,31 @@ static inline void pm_lane_unpublish(struct pm_lane *l)
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-/* Publish home range @n of the entry being applied: the last slot grows
- * to cover every range from there on. */
+/* Publish home range @n of the entry being applied: past the last slot,
+ * it joins the slot whose span grows least, so that a re-flush of
+ * scattered ranges writes back their neighbourhoods, not all between. */
 static inline __attribute__((always_inline)) void
 pm_lane_pub_put(struct pm_lane *l, unsigned n, uint64_t roff, uint64_t len)
 {
 	struct pm_lane_pub *p = &l->pub[PM_MIN(n, PM_LANE_PUB_MAX - 1)];
 
-	if (n >= PM_LANE_PUB_MAX) {
-		uint64_t lo = __atomic_load_n(&p->off, __ATOMIC_RELAXED);
-		uint64_t hi = lo + __atomic_load_n(&p->len, __ATOMIC_RELAXED);
+	if (PM_UNLIKELY(n >= PM_LANE_PUB_MAX)) {
+		uint64_t best = UINT64_MAX, lo = 0, hi = 0;
 
-		lo = PM_MIN(lo, roff);
-		len = PM_MAX(hi, roff + len) - lo;
+		for (unsigned i = 0; i < PM_LANE_PUB_MAX; i++) {
+			uint64_t a = l->pub[i].off, b = a + l->pub[i].len;
+			uint64_t na = PM_MIN(a, roff);
+			uint64_t nb = PM_MAX(b, roff + len);
+
+			if (nb - na - (b - a) < best) {
+				best = nb - na - (b - a);
+				p = &l->pub[i];
+				lo = na;
+				hi = nb;
+			}
+		}
 		roff = lo;
+		len = hi - lo;
 	}
 	__atomic_store_n(&p->off, roff, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->len, len, __ATOMIC_RELAXED);

@@ -513,6 +513,20 @@ static void home_prefetch(const void *dst, size_t len)
 	__builtin_prefetch(p + len - 1, 1, 3);
 }
 
+/* Are @bytes and a commit record room past tx->pos?  Else try to grow
+ * the lane's reach under the transaction (rare: extra fences). */
+static int tx_fits(struct pm_tx *tx, uint64_t bytes)
+{
+	uint64_t end = tx->pos + bytes + sizeof(struct pm_tx_commit);
+
+	if (PM_LIKELY(bytes <= tx->limit - tx->pos &&
+		      tx->limit - tx->pos - bytes >=
+			      sizeof(struct pm_tx_commit)))
+		return 1;
+	return end > tx->pos && /* no overflow */
+	       pm_lane_grow(tx->pool, tx->lane, &tx->limit, end);
+}
+
 /**
  * pm_tx_write - stage a write in a transaction
  * @tx: the transaction
@@ -543,9 +557,8 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 		return tx_fail(tx, -EINVAL, "outside the data area", len);
 	if (!len)
 		return 0;
-	if (len > tx->limit - tx->pos ||
-	    tx->limit - tx->pos - len < sizeof(struct pm_tx_range) + 8 +
-						sizeof(struct pm_tx_commit))
+	if (len > UINT64_MAX / 2 ||
+	    !tx_fits(tx, len + sizeof(struct pm_tx_range) + 8))
 		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
 	home_prefetch(dst, len);
 	/* A large write is written back while staged (an msync at PAGE
@@ -560,8 +573,7 @@ int pm_tx_room(struct pm_tx *tx, uint64_t bytes)
 {
 	if (tx->failed)
 		return PM_E_TX_FAILED;
-	if (bytes > tx->limit - tx->pos ||
-	    tx->limit - tx->pos - bytes < sizeof(struct pm_tx_commit))
+	if (!tx_fits(tx, bytes))
 		return tx_fail(tx, -ENOSPC,
 			       "(heap records) does not fit the "
 			       "lane",

@@ -238,9 +238,18 @@ static int afterlife_copy(const char *from, const char *to)
 	return 0;
 }
 
+struct afterlife_fatal {
+	unsigned n;
+	char first[200]; /* the first one: structure and message */
+};
+
 static int afterlife_count_fatal(const struct pm_check_finding *f, void *arg)
 {
-	*(unsigned *)arg += f->severity == PM_CHECK_FATAL;
+	struct afterlife_fatal *a = arg;
+
+	if (f->severity == PM_CHECK_FATAL && !a->n++)
+		snprintf(a->first, sizeof(a->first), "%s: %s", f->structure,
+			 f->message);
 	return 0;
 }
 
@@ -266,7 +275,8 @@ static int afterlife_reopen(const char *path,
 }
 
 /* Run the after-life of the pool at @path (see the top): 0, or an error
- * with a message in @msg.  Leaves @path closed, and no copy behind. */
+ * with a message in @msg.  Leaves @path closed, and the copy behind
+ * only if it failed. */
 static inline int afterlife(const char *path, char *msg, size_t msglen)
 {
 	struct afterlife_thr t[AFTERLIFE_MAX_THREADS];
@@ -275,7 +285,8 @@ static inline int afterlife(const char *path, char *msg, size_t msglen)
 	pthread_barrier_t bar;
 	struct pm_pool *pool;
 	char copy[4096];
-	unsigned n, fatal = 0;
+	struct afterlife_fatal fatal = { 0, "" };
+	unsigned n;
 	struct afterlife_print print;
 	size_t size;
 	uint8_t *data;
@@ -331,12 +342,14 @@ static inline int afterlife(const char *path, char *msg, size_t msglen)
 		/* Committed entries not yet retired are fine: open
 		 * replays them (pmck calls them repairable). */
 		ret = pm_pool_check(copy, 0, afterlife_count_fatal, &fatal);
-		if ((ret && ret != PM_E_CORRUPT) || fatal)
+		if ((ret && ret != PM_E_CORRUPT) || fatal.n)
 			ret = afterlife_fail(msg, msglen, ret,
 					     "a crash image after wrapping "
 					     "every ring: pm_pool_check: %s, "
-					     "%u fatal findings",
-					     pm_strerror(ret), fatal);
+					     "%u fatal findings (%s); kept "
+					     "as %s",
+					     pm_strerror(ret), fatal.n,
+					     fatal.first, copy);
 		else
 			ret = 0;
 	}
@@ -347,7 +360,8 @@ static inline int afterlife(const char *path, char *msg, size_t msglen)
 				       msg, msglen);
 	if (!ret)
 		ret = afterlife_reopen(path, &print, "reopened", msg, msglen);
-	unlink(copy);
+	if (!ret)
+		unlink(copy);
 	free(print.data);
 	alarm(0);
 	return ret;
