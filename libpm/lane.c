@@ -310,7 +310,7 @@ int pm_lane_hdr_set(const struct pm_pool *pool, struct pm_lane *l,
  * (other lanes hold the watermark back) the next try comes after half as
  * much again.
  */
-#define PM_LANE_TRIG_N 64U
+#define PM_LANE_TRIG_N 16U
 #define PM_LANE_TRIG_BYTES (256U << 10)
 
 static unsigned trig_n(const struct pm_lane *l)

@@ -638,7 +638,7 @@ static void test_tx_recovery_ignores_impossible_seq(void **state)
  * lane that writes further raises it first, in both slots, so that a
  * crash leaves every committed entry below it, and recovery, which reads
  * only below it, replays them all. */
-#define REACH_TX 40 /* 4 KiB each: 160 KiB of ring, below any advance */
+#define REACH_TX 12 /* 4 KiB each: 48 KiB of ring, below any advance */
 
 static void commit_4k_each(void)
 {
