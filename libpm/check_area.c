@@ -191,7 +191,9 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 		pm_ck_find(c, costly(c), PM_AREA_LANES, what, off,
 			   sizeof(struct pm_lane_hdr),
 			   drop_text(c, ls, drop, sizeof(drop)),
-			   "lane header damaged: neither slot is valid");
+			   "lane header damaged: neither slot is valid "
+			   "(slot 0: %s; slot 1: %s)",
+			   ls->slot_why[0], ls->slot_why[1]);
 		return 0;
 	}
 	for (int i = 0; i < 2; i++) {
@@ -206,7 +208,8 @@ static int lane_found(const struct pm_tx_lane_scan *ls, void *arg)
 		pm_ck_find(c, PM_CHECK_REPAIRABLE, PM_AREA_LANES, slot,
 			   off + i * sizeof(struct pm_lane_slot),
 			   sizeof(struct pm_lane_slot), repair,
-			   "invalid (torn by a crash or damaged)");
+			   "invalid (%s): torn by a crash or damaged",
+			   ls->slot_why[i]);
 	}
 	if (ls->orphans)
 		pm_ck_find(c, costly(c), PM_AREA_LANES, what,

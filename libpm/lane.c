@@ -224,22 +224,36 @@ static int reach_ok(const struct pm_pool *pool, const struct pm_lane *l,
 	return s->reach && slot_reach(s) <= l->ring_size;
 }
 
-static int lane_slot_ok(const struct pm_pool *pool, const struct pm_lane *l,
-			const struct pm_lane_slot *s)
+/* Why slot @s of lane @l is not valid, or NULL if it is. */
+static const char *slot_bad(const struct pm_pool *pool, const struct pm_lane *l,
+			    const struct pm_lane_slot *s)
 {
-	return pm_le32(s->crc) == lane_slot_crc(pool->seed, s) &&
-	       reach_ok(pool, l, s) && pm_le64(s->gen) &&
-	       pm_le64(s->gen) < PM_SEQ_MAX &&
-	       pm_le64(s->retired) < PM_SEQ_MAX && hint_ok(l, pm_le64(s->hint));
+	if (pm_le32(s->crc) != lane_slot_crc(pool->seed, s))
+		return "checksum mismatch";
+	if (!reach_ok(pool, l, s))
+		return "reach out of range";
+	if (!pm_le64(s->gen) || pm_le64(s->gen) >= PM_SEQ_MAX)
+		return "gen out of range";
+	if (pm_le64(s->retired) >= PM_SEQ_MAX)
+		return "retired out of range";
+	if (!hint_ok(l, pm_le64(s->hint)))
+		return "hint out of range";
+	return NULL;
 }
 
-int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2])
+int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2],
+		      const char *why[2])
 {
 	const struct pm_lane_slot *s = l->hdr->slot;
 	int cur;
 
-	ok[0] = lane_slot_ok(pool, l, &s[0]);
-	ok[1] = lane_slot_ok(pool, l, &s[1]);
+	for (int i = 0; i < 2; i++) {
+		const char *w = slot_bad(pool, l, &s[i]);
+
+		ok[i] = !w;
+		if (why)
+			why[i] = w;
+	}
 	cur = pm_pick_copy(ok, pm_le64(s[0].gen), pm_le64(s[1].gen));
 	l->hslot = cur < 0 ? 1 : cur;
 	l->hgen = cur < 0 ? 0 : pm_le64(s[cur].gen);

@@ -137,8 +137,9 @@ struct pm_lane_slot pm_lane_slot_make(uint32_t seed, uint64_t retired,
  * writer stops; hreach: the highest, below which recovery looks); returns
  * the slot, or -1 if neither is valid (the lane then looks empty: its
  * first write goes to slot 0, then slot 1).  @ok gets which slots are
- * valid. */
-int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2]);
+ * valid, @why (if not NULL) why each invalid one is not (NULL if it is). */
+int pm_lane_slot_pick(const struct pm_pool *pool, struct pm_lane *l, int ok[2],
+		      const char *why[2]);
 /* Write retired and hint into the lane header's older slot and flush it
  * (no fence): durable at the caller's next fence, which must come before
  * the next call for the same lane.  Returns the flush's error. */

@@ -110,7 +110,8 @@ static void lanes_read(struct pm_pool *pool, struct scan *s)
 		struct pm_lane *l = pm_lane_get(pool, i);
 
 		ls->lane = i;
-		ls->slot = pm_lane_slot_pick(pool, l, ls->slot_ok);
+		ls->slot = pm_lane_slot_pick(pool, l, ls->slot_ok,
+					     ls->slot_why);
 		ls->retired = l->hretired;
 		ls->hint = l->dhint;
 		if (ls->slot >= 0)

@@ -27,12 +27,13 @@ int pm_tx_forked(const struct pm_pool *pool);
 /* What recovery would find in one lane (pm_tx_scan()). */
 struct pm_tx_lane_scan {
 	unsigned lane;
-	uint64_t retired, hint; /* the lane header's slot in use */
-	int slot;		/* that slot; -1: neither is valid, open
+	uint64_t retired, hint;	 /* the lane header's slot in use */
+	int slot;		 /* that slot; -1: neither is valid, open
 				 * refuses the pool */
-	int slot_ok[2];		/* which slots are valid */
-	uint64_t tail;		/* ring offset where the chain ends */
-	uint64_t pending;	/* valid entries with seq > R: replayed */
+	int slot_ok[2];		 /* which slots are valid */
+	const char *slot_why[2]; /* why one is not (static text), or NULL */
+	uint64_t tail;		 /* ring offset where the chain ends */
+	uint64_t pending;	 /* valid entries with seq > R: replayed */
 	uint64_t first_pending, last_pending; /* their seqs */
 	uint64_t pending_off; /* ring offset of the first of them */
 	uint64_t orphans;     /* valid entries with seq > R the chain does

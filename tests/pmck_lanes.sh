@@ -31,7 +31,7 @@ expect "ok: lane 0: retired 7, nothing to replay"
 # rewrites the damaged one
 mkpool "$P"
 poke "$P" $((LANES + 2 * LANE + 8)) 0d
-check_repair "$P" "error: lane 2 header slot 0 at offset $((LANES + 2 * LANE)) \(32 bytes\): invalid \(torn by a crash or damaged\); repair: recovery rewrites it from slot 1"
+check_repair "$P" "error: lane 2 header slot 0 at offset $((LANES + 2 * LANE)) \(32 bytes\): invalid \(checksum mismatch\): torn by a crash or damaged; repair: recovery rewrites it from slot 1"
 poke "$P" $((LANES + 1 * LANE + 32)) ff
 check_repair "$P" "error: lane 1 header slot 1 at offset $((LANES + LANE + 32)) \(32 bytes\): invalid .*; repair: recovery rewrites it from slot 0"
 
@@ -40,7 +40,7 @@ mkpool "$P"
 poke "$P" $((LANES + 2 * LANE + 8)) 0d
 poke "$P" $((LANES + 2 * LANE + 32 + 8)) 0d
 dry_run_unchanged 4 "$P"
-expect "fatal: lane 2 at offset $((LANES + 2 * LANE)) \(64 bytes\): lane header damaged: neither slot is valid; repair: none"
+expect "fatal: lane 2 at offset $((LANES + 2 * LANE)) \(64 bytes\): lane header damaged: neither slot is valid \(slot 0: checksum mismatch; slot 1: checksum mismatch\); repair: none"
 before=$(sum "$P")
 run_pmck 4 --repair "$P"
 [ "$(sum "$P")" = "$before" ] || fail "repair changed the pool"
