@@ -20,6 +20,8 @@
 #define PM_ALIGN_UP(x, a) (((x) + (a)-1) & ~((__typeof__(x))(a)-1))
 #define PM_ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 #define PM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+/* Each argument may be evaluated twice: pass no load of memory another
+ * thread writes, and no call with a side effect (read it into a local). */
 #define PM_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define PM_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define PM_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -83,9 +83,12 @@ uint64_t pm_lanes_watermark(struct pm_pool *pool)
 
 	for (unsigned i = 0; i < ls->n; i++) {
 		struct pm_lane *l = &ls->lane[i];
+		/* Each loaded once: PM_MIN evaluates an argument twice, and
+		 * a floor cleared between two loads made m PM_SEQ_NONE. */
+		uint64_t f = __atomic_load_n(&l->floor, __ATOMIC_ACQUIRE);
+		uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
 
-		m = PM_MIN(m, __atomic_load_n(&l->floor, __ATOMIC_ACQUIRE));
-		m = PM_MIN(m, __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE));
+		m = PM_MIN(m, PM_MIN(f, u));
 	}
 	return m - 1;
 }
@@ -370,8 +373,8 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l, int *wb)
 
 	if (u == PM_SEQ_NONE)
 		return PM_SEQ_NONE;
-	n = PM_MIN(__atomic_load_n(&l->pub_n, __ATOMIC_RELAXED),
-		   (uint64_t)PM_LANE_PUB_MAX);
+	n = __atomic_load_n(&l->pub_n, __ATOMIC_RELAXED);
+	n = PM_MIN(n, (uint64_t)PM_LANE_PUB_MAX); /* one load: see above */
 	for (uint64_t i = 0; i < n; i++) {
 		pub[i].off = __atomic_load_n(&l->pub[i].off, __ATOMIC_RELAXED);
 		pub[i].len = __atomic_load_n(&l->pub[i].len, __ATOMIC_RELAXED);

@@ -11,7 +11,8 @@
  *     image with every ring wrapped since the recovery) opens, and holds
  *     the same data;
  *   - pm_pool_check() finds that copy clean;
- *   - the pool closes and reopens with the same data.
+ *   - the pool closes and reopens with the same data;
+ *   - no lane header says a seq is retired that was never issued.
  * Public API only (pmcrash runs on libpm.so).  A transaction that never
  * returns (a lane waiting forever for room) ends the process by SIGALRM.
  */
@@ -253,6 +254,34 @@ static int afterlife_count_fatal(const struct pm_check_finding *f, void *arg)
 	return 0;
 }
 
+/* No lane header may say a seq is retired that was never issued: each
+ * slot's retired (its first 8 bytes, layout.h) is below the next seq. */
+static int afterlife_retired_ok(struct pm_pool *pool, char *msg, size_t msglen)
+{
+	const uint8_t *base = pm_map_addr(pm_pool_map(pool));
+	struct pm_pool_info info;
+	uint64_t r;
+
+	if (pm_pool_info(pool, &info))
+		return afterlife_fail(msg, msglen, 0, "pm_pool_info failed");
+	for (unsigned i = 0; i < info.nlanes; i++)
+		for (unsigned k = 0; k < 2; k++) {
+			memcpy(&r,
+			       base + info.lanes_offset +
+				       (uint64_t)i * info.lane_size + k * 32,
+			       sizeof(r));
+			if (r >= info.next_seq)
+				return afterlife_fail(
+					msg, msglen, 0,
+					"lane %u header slot %u says seq "
+					"%llu is retired, but the next seq "
+					"is %llu",
+					i, k, (unsigned long long)r,
+					(unsigned long long)info.next_seq);
+		}
+	return 0;
+}
+
 /* Open @path and compare its print with @want. */
 static int afterlife_reopen(const char *path,
 			    const struct afterlife_print *want,
@@ -331,6 +360,8 @@ static inline int afterlife(const char *path, char *msg, size_t msglen)
 		if (t[i].ret)
 			ret = afterlife_fail(msg, msglen, t[i].ret,
 					     "thread %u: %s", i, t[i].msg);
+	if (!ret)
+		ret = afterlife_retired_ok(pool, msg, msglen);
 	if (!ret && !afterlife_same(pool, &print))
 		ret = afterlife_fail(msg, msglen, 0,
 				     "the data changed after transactions "
