@@ -340,6 +340,24 @@ static uint64_t raw64(uint64_t off)
 	return v;
 }
 
+/* File offset of the ring of the one lane whose ring starts with an
+ * entry: the lane a child that committed and died used. */
+static uint64_t child_ring(const struct pm_pool_info *info)
+{
+	uint64_t found = 0, b;
+	int hits = 0;
+
+	for (unsigned i = 0; i < info->nlanes; i++) {
+		b = info->lanes_offset + i * info->lane_size + 64;
+		if ((uint32_t)raw64(b) == PM_REC_RANGE) {
+			found = b;
+			hits++;
+		}
+	}
+	assert_int_equal(hits, 1);
+	return found;
+}
+
 static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
 static uint64_t turn;
@@ -539,21 +557,14 @@ static void test_tx_recovery_refuses_cut_off(void **state)
 	(void)state;
 	assert_int_equal(pm_pool_info(pool, &info), 0);
 	in_child(commit_abc);
-	/* The child's lane: the one whose ring starts with an entry. */
-	for (unsigned i = 0; i < info.nlanes; i++) {
-		b = info.lanes_offset + i * info.lane_size + 64;
-		if ((uint32_t)raw64(b) != PM_REC_RANGE)
-			continue;
-		f = fopen(path, "r+b");
-		assert_non_null(f);
-		fseek(f, (long)(b + 64 + 24), SEEK_SET); /* B's payload */
-		fputc(0x42, f);
-		fclose(f);
-		snprintf(want, sizeof(want),
-			 "lane %u: committed transaction "
-			 "3 ",
-			 i);
-	}
+	b = child_ring(&info);
+	f = fopen(path, "r+b");
+	assert_non_null(f);
+	fseek(f, (long)(b + 64 + 24), SEEK_SET); /* B's payload */
+	fputc(0x42, f);
+	fclose(f);
+	snprintf(want, sizeof(want), "lane %u: committed transaction 3 ",
+		 (unsigned)((b - 64 - info.lanes_offset) / info.lane_size));
 	/* C (seq 3) is cut off: open refuses, naming lane and seq. */
 	pm_set_log_fn(on_log, NULL);
 	pm_set_log_level(PM_LOG_ERR);
@@ -595,26 +606,18 @@ static void test_tx_recovery_ignores_impossible_seq(void **state)
 	(void)state;
 	assert_int_equal(pm_pool_info(pool, &info), 0);
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-		int hit = 0;
-
 		in_child(commit_one);
-		for (unsigned i = 0; i < info.nlanes; i++) {
-			b = info.lanes_offset + i * info.lane_size + 64;
-			if ((uint32_t)raw64(b) != PM_REC_RANGE)
-				continue;
-			f = fopen(path, "r+b");
-			assert_non_null(f);
-			assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
-			assert_int_equal(fread(e, sizeof(e), 1, f), 1);
-			/* one 8-byte range (24 + 8), then the commit */
-			pm_redo_put_commit(e + 32, 1, bad[k], 64,
-					   pm_crc_update(seed, e, 32));
-			assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
-			assert_int_equal(fwrite(e, sizeof(e), 1, f), 1);
-			fclose(f);
-			hit++;
-		}
-		assert_int_equal(hit, 1);
+		b = child_ring(&info);
+		f = fopen(path, "r+b");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
+		assert_int_equal(fread(e, sizeof(e), 1, f), 1);
+		/* one 8-byte range (24 + 8), then the commit */
+		pm_redo_put_commit(e + 32, 1, bad[k], 64,
+				   pm_crc_update(seed, e, 32));
+		assert_int_equal(fseek(f, (long)b, SEEK_SET), 0);
+		assert_int_equal(fwrite(e, sizeof(e), 1, f), 1);
+		fclose(f);
 		assert_int_equal(pm_pool_check(path, 0, NULL, NULL), 0);
 		assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 		data = pm_pool_data(pool, &dsize);
