@@ -67,8 +67,10 @@ void pm_lanes_free(struct pm_pool *pool)
 
 	if (!ls)
 		return;
-	for (unsigned i = 0; i < ls->n; i++)
+	for (unsigned i = 0; i < ls->n; i++) {
 		pm_free(ls->lane[i].fifo);
+		pm_free(ls->lane[i].shadow_mem);
+	}
 	pm_free(ls->raw);
 	pm_free(ls->mem);
 	pool->lanes = NULL;
@@ -344,6 +346,13 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
 	int ret = 0;
 
+	if (!l->shadow) {
+		l->shadow_mem = pm_malloc(PM_TX_SHADOW + PM_CACHELINE);
+		if (!l->shadow_mem)
+			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+		l->shadow = (uint8_t *)PM_ALIGN_UP((uintptr_t)l->shadow_mem,
+						   (uintptr_t)PM_CACHELINE);
+	}
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_LANE_FIFO_MAX);

@@ -15,6 +15,9 @@
 
 #define PM_SEQ_NONE UINT64_MAX
 #define PM_LANE_FIFO_MAX 4096
+/* An entry up to this size is built in DRAM and streamed into the ring
+ * at commit (a multiple of 64). */
+#define PM_TX_SHADOW 4096
 
 struct pm_thr; /* tx.c: a thread's slot */
 
@@ -27,7 +30,11 @@ struct pm_tx {
 	uint64_t pos;	  /* next record goes here */
 	uint64_t limit;	  /* the entry may grow up to here */
 	uint64_t flushed; /* ring bytes below this need no flush */
-	uint32_t crc;	  /* running CRC32C of the entry */
+	/* Where the entry's bytes are written: the lane's shadow (DRAM)
+	 * while it fits there, else the ring at start (tx.c, stage). */
+	uint8_t *w;
+	int shadowed; /* w is the shadow */
+	uint32_t crc; /* running CRC32C of the entry */
 	unsigned nranges;
 	unsigned heap_ops; /* heap allocations and frees staged (heap.c) */
 	int failed;	   /* a write failed: only abort is possible */
@@ -84,6 +91,10 @@ struct pm_lane {
 	uint64_t hlag_hint;
 	struct pm_fifo_ent *fifo;
 	unsigned fifo_cap, fifo_head, fifo_n;
+	/* PM_TX_SHADOW bytes, 64-byte aligned, where a transaction builds
+	 * its entry before commit streams it into the ring (tx.c) */
+	uint8_t *shadow;
+	void *shadow_mem;    /* its allocation */
 	unsigned trig_n;     /* advance the watermark at this many entries */
 	uint64_t trig_bytes; /* ... or at this many bytes in use */
 	struct pm_tx tx;

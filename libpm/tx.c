@@ -322,6 +322,8 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 	if (!pm_lane_room(l, need, &tx->start, &tx->limit))
 		ret = pm_lane_make_room(pool, l, need, &tx->start, &tx->limit);
 	tx->pos = tx->flushed = tx->start;
+	tx->w = l->shadow;
+	tx->shadowed = 1;
 	return ret;
 }
 
@@ -370,6 +372,8 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 	tx = &l->tx;
 	tx->start = tx->pos = tx->flushed = start;
 	tx->limit = limit;
+	tx->w = l->shadow;
+	tx->shadowed = 1;
 	tx->crc = pool->seed;
 	tx->nranges = 0;
 	tx->failed = 0;
@@ -456,25 +460,49 @@ static int tx_fail(struct pm_tx *tx, int err, const char *why, size_t len)
 		      tx->pool->path, len, why);
 }
 
+/* Where the entry's byte at ring offset @pos is written now. */
+static inline uint8_t *at(const struct pm_tx *tx, uint64_t pos)
+{
+	return tx->w + (pos - tx->start);
+}
+
 /*
- * The range record and its payload go straight into the ring (few stores:
- * they queue up behind the previous commit's fence).  Most payloads are
- * checksummed in one pass over the ring bytes just written; huge ones
- * stream around the cache and are checksummed from @src (returns their
+ * The entry outgrows the shadow (or a payload streams into the ring):
+ * what it holds so far goes to the ring with cached stores, as the rest
+ * will, all written back at commit.
+ */
+static __attribute__((noinline, cold)) void spill(struct pm_tx *tx)
+{
+	uint8_t *ring = tx->lane->ring + tx->start;
+
+	memcpy(ring, tx->w, tx->pos - tx->start);
+	tx->w = ring;
+	tx->shadowed = 0;
+}
+
+/*
+ * The range record and its payload go into the shadow (cached, hot
+ * stores) or, once spilled, the ring.  Most payloads are checksummed in
+ * one pass over the bytes just written; huge ones stream around the cache
+ * into the ring and are checksummed from @src (returns their
  * write-back's error).
  */
 static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 {
 	int ret = 0;
 	struct pm_lane *l = tx->lane;
-	uint8_t *d = l->ring + tx->pos;
 	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
 	uint64_t alen = PM_ALIGN_UP((uint64_t)len, 8);
+	int nt = pm_nt_pays(len, PM_NT_STAGE);
+	uint8_t *d;
 
+	if (nt && tx->shadowed)
+		spill(tx);
+	d = at(tx, tx->pos);
 	pm_redo_put_range(d, off, len);
 	if (alen != len) /* zero padding; the payload covers its start */
-		pm_redo_wr64(l->ring + p + alen - 8, 0);
-	if (pm_nt_pays(len, PM_NT_STAGE)) {
+		pm_redo_wr64(at(tx, p + alen - 8), 0);
+	if (nt) {
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
@@ -486,7 +514,7 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 		tx->crc = pm_crc_update(tx->crc, src, len);
 		tx->crc = pm_crc_update(tx->crc, l->ring + p + len, alen - len);
 	} else {
-		memcpy(l->ring + p, src, len);
+		memcpy(at(tx, p), src, len);
 		tx->crc = pm_crc_update(tx->crc, d,
 					sizeof(struct pm_tx_range) + alen);
 	}
@@ -514,17 +542,21 @@ static void home_prefetch(const void *dst, size_t len)
 }
 
 /* Are @bytes and a commit record room past tx->pos?  Else try to grow
- * the lane's reach under the transaction (rare: extra fences). */
+ * the lane's reach under the transaction (rare: extra fences).  An entry
+ * that outgrows the shadow spills into the ring. */
 static int tx_fits(struct pm_tx *tx, uint64_t bytes)
 {
 	uint64_t end = tx->pos + bytes + sizeof(struct pm_tx_commit);
 
-	if (PM_LIKELY(bytes <= tx->limit - tx->pos &&
-		      tx->limit - tx->pos - bytes >=
-			      sizeof(struct pm_tx_commit)))
-		return 1;
-	return end > tx->pos && /* no overflow */
-	       pm_lane_grow(tx->pool, tx->lane, &tx->limit, end);
+	if (PM_UNLIKELY(bytes > tx->limit - tx->pos ||
+			tx->limit - tx->pos - bytes <
+				sizeof(struct pm_tx_commit)) &&
+	    (end <= tx->pos || /* overflow */
+	     !pm_lane_grow(tx->pool, tx->lane, &tx->limit, end)))
+		return 0;
+	if (PM_UNLIKELY(tx->shadowed && end - tx->start > PM_TX_SHADOW))
+		spill(tx);
+	return 1;
 }
 
 /**
@@ -584,8 +616,7 @@ int pm_tx_room(struct pm_tx *tx, uint64_t bytes)
 void pm_tx_put(struct pm_tx *tx, uint32_t type, uint64_t off, const void *src,
 	       uint64_t len)
 {
-	struct pm_lane *l = tx->lane;
-	uint8_t *d = l->ring + tx->pos;
+	uint8_t *d = at(tx, tx->pos);
 	uint64_t alen = PM_ALIGN_UP(pm_redo_plen(type, len), 8);
 
 	pm_redo_put_rec(d, type, off, len);
@@ -613,7 +644,6 @@ void pm_tx_put(struct pm_tx *tx, uint32_t type, uint64_t off, const void *src,
 PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 			 size_t len)
 {
-	const struct pm_lane *l;
 	struct pm_redo_it it;
 	struct pm_redo_range r;
 	int64_t soff;
@@ -626,18 +656,17 @@ PM_EXPORT int pm_tx_read(struct pm_tx *tx, void *dst, const void *src,
 		return pm_err(-EINVAL, "pm_tx_read: range outside the data "
 				       "area");
 	memcpy(dst, src, len);
-	l = tx->lane;
 	/* The entry so far: its records end at tx->pos. */
-	for (pm_redo_first(&it, l->ring, tx->pos, tx->start);
+	for (pm_redo_first(&it, tx->w, tx->pos - tx->start, 0);
 	     pm_redo_next(&it, &r);)
 		pm_redo_overlay(&r, dst, (uint64_t)soff, len);
 	return 0;
 }
 
-/* The commit record, written in the ring and checksummed there. */
+/* The commit record, written with the entry and checksummed there. */
 static void put_commit(struct pm_tx *tx, uint64_t seq)
 {
-	pm_redo_put_commit(tx->lane->ring + tx->pos, tx->nranges, seq,
+	pm_redo_put_commit(at(tx, tx->pos), tx->nranges, seq,
 			   tx->pos + sizeof(struct pm_tx_commit) - tx->start,
 			   tx->crc);
 }
@@ -653,19 +682,19 @@ static __attribute__((noinline, cold)) void apply_kind(uint8_t *data,
 }
 
 /*
- * Copy the entry at ring offset @off home (cached stores, written back at
- * the lane's next commit) and publish its ranges, or write back what such
- * a copy stored (its first error into *@wb).  Returns the number of
- * ranges.  The entry is one this
- * process wrote into its own lane since open, nothing read from media, so
- * its records are walked without the bounds of pm_redo_next(): that walk
- * cost the commit path of a one-write transaction a sixth of its rate.
+ * Copy the entry at @r home (cached stores, written back at the lane's
+ * next commit) and publish its ranges, or write back what such a copy
+ * stored (its first error into *@wb).  Returns the number of ranges.  The
+ * entry is one this process wrote into its own lane since open (in the
+ * shadow or the ring), nothing read from media, so its records are walked
+ * without the bounds of pm_redo_next(): that walk cost the commit path of
+ * a one-write transaction a sixth of its rate.
  */
 static inline __attribute__((always_inline)) unsigned
-apply(const struct pm_pool *pool, struct pm_lane *l, uint64_t off, int copy,
+apply(const struct pm_pool *pool, struct pm_lane *l, const uint8_t *r, int copy,
       int *wb)
 {
-	uint8_t *data = pool->base + pool->data_off, *r = l->ring + off;
+	uint8_t *data = pool->base + pool->data_off;
 	uint64_t roff, len;
 	unsigned n = 0;
 
@@ -700,7 +729,7 @@ finish(struct pm_tx *tx, uint64_t seq, uint64_t end)
 
 	pm_lane_unpublish(l);
 	if (!pm_tx_test_skip_apply)
-		n = apply(tx->pool, l, tx->start, 1, NULL);
+		n = apply(tx->pool, l, tx->w, 1, NULL);
 	pm_lane_publish(l, seq, tx->start, end, n);
 }
 
@@ -739,6 +768,28 @@ static __attribute__((cold)) int commit_undo(struct pm_tx *tx, int err)
 		      pool->path, pm_strerror(err));
 }
 
+/*
+ * The entry goes to the ring.  From the shadow, as whole lines streamed
+ * around the cache: a cached copy would first read the ring lines that
+ * their last write-back evicted (clwb does on some CPUs), and apply would
+ * read them again after the fence.  The bytes past the commit record to
+ * the line's end are zeroed.  A spilled entry is in the ring already: its
+ * lines are written back.
+ */
+static int entry_out(struct pm_tx *tx, uint64_t end)
+{
+	const struct pm_map *map = tx->pool->map;
+	uint8_t *ring = tx->lane->ring;
+	uint64_t n = end - tx->start;
+
+	if (!tx->shadowed)
+		return pm_map_flush(map, ring + tx->flushed, end - tx->flushed);
+	memset(at(tx, end), 0, PM_ALIGN_UP(n, (uint64_t)PM_CACHELINE) - n);
+	return pm_map_copy(map, ring + tx->start, tx->w,
+			   PM_ALIGN_UP(n, (uint64_t)PM_CACHELINE),
+			   PM_MEM_NONTEMPORAL);
+}
+
 /* Everything of a commit after its seq: record, flushes, the fence,
  * apply.  Out of line, so that its register saves come after the locked
  * instruction rather than before it (stores queued before the fence
@@ -754,10 +805,17 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx, uint64_t seq)
 	put_commit(tx, seq);
 	end = tx->pos + sizeof(struct pm_tx_commit);
 	k = pm_lane_commit_hdr(pool, l, tx->start, end, &hint, &ret);
-	/* The previous entry's home ranges go back under this same fence. */
-	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE)
-		apply(pool, l, l->last_off, 0, &ret);
-	wb = pm_map_flush(pool->map, l->ring + tx->flushed, end - tx->flushed);
+	/* The previous entry's home ranges go back under this same fence:
+	 * from its published ranges while they are exact, since its ring
+	 * lines are not in the cache. */
+	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE) {
+		if (__atomic_load_n(&l->pub_n, __ATOMIC_RELAXED) <=
+		    PM_LANE_PUB_MAX)
+			pm_lane_reflush(pool, l, &ret);
+		else
+			apply(pool, l, l->ring + l->last_off, 0, &ret);
+	}
+	wb = entry_out(tx, end);
 	/* the durability point */
 	ret = pm_wb_first(ret, PM_UNLIKELY(pm_test_break & PM_BREAK_TX_FENCE) ?
 				       0 :

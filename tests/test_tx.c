@@ -19,6 +19,7 @@
 #include "libpm.h"
 #include "open.h"
 #include "pool.h"
+#include "lane.h"
 #include "redo.h"
 #include "testhook.h"
 #include "tmpdir.h"
@@ -874,8 +875,22 @@ static uint64_t put_nt(size_t len)
 	return st.bytes_nt;
 }
 
+/* Bytes the entry of a one-range transaction of @len bytes streams into
+ * the ring at commit: built in the lane's shadow, it goes out as whole
+ * lines. */
+static uint64_t entry_nt(size_t len)
+{
+	uint64_t n = sizeof(struct pm_tx_range) + PM_ALIGN_UP(len, 8) +
+		     sizeof(struct pm_tx_commit);
+
+	return pm_arch.memcpy_nt ? PM_ALIGN_UP(n, 64) : 0;
+}
+
 /* Payloads are staged cached below 64 KiB (or the CPU's threshold, if
- * higher), unless PM_MOVNT_THRESHOLD says where (libpm(7)). */
+ * higher), unless PM_MOVNT_THRESHOLD says where (libpm(7)).  A 4 KiB
+ * payload does not fit the shadow with its records: its entry is written
+ * in the ring (cached) and written back; a 200 B one's entry is streamed
+ * from the shadow, its lines and nothing else. */
 static void test_tx_write_nt_threshold(void **state)
 {
 	(void)state;
@@ -884,13 +899,72 @@ static void test_tx_write_nt_threshold(void **state)
 	assert_int_equal(put_nt(4096), 0);
 	setenv("PM_MOVNT_THRESHOLD", "256", 1);
 	pm_arch_reinit();
-	assert_true(put_nt(4096) > 0);
-	assert_int_equal(put_nt(200), 0);
+	assert_true(put_nt(4096) >= 4096 - 64);
+	assert_int_equal(put_nt(200), entry_nt(200));
 	unsetenv("PM_MOVNT_THRESHOLD");
 	pm_arch_reinit();
 	reopen(); /* the streamed and the cached writes both there */
 	assert_int_equal((uint8_t)data[4096 + 199], 200);
 	assert_int_equal(data[4096 + 200], 0); /* 4096 & 0xff */
+}
+
+/* 100 writes of 64 B, each at its own line of page @page, value @v + k
+ * (write k); the transaction is read back through pm_tx_read() before
+ * each write.  Their records pass the lane's shadow (PM_TX_SHADOW) about
+ * half way, so the entry spills into the ring. */
+static struct pm_tx *spill_tx(size_t page, uint8_t v)
+{
+	uint8_t buf[64], got[64];
+	struct pm_tx *tx;
+
+	assert_int_equal(pm_tx_begin(pool, 100 * (64 + 24), &tx), 0);
+	for (int k = 0; k < 100; k++) {
+		if (k) { /* the first write and the one before it */
+			assert_int_equal(pm_tx_read(tx, got, data + page * 4096,
+						    64),
+					 0);
+			assert_int_equal(got[63], v);
+			assert_int_equal(pm_tx_read(tx, got,
+						    data + page * 4096 +
+							    (k - 1) * 64,
+						    64),
+					 0);
+			assert_int_equal(got[0], (uint8_t)(v + k - 1));
+		}
+		memset(buf, v + k, sizeof(buf));
+		assert_int_equal(pm_tx_write(tx, data + page * 4096 + k * 64,
+					     buf, 64),
+				 0);
+	}
+	return tx;
+}
+
+static void spill_commit(void)
+{
+	if (pm_tx_commit(spill_tx(4, 50)))
+		_exit(3);
+}
+
+/* An entry larger than the shadow commits, aborts and recovers whole. */
+static void test_tx_entry_spills(void **state)
+{
+	_Static_assert(100 * (64 + 24) > PM_TX_SHADOW && 100 * 64 <= 2 * 4096,
+		       "spill_tx must spill, within pages 4 and 5");
+	(void)state;
+	assert_int_equal(pm_tx_commit(spill_tx(4, 1)), 0);
+	pm_tx_abort(spill_tx(4, 7));
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(data[4 * 4096 + k * 64 + 63], 1 + k);
+	reopen();
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(data[4 * 4096 + k * 64], 1 + k);
+	/* committed, never applied: recovery replays it whole */
+	in_child(spill_commit);
+	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
+	data = pm_pool_data(pool, &dsize);
+	assert_int_equal(replayed(), 1);
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(data[4 * 4096 + k * 64 + 32], 50 + k);
 }
 
 static void test_tx_commit_retires_idle_lane(void **state)
@@ -912,8 +986,8 @@ static void test_tx_commit_retires_idle_lane(void **state)
 	for (v = 0; v < 500; v++)
 		assert_int_equal(tx_put(64, &v, 8), 0);
 	pm_stats_get(&st);
-	assert_int_equal(st.bytes_nt, 0);
-	assert_int_equal(st.fences, 500 * fences_owed(0));
+	assert_int_equal(st.bytes_nt, 500 * entry_nt(8));
+	assert_int_equal(st.fences, 500 * fences_owed(entry_nt(8)));
 	reopen();
 	assert_int_equal(*(uint64_t *)(data + 8), 5);
 	assert_int_equal(*(uint64_t *)(data + 64), 499);
@@ -1094,6 +1168,7 @@ int main(void)
 		T(test_tx_commit_threads_exact),
 		T(test_tx_begin_takes_idle_lanes),
 		T(test_tx_commit_one_fence),
+		T(test_tx_entry_spills),
 		T(test_tx_write_nt_threshold),
 		T(test_tx_commit_retires_idle_lane),
 		T(test_tx_fork_child_refused),
