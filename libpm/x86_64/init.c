@@ -16,7 +16,6 @@
 struct cpu {
 	int clflush, clflushopt, clwb, sse42, avx, avx512f;
 	int pclmul, vpclmul;
-	int clwb_evicts; /* clwb invalidates the line, as clflushopt does */
 };
 
 static uint64_t xgetbv0(void)
@@ -31,17 +30,11 @@ static void probe(struct cpu *c)
 {
 	unsigned a, b, cx, d, max = __get_cpuid_max(0, NULL);
 	uint64_t xcr0 = 0;
-	int osxsave, intel;
+	int osxsave;
 
 	if (max < 1)
 		return;
-	__cpuid(0, a, b, cx, d);
-	intel = b == 0x756e6547 && d == 0x49656e69 && cx == 0x6c65746e;
 	__cpuid(1, a, b, cx, d);
-	/* Skylake-SP, Cascade Lake, Cooper Lake (family 6, model 0x55)
-	 * implement clwb as clflushopt; later cores may keep the line. */
-	c->clwb_evicts = intel && ((a >> 8) & 0xf) == 6 &&
-			 (((a >> 12) & 0xf0) | ((a >> 4) & 0xf)) == 0x55;
 	c->clflush = !!(d & (1U << 19));
 	c->sse42 = !!(cx & (1U << 20));
 	c->pclmul = !!(cx & (1U << 1));
@@ -255,23 +248,19 @@ static void choose_copy(const struct cpu *c, struct pm_arch_ops *ops)
  * Below the threshold a copy is cached stores + write-back, from it on
  * non-temporal stores.  The cached copy has to read its lines first
  * (read for ownership): cheap when the line stayed cached after its last
- * write-back, as lines the library rewrites often have (rings, home
- * locations), a miss to memory when the flush evicted it.  Measured on a
- * Xeon (family 6 model 0xcf) whose clwb keeps the line in a cache (a
- * load after it: 80 cycles, from L1 48, from memory 190), the time of a
- * non-temporal copy over a cached one at 256 B, 512 B and 1 KiB: 1.30,
- * 1.12, 0.92 rewriting a 64 KiB ring; 1.35, 1.07, 0.90 walking a large
- * area; 0.86, 0.73, 0.58 on lines cached nowhere (random in 256 MiB).
- * Evicting flushes keep 256 B, libpmem's choice on Skylake-SP.
+ * write-back, a miss to memory otherwise.  Measured on a Xeon (family 6
+ * model 0xcf) whose clwb keeps the line in a cache (a load after it: 80
+ * cycles, from L1 48, from memory 190), the time of a non-temporal copy
+ * over a cached one at 256 B, 512 B and 1 KiB: 1.30, 1.12, 0.92 rewriting
+ * a 64 KiB ring; 1.35, 1.07, 0.90 walking a large area; 0.86, 0.73, 0.58
+ * on lines cached nowhere (random in 256 MiB).  256 B, libpmem's choice:
+ * pm_memcpy() of 256 B to lines not written recently ran at 0.63 times
+ * libpmem's speed with 1 KiB.  A caller that rewrites hot lines passes
+ * PM_MEM_TEMPORAL.  The library's own copies have their floors (arch.c).
  */
-static size_t movnt_threshold(const struct cpu *c,
-			      const struct pm_arch_ops *ops)
+static size_t movnt_threshold(const struct pm_arch_ops *ops)
 {
-	if (!ops->memcpy_nt)
-		return SIZE_MAX;
-	if (ops->flush == flush_clwb && !c->clwb_evicts)
-		return 1024;
-	return 256;
+	return ops->memcpy_nt ? 256 : SIZE_MAX;
 }
 
 void pm_arch_init(struct pm_arch_ops *ops)
@@ -281,7 +270,7 @@ void pm_arch_init(struct pm_arch_ops *ops)
 	probe(&c);
 	choose_flush(&c, ops);
 	choose_copy(&c, ops);
-	ops->movnt_threshold = movnt_threshold(&c, ops);
+	ops->movnt_threshold = movnt_threshold(ops);
 	if (c.sse42) {
 		ops->crc32c = pm_crc32c_sse42;
 		ops->crc_name = "sse4.2";
