@@ -95,7 +95,9 @@ uint64_t pm_lanes_watermark(struct pm_pool *pool)
 	return m - 1;
 }
 
-unsigned pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq)
+/* Wait until no commit with a seq <= @seq is in flight; how many lanes
+ * had one. */
+static unsigned wait_inflight(struct pm_pool *pool, uint64_t seq)
 {
 	struct pm_lanes *ls = pool->lanes;
 	unsigned waited = 0;
@@ -113,6 +115,21 @@ unsigned pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq)
 			sched_yield();
 	}
 	return waited;
+}
+
+int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq,
+			   uint64_t *lastp)
+{
+	uint64_t w = pm_lanes_watermark(pool);
+
+	if (wait_inflight(pool, seq)) {
+		*lastp = PM_SEQ_NONE;
+		return 0;
+	}
+	if (w == *lastp)
+		return 1;
+	*lastp = w;
+	return 0;
 }
 
 /* Lanes retired under one fence.  Their seqs are kept on the stack, so
@@ -513,7 +530,7 @@ int pm_lane_grow(struct pm_pool *pool, struct pm_lane *l, uint64_t *limitp,
 int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		      uint64_t *startp, uint64_t *limitp)
 {
-	uint64_t w, last = PM_SEQ_NONE, seq;
+	uint64_t last = PM_SEQ_NONE, seq;
 	int ret;
 
 	if (l->lim < l->ring_size) {
@@ -532,16 +549,9 @@ int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 		 * committed after the retire above is retired by the next
 		 * pass; a commit in flight (floor set, its thread maybe
 		 * preempted) is waited for, since it waits for nothing.
-		 * Nothing here waits for another thread to commit again: it
-		 * may be waiting for a lock the caller holds.  Two passes
-		 * that find nothing in flight and move nothing cannot be
-		 * followed by one that does: an error, never a hang.
 		 */
-		w = pm_lanes_watermark(pool);
 		seq = pm_fifo_at(l, 0)->seq;
-		if (pm_lanes_wait_inflight(pool, seq))
-			last = PM_SEQ_NONE;
-		else if (w == last)
+		if (pm_lanes_wait_progress(pool, seq, &last))
 			return pm_err(-EIO,
 				      "%s: lane %u: no room, and its oldest "
 				      "entry (seq %llu) stays above the "
@@ -550,8 +560,6 @@ int pm_lane_make_room(struct pm_pool *pool, struct pm_lane *l, uint64_t need,
 				      pool->path,
 				      (unsigned)(l - pm_lane_get(pool, 0)),
 				      (unsigned long long)seq,
-				      (unsigned long long)w);
-		else
-			last = w;
+				      (unsigned long long)last);
 	}
 }

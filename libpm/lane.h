@@ -117,10 +117,18 @@ int pm_lanes_alloc(struct pm_pool *pool);
 void pm_lanes_free(struct pm_pool *pool);
 /* Retire watermark: every seq <= the result is applied durably. */
 uint64_t pm_lanes_watermark(struct pm_pool *pool);
-/* Wait until no commit with a seq <= @seq is in flight (floor set): the
- * only thing that may hold the watermark below it once retired.  Returns
- * how many lanes had one. */
-unsigned pm_lanes_wait_inflight(struct pm_pool *pool, uint64_t seq);
+/*
+ * One wait of a loop that retires until the watermark reaches @seq: wait
+ * until no commit with a seq <= @seq is in flight (floor set), the only
+ * thing that may hold the watermark below it once retired.  Nothing here
+ * waits for another thread to commit again: it may be waiting for a lock
+ * the caller holds.  Two passes that find nothing in flight and the
+ * watermark where it was (*@lastp, PM_SEQ_NONE at the first) cannot be
+ * followed by one that moves it: returns 1 then (the caller fails with
+ * the watermark in *@lastp, never hangs), else 0.
+ */
+int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq,
+			   uint64_t *lastp);
 /* Make every entry of every lane durable and reusable.  Costs fences. */
 int pm_lanes_retire_all(struct pm_pool *pool);
 /* Make both slots of every lane header hold (@r, the lane's tail) and

@@ -901,15 +901,17 @@ PM_EXPORT void pm_tx_abort(struct pm_tx *tx)
  * write-back of each lane's last transaction.
  *
  * Return: 0, -EINVAL, -EBUSY (this thread has a transaction open, or
- * every lane is in a transaction), -ENOMEM, PM_E_FORKED, or the error of
- * a failed write-back (page granularity: -EIO...).
+ * every lane is in a transaction), -ENOMEM, PM_E_FORKED, -EIO if the
+ * watermark stays below with nothing in flight (damage to the library's
+ * own state: never a hang), or the error of a failed write-back (page
+ * granularity: -EIO...).
  */
 PM_EXPORT int pm_tx_retire(struct pm_pool *pool)
 {
 	struct pm_tx *tx;
 	struct pm_lane *l;
-	uint64_t target;
-	int ret = begin_slow(pool, 0, &tx);
+	uint64_t target, last = PM_SEQ_NONE;
+	int stuck = 0, ret = begin_slow(pool, 0, &tx);
 
 	if (ret)
 		return ret;
@@ -920,9 +922,17 @@ PM_EXPORT int pm_tx_retire(struct pm_pool *pool)
 		ret = pm_lane_retire(pool, l);
 		if (ret || l->hretired >= target)
 			break;
-		pm_lanes_wait_inflight(pool, target);
+		stuck = pm_lanes_wait_progress(pool, target, &last);
+		if (stuck)
+			break;
 	}
 	tx_end(tx);
+	if (stuck)
+		return pm_err(-EIO,
+			      "%s: pm_tx_retire: the retire watermark stays at "
+			      "%llu, below seq %llu, with nothing in flight",
+			      pool->path, (unsigned long long)last,
+			      (unsigned long long)target);
 	if (ret)
 		return pm_err(ret, "%s: pm_tx_retire: %s", pool->path,
 			      pm_strerror(ret));
