@@ -117,8 +117,7 @@ static unsigned wait_inflight(struct pm_pool *pool, uint64_t seq)
 	return waited;
 }
 
-int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq,
-			   uint64_t *lastp)
+int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq, uint64_t *lastp)
 {
 	uint64_t w = pm_lanes_watermark(pool);
 

@@ -127,8 +127,7 @@ uint64_t pm_lanes_watermark(struct pm_pool *pool);
  * followed by one that moves it: returns 1 then (the caller fails with
  * the watermark in *@lastp, never hangs), else 0.
  */
-int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq,
-			   uint64_t *lastp);
+int pm_lanes_wait_progress(struct pm_pool *pool, uint64_t seq, uint64_t *lastp);
 /* Make every entry of every lane durable and reusable.  Costs fences. */
 int pm_lanes_retire_all(struct pm_pool *pool);
 /* Make both slots of every lane header hold (@r, the lane's tail) and
