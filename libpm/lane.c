@@ -407,6 +407,13 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l, int *wb)
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != u)
 		return PM_SEQ_NONE;
+	pm_lane_pub_flush(pool, pub, n, wb);
+	return u;
+}
+
+void pm_lane_pub_flush(const struct pm_pool *pool,
+		       const struct pm_lane_pub *pub, uint64_t n, int *wb)
+{
 	for (uint64_t i = 0; i < n; i++)
 		if (pm_range_ok(pub[i].off, pub[i].len, pool->data_size))
 			*wb = pm_wb_first(*wb,
@@ -415,7 +422,6 @@ uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l, int *wb)
 							       pool->data_off +
 							       pub[i].off,
 						       pub[i].len));
-	return u;
 }
 
 /* How many listed entries the watermark (*rp) covers, and the hint past

@@ -179,6 +179,10 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me);
  * changed meanwhile.  *@wb: the first write-back error, else kept. */
 uint64_t pm_lane_reflush(const struct pm_pool *pool, struct pm_lane *l,
 			 int *wb);
+/* Write back @n published ranges @pub: a snapshot, or the holder's own
+ * (its lane's pub, which only it writes).  No fence. */
+void pm_lane_pub_flush(const struct pm_pool *pool,
+		       const struct pm_lane_pub *pub, uint64_t n, int *wb);
 /* Retire every lane, then move lane @l's header to the watermark (it
  * restarts at offset 0 if all its entries are retired): extra fences. */
 int pm_lane_retire(struct pm_pool *pool, struct pm_lane *l);

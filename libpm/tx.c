@@ -809,9 +809,10 @@ static __attribute__((noinline)) int commit_tail(struct pm_tx *tx, uint64_t seq)
 	 * from its published ranges while they are exact, since its ring
 	 * lines are not in the cache. */
 	if (__atomic_load_n(&l->unretired, __ATOMIC_RELAXED) != PM_SEQ_NONE) {
-		if (__atomic_load_n(&l->pub_n, __ATOMIC_RELAXED) <=
-		    PM_LANE_PUB_MAX)
-			pm_lane_reflush(pool, l, &ret);
+		uint64_t n = __atomic_load_n(&l->pub_n, __ATOMIC_RELAXED);
+
+		if (n <= PM_LANE_PUB_MAX)
+			pm_lane_pub_flush(pool, l->pub, n, &ret);
 		else
 			apply(pool, l, l->ring + l->last_off, 0, &ret);
 	}
