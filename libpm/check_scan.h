@@ -26,11 +26,6 @@ struct pm_ck {
 	uint8_t *buf;	    /* for pread: SCAN_CHUNK, or less for small files */
 	struct pm_map *dax; /* a device-dax device, read through a mapping */
 	size_t buf_size;
-	/* fewer blocks than bytes: the file may have holes.  The last data
-	 * extent found: [ext_lo, ext_hi) is the first data at or after
-	 * ext_from (UINT64_MAX for both if only a hole follows) */
-	int sparse;
-	uint64_t ext_from, ext_lo, ext_hi;
 	/* the pool as the chosen header copy describes it, mapped read-only */
 	struct pm_map *map;
 	struct pm_pool view;
