@@ -131,19 +131,6 @@ int pm_os_msync(void *addr, size_t len, int flags)
 	return msync(addr, len, flags) ? -errno : 0;
 }
 
-void pm_os_populate_read(const void *addr, size_t len)
-{
-#ifdef MADV_POPULATE_READ
-	uintptr_t a = PM_ALIGN_DOWN((uintptr_t)addr, (uintptr_t)4096);
-
-	(void)madvise((void *)a, (uintptr_t)addr + len - a,
-		      MADV_POPULATE_READ);
-#else
-	(void)addr;
-	(void)len;
-#endif
-}
-
 int pm_os_flock(int fd, int op)
 {
 	FAULT("flock");

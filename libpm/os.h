@@ -33,10 +33,6 @@ int pm_os_mmap(void **addrp, size_t len, int prot, int flags, int fd,
 int pm_os_ftruncate(int fd, off_t len);
 int pm_os_fallocate(int fd, int mode, off_t off, off_t len);
 int pm_os_msync(void *addr, size_t len, int flags);
-/* Map the pages of [addr, addr+len) for reading in one call, where the
- * kernel can (MADV_POPULATE_READ): a hint, its failure (a poisoned page,
- * an older kernel) ignored; the loads that follow fault as they would. */
-void pm_os_populate_read(const void *addr, size_t len);
 int pm_os_flock(int fd, int op);
 int pm_os_sigaction(int sig, const struct sigaction *act,
 		    struct sigaction *old);
