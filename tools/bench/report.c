@@ -74,6 +74,8 @@ static const char *fences(char *buf, double f)
 
 /* ---- targets ------------------------------------------------------------- */
 
+#define TARGETS_MAX 20
+
 struct target {
 	const char *what;
 	double goal, value;
@@ -89,9 +91,16 @@ static int targets(struct target *t)
 	} simple[] = {
 		{ "tx one 64 B write", "tx", "one 64 B write, random", 4 },
 		{ "tx 8 random 64 B writes", "tx", "8 random", 8 },
-		{ "tx one 4 KiB write", "tx", "one 4 KiB", 2 },
-		{ "log append 64 B", "log", "64 B", 2 },
+		{ "tx one 4 KiB write", "tx", "one 4 KiB", 3 },
+		{ "log append 64 B", "log", "64 B", 2.5 },
+		{ "log append 4 KiB", "log", "4 KiB", 1.3 },
+		{ "log append 1 MiB", "log", "1 MiB", 1 },
 		{ "memcpy_persist 64 B", "memcpy", "64 B", 1.5 },
+		{ "heap tx alloc 64 B + write", "heap", "tx alloc 64 B", 6 },
+		{ "heap tx free 64 B", "heap", "tx free", 6 },
+		{ "heap tx alloc 4 KiB", "heap", "tx alloc 4 KiB", 3 },
+		{ "heap alloc + free, no user tx", "heap", "alloc + free", 5 },
+		{ "kv put 100 B", "kv", "put", 4 },
 	};
 	const struct pmb_result *r, *r2;
 	int n = 0;
@@ -140,7 +149,7 @@ static int targets(struct target *t)
 void pmb_print_table(double load)
 {
 	char a[32], b[32], l[32], fa[16], fb[16];
-	struct target t[9];
+	struct target t[TARGETS_MAX];
 	const struct pmb_result *r, *r2;
 	int n = targets(t);
 
@@ -197,7 +206,7 @@ static void json_num(const char *key, double v, const char *sep)
 
 void pmb_print_json(double load)
 {
-	struct target t[9];
+	struct target t[TARGETS_MAX];
 	int n = targets(t), first = 1;
 
 	printf("{\n  \"libpm\": \"%s\",\n  \"flush\": \"%s\",\n"
