@@ -25,12 +25,18 @@ void *pm_malloc(size_t size)
 	return p;
 }
 
+/* calloc, not malloc + memset: a large block comes from fresh zero pages,
+ * so a sparse table (the heap's page map) faults in only what is used
+ * (opening a 1 GiB heap: 17-19 ms -> 12-13 ms). */
 void *pm_zalloc(size_t size)
 {
-	void *p = pm_malloc(size);
+	void *p;
 
+	if (pm_fault("malloc"))
+		return NULL;
+	p = calloc(1, size ? size : 1);
 	if (p)
-		memset(p, 0, size);
+		NOTE_ALLOC(1);
 	return p;
 }
 
