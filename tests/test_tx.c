@@ -1110,6 +1110,26 @@ static void test_tx_retire_then_direct_write(void **state)
 
 /* Its cost: three fences with every lane holding an unretired entry
  * (none where the CPU's flush orders itself, see fences.h). */
+/* The wait of the retire loops (pm_tx_retire(), a lane out of room): a
+ * watermark that stays below with nothing in flight is "stuck" on the
+ * second pass, never waited on; one that moves between passes is not. */
+static void test_tx_wait_progress_stuck(void **state)
+{
+	uint64_t v = 7, last = PM_SEQ_NONE, w;
+
+	(void)state;
+	assert_int_equal(tx_put(0, &v, 8), 0);
+	w = pm_lanes_watermark(pool);
+	/* a seq no commit reached: the watermark cannot pass it */
+	assert_int_equal(pm_lanes_wait_progress(pool, w + 100, &last), 0);
+	assert_int_equal(last, w);
+	assert_int_equal(pm_lanes_wait_progress(pool, w + 100, &last), 1);
+	/* the watermark moved since: not stuck, the new one remembered */
+	last = w - 1;
+	assert_int_equal(pm_lanes_wait_progress(pool, w + 100, &last), 0);
+	assert_int_equal(last, w);
+}
+
 static void test_tx_retire_cost(void **state)
 {
 	uint64_t v = 5;
@@ -1173,6 +1193,7 @@ int main(void)
 		T(test_tx_commit_retires_idle_lane),
 		T(test_tx_fork_child_refused),
 		T(test_tx_retire_then_direct_write),
+		T(test_tx_wait_progress_stuck),
 		T(test_tx_retire_cost),
 	};
 
