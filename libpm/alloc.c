@@ -13,16 +13,17 @@
 #define NOTE_ALLOC(d) ((void)0)
 #endif
 
-void *pm_malloc(size_t size)
+/* A fresh block @p (or NULL), counted. */
+static void *counted(void *p)
 {
-	void *p;
-
-	if (pm_fault("malloc"))
-		return NULL;
-	p = malloc(size ? size : 1);
 	if (p)
 		NOTE_ALLOC(1);
 	return p;
+}
+
+void *pm_malloc(size_t size)
+{
+	return pm_fault("malloc") ? NULL : counted(malloc(size ? size : 1));
 }
 
 /* calloc, not malloc + memset: a large block comes from fresh zero pages,
@@ -30,14 +31,16 @@ void *pm_malloc(size_t size)
  * (opening a 1 GiB heap: 17-19 ms -> 12-13 ms). */
 void *pm_zalloc(size_t size)
 {
-	void *p;
+	return pm_fault("malloc") ? NULL : counted(calloc(1, size ? size : 1));
+}
 
-	if (pm_fault("malloc"))
-		return NULL;
-	p = calloc(1, size ? size : 1);
-	if (p)
-		NOTE_ALLOC(1);
-	return p;
+void *pm_zalloc_aligned(size_t size, size_t align, void **memp)
+{
+	void *mem = pm_zalloc(size + align);
+
+	*memp = mem;
+	return mem ? (void *)PM_ALIGN_UP((uintptr_t)mem, (uintptr_t)align) :
+		     NULL;
 }
 
 void *pm_realloc(void *ptr, size_t size)

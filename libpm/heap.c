@@ -637,10 +637,10 @@ static int heap_alloc(struct pm_pool *pool, struct pm_heap **hp)
 	h->data = pool->base + pool->data_off;
 	h->fbits = pm_zalloc((n + 63) / 64 * 8);
 	h->vpage = pm_zalloc(n * sizeof(*h->vpage));
-	h->arenas_raw = pm_zalloc(PM_HEAP_NARENAS * sizeof(*h->arenas) + 64);
-	h->arenas = (void *)PM_ALIGN_UP((uintptr_t)h->arenas_raw, 64);
+	h->arenas = pm_zalloc_aligned(PM_HEAP_NARENAS * sizeof(*h->arenas),
+				      PM_CACHELINE, &h->arenas_raw);
 	h->htx = pm_zalloc(pool->nlanes * sizeof(*h->htx));
-	if (!h->fbits || !h->vpage || !h->arenas_raw || !h->htx)
+	if (!h->fbits || !h->vpage || !h->arenas || !h->htx)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->root_lock, NULL);

@@ -44,6 +44,9 @@ unsigned pm_fork_gen(void);
 /* The one allocator entry (alloc.c); fails under fault injection. */
 void *pm_malloc(size_t size);
 void *pm_zalloc(size_t size);
+/* pm_zalloc() of @size bytes aligned to @align (a power of two); *@memp
+ * receives the block to pm_free(). */
+void *pm_zalloc_aligned(size_t size, size_t align, void **memp);
 void *pm_realloc(void *ptr, size_t size);
 /* Room for one more element in array @v of *@cap elements of @size bytes,
  * @n in use: when full, a copy twice as long (@first long at first), with

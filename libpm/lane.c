@@ -28,22 +28,20 @@
 
 int pm_lanes_alloc(struct pm_pool *pool)
 {
-	void *mem = pm_zalloc(sizeof(struct pm_lanes) + PM_CACHELINE);
 	size_t sz = (size_t)pool->nlanes * sizeof(struct pm_lane);
-	struct pm_lanes *ls;
-
-	if (!mem)
-		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
+	void *mem;
 	/* Aligned, so that the seq line holds nothing else. */
-	ls = (void *)PM_ALIGN_UP((uintptr_t)mem, (uintptr_t)PM_CACHELINE);
+	struct pm_lanes *ls = pm_zalloc_aligned(sizeof(*ls), PM_CACHELINE,
+						&mem);
+
+	if (!ls)
+		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	ls->mem = mem;
-	ls->raw = pm_zalloc(sz + PM_CACHELINE);
-	if (!ls->raw) {
+	ls->lane = pm_zalloc_aligned(sz, PM_CACHELINE, &ls->raw);
+	if (!ls->lane) {
 		pm_free(mem);
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	}
-	ls->lane = (void *)PM_ALIGN_UP((uintptr_t)ls->raw,
-				       (uintptr_t)PM_CACHELINE);
 	ls->n = pool->nlanes;
 	ls->seq = 1;
 	for (unsigned i = 0; i < ls->n; i++) {
@@ -363,11 +361,10 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 	int ret = 0;
 
 	if (!l->shadow) {
-		l->shadow_mem = pm_malloc(PM_TX_SHADOW + PM_CACHELINE);
-		if (!l->shadow_mem)
+		l->shadow = pm_zalloc_aligned(PM_TX_SHADOW, PM_CACHELINE,
+					      &l->shadow_mem);
+		if (!l->shadow)
 			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
-		l->shadow = (uint8_t *)PM_ALIGN_UP((uintptr_t)l->shadow_mem,
-						   (uintptr_t)PM_CACHELINE);
 	}
 	if (!l->fifo) {
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,

@@ -16,8 +16,9 @@
 #define PM_SEQ_NONE UINT64_MAX
 #define PM_LANE_FIFO_MAX 4096
 /* An entry up to this size is built in DRAM and streamed into the ring
- * at commit (a multiple of 64). */
+ * at commit as whole lines. */
 #define PM_TX_SHADOW 4096
+_Static_assert(PM_TX_SHADOW % 64 == 0, "the shadow holds whole lines");
 
 struct pm_thr; /* tx.c: a thread's slot */
 
@@ -33,7 +34,6 @@ struct pm_tx {
 	/* Where the entry's bytes are written: the lane's shadow (DRAM)
 	 * while it fits there, else the ring at start (tx.c, stage). */
 	uint8_t *w;
-	int shadowed; /* w is the shadow */
 	uint32_t crc; /* running CRC32C of the entry */
 	unsigned nranges;
 	unsigned heap_ops; /* heap allocations and frees staged (heap.c) */

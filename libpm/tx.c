@@ -154,9 +154,8 @@ static struct pm_thr *thr_get(void)
 		thr_free = t->next_free;
 	} else if (thr_nstatic < PM_THR_STATIC) {
 		t = &thr_static[thr_nstatic++];
-	} else if ((mem = pm_zalloc(2 * sizeof(*t))) != NULL) {
+	} else if ((t = pm_zalloc_aligned(sizeof(*t), sizeof(*t), &mem))) {
 		/* Aligned, one line per slot: only its thread writes it. */
-		t = (void *)PM_ALIGN_UP((uintptr_t)mem, sizeof(*t));
 		t->next = thr_all; /* reachable: slots are never freed */
 		thr_all = t;
 	}
@@ -323,7 +322,6 @@ static int tx_start(struct pm_pool *pool, struct pm_lane *l, uint64_t need)
 		ret = pm_lane_make_room(pool, l, need, &tx->start, &tx->limit);
 	tx->pos = tx->flushed = tx->start;
 	tx->w = l->shadow;
-	tx->shadowed = 1;
 	return ret;
 }
 
@@ -373,7 +371,6 @@ PM_EXPORT int pm_tx_begin(struct pm_pool *pool, size_t reserve,
 	tx->start = tx->pos = tx->flushed = start;
 	tx->limit = limit;
 	tx->w = l->shadow;
-	tx->shadowed = 1;
 	tx->crc = pool->seed;
 	tx->nranges = 0;
 	tx->failed = 0;
@@ -466,6 +463,12 @@ static inline uint8_t *at(const struct pm_tx *tx, uint64_t pos)
 	return tx->w + (pos - tx->start);
 }
 
+/* Is the entry still in the lane's shadow (not spilled)? */
+static inline int shadowed(const struct pm_tx *tx)
+{
+	return tx->w == tx->lane->shadow;
+}
+
 /*
  * The entry outgrows the shadow (or a payload streams into the ring):
  * what it holds so far goes to the ring with cached stores, as the rest
@@ -477,7 +480,6 @@ static __attribute__((noinline, cold)) void spill(struct pm_tx *tx)
 
 	memcpy(ring, tx->w, tx->pos - tx->start);
 	tx->w = ring;
-	tx->shadowed = 0;
 }
 
 /*
@@ -496,7 +498,7 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 	int nt = pm_nt_pays(len, PM_NT_STAGE);
 	uint8_t *d;
 
-	if (nt && tx->shadowed)
+	if (nt && shadowed(tx))
 		spill(tx);
 	d = at(tx, tx->pos);
 	pm_redo_put_range(d, off, len);
@@ -554,7 +556,7 @@ static int tx_fits(struct pm_tx *tx, uint64_t bytes)
 	    (end <= tx->pos || /* overflow */
 	     !pm_lane_grow(tx->pool, tx->lane, &tx->limit, end)))
 		return 0;
-	if (PM_UNLIKELY(tx->shadowed && end - tx->start > PM_TX_SHADOW))
+	if (PM_UNLIKELY(end - tx->start > PM_TX_SHADOW && shadowed(tx)))
 		spill(tx);
 	return 1;
 }
@@ -782,7 +784,7 @@ static int entry_out(struct pm_tx *tx, uint64_t end)
 	uint8_t *ring = tx->lane->ring;
 	uint64_t n = end - tx->start;
 
-	if (!tx->shadowed)
+	if (!shadowed(tx))
 		return pm_map_flush(map, ring + tx->flushed, end - tx->flushed);
 	memset(at(tx, end), 0, PM_ALIGN_UP(n, (uint64_t)PM_CACHELINE) - n);
 	return pm_map_copy(map, ring + tx->start, tx->w,

@@ -105,6 +105,9 @@ static int targets(struct target *t)
 	const struct pmb_result *r, *r2;
 	int n = 0;
 
+	/* the simple ones, then memcpy's minimum, threads and churn */
+	_Static_assert(sizeof(simple) / sizeof(simple[0]) + 3 <= TARGETS_MAX,
+		       "targets fit t[]");
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		r = find(simple[i].group, simple[i].name);
 		t[n] = (struct target){ simple[i].what, simple[i].goal, 0, !!r,
