@@ -17,6 +17,12 @@
 
 #include <libpm.h>
 
+/* A pair bigger than this is copied into its new object before the commit
+ * rather than logged: half the writes, and no size limit from the lane
+ * (the pool's transactions are retired first, so that no replay of an
+ * older one lands on the copy). */
+#define BIG 4096
+
 #define GONE 1 /* a deleted slot; 0 is an empty one, others hold offsets */
 
 struct root {
@@ -118,10 +124,12 @@ static int put(const char *k, const char *v)
 		cap *= 2;
 	if (!ret && (r->used + 1) * 4 > r->cap * 3)
 		ret = rehash(cap);
-	if (ret ||
-	    (ret = pm_tx_begin(pool,
-			       sz + 8 + sizeof(nr) + 2 * PM_TX_HEAP_RESERVE,
-			       &tx)))
+	if (!ret && sz > BIG) /* as in rehash() */
+		ret = pm_tx_retire(pool);
+	if (ret || (ret = pm_tx_begin(pool,
+				      (sz > BIG ? 0 : sz) + 8 + sizeof(nr) +
+					      2 * PM_TX_HEAP_RESERVE,
+				      &tx)))
 		return free(e), ret;
 	*e = (struct ent){ hash(k, kl), (uint32_t)kl, (uint32_t)vl };
 	memcpy(e->kv, k, kl);
@@ -130,8 +138,10 @@ static int put(const char *k, const char *v)
 	nr = (struct root){ r->tab, r->cap, r->count + 1,
 			    r->used + (i < 0 && !t[f]) };
 	ret = pm_tx_alloc(tx, sz, 0, &off);
-	if (!ret)
-		ret = pm_tx_write(tx, ENT(off), e, sz);
+	if (!ret) /* a big one is written directly: no one sees it yet */
+		ret = sz > BIG ?
+			      pm_memcpy(pm_pool_map(pool), ENT(off), e, sz, 0) :
+			      pm_tx_write(tx, ENT(off), e, sz);
 	if (!ret)
 		ret = pm_tx_write(tx, &t[i < 0 ? f : (uint64_t)i], &off, 8);
 	if (!ret) /* a new key counts, an old one's object goes */

@@ -251,6 +251,16 @@ static int alloc_extent(struct pm_heap *h, struct pm_tx *tx, struct pm_htx *t,
 	return 0;
 }
 
+/* An object goes in a run when its class is smaller than its whole
+ * pages; otherwise it is an extent, which wastes no more and never pins
+ * a run's other units (a run of 8 to 32 KiB units holds only a few). */
+static int in_run(uint64_t size)
+{
+	return size <= PM_HEAP_SMALL_MAX &&
+	       pm_heap_classes()[pm_heap_class_of(size)].size <
+		       PM_ALIGN_UP(size, (uint64_t)PM_HEAP_PAGE);
+}
+
 static int heap_of_tx(struct pm_tx *tx, const char *fn, struct pm_heap **hp)
 {
 	int ret = pm_tx_check(tx, fn);
@@ -324,7 +334,7 @@ PM_EXPORT int pm_tx_alloc(struct pm_tx *tx, size_t size, unsigned flags,
 		ret = pm_tx_room(tx, ALLOC_LOG);
 	if (ret)
 		return ret;
-	if (size <= PM_HEAP_SMALL_MAX)
+	if (in_run(size))
 		ret = alloc_unit(h, tx, t, size, flags, offp);
 	else
 		ret = alloc_extent(h, tx, t, size, flags, offp);

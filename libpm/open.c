@@ -44,16 +44,20 @@ static uint64_t pow2_floor(uint64_t v)
 	return v ? 1ULL << (63 - __builtin_clzll(v)) : 0;
 }
 
-/* Defaults scale with the pool: 8 MiB gets 8 lanes of 64 KiB, 1 GiB and
- * above 64 lanes of 1-4 MiB (about 6% of small pools, far less of big). */
+/* Defaults: lanes of size/8192 from 32 KiB to 4 MiB, as many as take at
+ * most 1/32 of the pool, 4 to 64 of them: 8 MiB gets 8 lanes of 32 KiB,
+ * 64 MiB and above 64 lanes, taking 1/128 of the pool from 256 MiB to
+ * 32 GiB.  Lanes are log space the heap cannot use, so they stay small; a
+ * bigger transaction or more threads in transactions at once than lanes
+ * take nlanes and lane_size at create. */
 static void default_geom(uint64_t size, struct geom *g)
 {
 	if (!g->lane_size)
-		g->lane_size = PM_MIN(PM_MAX(pow2_floor(size / 1024),
-					     64ULL << 10),
+		g->lane_size = PM_MIN(PM_MAX(pow2_floor(size / 8192),
+					     32ULL << 10),
 				      4ULL << 20);
 	if (!g->nlanes)
-		g->nlanes = (unsigned)PM_MIN(PM_MAX(size / (16 * g->lane_size),
+		g->nlanes = (unsigned)PM_MIN(PM_MAX(size / (32 * g->lane_size),
 						    4),
 					     64);
 }

@@ -172,6 +172,38 @@ static void test_heap_alloc_persists(void **state)
 	assert_int_equal(walk().n, 1);
 }
 
+/* An object whose class is no smaller than its whole pages is an extent
+ * (no run pinned by it), whatever its size; smaller classes are runs. */
+static void test_heap_extent_or_run(void **state)
+{
+	static const size_t ext[] = { 3841, 4096, 20000, 32767, 32768, 40000 };
+	static const size_t run[] = { 3840, 3000, 9000, 17000, 26000 };
+	struct pm_heap_stats st;
+	uint64_t off;
+
+	(void)state;
+	for (unsigned i = 0; i < PM_ARRAY_SIZE(ext); i++) {
+		off = alloc1(ext[i], 0, 'e');
+		assert_int_equal(off % 4096, 0);
+		assert_int_equal(pm_usable_size(pool, off),
+				 (ext[i] + 4095) / 4096 * 4096);
+	}
+	assert_int_equal(pm_heap_stats(pool, &st), 0);
+	assert_int_equal(st.extents, PM_ARRAY_SIZE(ext));
+	assert_int_equal(st.runs, 0);
+	for (unsigned i = 0; i < PM_ARRAY_SIZE(run); i++) {
+		off = alloc1(run[i], 0, 'r');
+		assert_int_not_equal(off % 4096, 0);
+		assert_in_range(pm_usable_size(pool, off), run[i],
+				(run[i] + 4095) / 4096 * 4096 - 1);
+	}
+	assert_int_equal(pm_heap_stats(pool, &st), 0);
+	assert_int_equal(st.extents, PM_ARRAY_SIZE(ext));
+	assert_true(st.runs > 0);
+	reopen();
+	assert_int_equal(walk().n, PM_ARRAY_SIZE(ext) + PM_ARRAY_SIZE(run));
+}
+
 static void test_heap_zero(void **state)
 {
 	uint64_t a, b;
@@ -717,6 +749,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, each_setup, each_teardown)
 		T(test_heap_pool),
 		T(test_heap_alloc_persists),
+		T(test_heap_extent_or_run),
 		T(test_heap_zero),
 		T(test_heap_abort),
 		T(test_heap_root),
