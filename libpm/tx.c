@@ -529,14 +529,17 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
  * Ask for the home lines of a small write now: commit applies it with
  * cached stores right after its fence, and a line still missing then
  * keeps the store buffer busy into the next transaction.  The miss is
- * served while this one stages, checksums and fences.  Large ranges are
- * left to the hardware prefetcher: their copy streams.
+ * served while this one stages, checksums and fences.  Ranges from
+ * PM_PREFETCH_MAX on are left to the hardware prefetcher, which follows
+ * their copy.
  */
+#define PM_PREFETCH_MAX 1024
+
 static void home_prefetch(const void *dst, size_t len)
 {
 	const char *p = dst;
 
-	if (pm_nt_pays(len, PM_NT_COPY))
+	if (len >= PM_PREFETCH_MAX)
 		return;
 	for (size_t i = 0; i < len; i += PM_CACHELINE)
 		__builtin_prefetch(p + i, 1, 3);

@@ -187,23 +187,27 @@ static void sweep(unsigned flags)
 
 /* ---- which paths this machine has (from /proc/cpuinfo) ---- */
 
-static int cpu_has(const char *flag)
+/* Does a /proc/cpuinfo line starting with @key hold the word @word? */
+static int cpuinfo_has(const char *key, const char *word)
 {
-	char line[8192], word[64];
+	char line[8192], w[64];
 	FILE *f = fopen("/proc/cpuinfo", "r");
 	int found = 0;
 
 	if (!f)
 		return 0;
-	snprintf(word, sizeof(word), " %s ", flag);
+	snprintf(w, sizeof(w), " %s ", word);
 	while (!found && fgets(line, sizeof(line) - 1, f)) {
 		line[strcspn(line, "\n")] = ' ';
-		found = (!strncmp(line, "flags", 5) ||
-			 !strncmp(line, "Features", 8)) &&
-			strstr(line, word);
+		found = !strncmp(line, key, strlen(key)) && strstr(line, w);
 	}
 	fclose(f);
 	return found;
+}
+
+static int cpu_has(const char *flag)
+{
+	return cpuinfo_has("flags", flag) || cpuinfo_has("Features", flag);
 }
 
 /* Valgrind's CPU model hides some features /proc/cpuinfo shows. */
@@ -306,6 +310,13 @@ static void test_memcpy_threshold(void **state)
 	assert_int_equal(real.movnt_threshold, cpu);
 	use_path("PM_MOVNT_THRESHOLD=0x40");
 	assert_int_equal(real.movnt_threshold, 64);
+	/* whole lines stream where the write-back evicts them */
+	if (cpu_has("clflushopt")) {
+		use_path("PM_NO_CLWB=1");
+		assert_int_equal(real.movnt_threshold, 64);
+	}
+	if (cpu_has("clwb") && cpuinfo_has("vendor_id", "AuthenticAMD"))
+		assert_int_equal(cpu, 64);
 }
 
 /* ---- persist, flush, drain ---- */
