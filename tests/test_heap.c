@@ -745,6 +745,7 @@ static void test_heap_threads(void **state)
 
 int main(void)
 {
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, each_setup, each_teardown)
 		T(test_heap_pool),
@@ -766,6 +767,7 @@ int main(void)
 		T(test_heap_threads),
 #undef T
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
