@@ -196,6 +196,40 @@ static void test_pool_create_geometry(void **state)
 	pm_pool_close(p);
 }
 
+/* The default lanes, as pm_pool_create(3) documents them: size/8192 from
+ * 32 KiB to 4 MiB, as many as fit in 1/32 of the pool, 4 to 64. */
+static void test_pool_create_default_geometry(void **state)
+{
+	static const struct {
+		uint64_t size;
+		unsigned nlanes;
+		uint64_t lane_size;
+	} g[] = {
+		/* clang-format off */
+		{ 1ULL << 20, 4, 32 << 10 },
+		{ 8ULL << 20, 8, 32 << 10 },
+		{ 64ULL << 20, 64, 32 << 10 },
+		{ 256ULL << 20, 64, 32 << 10 },
+		{ 1ULL << 30, 64, 128 << 10 },
+		/* clang-format on */
+	};
+	struct pm_pool_info info;
+	struct pm_pool *p;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+		unlink(path);
+		assert_int_equal(pm_pool_create(path, g[i].size, NULL, &p), 0);
+		assert_int_equal(pm_pool_info(p, &info), 0);
+		assert_int_equal(info.nlanes, g[i].nlanes);
+		assert_int_equal(info.lane_size, g[i].lane_size);
+		assert_true(g[i].size < (16ULL << 20) ||
+			    info.nlanes * info.lane_size <= g[i].size / 32);
+		pm_pool_close(p);
+	}
+	unlink(path);
+}
+
 static void damage_a(void)
 {
 	struct pm_hdr h;
@@ -560,6 +594,7 @@ int main(void)
 		T(test_pool_create_exists),
 		T(test_pool_create_bad_opts),
 		T(test_pool_create_geometry),
+		T(test_pool_create_default_geometry),
 		T(test_pool_create_devdax_whole),
 		T(test_pool_open_repairs_copy_a),
 		T(test_pool_open_repairs_copy_b),
