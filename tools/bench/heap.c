@@ -4,7 +4,9 @@
  * a transaction that allocates 64 B and writes it, one that frees it, one
  * that allocates 4 KiB; an allocation and a free outside any user
  * transaction (libpm: a transaction of one operation each; libpmemobj:
- * pmemobj_alloc and pmemobj_free); then the hash map put of kv.c.  Last,
+ * pmemobj_alloc and pmemobj_free); then the hash map put of kv.c, and
+ * the open of a heap holding a million objects with the first
+ * allocation after it.  Last,
  * a churn for fragmentation: log-uniform sizes from 16 B to 64 KiB, fill
  * until ENOMEM, then ten rounds of freeing a random half and filling
  * again, on pools of 64 MiB, 256 MiB and 1 GiB.
@@ -233,7 +235,7 @@ static int churn_one(struct heap *h, size_t size, double *first, double *worst)
 /* ---- pools and the report --------------------------------------------------- */
 
 static int heap_create(const struct pmb_opts *o, struct heap *h, int pmdk,
-		       size_t size)
+		       size_t size, int keep)
 {
 	struct pm_pool_opts po = { .sz = sizeof(po), .flags = PM_POOL_HEAP };
 	char path[256];
@@ -243,7 +245,9 @@ static int heap_create(const struct pmb_opts *o, struct heap *h, int pmdk,
 	h->pool_size = size;
 	h->cap = size / 512;
 	h->offs = malloc(h->cap * sizeof(*h->offs));
-	pmb_path(path, sizeof(path), o, pmdk ? "heap-pmdk" : "heap-libpm");
+	pmb_path(path, sizeof(path), o,
+		 keep ? (pmdk ? "open-pmdk" : "open-libpm") :
+			(pmdk ? "heap-pmdk" : "heap-libpm"));
 	if (!pmdk) {
 		ret = pm_pool_create(path, size, &po, &h->pool);
 	} else {
@@ -254,7 +258,8 @@ static int heap_create(const struct pmb_opts *o, struct heap *h, int pmdk,
 		if (h->pop)
 			h->uuid = pmemobj_root(h->pop, 64).pool_uuid_lo;
 	}
-	unlink(path);
+	if (!keep)
+		unlink(path);
 	if (!ret && !h->offs)
 		ret = -ENOMEM;
 	if (ret)
@@ -274,6 +279,126 @@ static void heap_destroy(struct heap *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* ---- open of a full heap ------------------------------------------------- */
+
+#define OPEN_BATCH 100
+
+/* Fill @h with @n objects of 64 B, OPEN_BATCH to a transaction. */
+static int open_fill(struct heap *h, size_t n)
+{
+	PMEMoid oid;
+	struct pm_tx *tx;
+	uint64_t off;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < n; i += OPEN_BATCH) {
+		if (h->pool) {
+			ret = pm_tx_begin(h->pool,
+					  OPEN_BATCH * PM_TX_HEAP_RESERVE, &tx);
+			for (int k = 0; !ret && k < OPEN_BATCH; k++)
+				if ((ret = pm_tx_alloc(tx, 64, 0, &off)))
+					pm_tx_abort(tx);
+			if (!ret)
+				ret = pm_tx_commit(tx);
+			continue;
+		}
+		if (pmemobj_tx_begin(h->pop, NULL, TX_PARAM_NONE))
+			return -errno;
+		for (int k = 0; k < OPEN_BATCH; k++)
+			oid = pmemobj_tx_alloc(64, 1);
+		if (pmemobj_tx_stage() == TX_STAGE_WORK)
+			pmemobj_tx_commit();
+		ret = pmemobj_tx_end() || OID_IS_NULL(oid) ? -ENOMEM : 0;
+	}
+	return ret;
+}
+
+/* Open the pool at @path, then allocate 64 B in a transaction: the times
+ * of both into @t_open and @t_alloc; 0 or -errno. */
+static int open_once(const char *path, int pmdk, double *t_open,
+		     double *t_alloc)
+{
+	struct pm_pool *pool = NULL;
+	PMEMobjpool *pop = NULL;
+	struct pm_tx *tx;
+	uint64_t off;
+	PMEMoid oid;
+	double t = pmb_now();
+	int ret;
+
+	if (!pmdk)
+		ret = pm_pool_open(path, 0, &pool);
+	else
+		ret = (pop = pmemobj_open(path, "pmbench")) ? 0 : -errno;
+	*t_open = pmb_now() - t;
+	if (ret)
+		return ret;
+	t = pmb_now();
+	if (!pmdk && !(ret = pm_tx_begin(pool, PM_TX_HEAP_RESERVE, &tx))) {
+		ret = pm_tx_alloc(tx, 64, 0, &off);
+		pm_tx_abort(tx);
+	} else if (pmdk) {
+		ret = pmemobj_alloc(pop, &oid, 64, 1, NULL, NULL) ? -errno : 0;
+		if (!ret)
+			pmemobj_free(&oid);
+	}
+	*t_alloc = pmb_now() - t;
+	pm_pool_close(pool);
+	if (pop)
+		pmemobj_close(pop);
+	return ret;
+}
+
+/* Open of a 1 GiB heap holding 1 M objects of 64 B (--quick: 256 MiB, a
+ * quarter of them) and the first allocation after it, both libraries'
+ * pools closed cleanly; the time of each, median of o->reps opens. */
+static int heap_opens(const struct pmb_opts *o)
+{
+	size_t size = o->quick ? (size_t)256 << 20 : (size_t)1 << 30;
+	size_t n = size >> 10;
+	double t[2][2][o->reps];
+	struct pmb_result *r;
+	char path[2][256];
+	int ret = 0;
+
+	pmb_progress("heap: open of %zu objects", n);
+	for (int l = 0; !ret && l < 2; l++) {
+		struct heap h;
+
+		pmb_path(path[l], sizeof(path[l]), o,
+			 l ? "open-pmdk" : "open-libpm");
+		ret = heap_create(o, &h, l, size, 1);
+		if (!ret)
+			ret = open_fill(&h, n);
+		heap_destroy(&h);
+	}
+	for (int i = 0; !ret && i < o->reps; i++)
+		for (int l = 0; !ret && l < 2; l++)
+			ret = open_once(path[l], l, &t[l][0][i], &t[l][1][i]);
+	unlink(path[0]);
+	unlink(path[1]);
+	if (ret) {
+		fprintf(stderr, "pmbench: heap open: %s\n", pm_strerror(ret));
+		return ret;
+	}
+	for (int k = 0; k < 2; k++) {
+		r = pmb_add("heap", k ? "first alloc after open" : "", 0);
+		if (!r)
+			break;
+		if (!k)
+			snprintf(r->name, sizeof(r->name),
+				 "open, %zu %s objects of 64 B",
+				 n >> 20 ? n >> 20 : n >> 10,
+				 n >> 20 ? "M" : "K");
+		r->t_pm = pmb_median(t[0][k], o->reps);
+		r->t_pmdk = pmb_median(t[1][k], o->reps);
+		r->f_pm = r->f_pmdk = -1;
+		r->unit = "ms";
+		r->note = "time per open, then per first allocation";
+	}
+	return 0;
+}
+
 /* libpmemobj's fences per operation are known counts, as in tx.c (see
  * pmbench(1)). */
 int pmb_heap(const struct pmb_opts *o)
@@ -283,9 +408,9 @@ int pmb_heap(const struct pmb_opts *o)
 	int ret;
 
 	pmb_progress("heap: two pools of %zu MiB", o->pool_size >> 20);
-	ret = heap_create(o, &h[0], 0, o->pool_size);
+	ret = heap_create(o, &h[0], 0, o->pool_size, 0);
 	if (!ret)
-		ret = heap_create(o, &h[1], 1, o->pool_size);
+		ret = heap_create(o, &h[1], 1, o->pool_size, 0);
 	if (!ret) {
 		allocs(o, h, "tx alloc 64 B + write", "tx free 64 B", 64, 1, 3,
 		       3);
@@ -300,7 +425,7 @@ int pmb_heap(const struct pmb_opts *o)
 	}
 	heap_destroy(&h[0]);
 	heap_destroy(&h[1]);
-	return ret;
+	return ret ? ret : heap_opens(o);
 }
 
 /* Running out is what the churn is for: libpm says so at every ENOMEM. */
@@ -323,7 +448,7 @@ int pmb_churn(const struct pmb_opts *o)
 	for (int i = 0; !ret && i < (o->quick ? 2 : 3); i++) {
 		pmb_progress("churn %s", names[i]);
 		for (int l = 0; !ret && l < 2; l++) {
-			ret = heap_create(o, &h, l, sizes[i]);
+			ret = heap_create(o, &h, l, sizes[i], 0);
 			h.atomic = 1;
 			if (!ret)
 				ret = churn_one(&h, sizes[i], &first[l],
