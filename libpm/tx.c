@@ -405,7 +405,8 @@ static int begin_slow(struct pm_pool *pool, size_t reserve, struct pm_tx **txp)
 	if (need > pool->lane_size - sizeof(struct pm_lane_hdr))
 		return pm_err(-ENOSPC,
 			      "%s: reserve of %zu bytes exceeds a "
-			      "lane (%llu bytes)",
+			      "lane (%llu bytes; lane_size is set at "
+			      "create)",
 			      pool->path, reserve,
 			      (unsigned long long)pool->lane_size);
 	l = lane_acquire(pool, t);
@@ -596,7 +597,10 @@ PM_EXPORT int pm_tx_write(struct pm_tx *tx, void *dst, const void *src,
 		return 0;
 	if (len > UINT64_MAX / 2 ||
 	    !tx_fits(tx, len + sizeof(struct pm_tx_range) + 8))
-		return tx_fail(tx, -ENOSPC, "does not fit the lane", len);
+		return tx_fail(tx, -ENOSPC,
+			       "does not fit the lane (lane_size is set at "
+			       "create)",
+			       len);
 	home_prefetch(dst, len);
 	/* A large write is written back while staged (an msync at PAGE
 	 * granularity, synchronous): its failure is this write's. */
