@@ -251,17 +251,55 @@ int pm_heap_format(struct pm_pool *pool)
 
 static void run_load_locked(struct pm_heap *h, struct pm_hrun *r);
 
+/* Word @w of fbits changed: its bits in the two summaries follow it. */
+static void sum_update(struct pm_heap *h, uint64_t w)
+{
+	uint64_t bit = 1ULL << (w % 64);
+
+	if (h->fbits[w])
+		h->sum[1][w / 64] |= bit;
+	else
+		h->sum[1][w / 64] &= ~bit;
+	if (h->fbits[w] != ~0ULL)
+		h->sum[0][w / 64] |= bit;
+	else
+		h->sum[0][w / 64] &= ~bit;
+}
+
 static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
 {
-	for (uint64_t i = p; i < p + n; i++) {
+	for (uint64_t i = p, end = p + n; i < end;) {
+		uint64_t w = i / 64, k = PM_MIN(64 - i % 64, end - i);
+		uint64_t m = (k == 64 ? ~0ULL : ((1ULL << k) - 1)) << (i % 64);
+
 		if (free)
-			h->fbits[i / 64] |= 1ULL << (i % 64);
+			h->fbits[w] |= m;
 		else
-			h->fbits[i / 64] &= ~(1ULL << (i % 64));
+			h->fbits[w] &= ~m;
+		sum_update(h, w);
+		i += k;
 	}
 }
 
-/* The first page at or after @p whose free bit is @v, or @np. */
+/* The first word at or after @w of fbits holding a bit @v (by the
+ * summary), or one past the last. */
+static uint64_t next_word(const struct pm_heap *h, uint64_t w, int v)
+{
+	uint64_t nw = (h->g.npages + 63) / 64;
+
+	while (w < nw) {
+		uint64_t s = h->sum[v][w / 64] & (~0ULL << (w % 64));
+
+		if (s)
+			return PM_ALIGN_DOWN(w, 64) +
+			       (uint64_t)__builtin_ctzll(s);
+		w = PM_ALIGN_DOWN(w, 64) + 64;
+	}
+	return nw;
+}
+
+/* The first page at or after @p whose free bit is @v, or @np.  Bits past
+ * @np are never free, so a word holding them always shows a used bit. */
 static uint64_t next_bit(const struct pm_heap *h, uint64_t p, int v)
 {
 	uint64_t np = h->g.npages;
@@ -273,7 +311,7 @@ static uint64_t next_bit(const struct pm_heap *h, uint64_t p, int v)
 		if (w)
 			return PM_MIN(np, PM_ALIGN_DOWN(p, 64) +
 						  (uint64_t)__builtin_ctzll(w));
-		p = PM_ALIGN_DOWN(p, 64) + 64;
+		p = next_word(h, p / 64 + 1, v) * 64;
 	}
 	return np;
 }
@@ -636,11 +674,14 @@ static int heap_alloc(struct pm_pool *pool, struct pm_heap **hp)
 	h->pages = pool->base + h->g.pages_off;
 	h->data = pool->base + pool->data_off;
 	h->fbits = pm_zalloc((n + 63) / 64 * 8);
+	for (int v = 0; v < 2; v++)
+		h->sum[v] = pm_zalloc((n + 4095) / 4096 * 8);
 	h->vpage = pm_zalloc(n * sizeof(*h->vpage));
 	h->arenas = pm_zalloc_aligned(PM_HEAP_NARENAS * sizeof(*h->arenas),
 				      PM_CACHELINE, &h->arenas_raw);
 	h->htx = pm_zalloc(pool->nlanes * sizeof(*h->htx));
-	if (!h->fbits || !h->vpage || !h->arenas || !h->htx)
+	if (!h->fbits || !h->sum[0] || !h->sum[1] || !h->vpage || !h->arenas ||
+	    !h->htx)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->root_lock, NULL);
@@ -674,6 +715,8 @@ static void heap_free(struct pm_heap *h)
 	pm_free(h->arenas_raw);
 	pm_free(h->vpage);
 	pm_free(h->fbits);
+	pm_free(h->sum[0]);
+	pm_free(h->sum[1]);
 	pm_free(h);
 }
 

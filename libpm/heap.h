@@ -141,7 +141,8 @@ struct pm_heap {
 	uint8_t *data;	      /* the data area (redo offsets count from it) */
 	pthread_mutex_t lock; /* pages, partial lists, loading, extents */
 	uint64_t *fbits;      /* 1: free page */
-	uintptr_t *vpage;     /* run pointer on each of its pages, extent
+	uint64_t *sum[2]; /* bit w: fbits[w] has a used (0) / free (1) bit */
+	uintptr_t *vpage; /* run pointer on each of its pages, extent
 			       * bits on its first page, else 0 */
 	struct pm_hrun *partial[PM_HEAP_NLIFE][PM_HEAP_NCLASS];
 	struct pm_hrun *runs;		       /* all of them */

@@ -403,6 +403,72 @@ static void test_heap_enomem(void **state)
 	assert_int_equal(walk().n, n);
 }
 
+/* Random extents of 1 page to 8 MiB, long- and short-lived, freed at
+ * random over a 64 MiB heap (several words of the free-page summaries):
+ * no two live objects overlap, none is overwritten, -ENOMEM only when no
+ * free stretch is big enough, and the heap reopened holds just them. */
+static void test_heap_extents_random(void **state)
+{
+	enum { MAX = 512 };
+	struct {
+		uint64_t off, size;
+	} live[MAX];
+	struct pm_heap_stats st;
+	unsigned n = 0, enomem = 0;
+	struct pm_tx *tx;
+
+	(void)state;
+	pm_pool_close(pool);
+	make(64UL << 20, 4);
+	srand(14);
+	for (int step = 0; step < 6000; step++) {
+		uint64_t size, off;
+		int ret;
+
+		if (step == 3000)
+			reopen();
+		if (n == MAX || (n && rand() % 3 == 0)) {
+			unsigned k = (unsigned)rand() % n;
+
+			assert_int_equal(*(uint64_t *)pm_pool_ptr(pool,
+								  live[k].off),
+					 live[k].off);
+			free1(live[k].off);
+			live[k] = live[--n];
+			continue;
+		}
+		size = rand() % 50 ? (uint64_t)(1 + rand() % 64) << 12 :
+				     (uint64_t)(1 + rand() % 2048) << 12;
+		assert_int_equal(pm_tx_begin(pool, 64, &tx), 0);
+		ret = pm_tx_alloc(tx, size, rand() % 2 ? PM_ALLOC_SHORT : 0,
+				  &off);
+		if (ret) {
+			assert_int_equal(ret, -ENOMEM);
+			pm_tx_abort(tx);
+			assert_int_equal(pm_heap_stats(pool, &st), 0);
+			assert_true(st.largest_free < size);
+			enomem++;
+			continue;
+		}
+		assert_int_equal(pm_tx_write(tx, pm_pool_ptr(pool, off), &off,
+					     sizeof(off)),
+				 0);
+		assert_int_equal(pm_tx_commit(tx), 0);
+		assert_int_equal(off % 4096, 0);
+		for (unsigned k = 0; k < n; k++)
+			assert_true(off + size <= live[k].off ||
+				    live[k].off + live[k].size <= off);
+		live[n].off = off;
+		live[n++].size = size;
+	}
+	assert_true(enomem > 0);
+	reopen();
+	assert_int_equal(walk().n, n);
+	for (unsigned k = 0; k < n; k++)
+		assert_int_equal(*(uint64_t *)pm_pool_ptr(pool, live[k].off),
+				 live[k].off);
+}
+
 /* A heap pool may have an append log too: each keeps to its area. */
 static void test_heap_with_log(void **state)
 {
@@ -758,6 +824,7 @@ int main(void)
 		T(test_heap_overhead),
 		T(test_heap_bad_free),
 		T(test_heap_enomem),
+		T(test_heap_extents_random),
 		T(test_heap_raw_pool),
 		T(test_heap_log_full),
 		T(test_heap_reclaim),
