@@ -251,7 +251,69 @@ int pm_heap_format(struct pm_pool *pool)
 
 static void run_load_locked(struct pm_heap *h, struct pm_hrun *r);
 
-/* Word @w of fbits changed: its bits in the two summaries follow it. */
+/* The free pages are indexed by a segment tree over the words of fbits:
+ * each node holds the free pages at its low end (pre), at its high end
+ * (suf) and the longest free stretch inside it (max).  Node 1 is the
+ * root, node i has children 2i and 2i+1, word w is leaf seg_leaves + w;
+ * leaves past the last word hold no free page, nor do bits past npages.
+ * A search walks down only where a stretch long enough can be. */
+
+static void seg_leaf(struct pm_hseg *s, uint64_t x)
+{
+	unsigned m = x == ~0ULL ? 64 : 0;
+
+	for (uint64_t y = x == ~0ULL ? 0 : x; y; y &= y >> 1)
+		m++;
+	s->pre = x == ~0ULL ? 64 : (uint32_t)__builtin_ctzll(~x);
+	s->suf = x == ~0ULL ? 64 : (uint32_t)__builtin_clzll(~x);
+	s->max = m;
+}
+
+static void seg_pull(struct pm_hseg *s, uint64_t i, uint32_t half)
+{
+	const struct pm_hseg *l = &s[2 * i], *r = &s[2 * i + 1];
+
+	s[i].pre = l->pre == half ? half + r->pre : l->pre;
+	s[i].suf = r->suf == half ? half + l->suf : r->suf;
+	s[i].max = PM_MAX(PM_MAX(l->max, r->max), l->suf + r->pre);
+}
+
+/* Bring the index up to the words pages_mark() changed since it was last
+ * used: their leaves, then the nodes above them (all of them when many
+ * changed, as after the heap's load). */
+static void seg_flush(struct pm_heap *h)
+{
+	uint64_t nw = (h->g.npages + 63) / 64, dirty = 0;
+
+	if (!h->seg_stale)
+		return;
+	for (uint64_t k = 0; k < (nw + 63) / 64; k++)
+		for (uint64_t d = h->seg_dirty[k]; d; d &= d - 1) {
+			uint64_t w = k * 64 + (uint64_t)__builtin_ctzll(d);
+
+			seg_leaf(&h->seg[h->seg_leaves + w], h->fbits[w]);
+			dirty++;
+		}
+	for (uint64_t k = 0; dirty <= h->seg_leaves / 16 && k < (nw + 63) / 64;
+	     k++)
+		for (uint64_t d = h->seg_dirty[k]; d; d &= d - 1) {
+			uint64_t i = h->seg_leaves + k * 64 +
+				     (uint64_t)__builtin_ctzll(d);
+
+			for (uint32_t half = 64; i /= 2; half *= 2)
+				seg_pull(h->seg, i, half);
+		}
+	if (dirty > h->seg_leaves / 16)
+		for (uint64_t i = h->seg_leaves - 1; i; i--)
+			seg_pull(h->seg, i,
+				 (uint32_t)(32 * h->seg_leaves >>
+					    (63 - __builtin_clzll(i))));
+	memset(h->seg_dirty, 0, (nw + 63) / 64 * 8);
+	h->seg_stale = 0;
+}
+
+/* Word @w of fbits changed: its bits in the two summaries follow it, its
+ * leaf of the index is stale. */
 static void sum_update(struct pm_heap *h, uint64_t w)
 {
 	uint64_t bit = 1ULL << (w % 64);
@@ -264,6 +326,8 @@ static void sum_update(struct pm_heap *h, uint64_t w)
 		h->sum[0][w / 64] |= bit;
 	else
 		h->sum[0][w / 64] &= ~bit;
+	h->seg_dirty[w / 64] |= bit;
+	h->seg_stale = 1;
 }
 
 static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
@@ -316,15 +380,181 @@ static uint64_t next_bit(const struct pm_heap *h, uint64_t p, int v)
 	return np;
 }
 
+/* A walk from the edge @x in direction @dir: upwards over the pages at
+ * and above @x (0), or downwards over those below @x (1). */
+struct seg_walk {
+	uint64_t x;
+	int dir;
+	uint64_t n;   /* the free pages wanted in a row */
+	uint64_t run; /* free pages met in a row so far */
+};
+
+/* Node @i covers pages [@lo, @lo + @len): 1 if the walk has not reached
+ * it, 2 if it lies whole on the walk's side of the edge, 0 if split. */
+static int seg_side(const struct seg_walk *q, uint64_t lo, uint64_t len)
+{
+	if (!q->dir)
+		return lo + len <= q->x ? 1 : lo >= q->x ? 2 : 0;
+	return lo >= q->x ? 1 : lo + len <= q->x ? 2 : 0;
+}
+
+/* The free pages met in a row by the walk @q through node @i, added to
+ * q->run: 1 once a used page ends them. */
+static int seg_run(const struct pm_heap *h, uint64_t i, uint64_t lo,
+		   uint64_t len, struct seg_walk *q)
+{
+	const struct pm_hseg *s = &h->seg[i];
+	int side = seg_side(q, lo, len);
+
+	if (side == 1)
+		return 0;
+	if (side == 2) {
+		q->run += q->dir ? s->suf : s->pre;
+		return (q->dir ? s->suf : s->pre) < len;
+	}
+	if (len == 64) { /* a leaf split by the edge */
+		uint64_t k = q->x - lo, x = h->fbits[lo / 64];
+		uint64_t t = q->dir ? (uint64_t)__builtin_clzll(
+					      ~(x << (64 - k))) :
+				      (uint64_t)__builtin_ctzll(~(x >> k));
+
+		t = PM_MIN(t, q->dir ? k : 64 - k);
+		q->run += t;
+		return t < (q->dir ? k : 64 - k);
+	}
+	return seg_run(h, 2 * i + q->dir, lo + q->dir * len / 2, len / 2, q) ||
+	       seg_run(h, 2 * i + !q->dir, lo + !q->dir * len / 2, len / 2, q);
+}
+
+/* @x with its bits in reverse order. */
+static uint64_t rev64(uint64_t x)
+{
+	x = (x >> 1 & 0x5555555555555555ULL) | (x & 0x5555555555555555ULL) << 1;
+	x = (x >> 2 & 0x3333333333333333ULL) | (x & 0x3333333333333333ULL) << 2;
+	x = (x >> 4 & 0x0f0f0f0f0f0f0f0fULL) | (x & 0x0f0f0f0f0f0f0f0fULL) << 4;
+	return __builtin_bswap64(x);
+}
+
+/* seg_find() in the leaf of pages [@lo, @lo + 64): its bits taken in the
+ * walk's order (bit j is page lo + j walking up, lo + 63 - j walking
+ * down), those before the edge skipped. */
+static int64_t leaf_find(const struct pm_heap *h, uint64_t lo,
+			 struct seg_walk *q)
+{
+	uint64_t y = q->dir ? rev64(h->fbits[lo / 64]) : h->fbits[lo / 64];
+	uint64_t j = 0;
+
+	if (q->dir ? q->x < lo + 64 : q->x > lo)
+		j = q->dir ? lo + 64 - q->x : q->x - lo;
+	while (j < 64) {
+		uint64_t used = ~y >> j;
+		uint64_t t = used ? (uint64_t)__builtin_ctzll(used) : 64 - j;
+
+		if (q->run + t >= q->n) {
+			j += q->n - q->run; /* the row's end, in walk order */
+			return (int64_t)(q->dir ? lo + 64 - j + q->n :
+						  lo + j - q->n);
+		}
+		if (j + t == 64) {
+			q->run += t;
+			break;
+		}
+		q->run = 0;
+		j += t;
+		used = y >> j; /* free ones, from the used page at j */
+		if (!used)
+			break;
+		j += (uint64_t)__builtin_ctzll(used);
+	}
+	return -1;
+}
+
+/* The first @q->n free pages in a row that the walk @q meets in node @i:
+ * the lowest page of the first such row walking up, the page past the
+ * highest walking down; -1: none in the node. */
+static int64_t seg_find(const struct pm_heap *h, uint64_t i, uint64_t lo,
+			uint64_t len, struct seg_walk *q)
+{
+	const struct pm_hseg *s = &h->seg[i];
+	int side = seg_side(q, lo, len);
+	int64_t r;
+
+	if (side == 1)
+		return -1;
+	if (side == 2) {
+		uint64_t near = q->dir ? s->suf : s->pre;
+		uint64_t far = q->dir ? s->pre : s->suf;
+
+		if (q->run + near >= q->n)
+			return (int64_t)(q->dir ? lo + len + q->run :
+						  lo - q->run);
+		if (s->max < q->n) {
+			q->run = far == len ? q->run + len : far;
+			return -1;
+		}
+	}
+	if (len == 64)
+		return leaf_find(h, lo, q);
+	r = seg_find(h, 2 * i + q->dir, lo + q->dir * len / 2, len / 2, q);
+	if (r < 0)
+		r = seg_find(h, 2 * i + !q->dir, lo + !q->dir * len / 2,
+			     len / 2, q);
+	return r;
+}
+
+/* Free stretches the index hands over per search: past it, the best one
+ * seen is taken, so that a heap of many big stretches is not searched
+ * whole. */
+#define PM_HEAP_FIT_TRIES 128
+
+/* pages_find() by the index: each stretch long enough in log time. */
+static int64_t index_find(struct pm_heap *h, uint64_t n, int top)
+{
+	uint64_t best = UINT64_MAX, x = top ? h->g.npages : 0;
+	uint64_t len = h->seg_leaves * 64;
+	int64_t at = -1;
+
+	seg_flush(h);
+	for (unsigned k = 0; k < PM_HEAP_FIT_TRIES; k++) {
+		struct seg_walk q = { x, top, n, 0 };
+		int64_t e = seg_find(h, 1, 0, len, &q);
+		uint64_t a, b;
+
+		if (e < 0)
+			break;
+		q = (struct seg_walk){ (uint64_t)e, top, 0, 0 };
+		seg_run(h, 1, 0, len, &q);
+		a = top ? (uint64_t)e - q.run : (uint64_t)e;
+		b = a + q.run;
+		if (q.run < best) {
+			best = q.run;
+			at = (int64_t)(top ? b - n : a);
+		}
+		if (best == n)
+			break;
+		x = top ? a : b;
+	}
+	return at;
+}
+
+/* Free stretches a plain scan looks at before the index takes over. */
+#define PM_HEAP_SCAN_MAX 32
+
 /* Best fit: the smallest stretch of at least @n free pages, the lowest
  * such (an exact fit ends the search), or with @top the highest, taken
- * at its top end (short-lived objects gather at the heap's end). */
-static int64_t pages_find(const struct pm_heap *h, uint64_t n, int top)
+ * at its top end (short-lived objects gather at the heap's end).  A heap
+ * of a few free stretches is scanned (the summaries skip full and free
+ * words); one of many, where small holes would make each search long,
+ * is searched by the index. */
+static int64_t pages_find(struct pm_heap *h, uint64_t n, int top)
 {
 	uint64_t best = UINT64_MAX, a, b, np = h->g.npages;
+	unsigned seen = 0;
 	int64_t at = -1;
 
 	for (a = next_bit(h, 0, 1); a < np; a = next_bit(h, b, 1)) {
+		if (++seen > PM_HEAP_SCAN_MAX)
+			return index_find(h, n, top);
 		b = next_bit(h, a, 0);
 		if (b - a < n || b - a > best || (b - a == best && !top))
 			continue;
@@ -674,14 +904,19 @@ static int heap_alloc(struct pm_pool *pool, struct pm_heap **hp)
 	h->pages = pool->base + h->g.pages_off;
 	h->data = pool->base + pool->data_off;
 	h->fbits = pm_zalloc((n + 63) / 64 * 8);
+	h->seg_leaves = 1;
+	while (h->seg_leaves < (n + 63) / 64)
+		h->seg_leaves *= 2;
+	h->seg = pm_zalloc(2 * h->seg_leaves * sizeof(*h->seg));
+	h->seg_dirty = pm_zalloc((n + 4095) / 4096 * 8);
 	for (int v = 0; v < 2; v++)
 		h->sum[v] = pm_zalloc((n + 4095) / 4096 * 8);
 	h->vpage = pm_zalloc(n * sizeof(*h->vpage));
 	h->arenas = pm_zalloc_aligned(PM_HEAP_NARENAS * sizeof(*h->arenas),
 				      PM_CACHELINE, &h->arenas_raw);
 	h->htx = pm_zalloc(pool->nlanes * sizeof(*h->htx));
-	if (!h->fbits || !h->sum[0] || !h->sum[1] || !h->vpage || !h->arenas ||
-	    !h->htx)
+	if (!h->fbits || !h->sum[0] || !h->sum[1] || !h->seg || !h->seg_dirty ||
+	    !h->vpage || !h->arenas || !h->htx)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->root_lock, NULL);
@@ -715,6 +950,8 @@ static void heap_free(struct pm_heap *h)
 	pm_free(h->arenas_raw);
 	pm_free(h->vpage);
 	pm_free(h->fbits);
+	pm_free(h->seg);
+	pm_free(h->seg_dirty);
 	pm_free(h->sum[0]);
 	pm_free(h->sum[1]);
 	pm_free(h);

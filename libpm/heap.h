@@ -132,6 +132,12 @@ struct pm_htx {
 	struct pm_hrun *fresh; /* runs this transaction made (private) */
 };
 
+/* A node of the free pages' index: free pages at its low and high ends,
+ * the longest free stretch in it. */
+struct pm_hseg {
+	uint32_t pre, suf, max;
+};
+
 struct pm_heap {
 	struct pm_pool *pool;
 	struct pm_heap_geo g;
@@ -141,8 +147,12 @@ struct pm_heap {
 	uint8_t *data;	      /* the data area (redo offsets count from it) */
 	pthread_mutex_t lock; /* pages, partial lists, loading, extents */
 	uint64_t *fbits;      /* 1: free page */
-	uint64_t *sum[2]; /* bit w: fbits[w] has a used (0) / free (1) bit */
-	uintptr_t *vpage; /* run pointer on each of its pages, extent
+	uint64_t *sum[2];    /* bit w: fbits[w] has a used (0) / free (1) bit */
+	struct pm_hseg *seg; /* the free pages' index (heap.c) */
+	uint64_t seg_leaves; /* its leaves: words of fbits, a power of 2 */
+	uint64_t *seg_dirty; /* bit w: word w changed since seg was used */
+	int seg_stale;	     /* some bit of seg_dirty is set */
+	uintptr_t *vpage;    /* run pointer on each of its pages, extent
 			       * bits on its first page, else 0 */
 	struct pm_hrun *partial[PM_HEAP_NLIFE][PM_HEAP_NCLASS];
 	struct pm_hrun *runs;		       /* all of them */

@@ -4,7 +4,9 @@
  * a transaction that allocates 64 B and writes it, one that frees it, one
  * that allocates 4 KiB; an allocation and a free outside any user
  * transaction (libpm: a transaction of one operation each; libpmemobj:
- * pmemobj_alloc and pmemobj_free); then the hash map put of kv.c, and
+ * pmemobj_alloc and pmemobj_free); a transaction that allocates 8 KiB
+ * and one that frees it in a heap of many 4 KiB holes; then the hash map
+ * put of kv.c, and
  * the open of a heap holding a million objects with the first
  * allocation after it.  Last,
  * a churn for fragmentation: log-uniform sizes from 16 B to 64 KiB, fill
@@ -313,6 +315,40 @@ static int open_fill(struct heap *h, size_t n)
 	return ret;
 }
 
+/* A heap of many small holes: half the pool in 4 KiB objects, every
+ * other one freed; then a transaction that allocates 8 KiB, which no
+ * hole fits, and one that frees it.  The objects are freed after. */
+static int holes(const struct pmb_opts *o, struct heap *h)
+{
+	struct pmb_result *r = NULL;
+	int ret = 0;
+
+	pmb_progress("heap: among holes");
+	for (int l = 0; !ret && l < 2; l++) {
+		h[l].size = 4096;
+		h[l].write = h[l].atomic = 0;
+		h[l].max = PM_MIN(h[l].cap, h[l].pool_size / 2 / 4096);
+		while (!ret && h[l].n < h[l].max)
+			ret = op_alloc(&h[l]);
+		for (size_t i = 0; !ret && i < h[l].n; i += 2)
+			ret = free1(&h[l], h[l].offs[i]);
+		h[l].size = 8192;
+	}
+	if (!ret)
+		r = pmb_versus(o, "heap", "tx alloc+free 8 KiB among holes",
+			       op_pair, &h[0], op_pair, &h[1]);
+	if (r)
+		r->f_pmdk = 6;
+	for (int l = 0; l < 2; l++) {
+		for (size_t i = 1; !ret && i < h[l].n; i += 2)
+			ret = free1(&h[l], h[l].offs[i]);
+		h[l].n = 0;
+	}
+	if (ret)
+		fprintf(stderr, "pmbench: heap holes: %s\n", pm_strerror(ret));
+	return ret;
+}
+
 /* Open the pool at @path, then allocate 64 B in a transaction: the times
  * of both into @t_open and @t_alloc; 0 or -errno. */
 static int open_once(const char *path, int pmdk, double *t_open,
@@ -421,8 +457,10 @@ int pmb_heap(const struct pmb_opts *o)
 			       op_pair, &h[0], op_pair, &h[1]);
 		if (r)
 			r->f_pmdk = 4;
-		ret = pmb_kv(o, h[0].pool, h[1].pop);
+		ret = holes(o, h);
 	}
+	if (!ret)
+		ret = pmb_kv(o, h[0].pool, h[1].pop);
 	heap_destroy(&h[0]);
 	heap_destroy(&h[1]);
 	return ret ? ret : heap_opens(o);
