@@ -84,15 +84,19 @@ const struct pm_heap_class *pm_heap_classes(void)
 	return classes;
 }
 
+/* The inverse of class_size(): above 128, size lies in (base, 2 base]
+ * with base = 128 << k, which is split in eight steps of base / 8. */
 unsigned pm_heap_class_of(uint64_t size)
 {
-	unsigned c = 0;
+	unsigned k;
+	uint64_t base, step;
 
 	if (size <= 128)
 		return size ? (unsigned)((size + 15) / 16 - 1) : 0;
-	while (class_size(c) < size)
-		c++;
-	return c;
+	k = (unsigned)(63 - __builtin_clzll(size - 1)) - 7;
+	base = 128ULL << k;
+	step = base / 8;
+	return 8 + 8 * k + (unsigned)((size - base + step - 1) / step) - 1;
 }
 
 /* ---- geometry and checks ----------------------------------------------- */

@@ -335,6 +335,14 @@ static void test_heap_overhead(void **state)
 		assert_int_equal(pm_heap_class_of(c->size), i);
 		assert_int_equal(pm_heap_class_of(c->size - 15), i);
 	}
+	/* every size gets the smallest class that holds it */
+	for (uint64_t size = 1; size <= PM_HEAP_SMALL_MAX; size++) {
+		unsigned i = pm_heap_class_of(size);
+
+		assert_true(i < PM_HEAP_NCLASS);
+		assert_true(pm_heap_classes()[i].size >= size);
+		assert_true(!i || pm_heap_classes()[i - 1].size < size);
+	}
 }
 
 /* ---- bad input ---- */
