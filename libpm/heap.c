@@ -268,12 +268,12 @@ static void seg_leaf(struct pm_hseg *s, uint64_t x)
 
 	for (uint64_t y = x == ~0ULL ? 0 : x; y; y &= y >> 1)
 		m++;
-	s->pre = x == ~0ULL ? 64 : (uint32_t)__builtin_ctzll(~x);
-	s->suf = x == ~0ULL ? 64 : (uint32_t)__builtin_clzll(~x);
+	s->pre = x == ~0ULL ? 64 : (uint64_t)__builtin_ctzll(~x);
+	s->suf = x == ~0ULL ? 64 : (uint64_t)__builtin_clzll(~x);
 	s->max = m;
 }
 
-static void seg_pull(struct pm_hseg *s, uint64_t i, uint32_t half)
+static void seg_pull(struct pm_hseg *s, uint64_t i, uint64_t half)
 {
 	const struct pm_hseg *l = &s[2 * i], *r = &s[2 * i + 1];
 
@@ -304,14 +304,14 @@ static void seg_flush(struct pm_heap *h)
 			uint64_t i = h->seg_leaves + k * 64 +
 				     (uint64_t)__builtin_ctzll(d);
 
-			for (uint32_t half = 64; i /= 2; half *= 2)
+			for (uint64_t half = 64; i /= 2; half *= 2)
 				seg_pull(h->seg, i, half);
 		}
 	if (dirty > h->seg_leaves / 16)
 		for (uint64_t i = h->seg_leaves - 1; i; i--)
 			seg_pull(h->seg, i,
-				 (uint32_t)(32 * h->seg_leaves >>
-					    (63 - __builtin_clzll(i))));
+				 32 * h->seg_leaves >>
+					 (63 - __builtin_clzll(i)));
 	memset(h->seg_dirty, 0, (nw + 63) / 64 * 8);
 	h->seg_stale = 0;
 }

@@ -135,7 +135,7 @@ struct pm_htx {
 /* A node of the free pages' index: free pages at its low and high ends,
  * the longest free stretch in it. */
 struct pm_hseg {
-	uint32_t pre, suf, max;
+	uint64_t pre, suf, max;
 };
 
 struct pm_heap {
