@@ -264,12 +264,16 @@ static void run_load_locked(struct pm_heap *h, struct pm_hrun *r);
 
 static void seg_leaf(struct pm_hseg *s, uint64_t x)
 {
-	unsigned m = x == ~0ULL ? 64 : 0;
+	unsigned m = 0;
 
-	for (uint64_t y = x == ~0ULL ? 0 : x; y; y &= y >> 1)
+	if (x == ~0ULL) { /* all free: ctz(~x) would be undefined */
+		*s = (struct pm_hseg){ 64, 64, 64 };
+		return;
+	}
+	for (uint64_t y = x; y; y &= y >> 1)
 		m++;
-	s->pre = x == ~0ULL ? 64 : (uint64_t)__builtin_ctzll(~x);
-	s->suf = x == ~0ULL ? 64 : (uint64_t)__builtin_clzll(~x);
+	s->pre = (uint64_t)__builtin_ctzll(~x);
+	s->suf = (uint64_t)__builtin_clzll(~x);
 	s->max = m;
 }
 
@@ -287,32 +291,28 @@ static void seg_pull(struct pm_hseg *s, uint64_t i, uint64_t half)
  * changed, as after the heap's load). */
 static void seg_flush(struct pm_heap *h)
 {
-	uint64_t nw = (h->g.npages + 63) / 64, dirty = 0;
+	uint64_t nd = (h->g.npages + 4095) / 4096, dirty = 0;
+	int many;
 
 	if (!h->seg_stale)
 		return;
-	for (uint64_t k = 0; k < (nw + 63) / 64; k++)
+	for (uint64_t k = 0; k < nd; k++)
+		dirty += (uint64_t)__builtin_popcountll(h->seg_dirty[k]);
+	many = dirty > h->seg_leaves / 16;
+	for (uint64_t k = 0; k < nd; k++) {
 		for (uint64_t d = h->seg_dirty[k]; d; d &= d - 1) {
 			uint64_t w = k * 64 + (uint64_t)__builtin_ctzll(d);
+			uint64_t i = h->seg_leaves + w;
 
-			seg_leaf(&h->seg[h->seg_leaves + w], h->fbits[w]);
-			dirty++;
-		}
-	for (uint64_t k = 0; dirty <= h->seg_leaves / 16 && k < (nw + 63) / 64;
-	     k++)
-		for (uint64_t d = h->seg_dirty[k]; d; d &= d - 1) {
-			uint64_t i = h->seg_leaves + k * 64 +
-				     (uint64_t)__builtin_ctzll(d);
-
-			for (uint64_t half = 64; i /= 2; half *= 2)
+			seg_leaf(&h->seg[i], h->fbits[w]);
+			for (uint64_t half = 64; !many && (i /= 2); half *= 2)
 				seg_pull(h->seg, i, half);
 		}
-	if (dirty > h->seg_leaves / 16)
-		for (uint64_t i = h->seg_leaves - 1; i; i--)
-			seg_pull(h->seg, i,
-				 32 * h->seg_leaves >>
-					 (63 - __builtin_clzll(i)));
-	memset(h->seg_dirty, 0, (nw + 63) / 64 * 8);
+		h->seg_dirty[k] = 0;
+	}
+	for (uint64_t i = h->seg_leaves - 1; many && i; i--)
+		seg_pull(h->seg, i,
+			 32 * h->seg_leaves >> (63 - __builtin_clzll(i)));
 	h->seg_stale = 0;
 }
 

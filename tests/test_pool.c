@@ -220,18 +220,17 @@ static void test_pool_create_default_geometry(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
 		struct statvfs vfs;
+		uint64_t avail;
 
 		unlink(path);
 		/* A small DAX file system cannot hold the biggest pools: the
 		 * geometry does not depend on the file system, skip them. */
 		assert_int_equal(statvfs(test_tmpdir("/dev/shm"), &vfs), 0);
-		if ((uint64_t)vfs.f_bavail * vfs.f_frsize <
-		    g[i].size + (16ULL << 20)) {
+		avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+		if (avail < g[i].size + (16ULL << 20)) {
 			printf("    %llu MiB: skipped, %llu MiB free\n",
 			       (unsigned long long)(g[i].size >> 20),
-			       (unsigned long long)((uint64_t)vfs.f_bavail *
-							    vfs.f_frsize >>
-						    20));
+			       (unsigned long long)(avail >> 20));
 			continue;
 		}
 		assert_int_equal(pm_pool_create(path, g[i].size, NULL, &p), 0);
