@@ -29,7 +29,8 @@ enum { OP_ALLOC_UNIT, OP_ALLOC_EXT, OP_FREE_UNIT, OP_FREE_EXT, OP_CLAIM };
 _Static_assert(ALLOC_LOG <= PM_TX_HEAP_RESERVE, "heap reserve");
 
 static unsigned arena_next;
-static __thread unsigned my_arena; /* index + 1; 0: none yet */
+static __thread unsigned my_arena /* index + 1; 0: none yet */
+	__attribute__((tls_model("initial-exec")));
 
 static struct pm_heap_arena *arena_get(struct pm_heap *h)
 {

@@ -38,7 +38,10 @@ int pm_lanes_alloc(struct pm_pool *pool)
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	ls->mem = mem;
 	ls->lane = pm_zalloc_aligned(sz, PM_CACHELINE, &ls->raw);
-	if (!ls->lane) {
+	ls->used = pm_zalloc((pool->nlanes + 63) / 64 * sizeof(*ls->used));
+	if (!ls->lane || !ls->used) {
+		pm_free(ls->raw);
+		pm_free(ls->used);
 		pm_free(mem);
 		return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	}
@@ -69,6 +72,7 @@ void pm_lanes_free(struct pm_pool *pool)
 		pm_free(ls->lane[i].fifo);
 		pm_free(ls->lane[i].shadow_mem);
 	}
+	pm_free(ls->used);
 	pm_free(ls->raw);
 	pm_free(ls->mem);
 	pool->lanes = NULL;
@@ -81,14 +85,24 @@ uint64_t pm_lanes_watermark(struct pm_pool *pool)
 	 * unretired stored before the floor was cleared) visible below. */
 	uint64_t m = __atomic_load_n(&ls->seq, __ATOMIC_ACQUIRE);
 
-	for (unsigned i = 0; i < ls->n; i++) {
-		struct pm_lane *l = &ls->lane[i];
-		/* Each loaded once: PM_MIN evaluates an argument twice, and
-		 * a floor cleared between two loads made m PM_SEQ_NONE. */
-		uint64_t f = __atomic_load_n(&l->floor, __ATOMIC_ACQUIRE);
-		uint64_t u = __atomic_load_n(&l->unretired, __ATOMIC_ACQUIRE);
+	/* A lane set up after that load only commits with a seq >= m. */
+	for (unsigned w = 0; w < (ls->n + 63) / 64; w++) {
+		uint64_t bits = __atomic_load_n(&ls->used[w], __ATOMIC_ACQUIRE);
 
-		m = PM_MIN(m, PM_MIN(f, u));
+		for (; bits; bits &= bits - 1) {
+			struct pm_lane *l =
+				&ls->lane[w * 64 +
+					  (unsigned)__builtin_ctzll(bits)];
+			/* Each loaded once: PM_MIN evaluates an argument
+			 * twice, and a floor cleared between two loads made
+			 * m PM_SEQ_NONE. */
+			uint64_t f = __atomic_load_n(&l->floor,
+						     __ATOMIC_ACQUIRE);
+			uint64_t u = __atomic_load_n(&l->unretired,
+						     __ATOMIC_ACQUIRE);
+
+			m = PM_MIN(m, PM_MIN(f, u));
+		}
 	}
 	return m - 1;
 }
@@ -358,6 +372,7 @@ static uint64_t trig_bytes(const struct pm_lane *l)
 
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
+	size_t i = (size_t)(l - pool->lanes->lane);
 	int ret = 0;
 
 	if (!l->shadow) {
@@ -374,6 +389,9 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 		l->trig_n = trig_n(l);
 		l->trig_bytes = trig_bytes(l);
+		/* Before any floor of this lane: see pm_lanes_watermark(). */
+		__atomic_fetch_or(&pool->lanes->used[i / 64], 1ULL << (i % 64),
+				  __ATOMIC_RELEASE);
 	}
 	pm_lane_reflush(pool, l, &ret);
 	if (ret)

@@ -104,6 +104,10 @@ struct pm_lanes {
 	/* next commit seq, alone in its line: every commit writes it */
 	uint64_t seq __attribute__((aligned(64)));
 	struct pm_lane *lane __attribute__((aligned(64)));
+	/* Bit i: lane i was set up for transactions since open (never
+	 * cleared).  Only those may have a floor or an unretired entry, so
+	 * the watermark reads only them. */
+	uint64_t *used;
 	void *raw; /* allocation of lane[] */
 	void *mem; /* allocation of this struct */
 	unsigned n;

@@ -166,12 +166,14 @@ static void allocs(const struct pmb_opts *o, struct heap *h, const char *name,
 	if (r) {
 		r->f_pm = fa;
 		r->f_pmdk = pmdk_fences;
+		r->t_limit = pmb_floor(o, write ? size : 0, 1);
 	}
 	r = free_name ? pmb_add_ops("heap", free_name, f[0], f[1], o->reps) :
 			NULL;
 	if (r) {
 		r->f_pm = ff;
 		r->f_pmdk = pmdk_free_fences;
+		r->t_limit = pmb_floor(o, 0, 1);
 	}
 }
 
@@ -337,8 +339,10 @@ static int holes(const struct pmb_opts *o, struct heap *h)
 	if (!ret)
 		r = pmb_versus(o, "heap", "tx alloc+free 8 KiB among holes",
 			       op_pair, &h[0], op_pair, &h[1]);
-	if (r)
+	if (r) {
 		r->f_pmdk = 6;
+		r->t_limit = pmb_floor(o, 0, 2);
+	}
 	for (int l = 0; l < 2; l++) {
 		for (size_t i = 1; !ret && i < h[l].n; i += 2)
 			ret = free1(&h[l], h[l].offs[i]);
@@ -455,8 +459,10 @@ int pmb_heap(const struct pmb_opts *o)
 		h[0].size = h[1].size = 64;
 		r = pmb_versus(o, "heap", "alloc + free 64 B, no user tx",
 			       op_pair, &h[0], op_pair, &h[1]);
-		if (r)
+		if (r) {
 			r->f_pmdk = 4;
+			r->t_limit = pmb_floor(o, 0, 2);
+		}
 		ret = holes(o, h);
 	}
 	if (!ret)

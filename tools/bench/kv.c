@@ -158,7 +158,10 @@ int pmb_kv(const struct pmb_opts *o, struct pm_pool *lpool,
 	}
 	res = pmb_versus(o, "kv", "put 100 B value (key present)", op_put,
 			 &c[0], op_put, &c[1]);
-	if (res)
+	if (res) {
 		res->f_pmdk = 7; /* known count, as in heap.c */
+		/* the new entry (value, key, header: two lines) */
+		res->t_limit = pmb_floor(o, 128, 1);
+	}
 	return 0;
 }

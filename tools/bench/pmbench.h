@@ -30,7 +30,7 @@ struct pmb_result {
 	char name[48];
 	size_t size;	     /* bytes per operation, 0 if not a copy */
 	double t_pm, t_pmdk; /* seconds per operation */
-	double t_limit;	     /* NT memset + fence of @size; 0 if none */
+	double t_limit;	     /* the hardware's floor (see the table); 0: none */
 	double f_pm, f_pmdk; /* fences per op; < 0: not applicable */
 	const char *unit;    /* "op/s", "GB/s", "ms" or "%" */
 	const char *note;    /* what the line's numbers mean, or NULL */
@@ -71,6 +71,13 @@ struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
 			      const char *name, int (*pm_op)(void *),
 			      void *pm_arg, int (*pmdk_op)(void *),
 			      void *pmdk_arg);
+/*
+ * The floor the hardware puts under a durable operation on o->dir: @steps
+ * times, @data bytes of a new object (0: none) and an 8-byte word of one
+ * metadata line stored and written back, then one fence.  Seconds per
+ * operation, the median of o->reps runs; 0 if its file cannot be made.
+ */
+double pmb_floor(const struct pmb_opts *o, size_t data, int steps);
 /* The median of @n values (sorts them). */
 double pmb_median(double *v, int n);
 /* "/dir/pmbench-<what>.<pid>" into @buf. */

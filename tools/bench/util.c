@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * util.c - what every pmbench workload shares: the result table, the
- * median, timing an operation against its peer, the files it makes
- * (removed at exit) and progress lines.
+ * median, timing an operation against its peer, the floor the hardware
+ * puts under a durable operation, the files it makes (removed at exit) and
+ * progress lines.
  * The workloads call down here, never up into main.c.
  */
 #include <stdarg.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch.h"
+#include "internal.h"
 #include "libpm.h"
 #include "pmbench.h"
 
@@ -104,6 +107,62 @@ struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
 	if (r)
 		r->f_pm = f;
 	return r;
+}
+
+/* The floor: one line of metadata words, then the objects. */
+struct floor {
+	char *area;
+	size_t span, pos, data;
+	int steps;
+};
+
+static int floor_op(void *arg)
+{
+	static const char src[4096];
+	struct floor *f = arg;
+
+	for (int s = 0; s < f->steps; s++) {
+		volatile uint64_t *w = (uint64_t *)f->area + f->pos / 64 % 8;
+		char *obj = f->area + 64 + f->pos;
+
+		if (f->data) {
+			memcpy(obj, src, f->data);
+			pm_arch.flush(obj, f->data);
+		}
+		*w = *w + 1;
+		pm_arch.flush((const void *)w, sizeof(*w));
+		pm_arch.fence();
+		f->pos += PM_ALIGN_UP(PM_MAX(f->data, 1), 64);
+		if (f->pos + f->data > f->span)
+			f->pos = 0;
+	}
+	return 0;
+}
+
+double pmb_floor(const struct pmb_opts *o, size_t data, int steps)
+{
+	struct floor f = { .span = (size_t)64 << 20,
+			   .data = data,
+			   .steps = steps };
+	double t[o->reps];
+	struct pm_map *map;
+	char path[256];
+	int ret;
+
+	pmb_path(path, sizeof(path), o, "floor");
+	ret = pm_map_file(path, f.span + 64, PM_MAP_CREATE, &map);
+	unlink(path);
+	if (ret) {
+		fprintf(stderr, "pmbench: %s: %s\n", path, pm_strerror(ret));
+		return 0;
+	}
+	f.area = pm_map_addr(map);
+	memset(f.area, 0, f.span + 64);		     /* no first-fault costs */
+	pmb_run(floor_op, &f, o->secs / 2, 0, NULL); /* warm-up */
+	for (int i = 0; i < o->reps; i++)
+		t[i] = pmb_run(floor_op, &f, o->secs, 0, NULL);
+	pm_unmap(map);
+	return pmb_median(t, o->reps);
 }
 
 /* Every file's name, so that an exit on error leaves none behind. */
