@@ -291,10 +291,16 @@ static void plot_ratios(FILE *g)
 		"set xtics rotate by -60 left font ',8'\nset grid y\n"
 		"set key top left\n"
 		"clip(v) = v < 0.0625 ? 0.0625 : v > 16 ? 16 : v\n"
+		"val(v) = v >= 10 ? sprintf('%%.0f', v) : sprintf('%%.2g', v)\n"
+		/* values upright above their bars; those of bars that
+		 * reach the top written down inside them, in white */
 		"plot $R using 0:(clip($2)):xtic(1) "
 		"with boxes lc rgb '#2060c0' title 'libpm', "
-		"$R using 0:($2 > 11 ? 11 : clip($2)):"
-		"(sprintf('%%.2g', $2)) with labels offset 0,0.7 font ',8' "
+		"$R using 0:($2 >= 16 ? 1/0 : clip($2)):(val($2)) "
+		"with labels rotate by 90 left offset 0,0.4 font ',8' "
+		"notitle, "
+		"$R using 0:($2 >= 16 ? 14 : 1/0):(val($2)) "
+		"with labels rotate by 90 right tc rgb 'white' font ',8' "
 		"notitle, 1 with lines lw 2 lc rgb '#c03020' title 'PMDK'\n");
 }
 
