@@ -291,6 +291,7 @@ static void seg_pull(struct pm_hseg *s, uint64_t i, uint64_t half)
  * changed, as after the heap's load). */
 static void seg_flush(struct pm_heap *h)
 {
+	/* one dirty bit per word of 64 pages, 64 bits per dirty word */
 	uint64_t nd = (h->g.npages + 4095) / 4096, dirty = 0;
 	int many;
 

@@ -372,7 +372,6 @@ static uint64_t trig_bytes(const struct pm_lane *l)
 
 int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 {
-	size_t i = (size_t)(l - pool->lanes->lane);
 	int ret = 0;
 
 	if (!l->shadow) {
@@ -382,6 +381,8 @@ int pm_lane_adopt(struct pm_pool *pool, struct pm_lane *l, uint64_t me)
 			return pm_err(-ENOMEM, "%s: out of memory", pool->path);
 	}
 	if (!l->fifo) {
+		size_t i = (size_t)(l - pool->lanes->lane);
+
 		l->fifo_cap = (unsigned)PM_MIN(l->ring_size / PM_CACHELINE,
 					       PM_LANE_FIFO_MAX);
 		l->fifo = pm_malloc(l->fifo_cap * sizeof(*l->fifo));

@@ -111,18 +111,17 @@ static int targets(struct target *t)
 		       "targets fit t[]");
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		r = find(simple[i].group, simple[i].name);
-		t[n] = (struct target){
-			simple[i].what, simple[i].goal, 0, 0, !!r, 0
-		};
+		t[n] = (struct target){ .what = simple[i].what,
+					.goal = simple[i].goal,
+					.found = !!r };
 		if (r)
 			t[n].value = ratio(r);
 		if (r && r->t_limit > 0)
 			t[n].limit = r->t_pmdk / r->t_limit;
 		n++;
 	}
-	t[n] = (struct target){
-		"memcpy_persist, every size (min)", 1.0, 0, 0, 0, 0
-	};
+	t[n] = (struct target){ .what = "memcpy_persist, every size (min)",
+				.goal = 1.0 };
 	for (int i = 0; i < pmb_nresults; i++) {
 		r = &pmb_results[i];
 		if (strcmp(r->group, "memcpy"))
@@ -134,9 +133,9 @@ static int targets(struct target *t)
 	n++;
 	r = find("tx", "one 64 B write, random");
 	r2 = find("tx", "one 64 B write, 2 threads");
-	t[n] = (struct target){
-		"libpm 2 threads / 1 thread", 1.8, 0, 0, r && r2, 0
-	};
+	t[n] = (struct target){ .what = "libpm 2 threads / 1 thread",
+				.goal = 1.8,
+				.found = r && r2 };
 	if (r && r2) {
 		t[n].value = r->t_pm / r2->t_pm;
 		t[n].limit = r->t_limit > 0 && r2->t_limit > 0 ?
@@ -145,9 +144,10 @@ static int targets(struct target *t)
 	}
 	n++;
 	/* the heap's own goal, not a ratio: the fill its worst round keeps */
-	t[n] = (struct target){
-		"heap churn, worst round (min)", 0.85, 1, 0, 0, 1
-	};
+	t[n] = (struct target){ .what = "heap churn, worst round (min)",
+				.goal = 0.85,
+				.value = 1,
+				.fill = 1 };
 	for (int i = 0; i < pmb_nresults; i++) {
 		r = &pmb_results[i];
 		if (strcmp(r->group, "churn") || !strstr(r->name, "worst"))
@@ -199,21 +199,26 @@ void pmb_print_table(double load)
 			printf("targets:\n");
 			break;
 		}
-	for (int i = 0; i < n; i++)
-		if (t[i].found && t[i].fill)
+	for (int i = 0; i < n; i++) {
+		const char *met = t[i].value >= t[i].goal ? "met" : "MISSED";
+		char why[64] = "";
+
+		if (!t[i].found)
+			continue;
+		if (t[i].fill) {
 			printf("  %-34s >= %.0f%%   %5.1f%%  %s\n", t[i].what,
-			       t[i].goal * 100, t[i].value * 100,
-			       t[i].value >= t[i].goal ? "met" : "MISSED");
-		else if (t[i].found && t[i].value < t[i].goal && t[i].limit > 0)
-			printf("  %-34s >= %.1fx  %5.2fx  MISSED (floor "
-			       "allows %.2fx%s)\n",
-			       t[i].what, t[i].goal, t[i].value, t[i].limit,
-			       t[i].limit < t[i].goal ? ": out of reach here" :
-							"");
-		else if (t[i].found)
-			printf("  %-34s >= %.1fx  %5.2fx  %s\n", t[i].what,
-			       t[i].goal, t[i].value,
-			       t[i].value >= t[i].goal ? "met" : "MISSED");
+			       t[i].goal * 100, t[i].value * 100, met);
+			continue;
+		}
+		if (t[i].value < t[i].goal && t[i].limit > 0)
+			snprintf(why, sizeof(why), " (floor allows %.2fx%s)",
+				 t[i].limit,
+				 t[i].limit < t[i].goal ?
+					 ": out of reach here" :
+					 "");
+		printf("  %-34s >= %.1fx  %5.2fx  %s%s\n", t[i].what, t[i].goal,
+		       t[i].value, met, why);
+	}
 }
 
 static void json_num(const char *key, double v, const char *sep)
