@@ -47,6 +47,13 @@
  * below the trusted slot's record lost acknowledged records, whatever the
  * damage left (the last record before a truncation, hit in any byte, with
  * only newer appends after it): open refuses that too.
+ *
+ * Recovery reads the chain, and past its end only a window (window()):
+ * appends write nowhere else while others are in flight, so that is where
+ * a crash leaves their records.  When both slots are valid, the newer
+ * one's acked seq finds every record acknowledged before it was written
+ * lost, wherever damage left it (the window only erases what appends in
+ * flight left); with a slot damaged, all the free space is read.
  */
 #include <pthread.h>
 
@@ -62,6 +69,8 @@
  * pass over it) and the header stored last; below it the payload is
  * checksummed first, so that the header can be stored first. */
 #define LOG_ONE_PASS (16U << 10)
+/* The window, at most: see window(). */
+#define LOG_WINDOW (4U << 20)
 
 struct pm_log {
 	struct pm_map *map;
@@ -85,6 +94,9 @@ struct pm_log {
 	uint64_t closed;   /* ring offset of the close marker that ended
 			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
+	uint64_t done_pos; /* atomic: where record done_seq goes */
+	uint64_t scan_win; /* recovery: window() if the scan past the
+			    * chain may be bounded, else 0 (all of it) */
 	struct pm_waitq done_wq; /* woken when done_seq moves */
 	int err;		 /* atomic: sticky write-back error */
 	uint64_t bad_seq; /* first seq not acknowledged, once err is set */
@@ -103,6 +115,27 @@ static int forked(const struct pm_log *log)
 static uint64_t rec_size(uint64_t len)
 {
 	return PM_ALIGN_UP(REC_HDR + len, 8);
+}
+
+/*
+ * Appends in flight write only near the chain's end, so that recovery
+ * need not read the whole free space to find what they left: every record
+ * an append writes starts at most window() bytes (in ring order) after
+ * the end of the last acknowledged append, after the end of a record made
+ * durable before it, or at offset 0 (write_batch()).  4 MiB, or the ring
+ * if smaller (then all of it is read); tests may make it smaller.
+ */
+static uint64_t window(const struct pm_log *log)
+{
+	uint64_t w = pm_test_log_window ? pm_test_log_window : LOG_WINDOW;
+
+	return PM_MIN(w, log->cap);
+}
+
+/* Bytes from ring offset @a on to @b, in ring order. */
+static uint64_t ahead(const struct pm_log *log, uint64_t a, uint64_t b)
+{
+	return b >= a ? b - a : log->cap - a + b;
 }
 
 static struct pm_log_rec *rec_at(const struct pm_log *log, uint64_t pos)
@@ -314,6 +347,7 @@ static int scan(struct pm_log *log, uint64_t start)
 	log->last_gen = e.gen;
 	log->used = e.used;
 	log->tail = e.used ? e.pos : 0;
+	log->done_pos = log->tail;
 	if (!e.used)
 		log->head = 0;
 	return err;
@@ -398,11 +432,18 @@ static void past_acked(const struct pm_log *log, struct past *p)
  * what a crash left in flight before it writes its slot).  A failing
  * record claiming next_seq is a torn append, since its gen word may be
  * stale.  In a sealed log (closed cleanly) all of it was acknowledged.
+ *
+ * With log->scan_win set, only part of the free space is read: from where
+ * the scan stopped and from offset 0 (if the free space wraps there), each
+ * until scan_win bytes pass with no valid record starting.  Appends in
+ * flight write nowhere else (window()); acknowledged records beyond are
+ * still found lost, by the slot's acked seq (past_acked()).
  */
 static int find_past(struct pm_log *log, struct past *p, int wipe)
 {
 	uint64_t pos = log->stop, left = log->cap - log->used;
-	uint64_t seq, size, gen;
+	uint64_t win = log->scan_win ? log->scan_win : UINT64_MAX;
+	uint64_t budget = win, seq, size, gen;
 	int err = 0;
 
 	*p = (struct past){ .torn = torn_at(log), .off = UINT64_MAX };
@@ -411,17 +452,19 @@ static int find_past(struct pm_log *log, struct past *p, int wipe)
 		 * seq word and an old gen word (payload or an older record
 		 * of the chain's last gen), so only a seal makes it damage. */
 		p->acked = log->sealed;
-		if (wipe)
-			err = erase(log, p->torn);
 	}
 	while (left >= REC_HDR) {
 		uint64_t step = 8;
 
-		if (pos > log->cap - REC_HDR) {
-			left -= PM_MIN(left, log->cap - pos);
+		if (pos > log->cap - REC_HDR || !budget) {
+			if (left <= log->cap - pos)
+				break; /* the free space ends before the ring */
+			left -= log->cap - pos;
 			pos = 0;
+			budget = win;
 			continue;
 		}
+		budget -= PM_MIN(budget, step);
 		if (pos != log->closed &&
 		    past_rec(log, pos, &seq, &size, &gen) &&
 		    (!is_marker(rec_at(log, pos)) || seq-- > log->next_seq)) {
@@ -431,12 +474,17 @@ static int find_past(struct pm_log *log, struct past *p, int wipe)
 			p->last = PM_MAX(p->last, seq);
 			p->acked |= log->sealed || gen < log->gen;
 			step = PM_MIN(size, left);
+			budget = win;
 			if (wipe)
 				err = pm_wb_first(err, erase(log, pos));
 		}
 		pos += step;
 		left -= step;
 	}
+	/* Last: the scan steps over it if it is valid (an append's first
+	 * record whose last one did not make it). */
+	if (wipe && p->torn != UINT64_MAX)
+		err = pm_wb_first(err, erase(log, p->torn));
 	past_acked(log, p);
 	return err;
 }
@@ -554,6 +602,10 @@ static int recover_reads(void *arg)
 	log->sealed = is_sealed(log->hdr, rc->ok);
 	slot = &log->hdr->slot[rc->cur];
 	log->acked32 = pm_le32(slot->acked);
+	/* The slots' acked seq finds every acknowledged record lost only
+	 * if the slot trusted is the one written last. */
+	log->scan_win = rc->ok[0] && rc->ok[1] && log->acked32 ? window(log) :
+								 0;
 	log->first_seq = pm_le64(slot->start_seq);
 	rc->wb = scan(log, pm_le64(slot->start));
 	find_past(log, &rc->past, 0); /* no wipe: no write-back */
@@ -810,6 +862,7 @@ void pm_log_shutdown(struct pm_log *log, const char *path)
 
 struct reservation {
 	uint64_t pos; /* where placement starts (the old tail) */
+	uint64_t end; /* the new tail */
 	uint64_t seq; /* of the first record */
 	uint64_t gen;
 };
@@ -865,6 +918,7 @@ static int reserve(struct pm_log *log, const struct iovec *recs, int n,
 		pos = at + size;
 	}
 	res->pos = log->tail;
+	res->end = pos;
 	res->seq = log->next_seq;
 	res->gen = log->gen;
 	log->tail = pos;
@@ -946,31 +1000,58 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
-/* Copy and write back a reserved batch, then the one fence; the last
- * record gets @last_flags. */
+/* Write back what @f holds, then the fence. */
+static int batch_fence(struct pm_log *log, struct flusher *f)
+{
+	flush_done(f);
+	f->lo = f->hi = NULL;
+	if (PM_UNLIKELY(pm_test_break & PM_BREAK_LOG_FENCE))
+		return f->err;
+	return pm_wb_first(f->err, pm_map_drain(log->map));
+}
+
+static void wait_done(struct pm_log *log, uint64_t seq);
+
+/*
+ * Copy and write back a reserved batch, then the one fence; the last
+ * record gets @last_flags.  Each record starts less than window() bytes
+ * after @from: the end of the last acknowledged append (the first record
+ * waits for the appends before it when it is farther), the start of a
+ * record after a fence (a batch that spans the window takes one more), or
+ * offset 0.
+ */
 static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 		       const struct reservation *res, uint32_t last_flags)
 {
 	struct flusher f = { .map = log->map };
-	uint64_t pos = res->pos;
+	uint64_t pos = res->pos, win = window(log);
+	uint64_t from = __atomic_load_n(&log->done_pos, __ATOMIC_ACQUIRE);
 	int i;
 
 	for (i = 0; i < n; i++) {
 		uint64_t size = rec_size(recs[i].iov_len);
 		uint64_t at = place(log, pos, size);
 
-		if (at != pos && log->cap - pos >= REC_HDR) {
-			pm_map_store_fill(log->map, rec_at(log, pos), 0, 8);
-			flush_add(&f, rec_at(log, pos), 8);
+		if (at != pos) {
+			from = 0;
+			if (log->cap - pos >= REC_HDR) {
+				pm_map_store_fill(log->map, rec_at(log, pos), 0,
+						  8);
+				flush_add(&f, rec_at(log, pos), 8);
+			}
+		}
+		if (ahead(log, from, at) >= win) {
+			if (i)
+				f.err = batch_fence(log, &f);
+			else if (from != res->pos)
+				wait_done(log, res->seq); /* done_pos: here */
+			from = at;
 		}
 		write_rec(log, &f, at, &recs[i], res->seq + (uint64_t)i,
 			  res->gen, i == n - 1 ? last_flags : 0);
 		pos = at + size;
 	}
-	flush_done(&f);
-	if (PM_UNLIKELY(pm_test_break & PM_BREAK_LOG_FENCE))
-		return f.err;
-	return pm_wb_first(f.err, pm_map_drain(log->map));
+	return batch_fence(log, &f);
 }
 
 /*
@@ -1000,8 +1081,11 @@ static void wait_done(struct pm_log *log, uint64_t seq)
 	pm_waitq_wait(&log->done_wq, done_reached, &d);
 }
 
-static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
+static int publish(struct pm_log *log, const struct reservation *res,
+		   uint64_t end, int err)
 {
+	uint64_t first = res->seq;
+
 	wait_done(log, first);
 	/* One batch at a time from here on, in seq order. */
 	if (err && !__atomic_load_n(&log->err, __ATOMIC_RELAXED)) {
@@ -1010,6 +1094,7 @@ static int publish(struct pm_log *log, uint64_t first, uint64_t end, int err)
 	} else if (!err) {
 		err = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
 	}
+	__atomic_store_n(&log->done_pos, res->end, __ATOMIC_RELEASE);
 	__atomic_store_n(&log->done_seq, end, __ATOMIC_RELEASE);
 	pm_waitq_wake(&log->done_wq);
 	return err;
@@ -1050,6 +1135,7 @@ static int put_marker(struct pm_log *log, uint64_t seq)
 	}
 	ret = write_batch(log, &v, 1, &res, PM_LOG_REC_END | PM_LOG_REC_SKIP);
 	log->done_seq = log->next_seq;
+	__atomic_store_n(&log->done_pos, res.end, __ATOMIC_RELEASE);
 	return ret;
 }
 
@@ -1061,7 +1147,8 @@ static int put_marker(struct pm_log *log, uint64_t seq)
  * @first_seqp: if not NULL, set to the seq of recs[0]; the others follow
  *
  * All records or none are appended.  On return they are durable, and so is
- * every record with a lower seq.
+ * every record with a lower seq.  One fence, or more for a batch that
+ * spans the window (write_batch()).
  *
  * Return: 0; -ENOSPC if the free space is too small now; -EFBIG if the
  * records cannot fit even an empty log; -EINVAL; or the write-back error
@@ -1090,7 +1177,7 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 	if (ret)
 		return ret;
 	ret = write_batch(log, recs, n, &res, PM_LOG_REC_END);
-	ret = publish(log, res.seq, res.seq + (uint64_t)n, ret);
+	ret = publish(log, &res, res.seq + (uint64_t)n, ret);
 	if (!ret && first_seqp)
 		*first_seqp = res.seq;
 	return ret;
@@ -1292,6 +1379,7 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
 	log->used = used;
 	if (!used)
 		log->tail = 0;
+	__atomic_store_n(&log->done_pos, log->tail, __ATOMIC_RELEASE);
 	return 0;
 }
 

@@ -23,9 +23,13 @@ extern unsigned pm_test_break;
 /* Commit without applying, as if the process died right after the
  * durability fence. */
 extern int pm_tx_test_skip_apply;
+/* The log's window (log.c) in bytes when not 0, to reach it in a small
+ * ring. */
+extern unsigned pm_test_log_window;
 #else
 #define pm_test_break 0U
 #define pm_tx_test_skip_apply 0
+#define pm_test_log_window 0U
 #endif
 
 #endif /* PM_TESTHOOK_H */

@@ -2,6 +2,7 @@
 /* test_log.c - the append log on a raw area: format, append, walk,
  * truncate, wrap-around and recovery from damaged or stale records. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +18,7 @@
 #include "fences.h"
 #include "libpm.h"
 #include "log.h"
+#include "testhook.h"
 #include "tmpdir.h"
 
 #define MAP_SIZE (1U << 20)
@@ -738,14 +741,13 @@ static int threads_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 }
 
 /* Several appenders: every record whole, each thread's in its order. */
-static void test_log_append_threads(void **state)
+static void run_threads(void)
 {
 	pthread_t t[NTHREADS];
 	struct seen s = { .prev_seq = 0 };
 	void *ret;
 	int i;
 
-	(void)state;
 	log_make(512 << 10);
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, appender,
@@ -760,6 +762,22 @@ static void test_log_append_threads(void **state)
 	assert_false(s.bad);
 	for (i = 0; i < NTHREADS; i++)
 		assert_int_equal(s.next[i], PER_THREAD);
+}
+
+static void test_log_append_threads(void **state)
+{
+	(void)state;
+	run_threads();
+}
+
+/* The same with a 64-byte window: an append with more than that in
+ * flight ahead of it waits for those appends before it writes. */
+static void test_log_append_threads_window(void **state)
+{
+	(void)state;
+	pm_test_log_window = 64;
+	run_threads();
+	pm_test_log_window = 0;
 }
 
 /* Through a pool: the log survives close and open; no area, no log. */
@@ -798,6 +816,69 @@ static void test_pool_log_round_trip(void **state)
 	assert_int_equal(pm_pool_log(pool, &log), PM_E_NO_LOG);
 	assert_int_equal(pm_pool_log(NULL, &log), -EINVAL);
 	pm_pool_close(pool);
+	unlink(p);
+}
+
+/* Pages of @len bytes at @off of file @fd that are in the page cache. */
+static size_t resident(int fd, uint64_t off, uint64_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t n = (size_t)(len / (uint64_t)pg), count = 0, i;
+	unsigned char *vec = malloc(n);
+	void *m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd,
+		       (off_t)off);
+
+	assert_non_null(vec);
+	assert_true(m != MAP_FAILED);
+	assert_int_equal(mincore(m, (size_t)len, vec), 0);
+	for (i = 0; i < n; i++)
+		count += vec[i] & 1;
+	munmap(m, (size_t)len);
+	free(vec);
+	return count * (size_t)pg;
+}
+
+/* Recovery reads the chain and a window after it, not the whole ring: a
+ * pool with a 128 MiB log, its pages dropped from the page cache, opens
+ * having read less than half of its ring. */
+static void test_log_open_reads_window(void **state)
+{
+	const uint64_t lsz = 128 << 20;
+	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = lsz };
+	struct pm_pool_info pi;
+	struct pm_pool *pool;
+	struct pm_log *log;
+	uint8_t buf[3000] = { 0 };
+	char p[300];
+	int fd;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/test_log_window.%d", test_tmpdir("/tmp"),
+		 getpid());
+	unlink(p);
+	assert_int_equal(pm_pool_create(p, lsz + (16 << 20), &o, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(pm_log_append(log, buf, sizeof(buf), NULL), 0);
+	assert_int_equal(pm_pool_info(pool, &pi), 0);
+	pm_pool_close(pool);
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	if (resident(fd, pi.log_offset, lsz) > (1 << 20)) {
+		close(fd); /* a file system without a page cache to drop */
+		unlink(p);
+		skip();
+	}
+	assert_int_equal(pm_pool_open(p, 0, &pool), 0);
+	assert_int_equal(pm_pool_log(pool, &log), 0);
+	/* the chain was read: 3 MiB of records */
+	assert_true(resident(fd, pi.log_offset, 4 << 20) >= 3 << 20);
+	/* the window (4 MiB), and what the kernel reads ahead of faults */
+	assert_true(resident(fd, pi.log_offset, lsz) <= lsz / 2);
+	pm_pool_close(pool);
+	close(fd);
 	unlink(p);
 }
 
@@ -1119,7 +1200,9 @@ int main(void)
 		cmocka_unit_test(test_log_append_invalid),
 		cmocka_unit_test(test_log_append_empty_null),
 		cmocka_unit_test(test_log_append_threads),
+		cmocka_unit_test(test_log_append_threads_window),
 		cmocka_unit_test(test_pool_log_round_trip),
+		cmocka_unit_test(test_log_open_reads_window),
 		cmocka_unit_test(test_log_damaged_acked_seq),
 		cmocka_unit_test(test_log_damaged_acked_payload),
 		cmocka_unit_test(test_log_damaged_acked_last),

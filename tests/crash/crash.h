@@ -33,11 +33,20 @@ static inline void crash_lib_break(unsigned bits)
 {
 	pm_test_break = bits;
 }
+/* The log's window (log.c): small enough for a small ring to cross it. */
+static inline void crash_lib_log_window(unsigned bytes)
+{
+	pm_test_log_window = bytes;
+}
 #else
 #define CRASH_LIB_BREAK(name) ""
 static inline void crash_lib_break(unsigned bits)
 {
 	(void)bits;
+}
+static inline void crash_lib_log_window(unsigned bytes)
+{
+	(void)bytes;
 }
 #endif
 

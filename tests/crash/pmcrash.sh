@@ -52,6 +52,8 @@ run $deep --words -n 60 --afterlife 0
 run_test $deep -w pool --afterlife 0
 run_test $deep --words -w pool --afterlife 0
 run_test $deep --all-breaks --afterlife 0
+# the log with a 4 KiB window: recovery reads only part of the free space
+run_test $deep -w log --afterlife 0
 # a damaged newer lane-header slot never rolls committed data back
 run $deep -w tx -w txmt -n 60 --damage --afterlife 0
 exit $fail
