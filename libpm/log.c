@@ -70,7 +70,7 @@
  * checksummed first, so that the header can be stored first. */
 #define LOG_ONE_PASS (16U << 10)
 /* The window, at most: see window(). */
-#define LOG_WINDOW (4U << 20)
+#define LOG_WINDOW (1U << 20)
 
 struct pm_log {
 	struct pm_map *map;
@@ -122,7 +122,7 @@ static uint64_t rec_size(uint64_t len)
  * need not read the whole free space to find what they left: every record
  * an append writes starts at most window() bytes (in ring order) after
  * the end of the last acknowledged append, after the end of a record made
- * durable before it, or at offset 0 (write_batch()).  4 MiB, or the ring
+ * durable before it, or at offset 0 (write_batch()).  1 MiB, or the ring
  * if smaller (then all of it is read); tests may make it smaller.
  */
 static uint64_t window(const struct pm_log *log)
@@ -227,8 +227,11 @@ int pm_log_area_format(struct pm_map *map, void *area, uint64_t size,
 
 	if (ret)
 		return ret;
-	pm_map_store_fill(map, &hdr->slot[1], 0, sizeof(hdr->slot[1]));
-	return slot_write(map, hdr, 0, 0, 1, 1, 1, seed);
+	/* Both slots alike, as a clean close leaves them: the area's old
+	 * bytes hold no record of this seed, and a slot that is not valid
+	 * would make recovery read all of the ring. */
+	ret = slot_write(map, hdr, 1, 0, 1, 1, 1, seed);
+	return ret ? ret : slot_write(map, hdr, 0, 0, 1, 1, 1, seed);
 }
 
 /* ---- recovery ---- */
@@ -435,9 +438,10 @@ static void past_acked(const struct pm_log *log, struct past *p)
  *
  * With log->scan_win set, only part of the free space is read: from where
  * the scan stopped and from offset 0 (if the free space wraps there), each
- * until scan_win bytes pass with no valid record starting.  Appends in
- * flight write nowhere else (window()); acknowledged records beyond are
- * still found lost, by the slot's acked seq (past_acked()).
+ * until scan_win bytes pass with no valid record starting, and none of it
+ * after a clean close.  Appends in flight write nowhere else (window());
+ * acknowledged records beyond are still found lost, by the slot's acked
+ * seq (past_acked()).
  */
 static int find_past(struct pm_log *log, struct past *p, int wipe)
 {
@@ -453,6 +457,10 @@ static int find_past(struct pm_log *log, struct past *p, int wipe)
 		 * of the chain's last gen), so only a seal makes it damage. */
 		p->acked = log->sealed;
 	}
+	/* A sealed log whose chain ends at its close marker had no append
+	 * in flight: its acked seq (past_acked()) says all there is. */
+	if (log->scan_win && log->sealed && log->closed != UINT64_MAX)
+		left = 0;
 	while (left >= REC_HDR) {
 		uint64_t step = 8;
 

@@ -156,6 +156,8 @@ int main(int argc, char **argv)
 			     has(only, "check"));
 	if (!ret && has(only, "log"))
 		ret = pmb_log(&o);
+	if (!ret && has(only, "recovery"))
+		ret = pmb_log_recovery(&o);
 	if (!ret && has(only, "heap"))
 		ret = pmb_heap(&o);
 	if (!ret && has(only, "churn"))

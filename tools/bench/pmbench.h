@@ -97,6 +97,7 @@ int pmb_tx(const struct pmb_opts *o, int tx, int recovery, int check);
 
 int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 		 const char *pmdk_path);
+int pmb_log_recovery(const struct pmb_opts *o);
 int pmb_check(const struct pmb_opts *o, const char *pm_path,
 	      const char *pmdk_path);
 /* Allocation and free on libpm's heap and libpmemobj's, then pmb_kv(). */

@@ -5,12 +5,17 @@
  * transactions of 8 random 64 B writes and is killed with SIGKILL in the
  * middle; the parent then times the open, which runs recovery (libpm:
  * replay of committed entries not yet applied; libpmemobj: roll back of
- * the undo log of the transaction in flight, heap boot).  The check is
+ * the undo log of the transaction in flight, heap boot).  The same with a
+ * log as large as the pool, the child appending 64 B records (libpm: the
+ * chain's records and a window after them read; libpmemlog: the header,
+ * which holds the end of the log, written by a second fence per append,
+ * read).  The check is
  * pm_pool_check() (what pmck runs) against pmempool_check() (what
  * `pmempool check` runs), both in this process, on the pools the
  * transaction workloads wrote; its limit is a plain sequential read of
  * the same file.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libpmemlog.h>
 #include <libpmemobj.h>
 #include <libpmempool.h>
 
@@ -77,8 +83,45 @@ static void child_pmdk(const char *path, size_t span, int fd)
 	}
 }
 
-/* Run transactions on @path in a child, kill it mid-run; 0 on success. */
-static int crash(int pmdk, const char *path, size_t span)
+static void child_log_libpm(const char *path, size_t span, int fd)
+{
+	static const char rec[64];
+	struct pm_pool *pool;
+	struct pm_log *log;
+
+	(void)span;
+	if (pm_pool_open(path, 0, &pool) || pm_pool_log(pool, &log))
+		_exit(1);
+	for (long i = 0;; i++) {
+		int ret = pm_log_append(log, rec, sizeof(rec), NULL);
+
+		if (ret == -ENOSPC)
+			ret = pm_log_truncate(log, UINT64_MAX);
+		if (ret || (i == 1000 && write(fd, "", 1) != 1))
+			_exit(1);
+	}
+}
+
+static void child_log_pmdk(const char *path, size_t span, int fd)
+{
+	static const char rec[64];
+	PMEMlogpool *plp = pmemlog_open(path);
+
+	(void)span;
+	if (!plp)
+		_exit(1);
+	for (long i = 0;; i++) {
+		if (pmemlog_append(plp, rec, sizeof(rec)))
+			pmemlog_rewind(plp);
+		if (i == 1000 && write(fd, "", 1) != 1)
+			_exit(1);
+	}
+}
+
+typedef void child_fn(const char *path, size_t span, int fd);
+
+/* Run @child on @path in a child process, kill it mid-run; 0 on success. */
+static int crash(child_fn *child, const char *path, size_t span)
 {
 	int fds[2], status;
 	pid_t pid;
@@ -91,10 +134,7 @@ static int crash(int pmdk, const char *path, size_t span)
 		return -1;
 	if (pid == 0) {
 		close(fds[0]);
-		if (pmdk)
-			child_pmdk(path, span, fds[1]);
-		else
-			child_libpm(path, span, fds[1]);
+		child(path, span, fds[1]);
 		_exit(1);
 	}
 	close(fds[1]);
@@ -158,7 +198,8 @@ int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 
 	pmb_progress("recovery after SIGKILL");
 	for (int i = 0; i < o->reps; i++) {
-		if (crash(0, pm_path, span) || crash(1, pmdk_path, span)) {
+		if (crash(child_libpm, pm_path, span) ||
+		    crash(child_pmdk, pmdk_path, span)) {
 			fprintf(stderr, "pmbench: crash child failed\n");
 			return -1;
 		}
@@ -179,6 +220,102 @@ int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 		 (double)replayed / o->reps);
 	r->note = "time per open";
 	return 0;
+}
+
+static double open_log_libpm(const char *path, uint64_t *nrec)
+{
+	struct pm_log_info info;
+	struct pm_pool *pool;
+	struct pm_log *log;
+	double t = pmb_now();
+	int ret = pm_pool_open(path, 0, &pool);
+
+	t = pmb_now() - t;
+	if (ret || (ret = pm_pool_log(pool, &log)) ||
+	    (ret = pm_log_get_info(log, &info))) {
+		fprintf(stderr, "pmbench: log open after crash: %s\n",
+			pm_strerror(ret));
+		return -1;
+	}
+	*nrec += info.nrecords;
+	pm_pool_close(pool);
+	return t;
+}
+
+static double open_log_pmdk(const char *path)
+{
+	double t = pmb_now();
+	PMEMlogpool *plp = pmemlog_open(path);
+
+	t = pmb_now() - t;
+	if (!plp) {
+		fprintf(stderr, "pmbench: pmemlog_open after crash: %s\n",
+			pmemlog_errormsg());
+		return -1;
+	}
+	pmemlog_close(plp);
+	return t;
+}
+
+/* A pool with a log of pool_size bytes against a libpmemlog pool of the
+ * same size: the open after a child appending to it was killed. */
+int pmb_log_recovery(const struct pmb_opts *o)
+{
+	struct pm_pool_opts po = { .sz = sizeof(po), .log_size = o->pool_size };
+	double a[o->reps], b[o->reps];
+	char lpath[256], ppath[256];
+	struct pmb_result *r;
+	struct pm_pool *pool;
+	PMEMlogpool *plp;
+	uint64_t nrec = 0;
+	int ret;
+
+	pmb_progress("log recovery after SIGKILL");
+	pmb_path(lpath, sizeof(lpath), o, "logrec-libpm");
+	pmb_path(ppath, sizeof(ppath), o, "logrec-pmdk");
+	ret = pm_pool_create(lpath, o->pool_size + (64 << 20), &po, &pool);
+	if (ret) {
+		fprintf(stderr, "pmbench: %s: %s\n", lpath, pm_strerror(ret));
+		ret = -1;
+		goto out;
+	}
+	pm_pool_close(pool);
+	plp = pmemlog_create(ppath, o->pool_size + (1 << 20), 0600);
+	if (!plp) {
+		fprintf(stderr, "pmbench: %s: %s\n", ppath, pmemlog_errormsg());
+		ret = -1;
+		goto out;
+	}
+	pmemlog_close(plp);
+	ret = -1;
+	for (int i = 0; i < o->reps; i++) {
+		if (crash(child_log_libpm, lpath, 0) ||
+		    crash(child_log_pmdk, ppath, 0)) {
+			fprintf(stderr, "pmbench: log crash child failed\n");
+			goto out;
+		}
+		a[i] = open_log_libpm(lpath, &nrec);
+		b[i] = open_log_pmdk(ppath);
+		if (a[i] < 0 || b[i] < 0)
+			goto out;
+	}
+	ret = 0;
+	r = pmb_add("recovery", "", 0);
+	if (!r)
+		goto out;
+	snprintf(r->name, sizeof(r->name),
+		 "open after kill, %u MiB log (%uk rec)",
+		 (unsigned)(o->pool_size >> 20) & 0xffff,
+		 (unsigned)(nrec / (uint64_t)o->reps / 1000) & 0xffff);
+	r->t_pm = pmb_median(a, o->reps);
+	r->t_pmdk = pmb_median(b, o->reps);
+	r->f_pm = r->f_pmdk = -1;
+	r->unit = "ms";
+	r->note = "pm_pool_open of a pool with a log vs pmemlog_open";
+out:
+	unlink(lpath);
+	unlink(ppath);
+	return ret;
 }
 
 static double check_libpm(const char *path)
