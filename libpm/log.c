@@ -54,6 +54,12 @@
  * one's acked seq finds every record acknowledged before it was written
  * lost, wherever damage left it (the window only erases what appends in
  * flight left); with a slot damaged, all the free space is read.
+ *
+ * A short record of an append alone in flight may be written as whole
+ * lines (write_whole()): the previous record's bytes in its first line
+ * are stored again with the values they hold (a crash keeps either, the
+ * same), and its last line's bytes after it are free space, up to the
+ * log's head at most, zeroed.
  */
 #include <pthread.h>
 
@@ -71,6 +77,8 @@
 #define LOG_ONE_PASS (16U << 10)
 /* The window, at most: see window(). */
 #define LOG_WINDOW (1U << 20)
+/* The largest record written as whole lines: see write_whole(). */
+#define LOG_WHOLE_MAX 512U
 
 struct pm_log {
 	struct pm_map *map;
@@ -95,7 +103,14 @@ struct pm_log {
 			    * the chain, UINT64_MAX if none */
 	uint64_t done_seq; /* atomic: every seq below it is durable */
 	uint64_t done_pos; /* atomic: where record done_seq goes */
-	uint64_t scan_win; /* recovery: window() if the scan past the
+	uint64_t nt_line;  /* under lock: the last line of the last
+			      * reservation alone in flight, which it may
+			      * write whole (write_whole()) */
+	uint64_t shadow_pos; /* atomic: ring offset of the line shadow
+			      * holds as it is in the ring, UINT64_MAX if
+			      * none; an append not alone voids it */
+	uint8_t shadow[64] __attribute__((aligned(64))); /* appends alone */
+	uint64_t scan_win;	 /* recovery: window() if the scan past the
 			    * chain may be bounded, else 0 (all of it) */
 	struct pm_waitq done_wq; /* woken when done_seq moves */
 	int err;		 /* atomic: sticky write-back error */
@@ -659,6 +674,7 @@ static int log_alloc(struct pm_map *map, void *area, uint64_t size,
 	pthread_mutex_init(&log->lock, NULL);
 	pthread_rwlock_init(&log->walkers, NULL);
 	pm_waitq_init(&log->done_wq);
+	log->nt_line = log->shadow_pos = UINT64_MAX;
 	*logp = log;
 	return 0;
 }
@@ -869,9 +885,12 @@ void pm_log_shutdown(struct pm_log *log, const char *path)
 /* ---- append ---- */
 
 struct reservation {
-	uint64_t pos; /* where placement starts (the old tail) */
-	uint64_t end; /* the new tail */
-	uint64_t seq; /* of the first record */
+	uint64_t pos;	 /* where placement starts (the old tail) */
+	uint64_t end;	 /* the new tail */
+	uint64_t room;	 /* free bytes from there on, in ring order */
+	int alone;	 /* every earlier append was acknowledged */
+	int after_alone; /* starts in the line an append alone may write */
+	uint64_t seq;	 /* of the first record */
 	uint64_t gen;
 };
 
@@ -927,6 +946,13 @@ static int reserve(struct pm_log *log, const struct iovec *recs, int n,
 	}
 	res->pos = log->tail;
 	res->end = pos;
+	res->room = log->cap - used;
+	res->alone = __atomic_load_n(&log->done_seq, __ATOMIC_ACQUIRE) ==
+		     log->next_seq;
+	res->after_alone = !res->alone &&
+			   PM_ALIGN_DOWN(res->pos, 64) == log->nt_line;
+	if (res->alone)
+		log->nt_line = PM_ALIGN_UP(pos, 64) - 64;
 	res->seq = log->next_seq;
 	res->gen = log->gen;
 	log->tail = pos;
@@ -1008,6 +1034,59 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
 }
 
+/*
+ * A short record of an append alone in flight, where the CPU's write-back
+ * evicts lines (non-temporal stores pay from 64 bytes): it goes out as
+ * whole lines with non-temporal stores, none read for ownership nor
+ * written back from the cache.  The first line's bytes before the record
+ * are the previous record's, durable and acknowledged: from the copy of
+ * the line the previous append wrote whole, else read from the ring.
+ * The last line's bytes after it are free space (not the log's head):
+ * zeros, and no other append writes that line until this one is
+ * acknowledged (after_alone).
+ * Returns 0 if it does not apply (nothing written).
+ */
+static int write_whole(struct pm_log *log, struct flusher *f,
+		       const struct iovec *v, const struct reservation *res,
+		       uint32_t flags)
+{
+	uint8_t buf[LOG_WHOLE_MAX + 128] __attribute__((aligned(64)));
+	uint64_t pos = res->pos, size = rec_size(v->iov_len);
+	uint64_t lo = PM_ALIGN_DOWN(pos, 64), hi = PM_ALIGN_UP(pos + size, 64);
+	uint32_t word = (uint32_t)v->iov_len | flags;
+	struct pm_log_rec h = {
+		.seq = pm_le64(res->seq),
+		.gen = pm_le64(res->gen),
+		.len = pm_le32(word),
+	};
+	uint32_t crc;
+
+	if (!res->alone || size > LOG_WHOLE_MAX || hi > log->cap ||
+	    hi - (pos + size) > res->room || ((uintptr_t)log->ring & 63) ||
+	    log->map->gran != PM_GRANULARITY_CACHELINE ||
+	    !pm_nt_pays(64, PM_NT_COPY))
+		return 0;
+	memset(buf, 0, (size_t)(hi - lo));
+	memcpy(buf,
+	       __atomic_load_n(&log->shadow_pos, __ATOMIC_RELAXED) == lo ?
+		       log->shadow :
+		       log->ring + lo,
+	       (size_t)(pos - lo));
+	crc = rec_crc_start(log, res->seq, res->gen, word);
+	if (v->iov_len)
+		crc = pm_crc_update(crc, v->iov_base, v->iov_len);
+	h.crc = pm_le32(pm_crc_final(crc));
+	memcpy(buf + (pos - lo), &h, REC_HDR);
+	if (v->iov_len)
+		memcpy(buf + (pos - lo) + REC_HDR, v->iov_base, v->iov_len);
+	f->err = pm_wb_first(f->err, pm_map_copy(log->map, log->ring + lo, buf,
+						 (size_t)(hi - lo),
+						 PM_MEM_NONTEMPORAL));
+	memcpy(log->shadow, buf + (hi - lo) - 64, 64);
+	__atomic_store_n(&log->shadow_pos, hi - 64, __ATOMIC_RELAXED);
+	return 1;
+}
+
 /* Write back what @f holds, then the fence. */
 static int batch_fence(struct pm_log *log, struct flusher *f)
 {
@@ -1035,6 +1114,14 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 	uint64_t pos = res->pos, win = window(log);
 	uint64_t from = __atomic_load_n(&log->done_pos, __ATOMIC_ACQUIRE);
 	int i;
+
+	if (res->after_alone) /* it may write our first line whole */
+		wait_done(log, res->seq);
+	if (n == 1 && place(log, pos, rec_size(recs->iov_len)) == pos &&
+	    write_whole(log, &f, recs, res, last_flags))
+		return batch_fence(log, &f);
+	/* The lines written here may hold the one the shadow copies. */
+	__atomic_store_n(&log->shadow_pos, UINT64_MAX, __ATOMIC_RELAXED);
 
 	for (i = 0; i < n; i++) {
 		uint64_t size = rec_size(recs[i].iov_len);
