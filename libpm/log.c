@@ -1365,6 +1365,20 @@ static int walk_guarded(void *arg)
 	return WALK_DONE;
 }
 
+/* The error for live record @seq at @pos: it fails its sanity check
+ * (a stray write to the ring), or reading it failed with @ret < 0. */
+static int rec_error(uint64_t seq, uint64_t pos, int ret)
+{
+	if (ret > 0)
+		return pm_err(PM_E_CORRUPT,
+			      "log record %llu at ring offset %llu damaged",
+			      (unsigned long long)seq, (unsigned long long)pos);
+	return pm_err(ret,
+		      "log record %llu at ring offset %llu cannot be read: %s",
+		      (unsigned long long)seq, (unsigned long long)pos,
+		      pm_strerror(ret));
+}
+
 static int walk_range(struct walk *w)
 {
 	int ret = pm_safe_run(w->log->hdr, area_len(w->log), walk_guarded, w);
@@ -1374,18 +1388,8 @@ static int walk_range(struct walk *w)
 		return 0;
 	case WALK_STOPPED:
 		return w->ret;
-	case WALK_DAMAGED:
-		return pm_err(PM_E_CORRUPT,
-			      "log record %llu at ring offset "
-			      "%llu damaged",
-			      (unsigned long long)w->seq,
-			      (unsigned long long)w->pos);
 	default:
-		return pm_err(ret,
-			      "log record %llu at ring offset %llu "
-			      "cannot be read: %s",
-			      (unsigned long long)w->seq,
-			      (unsigned long long)w->pos, pm_strerror(ret));
+		return rec_error(w->seq, w->pos, ret == WALK_DAMAGED ? 1 : ret);
 	}
 }
 
@@ -1423,19 +1427,32 @@ PM_EXPORT int pm_log_walk(struct pm_log *log, uint64_t from_seq, pm_log_cb cb,
 	return ret;
 }
 
-/* Ring offset of the first record with a seq from @seq on (a gap marker
- * stands for the seqs it skips), walking from the head (no checksums). */
-static uint64_t find(const struct pm_log *log, uint64_t seq)
+/* Looking for the ring offset of the first record with a seq from
+ * @seq on (a gap marker stands for the seqs it skips), from the head. */
+struct find_at {
+	const struct pm_log *log;
+	uint64_t seq;
+	uint64_t pos, s; /* where it is, and the seq expected there */
+};
+
+/* Under the guard (no checksums; every step checked as a walk's is, so
+ * that a stray write to the ring costs an error, never a loop): 0 when
+ * found, 1 at a record that fails the check. */
+static int find_guarded(void *arg)
 {
-	uint64_t pos = log->head, s = log->first_seq;
+	struct find_at *f = arg;
+	const struct pm_log_rec *r;
 
 	for (;;) {
-		pos = locate(log, pos, s);
-		s = pm_le64(rec_at(log, pos)->seq);
-		if (s >= seq)
-			return pos;
-		pos += rec_size(rec_len(rec_at(log, pos)));
-		s++;
+		f->pos = locate(f->log, f->pos, f->s);
+		if (!rec_sane(f->log, f->pos, f->s))
+			return 1;
+		r = rec_at(f->log, f->pos);
+		f->s = pm_le64(r->seq);
+		if (f->s >= f->seq)
+			return 0;
+		f->pos += rec_size(rec_len(r));
+		f->s++;
 	}
 }
 
@@ -1454,7 +1471,12 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
 		head = 0;
 		used = 0;
 	} else {
-		head = find(log, first);
+		struct find_at f = { log, first, log->head, log->first_seq };
+
+		ret = pm_safe_run(log->hdr, area_len(log), find_guarded, &f);
+		if (ret)
+			return rec_error(f.s, f.pos, ret);
+		head = f.pos;
 		used = (log->tail + log->cap - head) % log->cap;
 		used = used ? used : log->cap;
 	}
@@ -1487,8 +1509,9 @@ static int truncate_locked(struct pm_log *log, uint64_t upto)
  * both header slots get the new start).
  * Waits for appends in progress to finish.
  *
- * Return: 0, -EDEADLK from inside pm_log_walk() on this log, -EINVAL, or
- * the write-back error.
+ * Return: 0, -EDEADLK from inside pm_log_walk() on this log, -EINVAL,
+ * PM_E_CORRUPT or -EIO if a record before the new start is damaged in
+ * memory or unreadable (nothing dropped), or the write-back error.
  */
 PM_EXPORT int pm_log_truncate(struct pm_log *log, uint64_t upto_seq)
 {

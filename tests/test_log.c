@@ -570,6 +570,31 @@ static void test_log_walk_wrap_over_torn(void **state)
 	expect_records(31, 31, 0, -2);
 }
 
+/* A stray write over a live record's seq word: truncation past it
+ * reports the record damaged and drops nothing (it used to walk the ring
+ * by whatever it found there, and could go round for ever). */
+static void test_log_truncate_stray_write(void **state)
+{
+	uint8_t *seq5 = fx.area + 64 + 4 * 64, saved[8]; /* 64-byte records */
+	struct expect e = { .next = 1, .fixed_len = 40 };
+	uint64_t i;
+
+	(void)state;
+	log_make(4096);
+	for (i = 1; i <= 20; i++)
+		append_seq(i, 40);
+	memcpy(saved, seq5, 8);
+	memset(seq5, 0, 8);
+	assert_int_equal(pm_log_truncate(fx.log, 10), PM_E_CORRUPT);
+	memset(seq5, 0x5a, 8);
+	assert_int_equal(pm_log_truncate(fx.log, 10), PM_E_CORRUPT);
+	assert_int_equal(pm_log_walk(fx.log, 0, check_cb, &e), PM_E_CORRUPT);
+	assert_int_equal(e.count, 4);
+	memcpy(seq5, saved, 8);
+	assert_int_equal(pm_log_truncate(fx.log, 10), 0);
+	expect_records(11, 10, 40, 40);
+}
+
 static void test_log_open_seq_continues_when_empty(void **state)
 {
 	uint64_t s;
@@ -1227,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_log_open_stale_after_torn),
 		cmocka_unit_test(test_log_open_stale_earlier_lap),
 		cmocka_unit_test(test_log_walk_wrap_over_torn),
+		cmocka_unit_test(test_log_truncate_stray_write),
 		cmocka_unit_test(test_log_open_seq_continues_when_empty),
 		cmocka_unit_test(test_log_open_bad_slot),
 		cmocka_unit_test(test_log_walk_from_seq),
