@@ -873,21 +873,26 @@ static int drop_cache(int fd, uint64_t off, uint64_t len)
 }
 
 /* Open @path and count what recovery read of the ring (@lsz bytes at
- * @off): the chain (3 MiB from the ring's start), not half the ring. */
-static void open_counting(const char *path, int fd, uint64_t off, uint64_t lsz)
+ * @off): the chain (3 MiB from the ring's start), not half the ring.
+ * 0 if the page cache does not show even the chain (DAX: there is none,
+ * and mincore() tells nothing). */
+static int open_counting(const char *path, int fd, uint64_t off, uint64_t lsz)
 {
 	struct pm_log_info info;
 	struct pm_pool *pool;
 	struct pm_log *log;
+	int seen;
 
 	assert_int_equal(pm_pool_open(path, 0, &pool), 0);
 	assert_int_equal(pm_pool_log(pool, &log), 0);
 	assert_int_equal(pm_log_get_info(log, &info), 0);
 	assert_int_equal(info.nrecords, 1000);
-	assert_true(resident(fd, off, 4 << 20) >= 3 << 20);
+	seen = resident(fd, off, 4 << 20) >= 3 << 20;
 	/* the window, and what the kernel reads ahead of faults */
-	assert_true(resident(fd, off, lsz) <= lsz / 2);
+	if (seen)
+		assert_true(resident(fd, off, lsz) <= lsz / 2);
 	pm_pool_close(pool);
+	return seen;
 }
 
 /* Recovery reads the chain and a window after it, not the whole ring: a
@@ -929,14 +934,14 @@ static void test_log_open_reads_window(void **state)
 	assert_true(WIFEXITED(st) && !WEXITSTATUS(st));
 	fd = open(p, O_RDONLY);
 	assert_true(fd >= 0);
-	if (!drop_cache(fd, pi.log_offset, lsz)) {
-		close(fd); /* a file system without a page cache to drop */
+	if (!drop_cache(fd, pi.log_offset, lsz) ||
+	    !open_counting(p, fd, pi.log_offset, lsz)) {
+		close(fd); /* no page cache to drop, or none at all (DAX) */
 		unlink(p);
 		skip();
 	}
-	open_counting(p, fd, pi.log_offset, lsz);
 	assert_true(drop_cache(fd, pi.log_offset, lsz));
-	open_counting(p, fd, pi.log_offset, lsz);
+	assert_true(open_counting(p, fd, pi.log_offset, lsz));
 	close(fd);
 	unlink(p);
 }
