@@ -106,10 +106,10 @@ struct pm_log {
 	uint64_t nt_line;  /* under lock: the last line of the last
 			      * reservation alone in flight, which it may
 			      * write whole (write_whole()) */
-	uint64_t shadow_pos; /* atomic: ring offset of the line shadow
+	uint64_t shadow_pos;	 /* atomic: ring offset of the line shadow
 			      * holds as it is in the ring, UINT64_MAX if
 			      * none; an append not alone voids it */
-	uint8_t shadow[64] __attribute__((aligned(64))); /* appends alone */
+	uint8_t shadow[64];	 /* appends alone */
 	uint64_t scan_win;	 /* recovery: window() if the scan past the
 			    * chain may be bounded, else 0 (all of it) */
 	struct pm_waitq done_wq; /* woken when done_seq moves */
@@ -171,15 +171,27 @@ static int is_marker(const struct pm_log_rec *r)
 	return !!(pm_le32(r->len) & PM_LOG_REC_SKIP);
 }
 
-/* The checksum over a header's seq, gen and len word (flag included). */
-static uint32_t rec_crc_start(const struct pm_log *log, uint64_t seq,
-			      uint64_t gen, uint32_t word)
+/* Fill @h but its crc; returns the raw checksum over its seq, gen and
+ * len word (flag included), to be continued over the payload. */
+static uint32_t rec_head(const struct pm_log *log, struct pm_log_rec *h,
+			 uint64_t seq, uint64_t gen, uint32_t word)
 {
-	struct pm_log_rec h = { .seq = pm_le64(seq),
-				.gen = pm_le64(gen),
-				.len = pm_le32(word) };
+	*h = (struct pm_log_rec){ .seq = pm_le64(seq),
+				  .gen = pm_le64(gen),
+				  .len = pm_le32(word) };
+	return pm_crc_update(log->seed, h, offsetof(struct pm_log_rec, crc));
+}
 
-	return pm_crc_update(log->seed, &h, offsetof(struct pm_log_rec, crc));
+/* @h whole, crc included, for the payload @v. */
+static void rec_header(const struct pm_log *log, struct pm_log_rec *h,
+		       const struct iovec *v, uint64_t seq, uint64_t gen,
+		       uint32_t word)
+{
+	uint32_t crc = rec_head(log, h, seq, gen, word);
+
+	if (v->iov_len) /* an empty record may have no payload pointer */
+		crc = pm_crc_update(crc, v->iov_base, v->iov_len);
+	h->crc = pm_le32(pm_crc_final(crc));
 }
 
 static uint32_t slot_crc(uint32_t seed, const struct pm_log_slot *s)
@@ -267,6 +279,7 @@ static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 		     int *endp)
 {
 	const struct pm_log_rec *r;
+	struct pm_log_rec h;
 	uint64_t gen, seq;
 	uint32_t word, len, crc;
 
@@ -280,7 +293,7 @@ static int rec_valid(const struct pm_log *log, uint64_t pos, uint64_t *seqp,
 	if (!seq_fits(r, *seqp) || gen < min_gen || gen > log->gen ||
 	    rec_size(len) > log->cap - pos)
 		return 0;
-	crc = rec_crc_start(log, seq, gen, word);
+	crc = rec_head(log, &h, seq, gen, word);
 	crc = pm_crc_final(pm_crc_update(crc, r + 1, len));
 	if (crc != pm_le32(r->crc))
 		return 0;
@@ -891,6 +904,7 @@ struct reservation {
 	int alone;	 /* every earlier append was acknowledged */
 	int after_alone; /* starts in the line an append alone may write */
 	uint64_t seq;	 /* of the first record */
+	uint64_t next;	 /* the seq after the last one */
 	uint64_t gen;
 };
 
@@ -954,10 +968,11 @@ static int reserve(struct pm_log *log, const struct iovec *recs, int n,
 	if (res->alone)
 		log->nt_line = PM_ALIGN_UP(pos, 64) - 64;
 	res->seq = log->next_seq;
+	res->next = log->next_seq + (uint64_t)n;
 	res->gen = log->gen;
 	log->tail = pos;
 	log->used = used;
-	log->next_seq += (uint64_t)n;
+	log->next_seq = res->next;
 	return 0;
 }
 
@@ -997,18 +1012,15 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 		      uint32_t flags)
 {
 	uint32_t word = (uint32_t)v->iov_len | flags;
-	struct pm_log_rec h = {
-		.seq = pm_le64(seq),
-		.gen = pm_le64(gen),
-		.len = pm_le32(word),
-	};
+	struct pm_log_rec h;
 	uint8_t *dst = log->ring + pos;
 	uint64_t len = v->iov_len;
-	uint32_t crc = rec_crc_start(log, seq, gen, word);
 	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
 		 pm_nt_pays(len, PM_NT_LOG);
 
 	if (nt && len >= LOG_ONE_PASS) {
+		uint32_t crc = rec_head(log, &h, seq, gen, word);
+
 		f->err = pm_wb_first(f->err,
 				     pm_map_copy_crc(log->map, dst + REC_HDR,
 						     v->iov_base, len,
@@ -1020,9 +1032,7 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	}
 	/* The header goes first: stored after a write-back of its line it
 	 * would have to read the line back. */
-	if (len) /* an empty record may have no payload pointer at all */
-		crc = pm_crc_update(crc, v->iov_base, len);
-	h.crc = pm_le32(pm_crc_final(crc));
+	rec_header(log, &h, v, seq, gen, word);
 	pm_map_store(log->map, dst, &h, REC_HDR);
 	if (len && nt)
 		f->err = pm_wb_first(f->err,
@@ -1053,13 +1063,7 @@ static int write_whole(struct pm_log *log, struct flusher *f,
 	uint8_t buf[LOG_WHOLE_MAX + 128] __attribute__((aligned(64)));
 	uint64_t pos = res->pos, size = rec_size(v->iov_len);
 	uint64_t lo = PM_ALIGN_DOWN(pos, 64), hi = PM_ALIGN_UP(pos + size, 64);
-	uint32_t word = (uint32_t)v->iov_len | flags;
-	struct pm_log_rec h = {
-		.seq = pm_le64(res->seq),
-		.gen = pm_le64(res->gen),
-		.len = pm_le32(word),
-	};
-	uint32_t crc;
+	struct pm_log_rec h;
 
 	if (!res->alone || size > LOG_WHOLE_MAX || hi > log->cap ||
 	    hi - (pos + size) > res->room || ((uintptr_t)log->ring & 63) ||
@@ -1067,15 +1071,12 @@ static int write_whole(struct pm_log *log, struct flusher *f,
 	    !pm_nt_pays(64, PM_NT_COPY))
 		return 0;
 	memset(buf, 0, (size_t)(hi - lo));
-	memcpy(buf,
-	       __atomic_load_n(&log->shadow_pos, __ATOMIC_RELAXED) == lo ?
-		       log->shadow :
-		       log->ring + lo,
-	       (size_t)(pos - lo));
-	crc = rec_crc_start(log, res->seq, res->gen, word);
-	if (v->iov_len)
-		crc = pm_crc_update(crc, v->iov_base, v->iov_len);
-	h.crc = pm_le32(pm_crc_final(crc));
+	if (__atomic_load_n(&log->shadow_pos, __ATOMIC_RELAXED) == lo)
+		memcpy(buf, log->shadow, (size_t)(pos - lo));
+	else if (pm_safe_copy(buf, log->ring + lo, (size_t)(pos - lo)))
+		return 0; /* poisoned: the partial stores write, never read */
+	rec_header(log, &h, v, res->seq, res->gen,
+		   (uint32_t)v->iov_len | flags);
 	memcpy(buf + (pos - lo), &h, REC_HDR);
 	if (v->iov_len)
 		memcpy(buf + (pos - lo) + REC_HDR, v->iov_base, v->iov_len);
@@ -1120,8 +1121,11 @@ static int write_batch(struct pm_log *log, const struct iovec *recs, int n,
 	if (n == 1 && place(log, pos, rec_size(recs->iov_len)) == pos &&
 	    write_whole(log, &f, recs, res, last_flags))
 		return batch_fence(log, &f);
-	/* The lines written here may hold the one the shadow copies. */
-	__atomic_store_n(&log->shadow_pos, UINT64_MAX, __ATOMIC_RELAXED);
+	/* The lines written here may hold the one the shadow copies (the
+	 * load spares appenders of other threads a store to a shared line). */
+	if (__atomic_load_n(&log->shadow_pos, __ATOMIC_RELAXED) != UINT64_MAX)
+		__atomic_store_n(&log->shadow_pos, UINT64_MAX,
+				 __ATOMIC_RELAXED);
 
 	for (i = 0; i < n; i++) {
 		uint64_t size = rec_size(recs[i].iov_len);
@@ -1176,21 +1180,18 @@ static void wait_done(struct pm_log *log, uint64_t seq)
 	pm_waitq_wait(&log->done_wq, done_reached, &d);
 }
 
-static int publish(struct pm_log *log, const struct reservation *res,
-		   uint64_t end, int err)
+static int publish(struct pm_log *log, const struct reservation *res, int err)
 {
-	uint64_t first = res->seq;
-
-	wait_done(log, first);
+	wait_done(log, res->seq);
 	/* One batch at a time from here on, in seq order. */
 	if (err && !__atomic_load_n(&log->err, __ATOMIC_RELAXED)) {
-		log->bad_seq = first;
+		log->bad_seq = res->seq;
 		__atomic_store_n(&log->err, err, __ATOMIC_RELEASE);
 	} else if (!err) {
 		err = __atomic_load_n(&log->err, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&log->done_pos, res->end, __ATOMIC_RELEASE);
-	__atomic_store_n(&log->done_seq, end, __ATOMIC_RELEASE);
+	__atomic_store_n(&log->done_seq, res->next, __ATOMIC_RELEASE);
 	pm_waitq_wake(&log->done_wq);
 	return err;
 }
@@ -1272,7 +1273,7 @@ PM_EXPORT int pm_log_append_batch(struct pm_log *log, const struct iovec *recs,
 	if (ret)
 		return ret;
 	ret = write_batch(log, recs, n, &res, PM_LOG_REC_END);
-	ret = publish(log, &res, res.seq + (uint64_t)n, ret);
+	ret = publish(log, &res, ret);
 	if (!ret && first_seqp)
 		*first_seqp = res.seq;
 	return ret;
