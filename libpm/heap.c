@@ -292,14 +292,11 @@ static void seg_pull(struct pm_hseg *s, uint64_t i, uint64_t half)
 static void seg_flush(struct pm_heap *h)
 {
 	/* one dirty bit per word of 64 pages, 64 bits per dirty word */
-	uint64_t nd = (h->g.npages + 4095) / 4096, dirty = 0;
-	int many;
+	uint64_t nd = (h->g.npages + 4095) / 4096;
+	int many = h->seg_ndirty > h->seg_leaves / 16;
 
-	if (!h->seg_stale)
+	if (!h->seg_ndirty)
 		return;
-	for (uint64_t k = 0; k < nd; k++)
-		dirty += (uint64_t)__builtin_popcountll(h->seg_dirty[k]);
-	many = dirty > h->seg_leaves / 16;
 	for (uint64_t k = 0; k < nd; k++) {
 		for (uint64_t d = h->seg_dirty[k]; d; d &= d - 1) {
 			uint64_t w = k * 64 + (uint64_t)__builtin_ctzll(d);
@@ -314,7 +311,7 @@ static void seg_flush(struct pm_heap *h)
 	for (uint64_t i = h->seg_leaves - 1; many && i; i--)
 		seg_pull(h->seg, i,
 			 32 * h->seg_leaves >> (63 - __builtin_clzll(i)));
-	h->seg_stale = 0;
+	h->seg_ndirty = 0;
 }
 
 /* Word @w of fbits changed: its bits in the two summaries follow it, its
@@ -331,8 +328,8 @@ static void sum_update(struct pm_heap *h, uint64_t w)
 		h->sum[0][w / 64] |= bit;
 	else
 		h->sum[0][w / 64] &= ~bit;
+	h->seg_ndirty += !(h->seg_dirty[w / 64] & bit);
 	h->seg_dirty[w / 64] |= bit;
-	h->seg_stale = 1;
 }
 
 static void pages_mark(struct pm_heap *h, uint64_t p, uint64_t n, int free)
@@ -542,8 +539,10 @@ static int64_t index_find(struct pm_heap *h, uint64_t n, int top)
 	return at;
 }
 
-/* Free stretches a plain scan looks at before the index takes over. */
+/* Free stretches a plain scan looks at before the index takes over; once
+ * it has, this many searches go to the index without a scan first. */
 #define PM_HEAP_SCAN_MAX 32
+#define PM_HEAP_SCAN_SKIP 64
 
 /* Best fit: the smallest stretch of at least @n free pages, the lowest
  * such (an exact fit ends the search), or with @top the highest, taken
@@ -557,9 +556,15 @@ static int64_t pages_find(struct pm_heap *h, uint64_t n, int top)
 	unsigned seen = 0;
 	int64_t at = -1;
 
+	if (h->scan_skip) {
+		h->scan_skip--;
+		return index_find(h, n, top);
+	}
 	for (a = next_bit(h, 0, 1); a < np; a = next_bit(h, b, 1)) {
-		if (++seen > PM_HEAP_SCAN_MAX)
+		if (++seen > PM_HEAP_SCAN_MAX) {
+			h->scan_skip = PM_HEAP_SCAN_SKIP;
 			return index_find(h, n, top);
+		}
 		b = next_bit(h, a, 0);
 		if (b - a < n || b - a > best || (b - a == best && !top))
 			continue;
@@ -572,7 +577,8 @@ static int64_t pages_find(struct pm_heap *h, uint64_t n, int top)
 }
 
 /* Claim the stale runs that overlap the block @pg->p: all their pages
- * leave the free pages and *@pg grows around them. */
+ * leave the free pages and *@pg grows around them.  No look when none is
+ * marked (h->nstale never counts fewer than there are). */
 static void claim_stale(struct pm_heap *h, struct pm_hpages *pg)
 {
 	uint64_t q = pg->p > PM_HEAP_RUN_PAGES_MAX ?
@@ -582,13 +588,14 @@ static void claim_stale(struct pm_heap *h, struct pm_hpages *pg)
 	pg->lo = pg->p;
 	pg->hi = pg->p + pg->n;
 	pg->claimed = 0;
-	for (; q < pg->p + pg->n; q++) {
+	for (; h->nstale && q < pg->p + pg->n; q++) {
 		uintptr_t v = h->vpage[q];
 		uint64_t k = v >> 8;
 
 		if (!(v & PM_HX_STALE) || q + k <= pg->p)
 			continue;
 		__atomic_store_n(&h->vpage[q], 0, __ATOMIC_RELEASE);
+		h->nstale--;
 		pages_mark(h, q, k, 0);
 		pg->lo = PM_MIN(pg->lo, q);
 		pg->hi = PM_MAX(pg->hi, q + k);
@@ -604,6 +611,7 @@ static void run_stale(struct pm_heap *h, struct pm_hrun *r)
 
 	pm_heap_run_drop(h, r);
 	pages_mark(h, a, k, 1);
+	h->nstale++;
 	__atomic_store_n(&h->vpage[a],
 			 (uintptr_t)(k << 8 | PM_HX_EXTENT | PM_HX_STALE),
 			 __ATOMIC_RELEASE);
@@ -689,12 +697,14 @@ void pm_heap_claim_undo(struct pm_heap *h, const struct pm_hpages *pg)
 			pages_mark(h, q, 1, 1);
 		/* a run's header the aborted zeroing left (checked again:
 		 * claim_stale() marks that many pages) */
-		if (v && !phdr_bad(v, q, h->g.npages, &b))
+		if (v && !phdr_bad(v, q, h->g.npages, &b)) {
 			__atomic_store_n(&h->vpage[q],
 					 (uintptr_t)(b.npages << 8 |
 						     PM_HX_EXTENT |
 						     PM_HX_STALE),
 					 __ATOMIC_RELEASE);
+			h->nstale++;
+		}
 	}
 }
 

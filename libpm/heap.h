@@ -151,9 +151,11 @@ struct pm_heap {
 	struct pm_hseg *seg; /* the free pages' index (heap.c) */
 	uint64_t seg_leaves; /* its leaves: words of fbits, a power of 2 */
 	uint64_t *seg_dirty; /* bit w: word w changed since seg was used */
-	int seg_stale;	     /* some bit of seg_dirty is set */
+	uint64_t seg_ndirty; /* bits set in seg_dirty */
+	unsigned scan_skip;  /* searches left that go to seg directly */
 	uintptr_t *vpage;    /* run pointer on each of its pages, extent
 			       * bits on its first page, else 0 */
+	uint64_t nstale;     /* at least the PM_HX_STALE marks in vpage */
 	struct pm_hrun *partial[PM_HEAP_NLIFE][PM_HEAP_NCLASS];
 	struct pm_hrun *runs;		       /* all of them */
 	struct pm_hrun *spare[PM_HEAP_NCLASS]; /* dropped, for reuse */
