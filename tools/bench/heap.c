@@ -430,8 +430,7 @@ static int heap_opens(const struct pmb_opts *o)
 				 "open, %zu %s objects of 64 B",
 				 n >> 20 ? n >> 20 : n >> 10,
 				 n >> 20 ? "M" : "K");
-		r->t_pm = pmb_median(t[0][k], o->reps);
-		r->t_pmdk = pmb_median(t[1][k], o->reps);
+		pmb_times(r, t[0][k], t[1][k], o->reps);
 		r->f_pm = r->f_pmdk = -1;
 		r->unit = "ms";
 		r->note = "time per open, then per first allocation";

@@ -105,8 +105,7 @@ static void measure(const struct pmb_opts *o, struct bench *b, size_t len,
 	r = pmb_add("log", name, len);
 	if (!r)
 		return;
-	r->t_pm = pmb_median(pm, o->reps);
-	r->t_pmdk = pmb_median(pmdk, o->reps);
+	pmb_times(r, pm, pmdk, o->reps);
 	r->t_limit = pmb_median(lim, o->reps);
 	r->f_pm = f;
 	r->f_pmdk = 2; /* counted: see pmbench(1) */

@@ -97,8 +97,7 @@ static void measure(const struct pmb_opts *o, enum op op, const struct area *a,
 	r = pmb_add(op == COPY ? "memcpy" : "persist", name, len);
 	if (!r)
 		return;
-	r->t_pm = pmb_median(pm, o->reps);
-	r->t_pmdk = pmb_median(pmdk, o->reps);
+	pmb_times(r, pm, pmdk, o->reps);
 	r->t_limit = op == COPY ? pmb_median(lim, o->reps) : 0;
 	r->f_pm = f;
 	r->f_pmdk = 1; /* one drain per call: libpmem's design */

@@ -30,6 +30,9 @@ struct pmb_result {
 	char name[48];
 	size_t size;	     /* bytes per operation, 0 if not a copy */
 	double t_pm, t_pmdk; /* seconds per operation */
+	/* PMDK's time over libpm's in the repetition where it was lowest
+	 * and highest (each repetition runs both back to back); 0: none */
+	double q_min, q_max;
 	double t_limit;	     /* the hardware's floor (see the table); 0: none */
 	double f_pm, f_pmdk; /* fences per op; < 0: not applicable */
 	const char *unit;    /* "op/s", "GB/s", "ms" or "%" */
@@ -80,6 +83,9 @@ struct pmb_result *pmb_versus(const struct pmb_opts *o, const char *group,
 double pmb_floor(const struct pmb_opts *o, size_t data, int steps);
 /* The median of @n values (sorts them). */
 double pmb_median(double *v, int n);
+/* @r's times: the medians of @n repetitions of each library (sorted in
+ * place), and the spread of their ratio repetition by repetition. */
+void pmb_times(struct pmb_result *r, double *pm, double *pmdk, int n);
 /* "/dir/pmbench-<what>.<pid>" into @buf. */
 void pmb_path(char *buf, size_t len, const struct pmb_opts *o,
 	      const char *what);

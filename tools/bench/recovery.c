@@ -211,8 +211,7 @@ int pmb_recovery(const struct pmb_opts *o, const char *pm_path,
 	r = pmb_add("recovery", "open after SIGKILL mid-tx", 0);
 	if (!r)
 		return 0;
-	r->t_pm = pmb_median(a, o->reps);
-	r->t_pmdk = pmb_median(b, o->reps);
+	pmb_times(r, a, b, o->reps);
 	r->f_pm = f;
 	r->f_pmdk = -1;
 	r->unit = "ms";
@@ -307,8 +306,7 @@ int pmb_log_recovery(const struct pmb_opts *o)
 		 "open after kill, %u MiB log (%uk rec)",
 		 (unsigned)(o->pool_size >> 20) & 0xffff,
 		 (unsigned)(nrec / (uint64_t)o->reps / 1000) & 0xffff);
-	r->t_pm = pmb_median(a, o->reps);
-	r->t_pmdk = pmb_median(b, o->reps);
+	pmb_times(r, a, b, o->reps);
 	r->f_pm = r->f_pmdk = -1;
 	r->unit = "ms";
 	r->note = "pm_pool_open of a pool with a log vs pmemlog_open";
@@ -405,8 +403,7 @@ int pmb_check(const struct pmb_opts *o, const char *pm_path,
 		return 0;
 	snprintf(r->name, sizeof(r->name), "%zu MiB pool (PMDK: headers only)",
 		 o->pool_size >> 20);
-	r->t_pm = pmb_median(a, o->reps);
-	r->t_pmdk = pmb_median(b, o->reps);
+	pmb_times(r, a, b, o->reps);
 	r->t_limit = pmb_median(l, o->reps);
 	r->f_pm = r->f_pmdk = -1;
 	r->unit = "ms";

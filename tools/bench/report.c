@@ -63,6 +63,27 @@ static const char *fmt(char *buf, const struct pmb_result *r, double t)
 	return buf;
 }
 
+/* The lowest and highest ratio of one repetition, as ratio() gives it. */
+static void spread(const struct pmb_result *r, double *lo, double *hi)
+{
+	int fill = !strcmp(r->unit, "%");
+
+	*lo = fill && r->q_max > 0 ? 1 / r->q_max : r->q_min;
+	*hi = fill && r->q_min > 0 ? 1 / r->q_min : r->q_max;
+}
+
+static const char *span(char *buf, const struct pmb_result *r)
+{
+	double lo, hi;
+
+	spread(r, &lo, &hi);
+	if (lo <= 0)
+		snprintf(buf, 24, "-");
+	else
+		snprintf(buf, 24, "%.2f-%.2f", lo, hi);
+	return buf;
+}
+
 static const char *fences(char *buf, double f)
 {
 	if (f < 0)
@@ -162,7 +183,7 @@ static int targets(struct target *t)
 
 void pmb_print_table(double load)
 {
-	char a[32], b[32], l[32], fa[16], fb[16];
+	char a[32], b[32], l[32], fa[16], fb[16], q[24];
 	struct target t[TARGETS_MAX];
 	const struct pmb_result *r, *r2;
 	int n = targets(t);
@@ -171,13 +192,15 @@ void pmb_print_table(double load)
 	       "load average %.2f\n",
 	       pm_version(), pm_flush_method(), pm_arch.copy_name,
 	       pm_arch.movnt_threshold, load);
-	printf("%-9s %-34s %12s %12s %7s %11s %7s %5s\n", "group", "workload",
-	       "libpm", "PMDK", "ratio", "limit", "fences", "PMDK*");
+	printf("%-9s %-34s %12s %12s %7s %11s %11s %7s %5s\n", "group",
+	       "workload", "libpm", "PMDK", "ratio", "min-max", "limit",
+	       "fences", "PMDK*");
 	for (int i = 0; i < pmb_nresults; i++) {
 		r = &pmb_results[i];
-		printf("%-9s %-34s %12s %12s %*.*fx %11s %7s %5s\n", r->group,
-		       r->name, fmt(a, r, r->t_pm), fmt(b, r, r->t_pmdk), 6,
-		       ratio(r) < 0.1 ? 3 : 2, ratio(r),
+		printf("%-9s %-34s %12s %12s %*.*fx %11s %11s %7s %5s\n",
+		       r->group, r->name, fmt(a, r, r->t_pm),
+		       fmt(b, r, r->t_pmdk), 6, ratio(r) < 0.1 ? 3 : 2,
+		       ratio(r), span(q, r),
 		       r->t_limit > 0 ? fmt(l, r, r->t_limit) : "",
 		       fences(fa, r->f_pm), fences(fb, r->f_pmdk));
 	}
@@ -189,7 +212,9 @@ void pmb_print_table(double load)
 		       r->t_pm / r2->t_pm, r->t_pmdk / r2->t_pmdk,
 		       r->t_limit / r2->t_limit);
 	printf("ratio: libpm rate / PMDK rate (for times: PMDK / libpm; for "
-	       "churn: libpm / PMDK).  fences: per operation.\n"
+	       "churn: libpm / PMDK), of the medians; min-max: the lowest "
+	       "and highest ratio\nof one repetition (both libraries back to "
+	       "back).  fences: per operation.\n"
 	       "churn: live bytes / pool size after the first ENOMEM, and at "
 	       "the emptiest of ten rounds of freeing half and filling.\n"
 	       "* %s.\n",
@@ -243,6 +268,7 @@ void pmb_print_json(double load)
 	for (int i = 0; i < pmb_nresults; i++) {
 		const struct pmb_result *r = &pmb_results[i];
 		int fill = !strcmp(r->unit, "%");
+		double lo, hi;
 
 		printf("    { \"group\": \"%s\", \"workload\": \"%s\", "
 		       "\"unit\": \"%s\", ",
@@ -250,7 +276,10 @@ void pmb_print_json(double load)
 		json_num("size", (double)r->size, ", ");
 		json_num("libpm", value(r, r->t_pm), ", ");
 		json_num("pmdk", value(r, r->t_pmdk), ", ");
+		spread(r, &lo, &hi);
 		json_num("ratio", ratio(r), ", ");
+		json_num("ratio_min", lo > 0 ? lo : -1, ", ");
+		json_num("ratio_max", hi > 0 ? hi : -1, ", ");
 		json_num("limit", r->t_limit > 0 ? value(r, r->t_limit) : -1,
 			 ", ");
 		json_num("libpm_sec_per_op", fill ? -1 : r->t_pm, ", ");

@@ -190,8 +190,7 @@ static void workload(const struct pmb_opts *o, struct ctx *pm, struct ctx *ob,
 	r = pmb_add("tx", name, len * (size_t)nranges);
 	if (!r)
 		return;
-	r->t_pm = pmb_median(a, o->reps);
-	r->t_pmdk = pmb_median(b, o->reps);
+	pmb_times(r, a, b, o->reps);
 	r->t_limit = pmb_median(l, o->reps);
 	r->f_pm = f;
 	r->f_pmdk = pmdk_fences;

@@ -49,6 +49,20 @@ double pmb_median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+void pmb_times(struct pmb_result *r, double *pm, double *pmdk, int n)
+{
+	r->q_min = r->q_max = 0;
+	for (int i = 0; i < n; i++) {
+		double q = pm[i] > 0 ? pmdk[i] / pm[i] : 0;
+
+		if (q > 0 && (!r->q_min || q < r->q_min))
+			r->q_min = q;
+		r->q_max = PM_MAX(r->q_max, q);
+	}
+	r->t_pm = pmb_median(pm, n);
+	r->t_pmdk = pmb_median(pmdk, n);
+}
+
 double pmb_run(int (*op)(void *), void *arg, double secs, long max,
 	       double *fences)
 {
@@ -80,8 +94,7 @@ struct pmb_result *pmb_add_ops(const char *group, const char *name, double *pm,
 	struct pmb_result *r = pmb_add(group, name, 0);
 
 	if (r) {
-		r->t_pm = pmb_median(pm, n);
-		r->t_pmdk = pmb_median(pmdk, n);
+		pmb_times(r, pm, pmdk, n);
 		r->f_pm = r->f_pmdk = -1;
 		r->unit = "op/s";
 	}
