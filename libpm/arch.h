@@ -38,6 +38,10 @@ struct pm_arch_ops {
 	 * then memcpy_nt. */
 	uint32_t (*memcpy_nt_crc32c)(void *dst, const void *src, size_t len,
 				     uint32_t crc);
+	/* The same with cached stores, any @dst and @len; the CRC is of the
+	 * bytes stored.  NULL: memcpy, then crc32c of @dst. */
+	uint32_t (*memcpy_crc32c)(void *dst, const void *src, size_t len,
+				  uint32_t crc);
 	const char *flush_name; /* "clwb", "clflushopt", "clflush", "dc cvap" */
 	const char *copy_name;	/* "avx512-nt", "avx-nt", "sse2-nt", ... */
 	const char *crc_name;	/* "sse4.2", "armv8-crc", "table" */

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arch.h"
 
@@ -13,6 +14,16 @@
 static inline uint32_t pm_crc_update(uint32_t crc, const void *buf, size_t len)
 {
 	return pm_arch.crc32c(crc, buf, len);
+}
+/* memcpy() that continues the raw CRC32C over the bytes it stored: one
+ * pass over the source where the CPU can. */
+static inline uint32_t pm_crc_copy(uint32_t crc, void *dst, const void *src,
+				   size_t len)
+{
+	if (pm_arch.memcpy_crc32c && len >= 256)
+		return pm_arch.memcpy_crc32c(dst, src, len, crc);
+	memcpy(dst, src, len);
+	return pm_crc_update(crc, dst, len);
 }
 static inline uint32_t pm_crc_final(uint32_t crc)
 {

@@ -517,9 +517,9 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 		tx->crc = pm_crc_update(tx->crc, src, len);
 		tx->crc = pm_crc_update(tx->crc, l->ring + p + len, alen - len);
 	} else {
-		memcpy(at(tx, p), src, len);
-		tx->crc = pm_crc_update(tx->crc, d,
-					sizeof(struct pm_tx_range) + alen);
+		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
+		tx->crc = pm_crc_copy(tx->crc, at(tx, p), src, len);
+		tx->crc = pm_crc_update(tx->crc, at(tx, p + len), alen - len);
 	}
 	tx->pos = p + alen;
 	tx->nranges++;

@@ -12,10 +12,12 @@
  * Four 64-byte accumulators are folded forward 256 bytes per step, then
  * into one block, whose CRC the crc32 instruction finishes with the tail.
  * The constants are bit-reflected into the high half of each qword.
- * The copying variant stores each 64-byte load with a non-temporal store
- * before folding it, so a large append reads its payload once.
+ * The copying variants store each 64-byte load (non-temporally, or
+ * cached) before folding it, so the source is read once and the checksum
+ * covers exactly the bytes stored.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "crc.h"
 
@@ -57,21 +59,26 @@ __attribute__((target(TARGET))) static __m128i lanes_to_one(__m512i a)
 		       x);
 }
 
-/* Load 64 bytes, and store them non-temporally when @d is not NULL. */
+/* Load 64 bytes, and store them at @d when it is not NULL: with a
+ * non-temporal store (@d 64-byte aligned) when @nt, else a cached one. */
 __attribute__((target(TARGET))) static inline __m512i ld(const uint8_t *p,
-							 uint8_t *d)
+							 uint8_t *d, int nt)
 {
 	__m512i v = _mm512_loadu_si512(p);
 
-	if (d)
+	if (d && nt)
 		_mm512_stream_si512((void *)d, v);
+	else if (d)
+		_mm512_storeu_si512((void *)d, v);
 	return v;
 }
 
-/* CRC of @len >= 256 bytes at @p, copied to @d if not NULL; returns the
- * CRC and leaves the last len % 16 bytes (< 16) to the caller via *pp. */
-__attribute__((target(TARGET))) static uint32_t
-fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp)
+/* CRC of @len >= 256 bytes at @p, its whole lines copied to @d if not
+ * NULL (see ld()); returns the CRC and leaves the last len % 16 bytes
+ * (< 16) to the caller via *pp, and *lenp. */
+__attribute__((target(TARGET))) static inline __attribute__((always_inline))
+uint32_t
+fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp, int nt)
 {
 	const uint8_t *p = *pp;
 	size_t len = *lenp;
@@ -80,25 +87,26 @@ fold_all(uint32_t crc, const uint8_t **pp, uint8_t *d, size_t *lenp)
 	uint64_t w[2];
 
 	/* The running CRC enters as an xor into the first 4 bytes. */
-	a0 = _mm512_xor_si512(ld(p, d), _mm512_castsi128_si512(
-						_mm_cvtsi32_si128((int)crc)));
-	a1 = ld(p + 64, d ? d + 64 : NULL);
-	a2 = ld(p + 128, d ? d + 128 : NULL);
-	a3 = ld(p + 192, d ? d + 192 : NULL);
+	a0 = _mm512_xor_si512(ld(p, d, nt),
+			      _mm512_castsi128_si512(
+				      _mm_cvtsi32_si128((int)crc)));
+	a1 = ld(p + 64, d ? d + 64 : NULL, nt);
+	a2 = ld(p + 128, d ? d + 128 : NULL, nt);
+	a3 = ld(p + 192, d ? d + 192 : NULL, nt);
 	k = _mm512_broadcast_i32x4(_mm_set_epi64x(K_S16));
 	for (p += 256, d = d ? d + 256 : NULL, len -= 256; len >= 256;
 	     p += 256, d = d ? d + 256 : NULL, len -= 256) {
-		a0 = fold512(a0, k, ld(p, d));
-		a1 = fold512(a1, k, ld(p + 64, d ? d + 64 : NULL));
-		a2 = fold512(a2, k, ld(p + 128, d ? d + 128 : NULL));
-		a3 = fold512(a3, k, ld(p + 192, d ? d + 192 : NULL));
+		a0 = fold512(a0, k, ld(p, d, nt));
+		a1 = fold512(a1, k, ld(p + 64, d ? d + 64 : NULL, nt));
+		a2 = fold512(a2, k, ld(p + 128, d ? d + 128 : NULL, nt));
+		a3 = fold512(a3, k, ld(p + 192, d ? d + 192 : NULL, nt));
 	}
 	k = _mm512_broadcast_i32x4(_mm_set_epi64x(K_S4));
 	a1 = fold512(a0, k, a1);
 	a2 = fold512(a1, k, a2);
 	a3 = fold512(a2, k, a3);
 	for (; len >= 64; p += 64, d = d ? d + 64 : NULL, len -= 64)
-		a3 = fold512(a3, k, ld(p, d));
+		a3 = fold512(a3, k, ld(p, d, nt));
 	x = lanes_to_one(a3);
 	for (; len >= 16; p += 16, len -= 16)
 		x = fold128(x, _mm_set_epi64x(K_S1),
@@ -117,11 +125,31 @@ pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 
 	if (len < 256) {
 		for (size_t i = 0; i < len; i += 64)
-			ld(p + i, d + i);
+			ld(p + i, d + i, 1);
 		return pm_crc32c_vpclmul(crc, src, len);
 	}
-	crc = fold_all(crc, &p, d, &len);
+	crc = fold_all(crc, &p, d, &len, 1);
 	return pm_crc32c_sse42(crc, p, len); /* len == 0: whole lines */
+}
+
+/* The bytes past the last whole line are copied, then checksummed from the
+ * copy: the checksum is of the bytes stored even if the source changes
+ * under it. */
+__attribute__((target(TARGET))) uint32_t
+pm_memcpy_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
+{
+	const uint8_t *p = src;
+	uint8_t *d = dst;
+	size_t body = len & ~(size_t)63, rest = len - body;
+
+	if (body < 256) {
+		memcpy(d, p, len);
+		return pm_crc32c_vpclmul(crc, d, len);
+	}
+	crc = fold_all(crc, &p, d, &body, 0); /* whole lines: body is 0 */
+	d += len - rest;
+	memcpy(d, p, rest);
+	return pm_crc32c_sse42(crc, d, rest);
 }
 
 __attribute__((target(TARGET))) uint32_t
@@ -131,6 +159,6 @@ pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len)
 
 	if (len < 256)
 		return pm_crc32c_sse42(crc, p, len);
-	crc = fold_all(crc, &p, NULL, &len);
+	crc = fold_all(crc, &p, NULL, &len, 0);
 	return pm_crc32c_sse42(crc, p, len);
 }

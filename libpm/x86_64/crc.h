@@ -17,5 +17,8 @@ uint32_t pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len);
  * folding hidden behind the stores. */
 uint32_t pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len,
 				    uint32_t crc);
+/* The same with cached stores, any @dst and @len. */
+uint32_t pm_memcpy_crc32c_avx512(void *dst, const void *src, size_t len,
+				 uint32_t crc);
 
 #endif /* PM_X86_64_CRC_H */

@@ -311,6 +311,7 @@ void pm_arch_init(struct pm_arch_ops *ops)
 	if (c.sse42 && c.pclmul && c.vpclmul && c.avx512f &&
 	    !pm_env_flag("PM_NO_AVX512")) {
 		ops->crc32c = pm_crc32c_vpclmul;
+		ops->memcpy_crc32c = pm_memcpy_crc32c_avx512;
 		ops->crc_name = "vpclmulqdq";
 		if (ops->memcpy_nt == memcpy_nt_avx512)
 			ops->memcpy_nt_crc32c = pm_memcpy_nt_crc32c_avx512;
