@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arch.h"
+#include "crc.h"
 #include "os.h"
 #include "persist.h"
 
@@ -203,8 +204,9 @@ static int cl_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
 		*crc = store_nt_crc(m, dst, src, len, *crc, cl_flush);
 		return 0;
 	}
-	cl_store(m, dst, src, 0, len, flags);
-	*crc = pm_arch.crc32c(*crc, src, len);
+	*crc = pm_crc_copy(*crc, dst, src, len);
+	if (!(flags & PM_MEM_NOFLUSH))
+		cl_flush(m, dst, len);
 	return 0;
 }
 
@@ -264,8 +266,7 @@ static int byte_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
 		*crc = store_nt_crc(m, dst, src, len, *crc, NULL);
 		return 0;
 	}
-	store(dst, src, 0, len);
-	*crc = pm_arch.crc32c(*crc, src, len);
+	*crc = pm_crc_copy(*crc, dst, src, len);
 	return 0;
 }
 
@@ -327,10 +328,8 @@ static int page_memset(const struct pm_map *m, void *dst, int c, size_t len,
 static int page_memcpy_crc(const struct pm_map *m, void *dst, const void *src,
 			   size_t len, unsigned flags, uint32_t *crc)
 {
-	int ret = page_memcpy(m, dst, src, len, flags);
-
-	*crc = pm_arch.crc32c(*crc, src, len);
-	return ret;
+	*crc = pm_crc_copy(*crc, dst, src, len);
+	return (flags & PM_MEM_NOFLUSH) ? 0 : page_flush(m, dst, len);
 }
 
 const struct pm_persist_ops pm_ops_page = {
