@@ -144,8 +144,31 @@ static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
 	}
 }
 
-/* store_nt() of a copy, checksummed on the way (raw CRC32C): the whole
- * lines in one pass over the source where the CPU can. */
+/* Whole lines go this many bytes at a time through a cached buffer where
+ * the CPU has no copying checksum. */
+#define PM_CRC_BOUNCE 4096
+
+/* The cached stores at either end of store_nt_crc(): checksummed from the
+ * copy, before its write-back. */
+static uint32_t store_end_crc(const struct pm_map *m, uint8_t *d,
+			      const uint8_t *s, size_t len, uint32_t crc,
+			      int (*flush)(const struct pm_map *, const void *,
+					   size_t))
+{
+	store(d, s, 0, len);
+	crc = pm_arch.crc32c(crc, d, len);
+	if (flush && len)
+		flush(m, d, len);
+	return crc;
+}
+
+/*
+ * store_nt() of a copy, checksummed on the way (raw CRC32C) over the bytes
+ * stored, each byte of the source read once: a source that changes
+ * meanwhile (a caller's race) never leaves a checksum that does not match
+ * what was written.  The whole lines in one pass where the CPU can, else
+ * through a small cached buffer.
+ */
 static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 			     const uint8_t *s, size_t len, uint32_t crc,
 			     int (*flush)(const struct pm_map *, const void *,
@@ -154,20 +177,25 @@ static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 	size_t head = PM_MIN((size_t)(-(uintptr_t)d & 63), len);
 	size_t body = (len - head) & ~(size_t)63;
 
-	crc = pm_arch.crc32c(crc, s, head);
-	store_nt(m, d, s, 0, head, flush); /* cached stores only */
+	crc = store_end_crc(m, d, s, head, crc, flush);
+	d += head;
+	s += head;
 	if (pm_arch.memcpy_nt_crc32c) {
-		crc = pm_arch.memcpy_nt_crc32c(d + head, s + head, body, crc);
+		crc = pm_arch.memcpy_nt_crc32c(d, s, body, crc);
 		pm_tls_stats.bytes_nt += body;
 		nt_pending = 1;
 	} else {
-		crc = pm_arch.crc32c(crc, s + head, body);
-		store_nt(m, d + head, s + head, 0, body, flush);
+		for (size_t o = 0, n; o < body; o += n) {
+			uint8_t b[PM_CRC_BOUNCE];
+
+			n = PM_MIN(body - o, (size_t)PM_CRC_BOUNCE);
+			memcpy(b, s + o, n);
+			crc = pm_arch.crc32c(crc, b, n);
+			store_nt(m, d + o, b, 0, n, flush);
+		}
 	}
-	crc = pm_arch.crc32c(crc, s + head + body, len - head - body);
-	store_nt(m, d + head + body, s + head + body, 0, len - head - body,
-		 flush);
-	return crc;
+	return store_end_crc(m, d + body, s + body, len - head - body, crc,
+			     flush);
 }
 
 static void cl_store(const struct pm_map *m, void *dst, const void *src, int c,

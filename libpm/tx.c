@@ -509,12 +509,12 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
-		ret = pm_wb_first(ret,
-				  pm_map_copy(tx->pool->map, l->ring + p, src,
-					      len, PM_MEM_NONTEMPORAL));
-		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
 		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
-		tx->crc = pm_crc_update(tx->crc, src, len);
+		ret = pm_wb_first(ret,
+				  pm_map_copy_crc(tx->pool->map, l->ring + p,
+						  src, len, PM_MEM_NONTEMPORAL,
+						  &tx->crc));
+		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
 		tx->crc = pm_crc_update(tx->crc, l->ring + p + len, alen - len);
 	} else {
 		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));

@@ -604,6 +604,66 @@ static void test_memcpy_crc_all_tables(void **state)
 	}
 }
 
+static volatile int scribbling;
+
+/* Keeps changing every word of @arg (RACE bytes) until told to stop. */
+#define RACE 20000
+static void *scribble(void *arg)
+{
+	volatile uint64_t *w = arg;
+
+	for (uint64_t k = 1; __atomic_load_n(&scribbling, __ATOMIC_RELAXED);
+	     k++)
+		for (size_t i = 0; i < RACE / 8; i++)
+			w[i] += k;
+	return NULL;
+}
+
+/* A source another thread changes during pm_map_copy_crc (the caller's
+ * race): whatever bytes land, the CRC returned is theirs, on every
+ * granularity and copy path, so a record is never left with a checksum
+ * that does not match what was stored. */
+static void test_memcpy_crc_racing_source(void **state)
+{
+	static const char *const gran[] = { "byte", "cacheline", "page" };
+	static const unsigned flags[] = { 0, PM_MEM_NONTEMPORAL,
+					  PM_MEM_TEMPORAL };
+	static uint64_t from[RACE / 8 + 1];
+	pthread_t th;
+
+	(void)state;
+	use_path("");
+	scribbling = 1;
+	assert_int_equal(pthread_create(&th, NULL, scribble, from), 0);
+	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
+		struct pm_map *m;
+		uint8_t *p;
+
+		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
+		assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
+		unsetenv("PM_FORCE_GRANULARITY");
+		p = pm_map_addr(m);
+		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
+			for (int i = 0; i < 2000; i++) {
+				size_t len = RACE - (size_t)(i % 200) * 37;
+				uint32_t crc = 9;
+
+				assert_int_equal(
+					pm_map_copy_crc(m, p + 24 + i % 200,
+							from, len, flags[f],
+							&crc),
+					0);
+				assert_int_equal(
+					crc,
+					pm_crc32c_table(9, p + 24 + i % 200,
+							len));
+			}
+		pm_unmap(m);
+	}
+	scribbling = 0;
+	pthread_join(th, NULL);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -646,6 +706,7 @@ int main(void)
 		cmocka_unit_test(test_persist_page_msync_error),
 		cmocka_unit_test(test_drain_page_error_per_thread),
 		cmocka_unit_test(test_memcpy_crc_all_tables),
+		cmocka_unit_test(test_memcpy_crc_racing_source),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
