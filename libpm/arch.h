@@ -39,7 +39,8 @@ struct pm_arch_ops {
 	uint32_t (*memcpy_nt_crc32c)(void *dst, const void *src, size_t len,
 				     uint32_t crc);
 	/* The same with cached stores, any @dst and @len; the CRC is of the
-	 * bytes stored.  NULL: memcpy, then crc32c of @dst. */
+	 * bytes stored, the source read once.  NULL: memcpy, then crc32c of
+	 * @dst. */
 	uint32_t (*memcpy_crc32c)(void *dst, const void *src, size_t len,
 				  uint32_t crc);
 	const char *flush_name; /* "clwb", "clflushopt", "clflush", "dc cvap" */

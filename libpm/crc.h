@@ -20,7 +20,7 @@ static inline uint32_t pm_crc_update(uint32_t crc, const void *buf, size_t len)
 static inline uint32_t pm_crc_copy(uint32_t crc, void *dst, const void *src,
 				   size_t len)
 {
-	if (pm_arch.memcpy_crc32c && len >= 256)
+	if (pm_arch.memcpy_crc32c)
 		return pm_arch.memcpy_crc32c(dst, src, len, crc);
 	memcpy(dst, src, len);
 	return pm_crc_update(crc, dst, len);

@@ -71,10 +71,6 @@
 #include "waitq.h"
 
 #define REC_HDR ((uint64_t)sizeof(struct pm_log_rec))
-/* From this size on, the payload is checksummed while it is copied (one
- * pass over it) and the header stored last; below it the payload is
- * checksummed first, so that the header can be stored first. */
-#define LOG_ONE_PASS (16U << 10)
 /* The window, at most: see window(). */
 #define LOG_WINDOW (1U << 20)
 /* The largest record written as whole lines: see write_whole(). */
@@ -180,18 +176,6 @@ static uint32_t rec_head(const struct pm_log *log, struct pm_log_rec *h,
 				  .gen = pm_le64(gen),
 				  .len = pm_le32(word) };
 	return pm_crc_update(log->seed, h, offsetof(struct pm_log_rec, crc));
-}
-
-/* @h whole, crc included, for the payload @v. */
-static void rec_header(const struct pm_log *log, struct pm_log_rec *h,
-		       const struct iovec *v, uint64_t seq, uint64_t gen,
-		       uint32_t word)
-{
-	uint32_t crc = rec_head(log, h, seq, gen, word);
-
-	if (v->iov_len) /* an empty record may have no payload pointer */
-		crc = pm_crc_update(crc, v->iov_base, v->iov_len);
-	h->crc = pm_le32(pm_crc_final(crc));
 }
 
 static uint32_t slot_crc(uint32_t seed, const struct pm_log_slot *s)
@@ -1007,41 +991,47 @@ static void flush_done(struct flusher *f)
 						  (size_t)(f->hi - f->lo)));
 }
 
+/*
+ * The caller's bytes are read once and the checksum is of the bytes
+ * stored, so a caller that changes them meanwhile cannot leave a record
+ * that recovery would take for a torn one.  With non-temporal stores the
+ * whole lines after the header's line are streamed and checksummed in one
+ * pass, and the header's line is stored last, from a copy of its payload
+ * bytes: those stores come before that line's write-back.
+ */
 static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 		      const struct iovec *v, uint64_t seq, uint64_t gen,
 		      uint32_t flags)
 {
-	uint32_t word = (uint32_t)v->iov_len | flags;
 	struct pm_log_rec h;
-	uint8_t *dst = log->ring + pos;
+	uint8_t *dst = log->ring + pos, *p = dst + REC_HDR, head[64];
+	const uint8_t *src = v->iov_base;
 	uint64_t len = v->iov_len;
-	int nt = log->map->gran != PM_GRANULARITY_PAGE &&
-		 pm_nt_pays(len, PM_NT_LOG);
+	/* the payload's bytes in the header's line (pos is 8-aligned) */
+	uint64_t hd = PM_MIN(len,
+			     PM_ALIGN_UP(pos + REC_HDR, 64) - pos - REC_HDR);
+	uint32_t crc = rec_head(log, &h, seq, gen, (uint32_t)len | flags);
+	int cached = log->map->gran == PM_GRANULARITY_PAGE ||
+		     !pm_nt_pays(len, PM_NT_LOG);
 
-	if (nt && len >= LOG_ONE_PASS) {
-		uint32_t crc = rec_head(log, &h, seq, gen, word);
-
-		f->err = pm_wb_first(f->err,
-				     pm_map_copy_crc(log->map, dst + REC_HDR,
-						     v->iov_base, len,
-						     PM_MEM_NONTEMPORAL, &crc));
-		h.crc = pm_le32(pm_crc_final(crc));
-		pm_map_store(log->map, dst, &h, REC_HDR);
-		flush_add(f, dst, REC_HDR);
-		return;
+	if (cached && len) { /* written back with the batch */
+		crc = pm_crc_copy(crc, p, src, len);
+	} else if (!cached) {
+		__builtin_prefetch(dst, 1); /* its line, stored last */
+		if (hd)
+			crc = pm_crc_copy(crc, head, src, hd);
+		if (len > hd)
+			f->err = pm_wb_first(f->err,
+					     pm_map_copy_crc(log->map, p + hd,
+							     src + hd, len - hd,
+							     PM_MEM_NONTEMPORAL,
+							     &crc));
 	}
-	/* The header goes first: stored after a write-back of its line it
-	 * would have to read the line back. */
-	rec_header(log, &h, v, seq, gen, word);
+	h.crc = pm_le32(pm_crc_final(crc));
 	pm_map_store(log->map, dst, &h, REC_HDR);
-	if (len && nt)
-		f->err = pm_wb_first(f->err,
-				     pm_map_copy(log->map, dst + REC_HDR,
-						 v->iov_base, len,
-						 PM_MEM_NONTEMPORAL));
-	else if (len)
-		pm_map_store(log->map, dst + REC_HDR, v->iov_base, len);
-	flush_add(f, dst, REC_HDR + (nt ? 0 : len));
+	if (!cached && hd)
+		pm_map_store(log->map, p, head, hd);
+	flush_add(f, dst, REC_HDR + (cached ? len : hd));
 }
 
 /*
@@ -1064,6 +1054,7 @@ static int write_whole(struct pm_log *log, struct flusher *f,
 	uint64_t pos = res->pos, size = rec_size(v->iov_len);
 	uint64_t lo = PM_ALIGN_DOWN(pos, 64), hi = PM_ALIGN_UP(pos + size, 64);
 	struct pm_log_rec h;
+	uint32_t crc;
 
 	if (!res->alone || size > LOG_WHOLE_MAX || hi > log->cap ||
 	    hi - (pos + size) > res->room || ((uintptr_t)log->ring & 63) ||
@@ -1075,11 +1066,13 @@ static int write_whole(struct pm_log *log, struct flusher *f,
 		memcpy(buf, log->shadow, (size_t)(pos - lo));
 	else if (pm_safe_copy(buf, log->ring + lo, (size_t)(pos - lo)))
 		return 0; /* poisoned: the partial stores write, never read */
-	rec_header(log, &h, v, res->seq, res->gen,
-		   (uint32_t)v->iov_len | flags);
+	crc = rec_head(log, &h, res->seq, res->gen,
+		       (uint32_t)v->iov_len | flags);
+	if (v->iov_len) /* an empty record may have no payload pointer */
+		crc = pm_crc_copy(crc, buf + (pos - lo) + REC_HDR, v->iov_base,
+				  v->iov_len);
+	h.crc = pm_le32(pm_crc_final(crc));
 	memcpy(buf + (pos - lo), &h, REC_HDR);
-	if (v->iov_len)
-		memcpy(buf + (pos - lo) + REC_HDR, v->iov_base, v->iov_len);
 	f->err = pm_wb_first(f->err, pm_map_copy(log->map, log->ring + lo, buf,
 						 (size_t)(hi - lo),
 						 PM_MEM_NONTEMPORAL));

@@ -807,6 +807,86 @@ static void test_log_append_threads_window(void **state)
 }
 
 /* Through a pool: the log survives close and open; no area, no log. */
+static volatile int scribbling;
+
+#define RACE_BUF 20000
+static void *scribble(void *arg)
+{
+	volatile uint64_t *w = arg;
+
+	for (uint64_t k = 1; __atomic_load_n(&scribbling, __ATOMIC_RELAXED);
+	     k++)
+		for (size_t i = 0; i < RACE_BUF / 8; i++)
+			w[i] += k;
+	return NULL;
+}
+
+static int count_cb(uint64_t seq, const void *rec, size_t len, void *arg)
+{
+	(void)seq, (void)rec, (void)len;
+	++*(uint64_t *)arg;
+	return 0;
+}
+
+/* Appends from a buffer another thread keeps changing (the caller's
+ * race): every record must still be whole after a reopen, whatever its
+ * bytes, on every path an append takes (whole lines, a header line stored
+ * last, cached stores). */
+static void test_log_append_racing_source(void **state)
+{
+	static const size_t lens[] = { 0,   1,	 40,   64,   100,  200,
+				       512, 513, 4096, 5000, 16384 };
+	static const char *const gran[] = { "cacheline", "byte", "page" };
+	static uint64_t buf[RACE_BUF / 8];
+	pthread_t th;
+
+	(void)state;
+	scribbling = 1;
+	assert_int_equal(pthread_create(&th, NULL, scribble, buf), 0);
+	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
+		struct pm_log_info info;
+		uint64_t n = 0, seen = 0;
+
+		pm_log_area_close(fx.log);
+		fx.log = NULL;
+		pm_unmap(fx.map);
+		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
+		assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
+		fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
+		log_make(768 << 10);
+		for (int i = 0; i < 1500; i++) {
+			int ret = pm_log_append(fx.log, buf,
+						lens[i % PM_ARRAY_SIZE(lens)],
+						NULL);
+
+			if (ret == -ENOSPC) {
+				assert_int_equal(pm_log_truncate(fx.log,
+								 UINT64_MAX),
+						 0);
+				n = 0;
+				ret = pm_log_append(
+					fx.log, buf,
+					lens[i % PM_ARRAY_SIZE(lens)], NULL);
+			}
+			assert_int_equal(ret, 0);
+			n++;
+		}
+		log_reopen();
+		assert_int_equal(pm_log_get_info(fx.log, &info), 0);
+		assert_int_equal(info.nrecords, n);
+		assert_int_equal(pm_log_walk(fx.log, 0, count_cb, &seen), 0);
+		assert_int_equal(seen, n);
+	}
+	scribbling = 0;
+	pthread_join(th, NULL);
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	pm_unmap(fx.map);
+	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
+	assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
+	fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
+}
+
 static void test_pool_log_round_trip(void **state)
 {
 	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };
@@ -1275,6 +1355,7 @@ int main(void)
 		cmocka_unit_test(test_log_torn_stale_gen),
 		cmocka_unit_test(test_log_sealed_stale_header_at_0),
 		cmocka_unit_test(test_log_newer_slot_damaged),
+		cmocka_unit_test(test_log_append_racing_source),
 		cmocka_unit_test(test_pool_log_damaged_discard),
 	};
 

@@ -123,18 +123,18 @@ pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 	const uint8_t *p = src;
 	uint8_t *d = dst;
 
-	if (len < 256) {
+	if (len < 256) { /* checksummed from the registers stored */
+		uint8_t b[256] __attribute__((aligned(64)));
+
 		for (size_t i = 0; i < len; i += 64)
-			ld(p + i, d + i, 1);
-		return pm_crc32c_vpclmul(crc, src, len);
+			_mm512_store_si512((void *)(b + i),
+					   ld(p + i, d + i, 1));
+		return pm_crc32c_sse42(crc, b, len);
 	}
 	crc = fold_all(crc, &p, d, &len, 1);
 	return pm_crc32c_sse42(crc, p, len); /* len == 0: whole lines */
 }
 
-/* The bytes past the last whole line are copied, then checksummed from the
- * copy: the checksum is of the bytes stored even if the source changes
- * under it. */
 __attribute__((target(TARGET))) uint32_t
 pm_memcpy_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 {
@@ -142,14 +142,10 @@ pm_memcpy_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 	uint8_t *d = dst;
 	size_t body = len & ~(size_t)63, rest = len - body;
 
-	if (body < 256) {
-		memcpy(d, p, len);
-		return pm_crc32c_vpclmul(crc, d, len);
-	}
+	if (body < 256)
+		return pm_memcpy_crc32c_sse42(d, p, len, crc);
 	crc = fold_all(crc, &p, d, &body, 0); /* whole lines: body is 0 */
-	d += len - rest;
-	memcpy(d, p, rest);
-	return pm_crc32c_sse42(crc, d, rest);
+	return pm_memcpy_crc32c_sse42(d + (len - rest), p, rest, crc);
 }
 
 __attribute__((target(TARGET))) uint32_t

@@ -9,6 +9,9 @@
 /* Raw CRC32C (no inversions) with the crc32 instruction, 8 bytes at a
  * time: needs SSE4.2.  The folding paths finish their tails with it. */
 uint32_t pm_crc32c_sse42(uint32_t crc, const void *buf, size_t len);
+/* The same while copying @len bytes to @dst with cached stores. */
+uint32_t pm_memcpy_crc32c_sse42(void *dst, const void *src, size_t len,
+				uint32_t crc);
 /* Raw CRC32C (no inversions) by carry-less folding, 256 bytes a step:
  * needs AVX-512F, VPCLMULQDQ, PCLMULQDQ and SSE4.2. */
 uint32_t pm_crc32c_vpclmul(uint32_t crc, const void *buf, size_t len);
