@@ -19,6 +19,7 @@
 #include "fences.h"
 #include "libpm.h"
 #include "log.h"
+#include "racer.h"
 #include "testhook.h"
 #include "tmpdir.h"
 
@@ -807,19 +808,7 @@ static void test_log_append_threads_window(void **state)
 }
 
 /* Through a pool: the log survives close and open; no area, no log. */
-static volatile int scribbling;
-
 #define RACE_BUF 20000
-static void *scribble(void *arg)
-{
-	volatile uint64_t *w = arg;
-
-	for (uint64_t k = 1; __atomic_load_n(&scribbling, __ATOMIC_RELAXED);
-	     k++)
-		for (size_t i = 0; i < RACE_BUF / 8; i++)
-			w[i] += k;
-	return NULL;
-}
 
 static int count_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 {
@@ -838,11 +827,11 @@ static void test_log_append_racing_source(void **state)
 				       512, 513, 4096, 5000, 16384 };
 	static const char *const gran[] = { "cacheline", "byte", "page" };
 	static uint64_t buf[RACE_BUF / 8];
-	pthread_t th;
+	struct racer r;
 
 	(void)state;
-	scribbling = 1;
-	assert_int_equal(pthread_create(&th, NULL, scribble, buf), 0);
+	if (racer_start(&r, buf, sizeof(buf)))
+		skip();
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
 		struct pm_log_info info;
 		uint64_t n = 0, seen = 0;
@@ -854,21 +843,22 @@ static void test_log_append_racing_source(void **state)
 		assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
 		fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
 		log_make(768 << 10);
-		for (int i = 0; i < 1500; i++) {
-			int ret = pm_log_append(fx.log, buf,
-						lens[i % PM_ARRAY_SIZE(lens)],
-						NULL);
+		/* until 200 appends met the other thread (bounded: a loaded
+		 * machine may seldom run both at once) */
+		for (int i = 0, raced = 0; raced < 200 && i < 100000; i++) {
+			size_t len = lens[i % PM_ARRAY_SIZE(lens)];
+			uint64_t p0 = racer_passes(&r);
+			int ret = pm_log_append(fx.log, buf, len, NULL);
 
 			if (ret == -ENOSPC) {
 				assert_int_equal(pm_log_truncate(fx.log,
 								 UINT64_MAX),
 						 0);
 				n = 0;
-				ret = pm_log_append(
-					fx.log, buf,
-					lens[i % PM_ARRAY_SIZE(lens)], NULL);
+				ret = pm_log_append(fx.log, buf, len, NULL);
 			}
 			assert_int_equal(ret, 0);
+			raced += racer_passes(&r) != p0;
 			n++;
 		}
 		log_reopen();
@@ -877,8 +867,7 @@ static void test_log_append_racing_source(void **state)
 		assert_int_equal(pm_log_walk(fx.log, 0, count_cb, &seen), 0);
 		assert_int_equal(seen, n);
 	}
-	scribbling = 0;
-	pthread_join(th, NULL);
+	racer_stop(&r);
 	pm_log_area_close(fx.log);
 	fx.log = NULL;
 	pm_unmap(fx.map);

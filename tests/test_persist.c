@@ -24,6 +24,7 @@
 #include "crc.h"
 #include "libpm.h"
 #include "map.h"
+#include "racer.h"
 #include "tmpdir.h"
 
 #define AREA (64 * 1024)
@@ -560,6 +561,17 @@ static void quiet(int level, const char *msg, void *arg)
 	(void)level, (void)msg, (void)arg;
 }
 
+/* The test file mapped with granularity @gran forced. */
+static struct pm_map *map_gran(const char *gran)
+{
+	struct pm_map *m;
+
+	setenv("PM_FORCE_GRANULARITY", gran, 1);
+	assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
+	unsetenv("PM_FORCE_GRANULARITY");
+	return m;
+}
+
 /* pm_map_copy_crc: the bytes of pm_map_copy and the CRC32C of them, on
  * every granularity, for each copy flag and both sides of the NT paths. */
 static void test_memcpy_crc_all_tables(void **state)
@@ -576,13 +588,8 @@ static void test_memcpy_crc_all_tables(void **state)
 		from[i] = (uint8_t)(i * 131 + 1);
 	use_path("");
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
-		struct pm_map *m;
-		uint8_t *p;
-
-		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
-		assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
-		unsetenv("PM_FORCE_GRANULARITY");
-		p = pm_map_addr(m);
+		struct pm_map *m = map_gran(gran[g]);
+		uint8_t *p = pm_map_addr(m);
 		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
 			for (size_t i = 0; i < PM_ARRAY_SIZE(lens); i++) {
 				uint32_t want = pm_crc32c_table(7, from + 1,
@@ -604,20 +611,7 @@ static void test_memcpy_crc_all_tables(void **state)
 	}
 }
 
-static volatile int scribbling;
-
-/* Keeps changing every word of @arg (RACE bytes) until told to stop. */
 #define RACE 20000
-static void *scribble(void *arg)
-{
-	volatile uint64_t *w = arg;
-
-	for (uint64_t k = 1; __atomic_load_n(&scribbling, __ATOMIC_RELAXED);
-	     k++)
-		for (size_t i = 0; i < RACE / 8; i++)
-			w[i] += k;
-	return NULL;
-}
 
 /* A source another thread changes during pm_map_copy_crc (the caller's
  * race): whatever bytes land, the CRC returned is theirs, on every
@@ -629,39 +623,34 @@ static void test_memcpy_crc_racing_source(void **state)
 	static const unsigned flags[] = { 0, PM_MEM_NONTEMPORAL,
 					  PM_MEM_TEMPORAL };
 	static uint64_t from[RACE / 8 + 1];
-	pthread_t th;
+	struct racer r;
 
 	(void)state;
 	use_path("");
-	scribbling = 1;
-	assert_int_equal(pthread_create(&th, NULL, scribble, from), 0);
+	if (racer_start(&r, from, sizeof(from)))
+		skip();
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
-		struct pm_map *m;
-		uint8_t *p;
-
-		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
-		assert_int_equal(pm_map_file(shm_path, 0, 0, &m), 0);
-		unsetenv("PM_FORCE_GRANULARITY");
-		p = pm_map_addr(m);
+		struct pm_map *m = map_gran(gran[g]);
+		uint8_t *p = pm_map_addr(m);
 		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
-			for (int i = 0; i < 2000; i++) {
+			for (int i = 0, raced = 0; raced < 200 && i < 20000;
+			     i++) {
 				size_t len = RACE - (size_t)(i % 200) * 37;
+				uint8_t *d = p + 24 + i % 200;
+				uint64_t p0 = racer_passes(&r);
 				uint32_t crc = 9;
 
-				assert_int_equal(
-					pm_map_copy_crc(m, p + 24 + i % 200,
-							from, len, flags[f],
-							&crc),
-					0);
-				assert_int_equal(
-					crc,
-					pm_crc32c_table(9, p + 24 + i % 200,
-							len));
+				assert_int_equal(pm_map_copy_crc(m, d, from,
+								 len, flags[f],
+								 &crc),
+						 0);
+				raced += racer_passes(&r) != p0;
+				assert_int_equal(crc,
+						 pm_crc32c_table(9, d, len));
 			}
 		pm_unmap(m);
 	}
-	scribbling = 0;
-	pthread_join(th, NULL);
+	racer_stop(&r);
 }
 
 static int setup(void **state)
