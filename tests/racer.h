@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #if defined(__SANITIZE_THREAD__)
 #define RACER_TSAN 1
@@ -61,6 +62,20 @@ static inline int racer_start(struct racer *r, void *buf, size_t len)
 static inline uint64_t racer_passes(struct racer *r)
 {
 	return __atomic_load_n(&r->passes, __ATOMIC_RELAXED);
+}
+
+/* Go on while fewer than 200 calls met the race and less than a second
+ * passed since @t0 (CLOCK_MONOTONIC): where both threads seldom run at
+ * once (a loaded machine, valgrind) time ends the loop. */
+static inline int racer_more(int raced, const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return raced < 200 &&
+	       (double)(t.tv_sec - t0->tv_sec) +
+			       (double)(t.tv_nsec - t0->tv_nsec) * 1e-9 <
+		       1.0;
 }
 
 static inline void racer_stop(struct racer *r)

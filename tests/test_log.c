@@ -834,6 +834,7 @@ static void test_log_append_racing_source(void **state)
 		skip();
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
 		struct pm_log_info info;
+		struct timespec t0;
 		uint64_t n = 0, seen = 0;
 
 		pm_log_area_close(fx.log);
@@ -843,9 +844,8 @@ static void test_log_append_racing_source(void **state)
 		assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
 		fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
 		log_make(768 << 10);
-		/* until 200 appends met the other thread (bounded: a loaded
-		 * machine may seldom run both at once) */
-		for (int i = 0, raced = 0; raced < 200 && i < 100000; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0, raced = 0; racer_more(raced, &t0); i++) {
 			size_t len = lens[i % PM_ARRAY_SIZE(lens)];
 			uint64_t p0 = racer_passes(&r);
 			int ret = pm_log_append(fx.log, buf, len, NULL);

@@ -632,8 +632,11 @@ static void test_memcpy_crc_racing_source(void **state)
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
 		struct pm_map *m = map_gran(gran[g]);
 		uint8_t *p = pm_map_addr(m);
-		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
-			for (int i = 0, raced = 0; raced < 200 && i < 20000;
+		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++) {
+			struct timespec t0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			for (int i = 0, raced = 0; racer_more(raced, &t0);
 			     i++) {
 				size_t len = RACE - (size_t)(i % 200) * 37;
 				uint8_t *d = p + 24 + i % 200;
@@ -648,6 +651,7 @@ static void test_memcpy_crc_racing_source(void **state)
 				assert_int_equal(crc,
 						 pm_crc32c_table(9, d, len));
 			}
+		}
 		pm_unmap(m);
 	}
 	racer_stop(&r);
