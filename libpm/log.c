@@ -1014,9 +1014,10 @@ static void write_rec(struct pm_log *log, struct flusher *f, uint64_t pos,
 	int cached = log->map->gran == PM_GRANULARITY_PAGE ||
 		     !pm_nt_pays(len, PM_NT_LOG);
 
-	if (cached && len) { /* written back with the batch */
-		crc = pm_crc_copy(crc, p, src, len);
-	} else if (!cached) {
+	if (cached) {
+		if (len) /* written back with the batch */
+			crc = pm_crc_copy(crc, p, src, len);
+	} else {
 		__builtin_prefetch(dst, 1); /* its line, stored last */
 		if (hd)
 			crc = pm_crc_copy(crc, head, src, hd);

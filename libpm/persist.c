@@ -148,15 +148,14 @@ static void store_nt(const struct pm_map *m, uint8_t *d, const uint8_t *s,
  * the CPU has no copying checksum. */
 #define PM_CRC_BOUNCE 4096
 
-/* The cached stores at either end of store_nt_crc(): checksummed from the
- * copy, before its write-back. */
+/* The cached stores at either end of store_nt_crc(), checksummed as they
+ * are stored, then written back. */
 static uint32_t store_end_crc(const struct pm_map *m, uint8_t *d,
 			      const uint8_t *s, size_t len, uint32_t crc,
 			      int (*flush)(const struct pm_map *, const void *,
 					   size_t))
 {
-	store(d, s, 0, len);
-	crc = pm_arch.crc32c(crc, d, len);
+	crc = pm_crc_copy(crc, d, s, len);
 	if (flush && len)
 		flush(m, d, len);
 	return crc;
@@ -189,8 +188,7 @@ static uint32_t store_nt_crc(const struct pm_map *m, uint8_t *d,
 			uint8_t b[PM_CRC_BOUNCE];
 
 			n = PM_MIN(body - o, (size_t)PM_CRC_BOUNCE);
-			memcpy(b, s + o, n);
-			crc = pm_arch.crc32c(crc, b, n);
+			crc = pm_crc_copy(crc, b, s + o, n);
 			store_nt(m, d + o, b, 0, n, flush);
 		}
 	}

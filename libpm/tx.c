@@ -492,6 +492,7 @@ static __attribute__((noinline, cold)) void spill(struct pm_tx *tx)
  */
 static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 {
+	static const uint8_t zero[8];
 	int ret = 0;
 	struct pm_lane *l = tx->lane;
 	uint64_t p = tx->pos + sizeof(struct pm_tx_range);
@@ -505,22 +506,22 @@ static int stage(struct pm_tx *tx, uint64_t off, const void *src, size_t len)
 	pm_redo_put_range(d, off, len);
 	if (alen != len) /* zero padding; the payload covers its start */
 		pm_redo_wr64(at(tx, p + alen - 8), 0);
+	/* the record before its line is written back */
+	tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 	if (nt) {
 		/* Cached bytes so far, then the payload around the cache. */
 		ret = pm_map_flush(tx->pool->map, l->ring + tx->flushed,
 				   p - tx->flushed);
-		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 		ret = pm_wb_first(ret,
 				  pm_map_copy_crc(tx->pool->map, l->ring + p,
 						  src, len, PM_MEM_NONTEMPORAL,
 						  &tx->crc));
 		tx->flushed = PM_ALIGN_DOWN(p + len, (uint64_t)PM_CACHELINE);
-		tx->crc = pm_crc_update(tx->crc, l->ring + p + len, alen - len);
 	} else {
-		tx->crc = pm_crc_update(tx->crc, d, sizeof(struct pm_tx_range));
 		tx->crc = pm_crc_copy(tx->crc, at(tx, p), src, len);
-		tx->crc = pm_crc_update(tx->crc, at(tx, p + len), alen - len);
 	}
+	/* the padding, zeroed above: not read back from a written-back line */
+	tx->crc = pm_crc_update(tx->crc, zero, alen - len);
 	tx->pos = p + alen;
 	tx->nranges++;
 	return ret;

@@ -807,7 +807,6 @@ static void test_log_append_threads_window(void **state)
 	pm_test_log_window = 0;
 }
 
-/* Through a pool: the log survives close and open; no area, no log. */
 #define RACE_BUF 20000
 
 static int count_cb(uint64_t seq, const void *rec, size_t len, void *arg)
@@ -815,6 +814,18 @@ static int count_cb(uint64_t seq, const void *rec, size_t len, void *arg)
 	(void)seq, (void)rec, (void)len;
 	++*(uint64_t *)arg;
 	return 0;
+}
+
+/* The fixture's file mapped again with granularity @gran forced (the
+ * log closed). */
+static void remap(const char *gran)
+{
+	pm_log_area_close(fx.log);
+	fx.log = NULL;
+	pm_unmap(fx.map);
+	setenv("PM_FORCE_GRANULARITY", gran, 1);
+	assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
+	fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
 }
 
 /* Appends from a buffer another thread keeps changing (the caller's
@@ -837,12 +848,7 @@ static void test_log_append_racing_source(void **state)
 		struct timespec t0;
 		uint64_t n = 0, seen = 0;
 
-		pm_log_area_close(fx.log);
-		fx.log = NULL;
-		pm_unmap(fx.map);
-		setenv("PM_FORCE_GRANULARITY", gran[g], 1);
-		assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
-		fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
+		remap(gran[g]);
 		log_make(768 << 10);
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (int i = 0, raced = 0; racer_more(raced, &t0); i++) {
@@ -868,14 +874,10 @@ static void test_log_append_racing_source(void **state)
 		assert_int_equal(seen, n);
 	}
 	racer_stop(&r);
-	pm_log_area_close(fx.log);
-	fx.log = NULL;
-	pm_unmap(fx.map);
-	setenv("PM_FORCE_GRANULARITY", "cacheline", 1);
-	assert_int_equal(pm_map_file(fx.path, MAP_SIZE, 0, &fx.map), 0);
-	fx.area = (uint8_t *)pm_map_addr(fx.map) + AREA_OFF;
+	remap("cacheline");
 }
 
+/* Through a pool: the log survives close and open; no area, no log. */
 static void test_pool_log_round_trip(void **state)
 {
 	struct pm_pool_opts o = { .sz = sizeof(o), .log_size = 64 << 10 };

@@ -590,6 +590,7 @@ static void test_memcpy_crc_all_tables(void **state)
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
 		struct pm_map *m = map_gran(gran[g]);
 		uint8_t *p = pm_map_addr(m);
+
 		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++)
 			for (size_t i = 0; i < PM_ARRAY_SIZE(lens); i++) {
 				uint32_t want = pm_crc32c_table(7, from + 1,
@@ -632,6 +633,7 @@ static void test_memcpy_crc_racing_source(void **state)
 	for (size_t g = 0; g < PM_ARRAY_SIZE(gran); g++) {
 		struct pm_map *m = map_gran(gran[g]);
 		uint8_t *p = pm_map_addr(m);
+
 		for (size_t f = 0; f < PM_ARRAY_SIZE(flags); f++) {
 			struct timespec t0;
 

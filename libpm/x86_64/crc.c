@@ -73,6 +73,23 @@ __attribute__((target(TARGET))) static inline __m512i ld(const uint8_t *p,
 	return v;
 }
 
+/* The raw CRC32C of the 64 bytes in @v continued from @c, taken from the
+ * register (not read back from where @v was just stored). */
+__attribute__((target(TARGET))) static inline uint64_t crc_line(uint64_t c,
+								__m512i v)
+{
+	const __m128i q[4] = { _mm512_extracti32x4_epi32(v, 0),
+			       _mm512_extracti32x4_epi32(v, 1),
+			       _mm512_extracti32x4_epi32(v, 2),
+			       _mm512_extracti32x4_epi32(v, 3) };
+
+	for (int j = 0; j < 4; j++) {
+		c = _mm_crc32_u64(c, (uint64_t)_mm_cvtsi128_si64(q[j]));
+		c = _mm_crc32_u64(c, (uint64_t)_mm_extract_epi64(q[j], 1));
+	}
+	return c;
+}
+
 /* CRC of @len >= 256 bytes at @p, its whole lines copied to @d if not
  * NULL (see ld()); returns the CRC and leaves the last len % 16 bytes
  * (< 16) to the caller via *pp, and *lenp. */
@@ -123,13 +140,12 @@ pm_memcpy_nt_crc32c_avx512(void *dst, const void *src, size_t len, uint32_t crc)
 	const uint8_t *p = src;
 	uint8_t *d = dst;
 
-	if (len < 256) { /* checksummed from the registers stored */
-		uint8_t b[256] __attribute__((aligned(64)));
+	if (len < 256) {
+		uint64_t c = crc;
 
 		for (size_t i = 0; i < len; i += 64)
-			_mm512_store_si512((void *)(b + i),
-					   ld(p + i, d + i, 1));
-		return pm_crc32c_sse42(crc, b, len);
+			c = crc_line(c, ld(p + i, d + i, 1));
+		return (uint32_t)c;
 	}
 	crc = fold_all(crc, &p, d, &len, 1);
 	return pm_crc32c_sse42(crc, p, len); /* len == 0: whole lines */

@@ -120,6 +120,7 @@ struct kv {
 	unsigned seed;
 	size_t nkeys, next; /* keys; the next one to fill */
 	char key[24], val[101];
+	int64_t found; /* op_lookup's last slot: kept, so the probe is made */
 };
 
 static int op_put(void *arg)
@@ -140,7 +141,7 @@ static int op_lookup(void *arg)
 
 	snprintf(c->key, sizeof(c->key), "key%06zu",
 		 pmb_rnd(&c->seed) % c->nkeys);
-	c->next += (size_t)find(c->key, strlen(c->key), &f) & 1;
+	c->found = find(c->key, strlen(c->key), &f);
 	return 0;
 }
 
@@ -148,8 +149,8 @@ int pmb_kv(const struct pmb_opts *o, struct pm_pool *lpool,
 	   struct pmemobjpool *ppop)
 {
 	size_t nkeys = o->quick ? 20000 : 100000;
-	struct kv c[2] = { { 0, 2463534242u, nkeys, 0, "", "" },
-			   { 1, 2463534242u, nkeys, 0, "", "" } };
+	struct kv c[2] = { { 0, 2463534242u, nkeys, 0, "", "", 0 },
+			   { 1, 2463534242u, nkeys, 0, "", "", 0 } };
 	PMEMoid root = pmemobj_root(ppop, sizeof(struct root));
 	struct pmb_result *res;
 	int ret;

@@ -31,7 +31,8 @@ struct pmb_result {
 	size_t size;	     /* bytes per operation, 0 if not a copy */
 	double t_pm, t_pmdk; /* seconds per operation */
 	/* PMDK's time over libpm's in the repetition where it was lowest
-	 * and highest (each repetition runs both back to back); 0: none */
+	 * and highest (each repetition runs both back to back); 0: none
+	 * (the churn's fractions have none) */
 	double q_min, q_max;
 	double t_limit;	     /* the hardware's floor (see the table); 0: none */
 	double f_pm, f_pmdk; /* fences per op; < 0: not applicable */

@@ -63,24 +63,13 @@ static const char *fmt(char *buf, const struct pmb_result *r, double t)
 	return buf;
 }
 
-/* The lowest and highest ratio of one repetition, as ratio() gives it. */
-static void spread(const struct pmb_result *r, double *lo, double *hi)
-{
-	int fill = !strcmp(r->unit, "%");
-
-	*lo = fill && r->q_max > 0 ? 1 / r->q_max : r->q_min;
-	*hi = fill && r->q_min > 0 ? 1 / r->q_min : r->q_max;
-}
-
+/* The lowest and highest ratio of one repetition (rows of times only). */
 static const char *span(char *buf, const struct pmb_result *r)
 {
-	double lo, hi;
-
-	spread(r, &lo, &hi);
-	if (lo <= 0)
+	if (r->q_min <= 0)
 		snprintf(buf, 24, "-");
 	else
-		snprintf(buf, 24, "%.2f-%.2f", lo, hi);
+		snprintf(buf, 24, "%.2f-%.2f", r->q_min, r->q_max);
 	return buf;
 }
 
@@ -268,7 +257,6 @@ void pmb_print_json(double load)
 	for (int i = 0; i < pmb_nresults; i++) {
 		const struct pmb_result *r = &pmb_results[i];
 		int fill = !strcmp(r->unit, "%");
-		double lo, hi;
 
 		printf("    { \"group\": \"%s\", \"workload\": \"%s\", "
 		       "\"unit\": \"%s\", ",
@@ -276,10 +264,9 @@ void pmb_print_json(double load)
 		json_num("size", (double)r->size, ", ");
 		json_num("libpm", value(r, r->t_pm), ", ");
 		json_num("pmdk", value(r, r->t_pmdk), ", ");
-		spread(r, &lo, &hi);
 		json_num("ratio", ratio(r), ", ");
-		json_num("ratio_min", lo > 0 ? lo : -1, ", ");
-		json_num("ratio_max", hi > 0 ? hi : -1, ", ");
+		json_num("ratio_min", r->q_min > 0 ? r->q_min : -1, ", ");
+		json_num("ratio_max", r->q_max > 0 ? r->q_max : -1, ", ");
 		json_num("limit", r->t_limit > 0 ? value(r, r->t_limit) : -1,
 			 ", ");
 		json_num("libpm_sec_per_op", fill ? -1 : r->t_pm, ", ");
